@@ -1,0 +1,50 @@
+# sfcloud: every task a person or CI runs is a target here (`make help`).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SF     := $(VENV)/bin/sf
+PROTOS := $(wildcard proto/sfcloud/v1/*.proto)
+STUBS  := $(PROTOS:.proto=_pb2.py)
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test bench proto lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "sfcloud needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(INSTALLED): $(PY) pyproject.toml ext/tscodec/_gorilla.pyx
+	$(PY) -m pip install --quiet "grpcio-tools==1.85.1"
+	$(MAKE) --no-print-directory proto
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(INSTALLED) $(STUBS) ## Create .venv, install, build the codec, generate stubs
+
+proto: $(STUBS) ## Generate the Python gRPC stubs from proto/
+
+proto/sfcloud/v1/%_pb2.py: proto/sfcloud/v1/%.proto | $(PY)
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto $<
+
+run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
+	$(SF) up
+
+test: setup ## Run the test suite against real PostgreSQL, Redis and gRPC
+	$(PY) -m pytest -q
+
+bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline
+	$(SF) bench --json
+
+lint: setup ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean: ## Remove the venv, generated stubs, build output and local data
+	rm -rf $(VENV) build *.egg-info .sfcloud .pytest_cache .ruff_cache
+	rm -f proto/sfcloud/v1/*_pb2*.py proto/sfcloud/v1/*_pb2*.pyi ext/tscodec/*.c ext/tscodec/*.so
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""The gateway: GraphQL API, web app, sessions."""

@@ -1,0 +1,1 @@
+"""gRPC microservices of sfcloud and the runtime they share."""

@@ -1,0 +1,1 @@
+"""The `sf` command line."""

@@ -1,0 +1,1 @@
+"""`sf bench`: the DESIGN.md figures, each measured beside a baseline in the same run."""

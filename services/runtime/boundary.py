@@ -1,0 +1,124 @@
+"""The gRPC server boundary: authenticate every call, translate every error once.
+
+One interceptor wraps every handler. Before the handler runs it turns the
+call's metadata into a :class:`Principal` (or refuses the call); afterwards it
+turns a :class:`ServiceError` into a gRPC status with `google.rpc.ErrorInfo`
+and `BadRequest` details, and anything unexpected into INTERNAL with a log
+line holding the trace id, so no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry import trace
+
+from services.runtime.errors import ServiceError
+from services.runtime.principal import Principal, bind_principal
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "sfcloud.io"
+UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, metadata: Sequence[tuple[str, str | bytes]]) -> Principal:
+        """The verified caller, or raise Unauthenticated."""
+
+
+def status_for(error: ServiceError) -> grpc.Status:
+    """The rich gRPC status for a service error."""
+    details = [_packed(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))]
+    if error.violations:
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+        details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    if isinstance(exc, ServiceError):
+        await context.abort_with_status(status_for(exc))
+    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    log.error("unexpected error", exc_info=exc, extra={"trace_id": trace_id})
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (trace {trace_id})")
+
+
+class BoundaryInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates the caller and translates errors for every RPC of a server."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(UNAUTHENTICATED_PREFIXES):
+            return handler
+        metadata = tuple(details.invocation_metadata or ())
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                self._streaming(handler.stream_stream, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        raise TypeError(f"{details.method}: only unary and bidirectional RPCs are wired")
+
+    async def _enter(self, metadata: Sequence[tuple[str, str | bytes]]) -> None:
+        principal = await self._authenticator.authenticate(metadata)
+        bind_principal(principal)  # each RPC runs in its own task, so the binding ends with it
+        if principal.tenant_id:
+            trace.get_current_span().set_attribute("sf.tenant_id", str(principal.tenant_id))
+
+    def _unary(self, behaviour: Callable, metadata: Sequence) -> Callable:
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                await self._enter(metadata)
+                return await behaviour(request, context)
+            except Exception as exc:  # the one place every error is translated
+                await _abort(context, exc)
+
+        return run
+
+    def _streaming(self, behaviour: Callable, metadata: Sequence) -> Callable:
+        async def run(requests: AsyncIterator, context: grpc.aio.ServicerContext) -> AsyncIterator:
+            try:
+                await self._enter(metadata)
+                async for response in behaviour(requests, context):
+                    yield response
+            except Exception as exc:
+                await _abort(context, exc)
+
+        return run
+
+
+def metadata_value(metadata: Sequence[tuple[str, str | bytes]], key: str) -> str | None:
+    for name, value in metadata:
+        if name == key:
+            return value.decode() if isinstance(value, bytes) else value
+    return None

@@ -1,0 +1,64 @@
+"""PostgreSQL access for a service: one pool, and transactions that carry the tenant.
+
+Every transaction starts with ``set_config('app.tenant_id', $1, true)`` (and
+any other `app.*` setting the row-level-security policies read), transaction
+local, bound as parameters, so a pooled connection never carries one tenant's
+context into another's transaction. Connection failures become
+:class:`Unavailable` here, once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from services.runtime.errors import Unavailable
+
+TENANT_SETTING = "app.tenant_id"
+
+
+class Database:
+    """A connection pool for one service's application role."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "sf") -> None:
+        self.pool = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            name=name,
+            timeout=5.0,
+            kwargs={"application_name": name},
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=15.0)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def check(self) -> None:
+        """Readiness: raises when the database cannot answer."""
+        async with self.pool.connection(timeout=2.0) as conn:
+            await conn.execute("SELECT 1")
+
+    def tenant(self, tenant_id: uuid.UUID) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A transaction scoped to one tenant by row-level security."""
+        return self.transaction({TENANT_SETTING: str(tenant_id)})
+
+    @asynccontextmanager
+    async def transaction(self, settings: Mapping[str, str]) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A transaction whose first statement sets the given `app.*` settings locally."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                if settings:
+                    calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
+                    params = [part for item in settings.items() for part in item]
+                    await conn.execute(f"SELECT {calls}", params)  # noqa: S608 (names and values are bound)
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable("database unavailable, try again", reason="DATABASE_UNAVAILABLE") from exc

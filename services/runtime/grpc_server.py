@@ -1,0 +1,93 @@
+"""Builds, runs and stops one async gRPC server the way every sfcloud service needs it.
+
+Health checking (readiness flips to NOT_SERVING while a dependency is
+unreachable), optional reflection, tracing, the authentication/error boundary,
+message-size limits and graceful shutdown live here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from services.runtime.boundary import Authenticator, BoundaryInterceptor
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class GrpcServer:
+    """One service's gRPC server: register servicers, then ``start``; ``stop`` drains it."""
+
+    def __init__(
+        self,
+        *,
+        service_names: Sequence[str],
+        authenticator: Authenticator,
+        readiness_checks: Sequence[ReadinessCheck] = (),
+        reflection_enabled: bool = False,
+        readiness_interval: float = 2.0,
+    ) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(), BoundaryInterceptor(authenticator)],
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.keepalive_permit_without_calls", 0),
+                ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+            ],
+        )
+        self._names = list(service_names)
+        self._checks = list(readiness_checks)
+        self._interval = readiness_interval
+        self._health = health.aio.HealthServicer()
+        self._watcher: asyncio.Task | None = None
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
+        if reflection_enabled:
+            names = [*self._names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+            reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
+
+    async def start(self, address: str) -> int:
+        """Bind ``host:port`` (port 0 picks a free one), start serving, return the port."""
+        port = self.server.add_insecure_port(address)
+        await self.server.start()
+        await self._refresh_readiness()
+        self._watcher = asyncio.create_task(self._watch_readiness())
+        return port
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Not serving at once; in-flight calls get ``grace`` seconds to finish."""
+        await self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self._watcher:
+            self._watcher.cancel()
+        await self.server.stop(grace)
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()
+
+    async def _watch_readiness(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self._refresh_readiness()
+
+    async def _refresh_readiness(self) -> None:
+        try:
+            for check in self._checks:
+                await asyncio.wait_for(check(), timeout=max(self._interval, 1.0))
+        except Exception as exc:  # any failing dependency means not ready
+            log.warning("not ready", extra={"reason": repr(exc)})
+            await self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+            return
+        await self._set_status(health_pb2.HealthCheckResponse.SERVING)
+
+    async def _set_status(self, status: int) -> None:
+        for name in ["", *self._names]:
+            await self._health.set(name, status)

@@ -1,0 +1,67 @@
+"""Passwords (argon2id) and device credentials (random, stored as a SHA-256 hash).
+
+Password verification is CPU- and memory-heavy by design, so it runs in a
+thread with at most two at a time; an unknown email is checked against a
+dummy hash so it costs the same as a wrong password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+import string
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+_DUMMY_HASH = _HASHER.hash("not-a-real-password-only-for-timing")
+_ALPHABET = string.ascii_letters + string.digits
+_CREDENTIAL = re.compile(r"^sfd_([A-Za-z0-9]{10,16})_([A-Za-z0-9]{32})$")
+MIN_PASSWORD_LENGTH = 12
+
+
+class PasswordChecker:
+    """Hashes and verifies passwords off the event loop, two at a time."""
+
+    def __init__(self, concurrency: int = 2) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(_HASHER.hash, password)
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        async with self._slots:
+            return await asyncio.to_thread(_verify, stored_hash or _DUMMY_HASH, password, stored_hash is not None)
+
+
+def _verify(stored_hash: str, password: str, real: bool) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, password) and real
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_device_credential() -> str:
+    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    secret = "".join(secrets.choice(_ALPHABET) for _ in range(32))
+    return f"sfd_{prefix}_{secret}"
+
+
+def credential_prefix(credential: str) -> str | None:
+    """The lookup prefix of a well-formed credential, else None."""
+    match = _CREDENTIAL.match(credential)
+    return match.group(1) if match else None
+
+
+def credential_hash(credential: str) -> bytes:
+    return hashlib.sha256(credential.encode()).digest()
+
+
+def credential_matches(credential: str, stored_hash: bytes) -> bool:
+    return hmac.compare_digest(credential_hash(credential), stored_hash)

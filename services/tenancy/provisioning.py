@@ -1,0 +1,82 @@
+"""Loads the catalog into the database at start: plans always, the demo tenant when asked.
+
+Ids of manifest objects are UUIDv5s derived from the tenant's slug and the
+object's path, so loading the same manifest again finds what it made before;
+a tenant is provisioned in one transaction, so it exists whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.runtime.principal import Role
+from services.tenancy import credentials, storage
+from services.tenancy.catalog import Manifest
+from services.tenancy.models import Asset, Device, Plan, Series, Tenant, User
+from services.tenancy.service import Passwords, Transactions
+
+_NAMESPACE = uuid.UUID("5f0c1a4e-9a52-4c55-8a51-0d3f8a6b7c21")
+
+
+def manifest_id(*path: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, "/".join(path))
+
+
+async def load_plans(db: Transactions, plans: dict[str, Plan]) -> None:
+    async with db.transaction({}) as conn:
+        for plan in plans.values():
+            await storage.upsert_plan(conn, plan)
+
+
+async def provision(db: Transactions, passwords: Passwords, manifest: Manifest) -> bool:
+    """Create the manifest's tenant unless it exists; True when it was created now."""
+    data = manifest.data
+    slug = data["tenant"]["slug"]
+    tenant = Tenant(manifest_id(slug), data["tenant"]["name"], slug, manifest.plan)
+    async with db.transaction({}) as conn:
+        supplier_id = await storage.upsert_supplier(conn, data["supplier"]["slug"], data["supplier"]["name"])
+        if "operator" in data:
+            await _ensure_user(conn, passwords, data["operator"], platform_operator=True)
+    async with db.tenant(tenant.id) as conn:
+        if await storage.tenant_exists(conn, tenant.id):
+            return False
+        await storage.insert_tenant(conn, tenant, supplier_id)
+        for spec in data["users"]:
+            user_id = await _ensure_user(conn, passwords, spec, platform_operator=False)
+            await storage.upsert_membership(conn, tenant.id, user_id, Role(spec["role"]))
+        await _build_tree(conn, tenant.id, slug, manifest)
+    return True
+
+
+async def _ensure_user(conn: Any, passwords: Passwords, spec: dict[str, Any], platform_operator: bool) -> uuid.UUID:
+    found = await storage.find_user_by_email(conn, spec["email"])
+    if found:
+        return found[0].id
+    user = User(manifest_id("user", spec["email"]), spec["email"], spec["display_name"], platform_operator)
+    await storage.insert_user(conn, user, await passwords.hash(spec["password"]))
+    return user.id
+
+
+async def _build_tree(conn: Any, tenant_id: uuid.UUID, slug: str, manifest: Manifest) -> None:
+    made: set[uuid.UUID] = set()
+    for site, line, machine in manifest.machines():
+        site_id, line_id = manifest_id(slug, site), manifest_id(slug, site, line)
+        machine_id = manifest_id(slug, site, line, machine["name"])
+        for asset in (
+            Asset(site_id, None, "site", site),
+            Asset(line_id, site_id, "line", line),
+            Asset(machine_id, line_id, "machine", machine["name"]),
+        ):
+            if asset.id not in made:
+                await storage.insert_asset(conn, tenant_id, asset)
+                made.add(asset.id)
+        for spec in manifest.series_of(machine):
+            series_id = manifest_id(slug, site, line, machine["name"], spec["name"])
+            series = Series(series_id, machine_id, spec["name"], spec["unit"], spec["kind"], spec["decimals"])
+            await storage.insert_series(conn, tenant_id, series)
+        device = Device(manifest_id(slug, "device", machine["device"]), machine["device"])
+        credential = machine["credential"]
+        await storage.insert_device(
+            conn, tenant_id, device, credentials.credential_prefix(credential), credentials.credential_hash(credential)
+        )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from services.runtime import errors
 from services.runtime.grpc_server import MAX_MESSAGE_BYTES
 from services.runtime.principal import Principal
 from services.runtime.tokens import METADATA_KEY, TokenSigner
@@ -32,3 +35,29 @@ class CallerIdentity:
 
     def metadata(self, principal: Principal) -> tuple[tuple[str, str], ...]:
         return ((METADATA_KEY, self._signer.sign(principal)),)
+
+
+_BY_CODE = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.Unavailable,
+}
+
+
+def translate_rpc_error(exc: grpc.aio.AioRpcError) -> errors.ServiceError:
+    """Another service's status as our own error, keeping its message and reason."""
+    cls = _BY_CODE.get(exc.code(), errors.ServiceError)
+    reason = None
+    status = rpc_status.from_call(exc)
+    if status is not None:
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                reason = info.reason
+    return cls(exc.details() or exc.code().name, reason=reason)

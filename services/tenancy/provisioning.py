@@ -14,7 +14,8 @@ from services.runtime.principal import Role
 from services.tenancy import credentials, storage
 from services.tenancy.catalog import Manifest
 from services.tenancy.models import Asset, Device, Plan, Series, Tenant, User
-from services.tenancy.service import Passwords, Transactions
+from services.runtime.transactions import Transactions
+from services.tenancy.service import Passwords
 
 _NAMESPACE = uuid.UUID("5f0c1a4e-9a52-4c55-8a51-0d3f8a6b7c21")
 

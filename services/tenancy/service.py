@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.principal import Principal, Role
+from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id, require_name
 from services.tenancy import credentials, storage
 from services.tenancy.errors import BadCredentials, UnknownParent, WeakPassword
 from services.tenancy.models import (
@@ -29,28 +29,9 @@ MANAGERS = (Role.OWNER, Role.ADMIN)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Transactions(Protocol):
-    def tenant(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Any]: ...
-    def transaction(self, settings: Mapping[str, str]) -> AbstractAsyncContextManager[Any]: ...
-
-
 class Passwords(Protocol):
     async def hash(self, password: str) -> str: ...
     async def verify(self, stored_hash: str | None, password: str) -> bool: ...
-
-
-def require_name(field: str, value: str, max_length: int = 120) -> str:
-    value = value.strip()
-    if not value or len(value) > max_length:
-        raise InvalidArgument.of(field, f"must be 1 to {max_length} characters")
-    return value
-
-
-def parse_id(field: str, value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument.of(field, "must be a UUID") from None
 
 
 def slugify(name: str) -> str:

@@ -1,0 +1,106 @@
+"""Composition root of the gateway: Redis, service clients, sessions, GraphQL, pages, tracing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import plotly
+import redis.asyncio as aioredis
+from grpc_health.v1 import health_pb2
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.backends import Backends
+from gateway.config import GatewaySettings
+from gateway.graphql.view import GraphQLView
+from gateway.sessions import SessionStore
+from gateway.web.routes import WebRoutes
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+}
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].extend((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected HTTP error", exc_info=exc)
+    return PlainTextResponse("500: something went wrong on our side; please try again.", status_code=500)
+
+
+def create_app(settings: GatewaySettings) -> Starlette:
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
+    sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
+    graphql = GraphQLView(backends, redis, sessions, settings.cookie_name)
+    web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await redis.ping()
+            for channel_stub in (backends.tenancy_health, backends.query_health):
+                reply = await channel_stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                if reply.status != health_pb2.HealthCheckResponse.SERVING:
+                    raise RuntimeError("a service is not serving")
+        except Exception as exc:  # any failing dependency means not ready
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await backends.close()
+        await redis.aclose()
+
+    return Starlette(
+        routes=[
+            *web.routes(),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount("/graphql", graphql),
+            Mount("/static/vendor", StaticFiles(directory=PLOTLY_DIR), name="vendor"),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        middleware=[Middleware(OpenTelemetryMiddleware), Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
+    )
+

@@ -1,0 +1,42 @@
+"""The gateway's gRPC clients to the services, each call with a deadline and the caller's token.
+
+Errors from a service arrive here as gRPC statuses and leave as the shared
+`ServiceError` tree, which the GraphQL layer turns into error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+from sfcloud.v1 import query_pb2_grpc, tenancy_pb2_grpc
+
+from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, open_channel, translate_rpc_error
+from services.runtime.principal import Principal
+from services.runtime.tokens import TokenSigner
+
+R = TypeVar("R")
+
+
+class Backends:
+    """Channels and stubs to tenancy and analytics, opened once per gateway process."""
+
+    def __init__(self, tenancy_target: str, analytics_target: str, signing_key: str) -> None:
+        self._channels = [open_channel(tenancy_target), open_channel(analytics_target)]
+        self.tenancy = tenancy_pb2_grpc.TenancyServiceStub(self._channels[0])
+        self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
+        self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
+        self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
+        self._identity = CallerIdentity(TokenSigner(signing_key))
+
+    async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
+        try:
+            return await method(request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+        except grpc.aio.AioRpcError as exc:
+            raise translate_rpc_error(exc) from None
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()

@@ -1,0 +1,59 @@
+"""The gateway's settings, from `SF_` variables.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `SF_GATEWAY_LISTEN` | 127.0.0.1:8000 | where the web app and GraphQL API listen |
+| `SF_TENANCY_TARGET` / `SF_ANALYTICS_TARGET` | 127.0.0.1:50053 / :50052 | the services' gRPC addresses |
+| `SF_REDIS_URL` | (required) | sessions and live values |
+| `SF_SIGNING_KEY` | (required) | key of the internal tokens |
+| `SF_COOKIE_SECURE` | true | `__Host-` session cookie with Secure (browsers accept it on http://localhost) |
+| `SF_SESSION_IDLE_S` / `SF_SESSION_MAX_S` | 1800 / 43200 | idle and absolute session lifetime |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.runtime.config import ConfigError, Env
+from services.runtime.telemetry import EXPORTERS
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str
+    port: int
+    tenancy_target: str
+    analytics_target: str
+    redis_url: str
+    signing_key: str
+    cookie_secure: bool = True
+    session_idle_s: int = 1800
+    session_max_s: int = 43200
+    otel_exporter: str = "none"
+
+    def __repr__(self) -> str:  # secrets never print
+        return f"GatewaySettings(host={self.host!r}, port={self.port})"
+
+    @property
+    def cookie_name(self) -> str:
+        return "__Host-sf_session" if self.cookie_secure else "sf_session"
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> GatewaySettings:
+        env = env or Env()
+        listen = env.str("SF_GATEWAY_LISTEN", "127.0.0.1:8000")
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"SF_GATEWAY_LISTEN must be host:port, got {listen!r}")
+        return cls(
+            host=host,
+            port=int(port),
+            tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
+            analytics_target=env.str("SF_ANALYTICS_TARGET", "127.0.0.1:50052"),
+            redis_url=env.url("SF_REDIS_URL", ("redis", "rediss", "unix")),
+            signing_key=env.secret("SF_SIGNING_KEY"),
+            cookie_secure=env.bool("SF_COOKIE_SECURE", True),
+            session_idle_s=env.int("SF_SESSION_IDLE_S", 1800, minimum=60),
+            session_max_s=env.int("SF_SESSION_MAX_S", 43200, minimum=60),
+            otel_exporter=env.choice("SF_OTEL_EXPORTER", "none", EXPORTERS),
+        )

@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry): one module per concern, merged in `schema.py`."""

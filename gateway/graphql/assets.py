@@ -1,0 +1,131 @@
+"""The asset tree and series catalog (ISA-95: site → area → line → machine → series)."""
+
+from __future__ import annotations
+
+import math
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.graphql.permissions import IsSignedIn, IsTenantMember
+from gateway.graphql.scalars import Timestamp
+from sfcloud.v1 import query_pb2, tenancy_pb2
+
+_KINDS = {tenancy_pb2.ASSET_KIND_SITE: "site", tenancy_pb2.ASSET_KIND_AREA: "area",
+          tenancy_pb2.ASSET_KIND_LINE: "line", tenancy_pb2.ASSET_KIND_MACHINE: "machine"}  # fmt: skip
+
+
+def finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: such values travel as null."""
+    return value if math.isfinite(value) else None
+
+
+@strawberry.type(description="The newest value of a series.")
+class LiveValue:
+    series_id: strawberry.ID = strawberry.field(description="The series this value belongs to.")
+    timestamp: Timestamp = strawberry.field(description="When the value was measured.")
+    value: float | None = strawberry.field(description="The value; null when not a finite number.")
+
+    @classmethod
+    def from_pb(cls, v: query_pb2.LatestValue) -> LiveValue:
+        return cls(series_id=strawberry.ID(v.series_id), timestamp=v.timestamp_ns, value=finite(v.value))
+
+
+@strawberry.type(description="A sensor tag of a machine: one stream of timestamped values.")
+class Series:
+    id: strawberry.ID
+    machine_id: strawberry.ID = strawberry.field(description="The machine this series belongs to.")
+    name: str = strawberry.field(description="The tag, unique within its machine, e.g. spindle_temp.")
+    unit: str = strawberry.field(description="Unit of measure, e.g. degC; empty for states and counts.")
+    kind: str = strawberry.field(description="gauge, counter or state.")
+    decimals: int = strawberry.field(description="Decimal digits the sensor resolves (a display hint).")
+
+    @classmethod
+    def from_pb(cls, s: tenancy_pb2.Series) -> Series:
+        return cls(id=strawberry.ID(s.id), machine_id=strawberry.ID(s.machine_id), name=s.name, unit=s.unit,
+                   kind=s.kind, decimals=s.decimals)  # fmt: skip
+
+    @strawberry.field(description="The newest stored value, if any.")
+    async def latest(self, info: Info) -> LiveValue | None:
+        value = await info.context.tenant_loaders().latest.load(str(self.id))
+        return LiveValue.from_pb(value) if value else None
+
+
+@strawberry.type(description="A node of the asset tree.")
+class Asset:
+    id: strawberry.ID
+    parent_id: strawberry.ID | None = strawberry.field(description="The parent node; null for a site.")
+    kind: str = strawberry.field(description="site, area, line or machine.")
+    name: str
+
+
+@strawberry.type(description="A machine with where it stands.")
+class Machine:
+    id: strawberry.ID
+    name: str
+    line: str = strawberry.field(description="The name of the line the machine is on.")
+    site: str = strawberry.field(description="The name of the site the line belongs to.")
+
+    @strawberry.field(description="The machine's series.")
+    async def series(self, info: Info) -> list[Series]:
+        found = await info.context.tenant_loaders().series_by_machine.load(str(self.id))
+        return [Series.from_pb(s) for s in found]
+
+
+@strawberry.type(description="Who is signed in.")
+class Viewer:
+    user_id: strawberry.ID
+    email: str
+    display_name: str
+    tenant_id: strawberry.ID | None
+    tenant_name: str | None
+    role: str | None
+    platform_operator: bool
+
+
+def machines_of(assets: list[tenancy_pb2.Asset]) -> list[Machine]:
+    """Machines with their line and site names (assets arrive parents first)."""
+    by_id = {a.id: a for a in assets}
+
+    def ancestor(asset: tenancy_pb2.Asset, kind: int) -> str:
+        while asset.parent_id and asset.kind != kind:
+            asset = by_id[asset.parent_id]
+        return asset.name if asset.kind == kind else ""
+
+    return [
+        Machine(id=strawberry.ID(a.id), name=a.name, line=ancestor(a, tenancy_pb2.ASSET_KIND_LINE),
+                site=ancestor(a, tenancy_pb2.ASSET_KIND_SITE))  # fmt: skip
+        for a in assets
+        if a.kind == tenancy_pb2.ASSET_KIND_MACHINE
+    ]
+
+
+@strawberry.type
+class AssetQuery:
+    @strawberry.field(permission_classes=[IsSignedIn], description="Who is signed in, and in which tenant.")
+    def me(self, info: Info) -> Viewer:
+        s = info.context.session
+        return Viewer(user_id=strawberry.ID(s.user_id), email=s.email, display_name=s.display_name,
+                      tenant_id=s.tenant_id, tenant_name=s.tenant_name, role=s.role,
+                      platform_operator=s.platform_operator)  # fmt: skip
+
+    @strawberry.field(permission_classes=[IsTenantMember], description="The asset tree, parents first.")
+    async def assets(self, info: Info) -> list[Asset]:
+        response = await _assets(info)
+        return [Asset(id=strawberry.ID(a.id), parent_id=a.parent_id or None, kind=_KINDS[a.kind], name=a.name)
+                for a in response]  # fmt: skip
+
+    @strawberry.field(permission_classes=[IsTenantMember], description="Every machine of the tenant.")
+    async def machines(self, info: Info) -> list[Machine]:
+        return machines_of(await _assets(info))
+
+    @strawberry.field(permission_classes=[IsTenantMember], description="Series by id; unknown ids are left out.")
+    async def series(self, info: Info, ids: list[strawberry.ID]) -> list[Series]:
+        found = await info.context.tenant_loaders().series_by_id.load_many([str(i) for i in ids])
+        return [Series.from_pb(s) for s in found if s is not None]
+
+
+async def _assets(info: Info) -> list[tenancy_pb2.Asset]:
+    ctx = info.context
+    response = await ctx.backends.call(ctx.backends.tenancy.ListAssets, tenancy_pb2.ListAssetsRequest(), ctx.principal)
+    return list(response.assets)

@@ -1,0 +1,58 @@
+"""Custom scalars: `Timestamp` (RFC 3339 with up to nanoseconds) and `Duration` ("250ms", "1m", "1h")."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import NewType
+
+import strawberry
+
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?([Zz]|[+-]\d\d:\d\d)$")
+_DURATION = re.compile(r"^(\d{1,15})(ns|us|ms|s|m|h|d)$")
+_UNIT_NS = {"d": 86_400 * 10**9, "h": 3_600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def format_timestamp(ns: int) -> str:
+    seconds, fraction = divmod(int(ns), 10**9)
+    base = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{fraction:09d}Z" if fraction else f"{base}Z"
+
+
+def parse_timestamp(text: str) -> int:
+    match = _RFC3339.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp like 2026-11-29T09:00:00Z")
+    base, fraction, offset = match.groups()
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    seconds = int(datetime.fromisoformat(base.replace(" ", "T") + offset).timestamp())
+    return seconds * 10**9 + int((fraction or "0").ljust(9, "0"))
+
+
+def format_duration(ns: int) -> str:
+    unit = next(u for u, size in _UNIT_NS.items() if ns % size == 0)
+    return f"{ns // _UNIT_NS[unit]}{unit}"
+
+
+def parse_duration(text: str) -> int:
+    match = _DURATION.match(str(text))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a positive duration like 500ms, 10s, 5m, 1h or 1d")
+    return int(match.group(1)) * _UNIT_NS[match.group(2)]
+
+
+Timestamp = strawberry.scalar(
+    NewType("Timestamp", int),
+    name="Timestamp",
+    description="A point in time, RFC 3339 in UTC with up to nanosecond precision, e.g. 2026-11-29T09:00:00.5Z.",
+    serialize=format_timestamp,
+    parse_value=parse_timestamp,
+)
+
+Duration = strawberry.scalar(
+    NewType("Duration", int),
+    name="Duration",
+    description="A positive length of time: a whole number and a unit (ns, us, ms, s, m, h, d), e.g. 1m.",
+    serialize=format_duration,
+    parse_value=parse_duration,
+)

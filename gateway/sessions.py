@@ -1,0 +1,81 @@
+"""Browser sessions in Redis: random ids, idle and absolute expiry, a CSRF token each.
+
+The cookie holds `<tenant>.<id>`; the Redis key is `t:<tenant>:session:<id>`,
+so every key starts with its tenant and a forged tenant part finds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+import redis.asyncio as aioredis
+
+from services.runtime.keys import tenant_key
+from services.runtime.principal import Kind, Principal, Role
+
+NO_TENANT = uuid.UUID(int=0)  # key space of users who belong to no tenant (the platform operator)
+
+
+@dataclass(frozen=True)
+class Session:
+    user_id: str
+    email: str
+    display_name: str
+    tenant_id: str | None
+    tenant_name: str | None
+    role: str | None
+    platform_operator: bool
+    csrf_token: str
+    created_at: float
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(
+            kind=Kind.USER,
+            subject=self.user_id,
+            tenant_id=uuid.UUID(self.tenant_id) if self.tenant_id else None,
+            role=Role(self.role) if self.role else None,
+            platform_operator=self.platform_operator,
+        )
+
+
+class SessionStore:
+    def __init__(self, redis: aioredis.Redis, idle_s: int, max_s: int) -> None:
+        self._redis = redis
+        self._idle_s = idle_s
+        self._max_s = max_s
+
+    @staticmethod
+    def _key(cookie: str) -> str | None:
+        tenant, _, session_id = cookie.partition(".")
+        try:
+            return tenant_key(uuid.UUID(tenant), "session", session_id) if len(session_id) >= 32 else None
+        except ValueError:
+            return None
+
+    async def create(self, **fields: object) -> tuple[str, Session]:
+        session = Session(csrf_token=secrets.token_urlsafe(32), created_at=time.time(), **fields)
+        cookie = f"{session.tenant_id or NO_TENANT}.{secrets.token_urlsafe(32)}"
+        await self._redis.set(self._key(cookie), json.dumps(asdict(session)), ex=self._idle_s)
+        return cookie, session
+
+    async def get(self, cookie: str | None) -> Session | None:
+        key = self._key(cookie) if cookie else None
+        raw = await self._redis.get(key) if key else None
+        if raw is None:
+            return None
+        session = Session(**json.loads(raw))
+        if time.time() - session.created_at > self._max_s:
+            await self._redis.delete(key)
+            return None
+        await self._redis.expire(key, self._idle_s)
+        return session
+
+    async def delete(self, cookie: str | None) -> None:
+        key = self._key(cookie) if cookie else None
+        if key:
+            await self._redis.delete(key)

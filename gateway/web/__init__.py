@@ -1,0 +1,1 @@
+"""The web app's pages: login, logout and the live plant view."""

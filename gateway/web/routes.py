@@ -1,0 +1,99 @@
+"""The web app's HTTP routes. Pages render on the server; live data comes from the GraphQL API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from gateway.backends import Backends
+from gateway.graphql.view import same_origin
+from gateway.sessions import SessionStore
+from services.runtime.errors import Unauthenticated, Unavailable
+from services.runtime.tokens import service_principal
+from sfcloud.v1 import tenancy_pb2
+
+log = logging.getLogger(__name__)
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+_ROLE_NAMES = {tenancy_pb2.ROLE_OWNER: "owner", tenancy_pb2.ROLE_ADMIN: "admin",
+               tenancy_pb2.ROLE_OPERATOR: "operator", tenancy_pb2.ROLE_VIEWER: "viewer"}  # fmt: skip
+
+
+class WebRoutes:
+    def __init__(self, backends: Backends, sessions: SessionStore, cookie_name: str, cookie_secure: bool) -> None:
+        self._backends = backends
+        self._sessions = sessions
+        self._cookie = cookie_name
+        self._secure = cookie_secure
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.home, methods=["GET"]),
+            Route("/login", self.login_page, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/api/session", self.session_info, methods=["GET"]),
+        ]
+
+    async def home(self, request: Request) -> Response:
+        session = await self._sessions.get(request.cookies.get(self._cookie))
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        return TEMPLATES.TemplateResponse(request, "app.html", {"session": session})
+
+    async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        return TEMPLATES.TemplateResponse(request, "login.html", {"error": error}, status_code=status)
+
+    async def login(self, request: Request) -> Response:
+        if not same_origin(request):
+            return await self.login_page(request, "This sign-in form was sent from another site.", 403)
+        form = await request.form()
+        login = tenancy_pb2.LoginRequest(email=str(form.get("email", "")), password=str(form.get("password", "")))
+        try:
+            response = await self._backends.call(self._backends.tenancy.Login, login, service_principal("gateway"))
+        except Unauthenticated:
+            return await self.login_page(request, "Wrong email or password.", 401)
+        except Unavailable:
+            return await self.login_page(request, "Sign-in is unavailable right now; try again shortly.", 503)
+        cookie, _ = await self._sessions.create(**_session_fields(response))
+        redirect = RedirectResponse("/", status_code=303)
+        redirect.set_cookie(self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/")
+        return redirect
+
+    async def logout(self, request: Request) -> Response:
+        cookie = request.cookies.get(self._cookie)
+        session = await self._sessions.get(cookie)
+        form = await request.form()
+        if session is None or form.get("csrf_token") != session.csrf_token:
+            return Response("Sign-out refused: the form was not sent from this app.", status_code=403)
+        await self._sessions.delete(cookie)
+        redirect = RedirectResponse("/login", status_code=303)
+        redirect.delete_cookie(self._cookie, path="/", secure=self._secure, httponly=True, samesite="lax")
+        return redirect
+
+    async def session_info(self, request: Request) -> Response:
+        session = await self._sessions.get(request.cookies.get(self._cookie))
+        if session is None:
+            return JSONResponse({"error": "not signed in"}, status_code=401)
+        return JSONResponse(
+            {"email": session.email, "displayName": session.display_name, "tenantName": session.tenant_name,
+             "role": session.role, "csrfToken": session.csrf_token}  # fmt: skip
+        )
+
+
+def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:
+    """The session of a user who just signed in: their first tenant (a tenant switcher comes later)."""
+    membership = response.memberships[0] if response.memberships else None
+    return {
+        "user_id": response.user.id,
+        "email": response.user.email,
+        "display_name": response.user.display_name,
+        "tenant_id": membership.tenant.id if membership else None,
+        "tenant_name": membership.tenant.name if membership else None,
+        "role": _ROLE_NAMES.get(membership.role) if membership else None,
+        "platform_operator": response.user.platform_operator,
+    }

@@ -1,0 +1,1 @@
+"""The analytics service: range, aggregate and latest-value queries over telemetry blocks."""

@@ -1,0 +1,1 @@
+"""The ingest service: authenticated devices stream batches that are stored as compressed blocks."""

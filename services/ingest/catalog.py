@@ -1,0 +1,78 @@
+"""Which series and devices exist, asked of the tenancy service and remembered for a while.
+
+Ingest never reads tenancy's tables: it asks over gRPC with its own service
+identity, scoped to the device's tenant, and caches positive answers briefly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import grpc
+from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
+
+from services.ingest.errors import BadDeviceCredential
+from services.runtime.cache import TtlCache
+from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, translate_rpc_error
+from services.runtime.errors import Unauthenticated
+from services.runtime.principal import Kind, Principal
+from services.runtime.tokens import service_principal
+
+
+class TenancyCatalog:
+    def __init__(self, stub: tenancy_pb2_grpc.TenancyServiceStub, identity: CallerIdentity, ttl_s: float = 30) -> None:
+        self._stub = stub
+        self._identity = identity
+        self._devices = TtlCache(ttl_s)
+        self._series = TtlCache(ttl_s)
+
+    async def authenticate_device(self, credential: str) -> Principal:
+        key = hashlib.sha256(credential.encode()).digest()
+        principal = self._devices.get(key)
+        if principal is None:
+            response = await self._call(
+                self._stub.AuthenticateDevice,
+                tenancy_pb2.AuthenticateDeviceRequest(credential=credential),
+                service_principal("ingest"),
+            )
+            principal = Principal(Kind.DEVICE, response.device_id, tenant_id=uuid.UUID(response.tenant_id))
+            self._devices.put(key, principal)
+        return principal
+
+    async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """The ids among ``series_ids`` that are not series of ``tenant_id``."""
+        missing = [s for s in series_ids if not self._series.get((tenant_id, s))]
+        if not missing:
+            return []
+        response = await self._call(
+            self._stub.ListSeries,
+            tenancy_pb2.ListSeriesRequest(series_ids=[str(s) for s in missing]),
+            service_principal("ingest", tenant_id),
+        )
+        found = {uuid.UUID(s.id) for s in response.series}
+        for series_id in found:
+            self._series.put((tenant_id, series_id), True)
+        return [s for s in missing if s not in found]
+
+    async def _call(self, method, request, principal: Principal):
+        try:
+            return await method(request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+        except grpc.aio.AioRpcError as exc:
+            error = translate_rpc_error(exc)
+            if isinstance(error, Unauthenticated):
+                raise BadDeviceCredential(error.message, reason=error.reason) from None
+            raise error from None
+
+
+class DeviceAuthenticator:
+    """Authenticates ingest calls by the device credential in metadata `authorization: Device <credential>`."""
+
+    def __init__(self, catalog: TenancyCatalog) -> None:
+        self._catalog = catalog
+
+    async def authenticate(self, metadata) -> Principal:
+        header = next((v for k, v in metadata if k == "authorization"), None)
+        if not header or not str(header).startswith("Device "):
+            raise BadDeviceCredential("missing device credential (metadata authorization: Device <credential>)")
+        return await self._catalog.authenticate_device(str(header)[len("Device ") :].strip())

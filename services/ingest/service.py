@@ -1,0 +1,62 @@
+"""The ingest rules: validate, check ownership, encode, commit, then acknowledge and publish."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+import tscodec
+
+from services.ingest import storage
+from services.ingest.batches import IncomingSeries, SeriesColumns, validate
+from services.ingest.errors import UnknownSeries
+from services.ingest.live import LivePublisher
+from services.runtime.errors import FieldViolation, PermissionDenied
+from services.runtime.principal import Kind, Principal
+from services.runtime.transactions import Transactions
+
+
+class SeriesCatalog(Protocol):
+    async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]: ...
+
+
+def encode_block(series: SeriesColumns) -> storage.Block:
+    payload = tscodec.encode(series.timestamps, series.values)
+    stats = tscodec.stats(payload)
+    return storage.Block(
+        series_id=series.series_id,
+        start_ns=stats.min_ts,
+        end_ns=stats.max_ts,
+        count=stats.count,
+        min_value=stats.min,
+        max_value=stats.max,
+        sum_value=stats.sum,
+        first_value=stats.first,
+        last_value=stats.last,
+        payload=payload,
+    )
+
+
+class IngestService:
+    def __init__(self, db: Transactions, catalog: SeriesCatalog, live: LivePublisher) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._live = live
+
+    async def ingest(self, caller: Principal, entries: list[IncomingSeries]) -> int:
+        """Store one batch in one transaction; returns the points stored. Raises before storing anything."""
+        if caller.kind is not Kind.DEVICE:
+            raise PermissionDenied("only devices may send telemetry", reason="NOT_A_DEVICE")
+        tenant_id = caller.require_tenant()
+        series = validate(entries)
+        if not series:
+            return 0
+        unknown = await self._catalog.unknown_series(tenant_id, [s.series_id for s in series])
+        if unknown:
+            violations = tuple(FieldViolation("series_id", f"{u} is not a series of this tenant") for u in unknown)
+            raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
+        blocks = [encode_block(s) for s in series]
+        async with self._db.tenant(tenant_id) as conn:
+            await storage.write_blocks(conn, tenant_id, blocks)
+        await self._live.publish(tenant_id, series)
+        return sum(b.count for b in blocks)

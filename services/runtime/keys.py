@@ -1,0 +1,14 @@
+"""Redis keys and channels: every one starts with its tenant (`t:{tenant}:...`)."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def tenant_key(tenant_id: uuid.UUID, *parts: str) -> str:
+    return ":".join(("t", str(tenant_id), *parts))
+
+
+def live_channel(tenant_id: uuid.UUID) -> str:
+    """Pub/sub channel of a tenant's live values, published by ingest after each commit."""
+    return tenant_key(tenant_id, "live")

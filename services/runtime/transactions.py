@@ -1,0 +1,16 @@
+"""What the service layers need of the database: tenant-scoped transactions (no driver types here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+
+class Transactions(Protocol):
+    def tenant(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to one tenant by row-level security."""
+
+    def transaction(self, settings: Mapping[str, str]) -> AbstractAsyncContextManager[Any]:
+        """A transaction with the given `app.*` settings set locally (narrow lookups)."""

@@ -1,0 +1,21 @@
+"""Checks on request fields that every service makes the same way."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.runtime.errors import InvalidArgument
+
+
+def parse_id(field: str, value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument.of(field, "must be a UUID") from None
+
+
+def require_name(field: str, value: str, max_length: int = 120) -> str:
+    value = value.strip()
+    if not value or len(value) > max_length:
+        raise InvalidArgument.of(field, f"must be 1 to {max_length} characters")
+    return value

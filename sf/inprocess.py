@@ -1,0 +1,99 @@
+"""The whole service stack inside one event loop, on loopback sockets: for tests and `sf bench`.
+
+Every service runs exactly as `sf serve` runs it (same composition roots,
+real gRPC over TCP, real PostgreSQL and Redis); only the process boundary is
+missing, which makes start-up take a second instead of several.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from services.analytics.config import AnalyticsSettings
+from services.analytics.server import AnalyticsServer
+from services.ingest.config import IngestSettings
+from services.ingest.server import IngestServer
+from services.runtime.settings import ServiceSettings, role_url
+from services.tenancy.config import TenancySettings
+from services.tenancy.server import TenancyServer
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its host (the test runner or `sf bench`)."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class InProcessStack:
+    admin_url: str
+    redis_url: str
+    signing_key: str
+    load_demo: bool = False
+    targets: dict[str, str] = field(default_factory=dict)
+    gateway_url: str = ""
+    _servers: list = field(default_factory=list)
+    _gateway: _QuietServer | None = None
+    _gateway_task: asyncio.Task | None = None
+
+    def _service(self, name: str) -> ServiceSettings:
+        return ServiceSettings(
+            name=name, listen="127.0.0.1:0", database_url=role_url(self.admin_url, f"sf_{name}", None),
+            signing_key=self.signing_key, shutdown_grace_s=2,
+        )  # fmt: skip
+
+    async def _start(self, name: str, server) -> None:
+        port = await server.start()
+        self._servers.append(server)
+        self.targets[name] = f"127.0.0.1:{port}"
+
+    async def start(self) -> InProcessStack:
+        await self._start("tenancy", TenancyServer(TenancySettings(self._service("tenancy"), load_demo=self.load_demo)))
+        tenancy = self.targets["tenancy"]
+        await self._start("ingest", IngestServer(IngestSettings(self._service("ingest"), tenancy, self.redis_url)))
+        await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
+        await self._start_gateway()
+        return self
+
+    def gateway_settings(self) -> GatewaySettings:
+        return GatewaySettings(
+            host="127.0.0.1", port=free_port(), tenancy_target=self.targets["tenancy"],
+            analytics_target=self.targets["analytics"], redis_url=self.redis_url, signing_key=self.signing_key,
+            cookie_secure=False,
+        )  # fmt: skip
+
+    async def _start_gateway(self) -> None:
+        settings = self.gateway_settings()
+        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                                access_log=False, ws="websockets", lifespan="on")  # fmt: skip
+        self._gateway = _QuietServer(config)
+        self._gateway_task = asyncio.create_task(self._gateway.serve())
+        while not self._gateway.started:
+            if self._gateway_task.done():
+                self._gateway_task.result()
+            await asyncio.sleep(0.02)
+        self.gateway_url = f"http://{settings.host}:{settings.port}"
+
+    async def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.should_exit = True
+            await self._gateway_task
+        for server in reversed(self._servers):
+            await server.stop()
+
+
+

@@ -1,0 +1,79 @@
+"""`sf serve NAME`: run one sfcloud process in the foreground, as Kubernetes will.
+
+SIGTERM or SIGINT: readiness turns NOT_SERVING, in-flight calls get the grace
+period to finish, pools close, the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+from typing import Protocol
+
+from services.runtime.config import Env
+from services.runtime.logs import configure_logging
+from services.runtime.telemetry import configure_from_setting
+
+PROCESSES = ("tenancy", "ingest", "analytics", "gateway")
+
+
+class Runnable(Protocol):
+    async def start(self) -> int: ...
+    async def stop(self) -> None: ...
+
+
+# name → (settings class, server class), imported only for the process being started.
+SERVICES = {
+    "tenancy": ("services.tenancy.config:TenancySettings", "services.tenancy.server:TenancyServer"),
+    "ingest": ("services.ingest.config:IngestSettings", "services.ingest.server:IngestServer"),
+    "analytics": ("services.analytics.config:AnalyticsSettings", "services.analytics.server:AnalyticsServer"),
+}
+
+
+def _load(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build(name: str, env: Env) -> tuple[Runnable, str]:
+    """The server object of a gRPC service and its OTel exporter setting (config errors raise here)."""
+    settings_path, server_path = SERVICES[name]
+    settings = _load(settings_path).from_env(env)
+    return _load(server_path)(settings), settings.service.otel_exporter
+
+
+async def run_until_signalled(server: Runnable) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    await stop.wait()
+    await server.stop()
+
+
+def serve(name: str, env: Env | None = None) -> None:
+    env = env or Env()
+    configure_logging(name, env.str("SF_LOG_LEVEL", "INFO"))
+    if name == "gateway":
+        serve_gateway(env)
+        return
+    server, exporter = build(name, env)
+    configure_from_setting(name, exporter)
+    asyncio.run(run_until_signalled(server))
+
+
+def serve_gateway(env: Env) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.config import GatewaySettings
+
+    settings = GatewaySettings.from_env(env)
+    configure_from_setting("gateway", settings.otel_exporter)
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+        ws="websockets", timeout_graceful_shutdown=10, server_header=False,
+    )  # fmt: skip
+    uvicorn.Server(config).run()

@@ -1,0 +1,144 @@
+"""`sf up`: the whole stack on one machine, with the demo tenant and a simulated factory.
+
+Starts PostgreSQL and Redis (embedded, unless `SF_DATABASE_URL` / `SF_REDIS_URL`
+are set), applies migrations, then each process as a child (`sf serve NAME`)
+in dependency order, waiting for each to report healthy, then the demo
+factory. Ctrl-C (or SIGTERM) stops the children, then Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sf.embedded import EmbeddedPostgres, EmbeddedRedis
+from sf.migrate import migrate
+
+PORTS = {"tenancy": 50053, "ingest": 50051, "analytics": 50052}
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    gateway_port: int = 8000
+    simulate: bool = True
+    children: list[subprocess.Popen] = field(default_factory=list)
+    embedded: list = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        """The child processes' environment: the caller's, plus what this stack provides."""
+        env = dict(os.environ)
+        if not env.get("SF_DATABASE_URL"):
+            postgres = EmbeddedPostgres(self.data_dir / "postgres")
+            env["SF_DATABASE_URL"] = postgres.start()
+            self.embedded.append(postgres)
+        if not env.get("SF_REDIS_URL"):
+            redis = EmbeddedRedis(self.data_dir / "redis")
+            env["SF_REDIS_URL"] = redis.start()
+            self.embedded.append(redis)
+        env.setdefault("SF_SIGNING_KEY", signing_key(self.data_dir / "signing.key"))
+        env.setdefault("SF_GATEWAY_LISTEN", f"127.0.0.1:{self.gateway_port}")
+        for name, port in PORTS.items():
+            env.setdefault(f"SF_{name.upper()}_LISTEN", f"127.0.0.1:{port}")
+        env.setdefault("SF_TENANCY_TARGET", env["SF_TENANCY_LISTEN"])
+        env.setdefault("SF_ANALYTICS_TARGET", env["SF_ANALYTICS_LISTEN"])
+        env.setdefault("SF_INGEST_TARGET", env["SF_INGEST_LISTEN"])
+        env.setdefault("SF_LOAD_DEMO", "true")
+        return env
+
+    def start(self) -> dict[str, str]:
+        env = self.environment()
+        migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"))
+        self._spawn(["serve", "tenancy"], env)
+        wait_grpc_healthy(env["SF_TENANCY_LISTEN"], self.children)
+        for name in ("ingest", "analytics"):
+            self._spawn(["serve", name], env)
+        for name in ("ingest", "analytics"):
+            wait_grpc_healthy(env[f"SF_{name.upper()}_LISTEN"], self.children)
+        self._spawn(["serve", "gateway"], env)
+        wait_http_ready(f"http://{env['SF_GATEWAY_LISTEN']}/readyz", self.children)
+        if self.simulate:
+            self._spawn(["simulate", "--backfill", "600"], env)
+        return env
+
+    def _spawn(self, args: list[str], env: dict[str, str]) -> None:
+        log = open(self.data_dir / f"{'-'.join(args[:2])}.log", "ab")  # noqa: SIM115 (the child owns it)
+        self.children.append(subprocess.Popen([sys.executable, "-m", "sf", *args], env=env, stdout=log, stderr=log))  # noqa: S603
+
+    def wait(self) -> int:
+        """Block until a child exits or a stop signal arrives; returns the exit code to use."""
+        stopping: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda number, _frame: stopping.append(number))
+        while not stopping:
+            exited = [c for c in self.children if c.poll() is not None]
+            if exited:
+                print(f"sf up: {' '.join(exited[0].args[2:])} exited with {exited[0].returncode}; stopping")
+                return 1
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in reversed(self.children):
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for part in reversed(self.embedded):
+            part.stop()
+
+
+def signing_key(path: Path) -> str:
+    """The development signing key, made once and kept with the data (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _check_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is not None:
+            raise RuntimeError(f"{' '.join(child.args[2:])} exited with {child.returncode} while starting")
+
+
+def wait_grpc_healthy(target: str, children: list[subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            _check_children(children)
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"{target} did not become healthy within {timeout} s")
+
+
+def wait_http_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _check_children(children)
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become ready within {timeout} s")

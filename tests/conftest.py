@@ -1,0 +1,80 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded unless SF_DATABASE_URL / SF_REDIS_URL are set),
+migrated once per session, and the service stack on loopback sockets."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import psycopg
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.runtime.telemetry import configure_tracing
+from services.runtime.tokens import TokenSigner
+from sf.embedded import EmbeddedPostgres, EmbeddedRedis
+from sf.inprocess import InProcessStack
+from sf.migrate import migrate
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every span the test session records (one tracer provider per process)."""
+    exporter = InMemorySpanExporter()
+    configure_tracing("sfcloud-tests", SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sf")
+
+
+@pytest.fixture(scope="session")
+def admin_url(data_dir: Path) -> str:
+    if os.environ.get("SF_DATABASE_URL"):
+        url = os.environ["SF_DATABASE_URL"]
+        migrate(url)
+        yield url
+        return
+    postgres = EmbeddedPostgres(data_dir / "postgres")
+    url = postgres.start()
+    migrate(url)
+    yield url
+    postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(data_dir: Path) -> str:
+    if os.environ.get("SF_REDIS_URL"):
+        yield os.environ["SF_REDIS_URL"]
+        return
+    redis = EmbeddedRedis(data_dir / "redis")
+    yield redis.start()
+    redis.stop()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture(scope="session")
+def signer(signing_key: str) -> TokenSigner:
+    return TokenSigner(signing_key)
+
+
+@pytest.fixture(scope="session")
+async def stack(spans, admin_url: str, redis_url: str, signing_key: str) -> InProcessStack:
+    running = await InProcessStack(admin_url, redis_url, signing_key, load_demo=True).start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def admin_conn(admin_url: str) -> psycopg.Connection:
+    """A superuser connection, for assertions that must look past row-level security."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        yield conn

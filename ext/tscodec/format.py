@@ -38,8 +38,8 @@ canonical NaN and no payload.
 
 Payload: one bit stream. Bit ``i`` is bit ``7 - i % 8`` of byte ``i // 8``
 (most significant first); an n-bit field is written most significant bit
-first; the last byte is zero-padded, so ``payload_bytes = ceil(bits / 8)``; readers
-reject non-zero padding.
+first; the last byte is zero-padded, so ``payload_bytes = ceil(bits / 8)``,
+and readers reject non-zero padding.
 Point 0 is 64 bits of timestamp (two's complement) then 64 bits of value.
 Every later point ``i`` is a timestamp field then a value field (Gorilla):
 
@@ -75,8 +75,14 @@ prefix  then
 The writer sets ``L = min(leading zeros of x, 31)``, ``T`` = trailing zeros,
 ``m = 64 - L - T``, and reuses the window iff one exists, x fits in it
 (``L >= L_prev`` and ``T >= T_prev``) and ``m_prev <= m + 11`` (reusing costs
-no more than the 11 bits of a new window header). Worst case per point after
-the first: 4 + 64 + 2 + 5 + 6 + 64 = 145 bits; best case 2 bits.
+no more than the 11 bits of a new window header).
+
+Size bounds: a point after the first takes 2 bits at best and at most
+4 + 64 + 2 + 5 + 6 + 64 = 145 bits, so a reader rejects, before allocating
+anything, a header whose count does not satisfy
+``ceil((128 + 2 (count-1)) / 8) <= payload_bytes <= ceil((128 + 145 (count-1)) / 8)``
+(``payload_bytes == 0`` for ``count == 0``); writers size their buffer by the
+upper bound.
 """
 
 from __future__ import annotations
@@ -105,7 +111,10 @@ class CodecError(ValueError):
 
 @dataclass(frozen=True)
 class BlockStats:
-    """What a block holds, from its header alone: lets a reader skip blocks."""
+    """What a block holds, from its header alone: lets a reader skip blocks.
+
+    NaN handling, ``-0.0`` and the summation order are defined in this module's docstring.
+    """
 
     count: int
     min_ts: int
@@ -172,8 +181,8 @@ def seal(summary: tuple[int, ...], payload: bytes) -> bytes:
 
 def unseal(blob: bytes) -> tuple[Header, memoryview]:
     """Header and payload of a blob whose checksum matches; decoding may start."""
-    header = read_header(blob)
-    view = memoryview(blob)
+    view = _bytes(blob)
+    header = read_header(view)
     payload = view[HEADER.size :]
     if zlib.crc32(payload, zlib.crc32(view[:CRC_OFFSET])) != header.crc:
         raise CodecError("corrupt blob: checksum mismatch")
@@ -182,7 +191,7 @@ def unseal(blob: bytes) -> tuple[Header, memoryview]:
 
 def read_stats(blob: bytes) -> BlockStats:
     """Block statistics from the header; O(1), the payload is neither read nor checksummed."""
-    h = read_header(blob)
+    h = read_header(_bytes(blob))
     return BlockStats(
         count=h.count,
         min_ts=h.min_ts,
@@ -202,10 +211,14 @@ def _float(bits: int) -> float:
     return struct.unpack("<d", struct.pack("<Q", bits))[0]
 
 
-def read_header(blob: bytes) -> Header:
-    """The checked header: magic, version, sizes and a count the payload can hold."""
+def _bytes(blob: bytes) -> memoryview:
     if not isinstance(blob, bytes | bytearray | memoryview):
         raise TypeError(f"blob must be bytes, got {type(blob).__name__}")
+    return memoryview(blob).cast("B")
+
+
+def read_header(blob: memoryview) -> Header:
+    """The checked header: magic, version, sizes and a count the payload can hold."""
     if len(blob) < PREFIX.size:
         raise CodecError(f"truncated blob: {len(blob)} bytes, shorter than magic and version")
     magic, version = PREFIX.unpack_from(blob)

@@ -147,7 +147,7 @@ def _read_xor(reader: _Reader, window: tuple[int, int] | None) -> tuple[int, tup
     else:
         window = (reader.read(5), reader.read(6) or 64)
         if sum(window) > 64:
-            raise CodecError(f"corrupt payload: value window of {window[0]} + {window[1]} bits")
+            raise CodecError("corrupt payload: value window wider than 64 bits")
     lead, size = window
     return reader.read(size) << (64 - lead - size), window
 

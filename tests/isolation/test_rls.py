@@ -1,0 +1,146 @@
+"""Row-level security, the second wall: checked in the catalog, at the SQL level and over gRPC."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+
+from services.runtime.db import Database
+from services.runtime.migrations import APP_ROLES
+from services.runtime.principal import Kind, Principal, Role
+from services.runtime.settings import role_url
+from services.runtime.tokens import METADATA_KEY
+from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from tests.e2e.provision import create_tenant, send_batches
+from tests.e2e.test_bad_input import NOW_NS, batch
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+async def two_tenants(stack, signer):
+    a = await create_tenant(stack.targets["tenancy"], signer, "Iso A")
+    b = await create_tenant(stack.targets["tenancy"], signer, "Iso B")
+    await send_batches(stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [NOW_NS - 10**9, NOW_NS], [1.0, 2.0])])
+    return a, b
+
+
+def test_every_tenant_table_forces_row_level_security(admin_conn):
+    tables = admin_conn.execute(
+        "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity,"
+        " (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('tenancy', 'telemetry')"
+        " AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')"
+        "      OR c.oid = 'tenancy.tenants'::regclass)"
+    ).fetchall()
+    assert {t[0] for t in tables} >= {"tenancy.tenants", "tenancy.assets", "tenancy.series", "tenancy.devices",
+                                       "tenancy.memberships", "telemetry.blocks"}  # fmt: skip
+    assert [t for t in tables if not (t[1] and t[2] and t[3] >= 1)] == []
+
+
+def test_application_roles_cannot_bypass_row_level_security(admin_conn):
+    roles = admin_conn.execute(
+        "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY(%s)", [list(APP_ROLES)]
+    ).fetchall()
+    assert sorted(r[0] for r in roles) == sorted(APP_ROLES)
+    assert all(not r[1] and not r[2] for r in roles)
+    owned = admin_conn.execute(
+        "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = ANY(%s)",
+        [list(APP_ROLES)],
+    ).fetchall()
+    assert owned == []
+    definer_views = admin_conn.execute(
+        "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind = 'v' AND n.nspname IN ('tenancy', 'telemetry')"
+        " AND NOT coalesce('security_invoker=true' = ANY(c.reloptions), false)"
+    ).fetchall()
+    assert definer_views == []
+
+
+def _blocks_seen(url: str, *statements: tuple[str, list]) -> int:
+    with psycopg.connect(url) as conn:
+        for sql, params in statements:
+            conn.execute(sql, params)
+        return conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0]
+
+
+def test_sql_sees_only_the_tenant_in_context(admin_url, two_tenants):
+    a, b = two_tenants
+    url = role_url(admin_url, "sf_analytics", None)
+    scoped = "SELECT set_config('app.tenant_id', %s, true)"
+    assert _blocks_seen(url, (scoped, [str(a.id)])) >= 1
+    assert _blocks_seen(url, (scoped, [str(b.id)])) == 0
+    assert _blocks_seen(url) == 0  # never set: NULL
+    # set earlier in the session and committed: '' for the rest of the session
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(scoped, [str(a.id)])
+        assert conn.execute("SELECT current_setting('app.tenant_id', true)").fetchone()[0] == ""
+        assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] == 0
+
+
+async def test_a_pooled_connection_does_not_carry_the_tenant_over(admin_url, two_tenants):
+    a, _ = two_tenants
+    db = Database(role_url(admin_url, "sf_analytics", None), min_size=1, max_size=1)
+    await db.open()
+    try:
+        async with db.tenant(a.id) as conn:
+            assert (await (await conn.execute("SELECT count(*) FROM telemetry.blocks")).fetchone())[0] >= 1
+        async with db.transaction({}) as conn:
+            assert (await (await conn.execute("SELECT count(*) FROM telemetry.blocks")).fetchone())[0] == 0
+    finally:
+        await db.close()
+
+
+def _as(signer, tenant_id: uuid.UUID, role: Role = Role.OWNER) -> tuple:
+    return ((METADATA_KEY, signer.sign(Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant_id, role=role))),)
+
+
+async def test_grpc_calls_in_tenant_b_never_reach_tenant_a(stack, signer, two_tenants):
+    a, b = two_tenants
+    as_b = _as(signer, b.id)
+    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
+        query = query_pb2_grpc.QueryServiceStub(channel)
+        points = await query.ReadPoints(query_pb2.ReadPointsRequest(
+            series_id=a.series_ids[0], range=common_pb2.TimeRange(start_ns=0, end_ns=2**62)), metadata=as_b, timeout=5)
+        assert list(points.timestamps_ns) == []
+        latest = await query.LatestValues(query_pb2.LatestValuesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5)
+        assert list(latest.values) == []
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        listed = await tenancy.ListSeries(tenancy_pb2.ListSeriesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5)
+        assert list(listed.series) == []
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await tenancy.CreateSeries(tenancy_pb2.CreateSeriesRequest(
+                machine_id=a.machine_id, name="intruder", unit="", kind="gauge"), metadata=as_b, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await tenancy.CreateAsset(tenancy_pb2.CreateAssetRequest(
+                parent_id=a.machine_id, kind=tenancy_pb2.ASSET_KIND_MACHINE, name="x"), metadata=as_b, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_viewers_cannot_change_the_tenant(stack, signer, two_tenants):
+    a, _ = two_tenants
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await tenancy.CreateDevice(tenancy_pb2.CreateDeviceRequest(name="x"), metadata=_as(signer, a.id, Role.VIEWER),
+                                       timeout=5)  # fmt: skip
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_no_session_level_tenant_settings_in_the_code():
+    """Tenant settings are transaction-local only: no SET app.*, no set_config(..., false)."""
+    offending = []
+    for path in [*REPO.glob("services/**/*.py"), *REPO.glob("services/**/*.sql"), *REPO.glob("gateway/**/*.py")]:
+        text = path.read_text()
+        if re.search(r"\bSET\s+(SESSION\s+)?app\.", text, re.I) or re.search(r"set_config\([^)]*false\)", text, re.I):
+            offending.append(str(path))
+    assert offending == []

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from gateway.backends import Backends
@@ -95,7 +95,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Mount("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
             Mount("/static/vendor", StaticFiles(directory=PLOTLY_DIR), name="vendor"),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],

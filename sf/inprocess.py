@@ -79,7 +79,7 @@ class InProcessStack:
     async def _start_gateway(self) -> None:
         settings = self.gateway_settings()
         config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                                access_log=False, ws="websockets", lifespan="on")  # fmt: skip
+                                access_log=False, ws="websockets-sansio", lifespan="on")  # fmt: skip
         self._gateway = _QuietServer(config)
         self._gateway_task = asyncio.create_task(self._gateway.serve())
         while not self._gateway.started:

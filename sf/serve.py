@@ -74,6 +74,6 @@ def serve_gateway(env: Env) -> None:
     configure_from_setting("gateway", settings.otel_exporter)
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-        ws="websockets", timeout_graceful_shutdown=10, server_header=False,
+        ws="websockets-sansio", timeout_graceful_shutdown=10, server_header=False,
     )  # fmt: skip
     uvicorn.Server(config).run()

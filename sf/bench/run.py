@@ -1,0 +1,19 @@
+"""Runs every benchmark group and collects its figures under their stable names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sf.bench import codec, telemetry
+from sf.bench.figures import Figure
+
+GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {"codec": codec.run, "telemetry": telemetry.run}
+PREFIXES = {"codec": ("codec.",), "telemetry": ("ingest.", "storage.", "query.")}
+
+
+def run(only: str = "") -> dict[str, Figure]:
+    figures: dict[str, Figure] = {}
+    for name, group in GROUPS.items():
+        if not only or any(p.startswith(only) or only.startswith(p) for p in PREFIXES[name]):
+            figures.update({k: v for k, v in group().items() if k.startswith(only)})
+    return figures

@@ -1,0 +1,139 @@
+"""Ingest, storage and query figures, measured on the real stack on loopback.
+
+The baseline is what a naive design would do on the same PostgreSQL in the
+same run: a row per point, loaded with `COPY` and committed per batch, and
+read back with a plain range `SELECT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from sf.bench.figures import Figure
+from sf.embedded import EmbeddedPostgres, EmbeddedRedis
+from sf.inprocess import InProcessStack
+from sf.migrate import migrate
+from sfcloud.v1 import common_pb2, ingest_pb2, query_pb2, query_pb2_grpc
+from sf.seeding import create_tenant, send_batches
+
+SERIES = 10
+DAY = 86_400
+BATCH = 1_000  # points per series per batch: 10,000 points per acknowledged batch
+START_NS = 1_764_000_000 * 10**9
+
+
+def day_of_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One day at 1 Hz of a sensor with 2 decimals: a slow wave, a random walk and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(DAY)
+    values = 60 + 5 * np.sin(t / 3_600) + np.cumsum(rng.normal(0, 0.02, DAY)) + rng.normal(0, 0.1, DAY)
+    return START_NS + t.astype(np.int64) * 10**9, np.round(values, 2)
+
+
+def batches(series_ids: list[str], data: list[tuple[np.ndarray, np.ndarray]]) -> list[ingest_pb2.IngestRequest]:
+    out = []
+    for start in range(0, DAY, BATCH):
+        entries = [ingest_pb2.SeriesPoints(series_id=sid, timestamps_ns=ts[start : start + BATCH].tolist(),
+                                           values=vs[start : start + BATCH].tolist())  # fmt: skip
+                   for sid, (ts, vs) in zip(series_ids, data, strict=True)]
+        out.append(ingest_pb2.IngestRequest(batch_no=len(out) + 1, series=entries))
+    return out
+
+
+def copy_baseline(admin_url: str, data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, int, float]:
+    """Row-per-point COPY committed per batch: (points/s, bytes on disk, ms to read one day)."""
+    with psycopg.connect(admin_url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS public.bench_rows (series int, ts bigint, value float8)")
+        conn.execute("CREATE INDEX IF NOT EXISTS bench_rows_series_ts ON public.bench_rows (series, ts)")
+        conn.execute("TRUNCATE public.bench_rows")
+        conn.commit()
+        started = time.perf_counter()
+        for start in range(0, DAY, BATCH):
+            with conn.cursor().copy("COPY public.bench_rows (series, ts, value) FROM STDIN") as copy:
+                for series, (ts, vs) in enumerate(data):
+                    for row in zip(ts[start : start + BATCH].tolist(), vs[start : start + BATCH].tolist(), strict=True):
+                        copy.write_row((series, *row))
+            conn.commit()
+        rate = SERIES * DAY / (time.perf_counter() - started)
+        conn.execute("VACUUM ANALYZE public.bench_rows") if conn.autocommit else None
+        size = conn.execute("SELECT pg_total_relation_size('public.bench_rows')").fetchone()[0]
+        read_ms = _best_ms(lambda: conn.execute(
+            "SELECT ts, value FROM public.bench_rows WHERE series = 0 AND ts >= %s AND ts < %s ORDER BY ts",
+            [START_NS, START_NS + DAY * 10**9]).fetchall())  # fmt: skip
+        conn.execute("DROP TABLE public.bench_rows")
+        conn.commit()
+    return rate, size, read_ms
+
+
+def _best_ms(work, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
+    from services.runtime.tokens import TokenSigner
+
+    key = secrets.token_urlsafe(48)
+    stack = await InProcessStack(admin_url, redis_url, key).start()
+    try:
+        tenant = await create_tenant(stack.targets["tenancy"], TokenSigner(key), "Bench", series_count=SERIES)
+        data = [day_of_data(i) for i in range(SERIES)]
+        requests = batches(tenant.series_ids, data)
+        started = time.perf_counter()
+        acks = await send_batches(stack.targets["ingest"], tenant.credential, requests)
+        rate = sum(a.points_stored for a in acks) / (time.perf_counter() - started)
+        read_ms = await _grpc_read_day_ms(stack, TokenSigner(key), tenant)
+    finally:
+        await stack.stop()
+    with psycopg.connect(admin_url) as conn:
+        stored = conn.execute("SELECT pg_total_relation_size('telemetry.blocks')").fetchone()[0]
+    baseline_rate, baseline_size, baseline_read_ms = copy_baseline(admin_url, data)
+    points = SERIES * DAY
+    return {
+        "ingest.plain.points_per_s": Figure(rate, "points/s", baseline_rate, higher_is_better=True),
+        "storage.bytes_per_point": Figure(stored / points, "bytes/point", baseline_size / points),
+        "query.raw_day_ms": Figure(read_ms, "ms", baseline_read_ms),
+    }
+
+
+async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:
+    from services.runtime.principal import Kind, Principal
+    from services.runtime.tokens import METADATA_KEY
+
+    import grpc
+
+    metadata = ((METADATA_KEY, signer.sign(Principal(Kind.SERVICE, "bench", tenant_id=tenant.id))),)
+    request = query_pb2.ReadPointsRequest(series_id=tenant.series_ids[0], limit=100_000,
+                                          range=common_pb2.TimeRange(start_ns=START_NS, end_ns=START_NS + DAY * 10**9))  # fmt: skip
+    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
+        stub = query_pb2_grpc.QueryServiceStub(channel)
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            response = await stub.ReadPoints(request, metadata=metadata, timeout=30)
+            best = min(best, time.perf_counter() - started)
+        assert len(response.timestamps_ns) == DAY
+    return best * 1000
+
+
+def run() -> dict[str, Figure]:
+    with tempfile.TemporaryDirectory(prefix="sf-bench-") as folder:
+        postgres, redis = EmbeddedPostgres(Path(folder) / "pg"), EmbeddedRedis(Path(folder) / "redis")
+        try:
+            admin_url = postgres.start()
+            migrate(admin_url)
+            return asyncio.run(measure(admin_url, redis.start()))
+        finally:
+            redis.stop()
+            postgres.stop()

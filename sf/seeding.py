@@ -1,0 +1,69 @@
+"""Creating tenants and streaming telemetry through the public gRPC APIs, as an operator and a device would.
+
+Used by the test suite and by `sf bench`, so both exercise the real protocol."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import grpc
+
+from services.runtime.principal import Kind, Principal, Role
+from services.runtime.tokens import METADATA_KEY, TokenSigner
+from sfcloud.v1 import ingest_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+
+OPERATOR = Principal(Kind.USER, str(uuid.uuid4()), platform_operator=True)
+
+
+@dataclass
+class SeededTenant:
+    id: uuid.UUID
+    owner_email: str
+    owner_password: str
+    machine_id: str
+    series_ids: list[str]
+    credential: str
+
+
+def _metadata(signer: TokenSigner, principal: Principal) -> tuple:
+    return ((METADATA_KEY, signer.sign(principal)),)
+
+
+async def create_tenant(tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3) -> SeededTenant:
+    async with grpc.aio.insecure_channel(tenancy_target) as channel:
+        stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        tenant = (await stub.CreateTenant(
+            tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code="standard"),
+            metadata=_metadata(signer, OPERATOR), timeout=10,
+        )).tenant  # fmt: skip
+        owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)
+        meta = _metadata(signer, owner)
+        email, password = f"owner-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
+        await stub.CreateUser(tenancy_pb2.CreateUserRequest(
+            email=email, password=password, display_name="Owner", role=tenancy_pb2.ROLE_OWNER), metadata=meta, timeout=10)
+        parent = ""
+        for kind, asset_name in ((tenancy_pb2.ASSET_KIND_SITE, "Plant"), (tenancy_pb2.ASSET_KIND_LINE, "Line 1"),
+                                 (tenancy_pb2.ASSET_KIND_MACHINE, "M-1")):  # fmt: skip
+            parent = (await stub.CreateAsset(tenancy_pb2.CreateAssetRequest(parent_id=parent, kind=kind, name=asset_name),
+                                             metadata=meta, timeout=10)).asset.id  # fmt: skip
+        series_ids = []
+        for i in range(series_count):
+            request = tenancy_pb2.CreateSeriesRequest(machine_id=parent, name=f"sensor_{i}", unit="degC", kind="gauge", decimals=3)
+            series_ids.append((await stub.CreateSeries(request, metadata=meta, timeout=10)).series.id)
+        device = await stub.CreateDevice(tenancy_pb2.CreateDeviceRequest(name="edge-1"), metadata=meta, timeout=10)
+    return SeededTenant(uuid.UUID(tenant.id), email, password, parent, series_ids, device.credential)
+
+
+def device_metadata(credential: str) -> tuple:
+    return (("authorization", f"Device {credential}"),)
+
+
+async def send_batches(ingest_target: str, credential: str, batches: list) -> list:
+    """Stream the batches on one Ingest session; returns the acknowledgements."""
+    async with grpc.aio.insecure_channel(ingest_target) as channel:
+        call = ingest_pb2_grpc.IngestServiceStub(channel).Ingest(
+            iter(batches), metadata=device_metadata(credential), timeout=120
+        )
+        return [ack async for ack in call]

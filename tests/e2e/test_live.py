@@ -1,0 +1,77 @@
+"""Live values over graphql-transport-ws: what ingest commits reaches the tenant's subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+
+from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
+from tests.e2e.test_bad_input import batch
+
+LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId timestamp value } }"
+
+
+async def open_socket(stack, client: GraphQLClient, origin: str | None = None):
+    cookies = "; ".join(f"{k}={v}" for k, v in client.http.cookies.items())
+    headers = {"Cookie": cookies, **({"Origin": origin} if origin else {})}
+    url = stack.gateway_url.replace("http", "ws") + "/graphql"
+    return await websockets.connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers)
+
+
+async def next_message(ws, kind: str) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if message["type"] == kind:
+            return message
+
+
+async def test_a_subscriber_receives_committed_values(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Live")
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    ws = await open_socket(stack, client)
+    try:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await next_message(ws, "connection_ack")
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": LIVE, "variables": {"ids": [tenant.series_ids[1]]}}}))  # fmt: skip
+        await asyncio.sleep(0.3)  # the subscription is registered with Redis
+        now = time.time_ns()
+        await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[1], [now], [42.5])])
+        message = await next_message(ws, "next")
+        assert message["payload"]["data"]["liveValues"]["seriesId"] == tenant.series_ids[1]
+        assert message["payload"]["data"]["liveValues"]["value"] == 42.5
+    finally:
+        await ws.close()
+        await client.close()
+
+
+async def test_another_tenants_series_cannot_be_subscribed(stack, signer):
+    a = await create_tenant(stack.targets["tenancy"], signer, "Live A")
+    b = await create_tenant(stack.targets["tenancy"], signer, "Live B")
+    client = await GraphQLClient.login(stack.gateway_url, b.owner_email, b.owner_password)
+    ws = await open_socket(stack, client)
+    try:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await next_message(ws, "connection_ack")
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": LIVE, "variables": {"ids": [a.series_ids[0]]}}}))  # fmt: skip
+        message = await next_message(ws, "next")
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    finally:
+        await ws.close()
+        await client.close()
+
+
+async def test_a_foreign_origin_is_refused(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Live origin")
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        with pytest.raises(websockets.exceptions.InvalidStatus) as caught:
+            await open_socket(stack, client, origin="https://evil.example")
+        assert caught.value.response.status_code == 403
+    finally:
+        await client.close()

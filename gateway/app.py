@@ -103,4 +103,3 @@ def create_app(settings: GatewaySettings) -> Starlette:
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
-

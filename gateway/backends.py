@@ -11,11 +11,11 @@ from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
-from sfcloud.v1 import query_pb2_grpc, tenancy_pb2_grpc
 
 from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, open_channel, translate_rpc_error
 from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
+from sfcloud.v1 import query_pb2_grpc, tenancy_pb2_grpc
 
 R = TypeVar("R")
 
@@ -33,7 +33,9 @@ class Backends:
 
     async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
         try:
-            return await method(request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+            return await method(
+                request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S
+            )
         except grpc.aio.AioRpcError as exc:
             raise translate_rpc_error(exc) from None
 

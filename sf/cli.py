@@ -23,34 +23,59 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="start everything with the demo tenant and a simulated factory",
-                             description="Start PostgreSQL and Redis (embedded unless SF_DATABASE_URL / SF_REDIS_URL "
-                             "are set), apply migrations, start every service and the web app, load the demo tenant "
-                             "and stream a simulated factory. Ctrl-C stops it all.")  # fmt: skip
-    up.add_argument("--data-dir", type=Path, default=Path(os.environ.get("SF_DATA_DIR", REPO / ".sfcloud")),
-                    help="where the embedded databases and logs live (default: .sfcloud/)")  # fmt: skip
+    up = commands.add_parser(
+        "up",
+        help="start everything with the demo tenant and a simulated factory",
+        description="Start PostgreSQL and Redis (embedded unless SF_DATABASE_URL / SF_REDIS_URL "
+        "are set), apply migrations, start every service and the web app, load the demo tenant "
+        "and stream a simulated factory. Ctrl-C stops it all.",
+    )
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("SF_DATA_DIR", REPO / ".sfcloud")),
+        help="where the embedded databases and logs live (default: .sfcloud/)",
+    )
     up.add_argument("--port", type=int, default=8000, help="the web app's port (default: 8000)")
     up.add_argument("--no-simulate", action="store_true", help="do not start the simulated factory")
 
-    serve = commands.add_parser("serve", help="run one process in the foreground (as Kubernetes does)",
-                                description="Run one sfcloud process, configured by SF_ environment variables.")
+    serve = commands.add_parser(
+        "serve",
+        help="run one process in the foreground (as Kubernetes does)",
+        description="Run one sfcloud process, configured by SF_ environment variables.",
+    )
     serve.add_argument("name", choices=("tenancy", "ingest", "analytics", "gateway"))
 
-    commands.add_parser("migrate", help="apply pending database migrations",
-                        description="Apply pending migrations to SF_DATABASE_URL (an owner/admin connection).")
+    commands.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Apply pending migrations to SF_DATABASE_URL (an owner/admin connection).",
+    )
 
-    simulate = commands.add_parser("simulate", help="stream the demo factory's machines to ingest",
-                                   description="Run one simulated device per demo machine, streaming realistic "
-                                   "signals over gRPC to SF_INGEST_TARGET (default 127.0.0.1:50051).")  # fmt: skip
+    simulate = commands.add_parser(
+        "simulate",
+        help="stream the demo factory's machines to ingest",
+        description="Run one simulated device per demo machine, streaming realistic "
+        "signals over gRPC to SF_INGEST_TARGET (default 127.0.0.1:50051).",
+    )
     simulate.add_argument("--rate", type=float, default=1.0, help="samples per second per series (default 1)")
-    simulate.add_argument("--backfill", type=float, default=0.0, metavar="SECONDS",
-                          help="first send this much simulated history (default 0)")  # fmt: skip
+    simulate.add_argument(
+        "--backfill",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first send this much simulated history (default 0)",
+    )
     simulate.add_argument("--seed", type=int, default=0)
 
-    bench = commands.add_parser("bench", help="measure the DESIGN.md figures beside their baselines",
-                                description="Measure the figures DESIGN.md names, each beside a baseline run "
-                                "in the same process.")  # fmt: skip
-    bench.add_argument("--json", action="store_true", help="print one JSON object (name → value, unit, baseline, ratio)")
+    bench = commands.add_parser(
+        "bench",
+        help="measure the DESIGN.md figures beside their baselines",
+        description="Measure the figures DESIGN.md names, each beside a baseline run in the same process.",
+    )
+    bench.add_argument(
+        "--json", action="store_true", help="print one JSON object (name → value, unit, baseline, ratio)"
+    )
     bench.add_argument("--only", default="", help="run only figures whose name starts with this prefix")
     return parser
 
@@ -84,13 +109,15 @@ def _banner(env: dict[str, str], seconds: float) -> str:
     logins = [f"  {u['email']:<36} {u['password']:<22} {u['role']}" for u in demo["users"]]
     operator = demo["operator"]
     logins.append(f"  {operator['email']:<36} {operator['password']:<22} platform operator")
-    return "\n".join([
-        f"\nsfcloud is up in {seconds:.1f} s: open http://{env['SF_GATEWAY_LISTEN'].replace('127.0.0.1', 'localhost')}/",
-        f"GraphQL API: http://{env['SF_GATEWAY_LISTEN'].replace('127.0.0.1', 'localhost')}/graphql",
-        f"Demo logins ({demo['tenant']['name']}):",
-        *logins,
-        "Press Ctrl-C to stop.",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"\nsfcloud is up in {seconds:.1f} s: open http://{env['SF_GATEWAY_LISTEN'].replace('127.0.0.1', 'localhost')}/",
+            f"GraphQL API: http://{env['SF_GATEWAY_LISTEN'].replace('127.0.0.1', 'localhost')}/graphql",
+            f"Demo logins ({demo['tenant']['name']}):",
+            *logins,
+            "Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -104,7 +131,9 @@ def _migrate(args: argparse.Namespace) -> int:
     from sf.migrate import migrate
 
     env = Env()
-    applied = migrate(env.url("SF_DATABASE_URL", ("postgresql", "postgres")), env.optional("SF_DATABASE_APP_PASSWORD"))
+    applied = migrate(
+        env.url("SF_DATABASE_URL", ("postgresql", "postgres")), env.optional("SF_DATABASE_APP_PASSWORD")
+    )
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
 

@@ -52,9 +52,12 @@ class InProcessStack:
 
     def _service(self, name: str) -> ServiceSettings:
         return ServiceSettings(
-            name=name, listen="127.0.0.1:0", database_url=role_url(self.admin_url, f"sf_{name}", None),
-            signing_key=self.signing_key, shutdown_grace_s=2,
-        )  # fmt: skip
+            name=name,
+            listen="127.0.0.1:0",
+            database_url=role_url(self.admin_url, f"sf_{name}", None),
+            signing_key=self.signing_key,
+            shutdown_grace_s=2,
+        )
 
     async def _start(self, name: str, server) -> None:
         port = await server.start()
@@ -62,24 +65,39 @@ class InProcessStack:
         self.targets[name] = f"127.0.0.1:{port}"
 
     async def start(self) -> InProcessStack:
-        await self._start("tenancy", TenancyServer(TenancySettings(self._service("tenancy"), load_demo=self.load_demo)))
+        await self._start(
+            "tenancy", TenancyServer(TenancySettings(self._service("tenancy"), load_demo=self.load_demo))
+        )
         tenancy = self.targets["tenancy"]
-        await self._start("ingest", IngestServer(IngestSettings(self._service("ingest"), tenancy, self.redis_url)))
+        await self._start(
+            "ingest", IngestServer(IngestSettings(self._service("ingest"), tenancy, self.redis_url))
+        )
         await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
         await self._start_gateway()
         return self
 
     def gateway_settings(self) -> GatewaySettings:
         return GatewaySettings(
-            host="127.0.0.1", port=free_port(), tenancy_target=self.targets["tenancy"],
-            analytics_target=self.targets["analytics"], redis_url=self.redis_url, signing_key=self.signing_key,
+            host="127.0.0.1",
+            port=free_port(),
+            tenancy_target=self.targets["tenancy"],
+            analytics_target=self.targets["analytics"],
+            redis_url=self.redis_url,
+            signing_key=self.signing_key,
             cookie_secure=False,
-        )  # fmt: skip
+        )
 
     async def _start_gateway(self) -> None:
         settings = self.gateway_settings()
-        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                                access_log=False, ws="websockets-sansio", lifespan="on")  # fmt: skip
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            ws="websockets-sansio",
+            lifespan="on",
+        )
         self._gateway = _QuietServer(config)
         self._gateway_task = asyncio.create_task(self._gateway.serve())
         while not self._gateway.started:
@@ -94,6 +112,3 @@ class InProcessStack:
             await self._gateway_task
         for server in reversed(self._servers):
             await server.stop()
-
-
-

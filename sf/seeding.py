@@ -31,28 +31,50 @@ def _metadata(signer: TokenSigner, principal: Principal) -> tuple:
     return ((METADATA_KEY, signer.sign(principal)),)
 
 
-async def create_tenant(tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3) -> SeededTenant:
+async def create_tenant(
+    tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3
+) -> SeededTenant:
     async with grpc.aio.insecure_channel(tenancy_target) as channel:
         stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
-        tenant = (await stub.CreateTenant(
-            tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code="standard"),
-            metadata=_metadata(signer, OPERATOR), timeout=10,
-        )).tenant  # fmt: skip
+        tenant = (
+            await stub.CreateTenant(
+                tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code="standard"),
+                metadata=_metadata(signer, OPERATOR),
+                timeout=10,
+            )
+        ).tenant
         owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)
         meta = _metadata(signer, owner)
         email, password = f"owner-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
-        await stub.CreateUser(tenancy_pb2.CreateUserRequest(
-            email=email, password=password, display_name="Owner", role=tenancy_pb2.ROLE_OWNER), metadata=meta, timeout=10)
+        await stub.CreateUser(
+            tenancy_pb2.CreateUserRequest(
+                email=email, password=password, display_name="Owner", role=tenancy_pb2.ROLE_OWNER
+            ),
+            metadata=meta,
+            timeout=10,
+        )
         parent = ""
-        for kind, asset_name in ((tenancy_pb2.ASSET_KIND_SITE, "Plant"), (tenancy_pb2.ASSET_KIND_LINE, "Line 1"),
-                                 (tenancy_pb2.ASSET_KIND_MACHINE, "M-1")):  # fmt: skip
-            parent = (await stub.CreateAsset(tenancy_pb2.CreateAssetRequest(parent_id=parent, kind=kind, name=asset_name),
-                                             metadata=meta, timeout=10)).asset.id  # fmt: skip
+        for kind, asset_name in (
+            (tenancy_pb2.ASSET_KIND_SITE, "Plant"),
+            (tenancy_pb2.ASSET_KIND_LINE, "Line 1"),
+            (tenancy_pb2.ASSET_KIND_MACHINE, "M-1"),
+        ):
+            parent = (
+                await stub.CreateAsset(
+                    tenancy_pb2.CreateAssetRequest(parent_id=parent, kind=kind, name=asset_name),
+                    metadata=meta,
+                    timeout=10,
+                )
+            ).asset.id
         series_ids = []
         for i in range(series_count):
-            request = tenancy_pb2.CreateSeriesRequest(machine_id=parent, name=f"sensor_{i}", unit="degC", kind="gauge", decimals=3)
+            request = tenancy_pb2.CreateSeriesRequest(
+                machine_id=parent, name=f"sensor_{i}", unit="degC", kind="gauge", decimals=3
+            )
             series_ids.append((await stub.CreateSeries(request, metadata=meta, timeout=10)).series.id)
-        device = await stub.CreateDevice(tenancy_pb2.CreateDeviceRequest(name="edge-1"), metadata=meta, timeout=10)
+        device = await stub.CreateDevice(
+            tenancy_pb2.CreateDeviceRequest(name="edge-1"), metadata=meta, timeout=10
+        )
     return SeededTenant(uuid.UUID(tenant.id), email, password, parent, series_ids, device.credential)
 
 

@@ -73,7 +73,13 @@ def serve_gateway(env: Env) -> None:
     settings = GatewaySettings.from_env(env)
     configure_from_setting("gateway", settings.otel_exporter)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-        ws="websockets-sansio", timeout_graceful_shutdown=10, server_header=False,
-    )  # fmt: skip
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
     uvicorn.Server(config).run()

@@ -72,8 +72,9 @@ class Stack:
         return env
 
     def _spawn(self, args: list[str], env: dict[str, str]) -> None:
-        log = open(self.data_dir / f"{'-'.join(args[:2])}.log", "ab")  # noqa: SIM115 (the child owns it)
-        self.children.append(subprocess.Popen([sys.executable, "-m", "sf", *args], env=env, stdout=log, stderr=log))  # noqa: S603
+        log = open(self.data_dir / f"{'-'.join(args[:2])}.log", "ab")
+        command = [sys.executable, "-m", "sf", *args]  # our own interpreter and module: trusted
+        self.children.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))  # noqa: S603
 
     def wait(self) -> int:
         """Block until a child exits or a stop signal arrives; returns the exit code to use."""
@@ -123,7 +124,10 @@ def wait_grpc_healthy(target: str, children: list[subprocess.Popen], timeout: fl
         while time.monotonic() < deadline:
             _check_children(children)
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return
             except grpc.RpcError:
                 pass

@@ -11,8 +11,12 @@ from gateway.graphql.permissions import IsSignedIn, IsTenantMember
 from gateway.graphql.scalars import Timestamp
 from sfcloud.v1 import query_pb2, tenancy_pb2
 
-_KINDS = {tenancy_pb2.ASSET_KIND_SITE: "site", tenancy_pb2.ASSET_KIND_AREA: "area",
-          tenancy_pb2.ASSET_KIND_LINE: "line", tenancy_pb2.ASSET_KIND_MACHINE: "machine"}  # fmt: skip
+_KINDS = {
+    tenancy_pb2.ASSET_KIND_SITE: "site",
+    tenancy_pb2.ASSET_KIND_AREA: "area",
+    tenancy_pb2.ASSET_KIND_LINE: "line",
+    tenancy_pb2.ASSET_KIND_MACHINE: "machine",
+}
 
 
 def finite(value: float) -> float | None:
@@ -42,8 +46,14 @@ class Series:
 
     @classmethod
     def from_pb(cls, s: tenancy_pb2.Series) -> Series:
-        return cls(id=strawberry.ID(s.id), machine_id=strawberry.ID(s.machine_id), name=s.name, unit=s.unit,
-                   kind=s.kind, decimals=s.decimals)  # fmt: skip
+        return cls(
+            id=strawberry.ID(s.id),
+            machine_id=strawberry.ID(s.machine_id),
+            name=s.name,
+            unit=s.unit,
+            kind=s.kind,
+            decimals=s.decimals,
+        )
 
     @strawberry.field(description="The newest stored value, if any.")
     async def latest(self, info: Info) -> LiveValue | None:
@@ -93,8 +103,12 @@ def machines_of(assets: list[tenancy_pb2.Asset]) -> list[Machine]:
         return asset.name if asset.kind == kind else ""
 
     return [
-        Machine(id=strawberry.ID(a.id), name=a.name, line=ancestor(a, tenancy_pb2.ASSET_KIND_LINE),
-                site=ancestor(a, tenancy_pb2.ASSET_KIND_SITE))  # fmt: skip
+        Machine(
+            id=strawberry.ID(a.id),
+            name=a.name,
+            line=ancestor(a, tenancy_pb2.ASSET_KIND_LINE),
+            site=ancestor(a, tenancy_pb2.ASSET_KIND_SITE),
+        )
         for a in assets
         if a.kind == tenancy_pb2.ASSET_KIND_MACHINE
     ]
@@ -105,21 +119,31 @@ class AssetQuery:
     @strawberry.field(permission_classes=[IsSignedIn], description="Who is signed in, and in which tenant.")
     def me(self, info: Info) -> Viewer:
         s = info.context.session
-        return Viewer(user_id=strawberry.ID(s.user_id), email=s.email, display_name=s.display_name,
-                      tenant_id=s.tenant_id, tenant_name=s.tenant_name, role=s.role,
-                      platform_operator=s.platform_operator)  # fmt: skip
+        return Viewer(
+            user_id=strawberry.ID(s.user_id),
+            email=s.email,
+            display_name=s.display_name,
+            tenant_id=s.tenant_id,
+            tenant_name=s.tenant_name,
+            role=s.role,
+            platform_operator=s.platform_operator,
+        )
 
     @strawberry.field(permission_classes=[IsTenantMember], description="The asset tree, parents first.")
     async def assets(self, info: Info) -> list[Asset]:
         response = await _assets(info)
-        return [Asset(id=strawberry.ID(a.id), parent_id=a.parent_id or None, kind=_KINDS[a.kind], name=a.name)
-                for a in response]  # fmt: skip
+        return [
+            Asset(id=strawberry.ID(a.id), parent_id=a.parent_id or None, kind=_KINDS[a.kind], name=a.name)
+            for a in response
+        ]
 
     @strawberry.field(permission_classes=[IsTenantMember], description="Every machine of the tenant.")
     async def machines(self, info: Info) -> list[Machine]:
         return machines_of(await _assets(info))
 
-    @strawberry.field(permission_classes=[IsTenantMember], description="Series by id; unknown ids are left out.")
+    @strawberry.field(
+        permission_classes=[IsTenantMember], description="Series by id; unknown ids are left out."
+    )
     async def series(self, info: Info, ids: list[strawberry.ID]) -> list[Series]:
         found = await info.context.tenant_loaders().series_by_id.load_many([str(i) for i in ids])
         return [Series.from_pb(s) for s in found if s is not None]
@@ -127,5 +151,7 @@ class AssetQuery:
 
 async def _assets(info: Info) -> list[tenancy_pb2.Asset]:
     ctx = info.context
-    response = await ctx.backends.call(ctx.backends.tenancy.ListAssets, tenancy_pb2.ListAssetsRequest(), ctx.principal)
+    response = await ctx.backends.call(
+        ctx.backends.tenancy.ListAssets, tenancy_pb2.ListAssetsRequest(), ctx.principal
+    )
     return list(response.assets)

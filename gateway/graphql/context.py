@@ -32,7 +32,12 @@ class Loaders:
 
     async def _series_by_id(self, ids: list[str]) -> list[tenancy_pb2.Series | None]:
         request = tenancy_pb2.ListSeriesRequest(series_ids=ids)
-        found = {s.id: s for s in (await self.backends.call(self.backends.tenancy.ListSeries, request, self.principal)).series}
+        found = {
+            s.id: s
+            for s in (
+                await self.backends.call(self.backends.tenancy.ListSeries, request, self.principal)
+            ).series
+        }
         return [found.get(i) for i in ids]
 
     async def _series_by_machine(self, machine_ids: list[str]) -> list[list[tenancy_pb2.Series]]:

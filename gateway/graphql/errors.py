@@ -60,13 +60,31 @@ class ErrorBoundary(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None:  # a syntax or validation error: the message helps the developer
-            return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
-                                extensions={"code": "BAD_USER_INPUT"})  # fmt: skip
+            return GraphQLError(
+                error.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
         if isinstance(original, errors.ServiceError):
             extensions = {"code": code_for(original), "reason": original.reason}
-            return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path,
-                                extensions=extensions)  # fmt: skip
+            return GraphQLError(
+                original.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions=extensions,
+            )
         trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
         log.error("unexpected GraphQL error", exc_info=original, extra={"trace_id": trace_id})
-        return GraphQLError(f"Unexpected error (trace {trace_id}).", error.nodes, error.source, error.positions,
-                            error.path, extensions={"code": "INTERNAL"})  # fmt: skip
+        return GraphQLError(
+            f"Unexpected error (trace {trace_id}).",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": "INTERNAL"},
+        )

@@ -44,7 +44,9 @@ def _range(start: int, end: int) -> common_pb2.TimeRange:
 
 @strawberry.type
 class TelemetryQuery:
-    @strawberry.field(permission_classes=[IsTenantMember], description="Raw points of a series in [from, to).")
+    @strawberry.field(
+        permission_classes=[IsTenantMember], description="Raw points of a series in [from, to)."
+    )
     async def points(
         self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, first: int = 10_000
     ) -> PointPage:
@@ -60,16 +62,29 @@ class TelemetryQuery:
             next_from=timestamps[-1] + 1 if page.has_more and timestamps else None,
         )
 
-    @strawberry.field(permission_classes=[IsTenantMember], description="Count, min, max, sum, avg per bucket.")
+    @strawberry.field(
+        permission_classes=[IsTenantMember], description="Count, min, max, sum, avg per bucket."
+    )
     async def aggregate(
         self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, bucket: Duration
     ) -> list[Bucket]:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))
-        request = query_pb2.AggregateRequest(series_id=str(series_id), range=_range(from_, to), bucket_ns=bucket)
+        request = query_pb2.AggregateRequest(
+            series_id=str(series_id), range=_range(from_, to), bucket_ns=bucket
+        )
         response = await ctx.backends.call(ctx.backends.query.Aggregate, request, ctx.principal)
-        return [Bucket(start=b.start_ns, count=b.count, min=finite(b.min), max=finite(b.max), sum=finite(b.sum),
-                       avg=finite(b.avg)) for b in response.buckets]  # fmt: skip
+        return [
+            Bucket(
+                start=b.start_ns,
+                count=b.count,
+                min=finite(b.min),
+                max=finite(b.max),
+                sum=finite(b.sum),
+                avg=finite(b.avg),
+            )
+            for b in response.buckets
+        ]
 
     @strawberry.field(permission_classes=[IsTenantMember], description="The newest value of each series.")
     async def latest(self, info: Info, series_ids: list[strawberry.ID]) -> list[LiveValue]:
@@ -79,8 +94,12 @@ class TelemetryQuery:
 
 @strawberry.type
 class TelemetrySubscription:
-    @strawberry.subscription(permission_classes=[IsTenantMember], description="Values of the series as stored.")
-    async def live_values(self, info: Info, series_ids: list[strawberry.ID]) -> AsyncGenerator[LiveValue, None]:
+    @strawberry.subscription(
+        permission_classes=[IsTenantMember], description="Values of the series as stored."
+    )
+    async def live_values(
+        self, info: Info, series_ids: list[strawberry.ID]
+    ) -> AsyncGenerator[LiveValue, None]:
         ctx = info.context
         if not 0 < len(series_ids) <= MAX_LIVE_SERIES:
             raise ApiError(f"seriesIds must hold 1 to {MAX_LIVE_SERIES} ids", "BAD_USER_INPUT")
@@ -92,6 +111,8 @@ class TelemetrySubscription:
             async for message in pubsub.listen():
                 for point in json.loads(message["data"])["points"]:
                     if point["s"] in wanted:
-                        yield LiveValue(series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"])
+                        yield LiveValue(
+                            series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"]
+                        )
         finally:
             await pubsub.aclose()

@@ -33,7 +33,9 @@ def same_origin(connection: HTTPConnection) -> bool:
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, backends: Backends, redis: aioredis.Redis, sessions: SessionStore, cookie_name: str) -> None:
+    def __init__(
+        self, backends: Backends, redis: aioredis.Redis, sessions: SessionStore, cookie_name: str
+    ) -> None:
         super().__init__(
             build_schema(),
             allow_queries_via_get=False,
@@ -55,9 +57,9 @@ class GraphQLView(GraphQL):
             if scope["type"] == "websocket":
                 await WebSocket(scope, receive, send).close(code=4403, reason=refusal)
             else:
-                await JSONResponse({"errors": [{"message": refusal, "extensions": {"code": "FORBIDDEN"}}]}, 403)(
-                    scope, receive, send
-                )
+                await JSONResponse(
+                    {"errors": [{"message": refusal, "extensions": {"code": "FORBIDDEN"}}]}, 403
+                )(scope, receive, send)
             return
         scope[SESSION_SCOPE_KEY] = session
         await super().__call__(scope, receive, send)

@@ -19,12 +19,18 @@ from sfcloud.v1 import tenancy_pb2
 
 log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-_ROLE_NAMES = {tenancy_pb2.ROLE_OWNER: "owner", tenancy_pb2.ROLE_ADMIN: "admin",
-               tenancy_pb2.ROLE_OPERATOR: "operator", tenancy_pb2.ROLE_VIEWER: "viewer"}  # fmt: skip
+_ROLE_NAMES = {
+    tenancy_pb2.ROLE_OWNER: "owner",
+    tenancy_pb2.ROLE_ADMIN: "admin",
+    tenancy_pb2.ROLE_OPERATOR: "operator",
+    tenancy_pb2.ROLE_VIEWER: "viewer",
+}
 
 
 class WebRoutes:
-    def __init__(self, backends: Backends, sessions: SessionStore, cookie_name: str, cookie_secure: bool) -> None:
+    def __init__(
+        self, backends: Backends, sessions: SessionStore, cookie_name: str, cookie_secure: bool
+    ) -> None:
         self._backends = backends
         self._sessions = sessions
         self._cookie = cookie_name
@@ -52,16 +58,22 @@ class WebRoutes:
         if not same_origin(request):
             return await self.login_page(request, "This sign-in form was sent from another site.", 403)
         form = await request.form()
-        login = tenancy_pb2.LoginRequest(email=str(form.get("email", "")), password=str(form.get("password", "")))
+        login = tenancy_pb2.LoginRequest(
+            email=str(form.get("email", "")), password=str(form.get("password", ""))
+        )
         try:
-            response = await self._backends.call(self._backends.tenancy.Login, login, service_principal("gateway"))
+            response = await self._backends.call(
+                self._backends.tenancy.Login, login, service_principal("gateway")
+            )
         except Unauthenticated:
             return await self.login_page(request, "Wrong email or password.", 401)
         except Unavailable:
             return await self.login_page(request, "Sign-in is unavailable right now; try again shortly.", 503)
         cookie, _ = await self._sessions.create(**_session_fields(response))
         redirect = RedirectResponse("/", status_code=303)
-        redirect.set_cookie(self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/")
+        redirect.set_cookie(
+            self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"
+        )
         return redirect
 
     async def logout(self, request: Request) -> Response:
@@ -80,8 +92,13 @@ class WebRoutes:
         if session is None:
             return JSONResponse({"error": "not signed in"}, status_code=401)
         return JSONResponse(
-            {"email": session.email, "displayName": session.display_name, "tenantName": session.tenant_name,
-             "role": session.role, "csrfToken": session.csrf_token}  # fmt: skip
+            {
+                "email": session.email,
+                "displayName": session.display_name,
+                "tenantName": session.tenant_name,
+                "role": session.role,
+                "csrfToken": session.csrf_token,
+            }
         )
 
 

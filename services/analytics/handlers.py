@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sfcloud.v1 import query_pb2 as pb
-from sfcloud.v1 import query_pb2_grpc
-
 from services.analytics.service import QueryService
 from services.runtime.principal import current_principal
+from sfcloud.v1 import query_pb2 as pb
+from sfcloud.v1 import query_pb2_grpc
 
 
 class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
@@ -15,17 +14,31 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
 
     async def ReadPoints(self, request: pb.ReadPointsRequest, context) -> pb.ReadPointsResponse:
         timestamps, values, has_more = await self._service.read_points(
-            current_principal(), request.series_id, request.range.start_ns, request.range.end_ns, request.limit
+            current_principal(),
+            request.series_id,
+            request.range.start_ns,
+            request.range.end_ns,
+            request.limit,
         )
-        return pb.ReadPointsResponse(timestamps_ns=timestamps.tolist(), values=values.tolist(), has_more=has_more)
+        return pb.ReadPointsResponse(
+            timestamps_ns=timestamps.tolist(), values=values.tolist(), has_more=has_more
+        )
 
     async def Aggregate(self, request: pb.AggregateRequest, context) -> pb.AggregateResponse:
         b = await self._service.aggregate(
-            current_principal(), request.series_id, request.range.start_ns, request.range.end_ns, request.bucket_ns
+            current_principal(),
+            request.series_id,
+            request.range.start_ns,
+            request.range.end_ns,
+            request.bucket_ns,
         )
-        rows = zip(b.starts.tolist(), b.counts.tolist(), b.mins.tolist(), b.maxs.tolist(), b.sums.tolist(), b.avgs.tolist())
+        columns = (b.starts, b.counts, b.mins, b.maxs, b.sums, b.avgs)
+        rows = zip(*(c.tolist() for c in columns), strict=True)
         return pb.AggregateResponse(
-            buckets=[pb.Bucket(start_ns=s, count=c, min=lo, max=hi, sum=total, avg=a) for s, c, lo, hi, total, a in rows]
+            buckets=[
+                pb.Bucket(start_ns=s, count=c, min=lo, max=hi, sum=total, avg=a)
+                for s, c, lo, hi, total, a in rows
+            ]
         )
 
     async def LatestValues(self, request: pb.LatestValuesRequest, context) -> pb.LatestValuesResponse:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sfcloud.v1 import query_pb2, query_pb2_grpc
-
 from services.analytics.config import AnalyticsSettings
 from services.analytics.handlers import QueryHandlers
 from services.analytics.service import QueryService
 from services.runtime.db import Database
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
+from sfcloud.v1 import query_pb2, query_pb2_grpc
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
@@ -27,7 +26,9 @@ class AnalyticsServer:
             readiness_checks=[self.db.check],
             reflection_enabled=settings.service.reflection,
         )
-        query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(QueryService(self.db)), self.grpc.server)
+        query_pb2_grpc.add_QueryServiceServicer_to_server(
+            QueryHandlers(QueryService(self.db)), self.grpc.server
+        )
 
     async def start(self) -> int:
         await self.db.open()

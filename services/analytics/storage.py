@@ -7,7 +7,9 @@ import uuid
 from psycopg import AsyncConnection
 
 
-async def block_payloads(conn: AsyncConnection, series_id: uuid.UUID, start_ns: int, end_ns: int) -> list[bytes]:
+async def block_payloads(
+    conn: AsyncConnection, series_id: uuid.UUID, start_ns: int, end_ns: int
+) -> list[bytes]:
     """Payloads of the blocks of a series that overlap [start_ns, end_ns), oldest first."""
     cur = await conn.execute(
         "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s AND end_ns >= %s"
@@ -17,7 +19,9 @@ async def block_payloads(conn: AsyncConnection, series_id: uuid.UUID, start_ns: 
     return [row[0] for row in await cur.fetchall()]
 
 
-async def latest_points(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, float]]:
+async def latest_points(
+    conn: AsyncConnection, series_ids: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, int, float]]:
     """(series, time, value) of the newest point of each series that has one."""
     cur = await conn.execute(
         "SELECT s.id, b.end_ns, b.last_value FROM unnest(%s::uuid[]) AS s(id)"

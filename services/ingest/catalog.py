@@ -10,7 +10,6 @@ import hashlib
 import uuid
 
 import grpc
-from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 from services.ingest.errors import BadDeviceCredential
 from services.runtime.cache import TtlCache
@@ -18,10 +17,13 @@ from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, transl
 from services.runtime.errors import Unauthenticated
 from services.runtime.principal import Kind, Principal
 from services.runtime.tokens import service_principal
+from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 
 class TenancyCatalog:
-    def __init__(self, stub: tenancy_pb2_grpc.TenancyServiceStub, identity: CallerIdentity, ttl_s: float = 30) -> None:
+    def __init__(
+        self, stub: tenancy_pb2_grpc.TenancyServiceStub, identity: CallerIdentity, ttl_s: float = 30
+    ) -> None:
         self._stub = stub
         self._identity = identity
         self._devices = TtlCache(ttl_s)
@@ -57,7 +59,9 @@ class TenancyCatalog:
 
     async def _call(self, method, request, principal: Principal):
         try:
-            return await method(request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+            return await method(
+                request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S
+            )
         except grpc.aio.AioRpcError as exc:
             error = translate_rpc_error(exc)
             if isinstance(error, Unauthenticated):
@@ -74,5 +78,7 @@ class DeviceAuthenticator:
     async def authenticate(self, metadata) -> Principal:
         header = next((v for k, v in metadata if k == "authorization"), None)
         if not header or not str(header).startswith("Device "):
-            raise BadDeviceCredential("missing device credential (metadata authorization: Device <credential>)")
+            raise BadDeviceCredential(
+                "missing device credential (metadata authorization: Device <credential>)"
+            )
         return await self._catalog.authenticate_device(str(header)[len("Device ") :].strip())

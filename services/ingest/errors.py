@@ -1,14 +1,14 @@
 """Ingest's errors, on top of the shared tree in `services.runtime.errors`.
 
-    ServiceError
-    ├── InvalidArgument
-    │   └── MalformedBatch        a batch breaks the protocol (lengths, ids, sizes, time window)
-    ├── NotFound
-    │   └── UnknownSeries         a series id that is not one of the device tenant's series
-    ├── Unauthenticated
-    │   └── BadDeviceCredential   missing, malformed or unknown device credential
-    └── Unavailable
-        └── ShuttingDown          the server is draining; reconnect and resend unacknowledged batches
+ServiceError
+├── InvalidArgument
+│   └── MalformedBatch        a batch breaks the protocol (lengths, ids, sizes, time window)
+├── NotFound
+│   └── UnknownSeries         a series id that is not one of the device tenant's series
+├── Unauthenticated
+│   └── BadDeviceCredential   missing, malformed or unknown device credential
+└── Unavailable
+    └── ShuttingDown          the server is draining; reconnect and resend unacknowledged batches
 """
 
 from __future__ import annotations

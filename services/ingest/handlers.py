@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
-
 from services.ingest.batches import IncomingSeries
 from services.ingest.errors import ShuttingDown
 from services.ingest.service import IngestService
 from services.runtime.principal import current_principal
 from services.runtime.streams import until_draining
+from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 
 class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):

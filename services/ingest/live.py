@@ -27,7 +27,9 @@ def live_message(series: list[SeriesColumns]) -> str:
     points = []
     for s in series:
         value = float(s.values[-1])
-        points.append({"s": str(s.series_id), "t": int(s.timestamps[-1]), "v": value if math.isfinite(value) else None})
+        points.append(
+            {"s": str(s.series_id), "t": int(s.timestamps[-1]), "v": value if math.isfinite(value) else None}
+        )
     return json.dumps({"points": points})
 
 

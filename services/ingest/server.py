@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import redis.asyncio as aioredis
-from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2_grpc
 
 from services.ingest.catalog import DeviceAuthenticator, TenancyCatalog
 from services.ingest.config import IngestSettings
@@ -17,6 +16,7 @@ from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.db import Database
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.tokens import TokenSigner
+from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
@@ -40,7 +40,9 @@ class IngestServer:
             reflection_enabled=settings.service.reflection,
         )
         service = IngestService(self.db, catalog, LivePublisher(self.redis))
-        ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestHandlers(service, self.draining), self.grpc.server)
+        ingest_pb2_grpc.add_IngestServiceServicer_to_server(
+            IngestHandlers(service, self.draining), self.grpc.server
+        )
 
     async def start(self) -> int:
         await self.db.open()

@@ -6,7 +6,6 @@ import uuid
 from typing import Protocol
 
 import tscodec
-
 from services.ingest import storage
 from services.ingest.batches import IncomingSeries, SeriesColumns, validate
 from services.ingest.errors import UnknownSeries
@@ -53,7 +52,9 @@ class IngestService:
             return 0
         unknown = await self._catalog.unknown_series(tenant_id, [s.series_id for s in series])
         if unknown:
-            violations = tuple(FieldViolation("series_id", f"{u} is not a series of this tenant") for u in unknown)
+            violations = tuple(
+                FieldViolation("series_id", f"{u} is not a series of this tenant") for u in unknown
+            )
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
         blocks = [encode_block(s) for s in series]
         async with self._db.tenant(tenant_id) as conn:

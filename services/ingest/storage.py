@@ -29,8 +29,26 @@ class Block:
 
 async def write_blocks(conn: AsyncConnection, tenant_id: uuid.UUID, blocks: list[Block]) -> None:
     """One INSERT from arrays (COPY is not allowed on tables with row-level security)."""
-    columns = list(zip(*((b.series_id, b.start_ns, b.end_ns, b.count, b.min_value, b.max_value, b.sum_value,
-                          b.first_value, b.last_value, b.payload) for b in blocks), strict=True))  # fmt: skip
+    columns = list(
+        zip(
+            *(
+                (
+                    b.series_id,
+                    b.start_ns,
+                    b.end_ns,
+                    b.count,
+                    b.min_value,
+                    b.max_value,
+                    b.sum_value,
+                    b.first_value,
+                    b.last_value,
+                    b.payload,
+                )
+                for b in blocks
+            ),
+            strict=True,
+        )
+    )
     await conn.execute(
         f"INSERT INTO telemetry.blocks ({_COLUMNS}) SELECT %s, * FROM unnest("  # noqa: S608 (constant columns)
         "%s::uuid[], %s::bigint[], %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[],"

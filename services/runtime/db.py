@@ -58,7 +58,7 @@ class Database:
                 if settings:
                     calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
                     params = [part for item in settings.items() for part in item]
-                    await conn.execute(f"SELECT {calls}", params)  # noqa: S608 (names and values are bound)
+                    await conn.execute(f"SELECT {calls}", params)
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable("database unavailable, try again", reason="DATABASE_UNAVAILABLE") from exc

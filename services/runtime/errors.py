@@ -49,7 +49,8 @@ class InvalidArgument(ServiceError):
     default_reason = "INVALID_ARGUMENT"
 
     @classmethod
-    def of(cls, field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
+    def of(cls, field: str, description: str, reason: str | None = None) -> InvalidArgument:
+        """An error about one field; the reason defaults to the class's own."""
         return cls(f"{field}: {description}", reason=reason, violations=(FieldViolation(field, description),))
 
 

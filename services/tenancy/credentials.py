@@ -37,7 +37,9 @@ class PasswordChecker:
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         async with self._slots:
-            return await asyncio.to_thread(_verify, stored_hash or _DUMMY_HASH, password, stored_hash is not None)
+            return await asyncio.to_thread(
+                _verify, stored_hash or _DUMMY_HASH, password, stored_hash is not None
+            )
 
 
 def _verify(stored_hash: str, password: str, real: bool) -> bool:

@@ -1,14 +1,14 @@
 """Tenancy's errors, on top of the shared tree in `services.runtime.errors`.
 
-    ServiceError
-    ├── InvalidArgument
-    │   └── WeakPassword           the password is shorter than the minimum
-    ├── NotFound
-    │   └── UnknownParent          the parent asset does not exist in this tenant
-    ├── AlreadyExists
-    │   └── DuplicateName          a sibling or user with that name/email exists
-    └── Unauthenticated
-        └── BadCredentials         wrong email or password, unknown device credential
+ServiceError
+├── InvalidArgument
+│   └── WeakPassword           the password is shorter than the minimum
+├── NotFound
+│   └── UnknownParent          the parent asset does not exist in this tenant
+├── AlreadyExists
+│   └── DuplicateName          a sibling or user with that name/email exists
+└── Unauthenticated
+    └── BadCredentials         wrong email or password, unknown device credential
 """
 
 from __future__ import annotations

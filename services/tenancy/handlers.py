@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from sfcloud.v1 import tenancy_pb2 as pb
-from sfcloud.v1 import tenancy_pb2_grpc
-
 from services.runtime.errors import InvalidArgument
 from services.runtime.principal import Role, current_principal
 from services.tenancy import models
 from services.tenancy.service import TenancyService
+from sfcloud.v1 import tenancy_pb2 as pb
+from sfcloud.v1 import tenancy_pb2_grpc
 
-_ROLES = {pb.ROLE_OWNER: Role.OWNER, pb.ROLE_ADMIN: Role.ADMIN, pb.ROLE_OPERATOR: Role.OPERATOR, pb.ROLE_VIEWER: Role.VIEWER}
+_ROLES = {
+    pb.ROLE_OWNER: Role.OWNER,
+    pb.ROLE_ADMIN: Role.ADMIN,
+    pb.ROLE_OPERATOR: Role.OPERATOR,
+    pb.ROLE_VIEWER: Role.VIEWER,
+}
 _ROLE_PB = {role: number for number, role in _ROLES.items()}
-_KINDS = {pb.ASSET_KIND_SITE: "site", pb.ASSET_KIND_AREA: "area", pb.ASSET_KIND_LINE: "line", pb.ASSET_KIND_MACHINE: "machine"}
+_KINDS = {
+    pb.ASSET_KIND_SITE: "site",
+    pb.ASSET_KIND_AREA: "area",
+    pb.ASSET_KIND_LINE: "line",
+    pb.ASSET_KIND_MACHINE: "machine",
+}
 _KIND_PB = {kind: number for number, kind in _KINDS.items()}
 
 
@@ -22,7 +31,10 @@ def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
 
 def user_pb(user: models.User) -> pb.User:
     return pb.User(
-        id=str(user.id), email=user.email, display_name=user.display_name, platform_operator=user.platform_operator
+        id=str(user.id),
+        email=user.email,
+        display_name=user.display_name,
+        platform_operator=user.platform_operator,
     )
 
 
@@ -50,12 +62,16 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         user, memberships = await self._service.login(current_principal(), request.email, request.password)
         return pb.LoginResponse(
             user=user_pb(user),
-            memberships=[pb.Membership(tenant=tenant_pb(m.tenant), role=_ROLE_PB[m.role]) for m in memberships],
+            memberships=[
+                pb.Membership(tenant=tenant_pb(m.tenant), role=_ROLE_PB[m.role]) for m in memberships
+            ],
         )
 
     async def AuthenticateDevice(self, request, context) -> pb.AuthenticateDeviceResponse:
         identity = await self._service.authenticate_device(current_principal(), request.credential)
-        return pb.AuthenticateDeviceResponse(tenant_id=str(identity.tenant_id), device_id=str(identity.device_id))
+        return pb.AuthenticateDeviceResponse(
+            tenant_id=str(identity.tenant_id), device_id=str(identity.device_id)
+        )
 
     async def CreateTenant(self, request, context) -> pb.CreateTenantResponse:
         tenant = await self._service.create_tenant(current_principal(), request.name, request.plan_code)
@@ -76,13 +92,20 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
 
     async def CreateSeries(self, request, context) -> pb.CreateSeriesResponse:
         series = await self._service.create_series(
-            current_principal(), request.machine_id, request.name, request.unit, request.kind, request.decimals
+            current_principal(),
+            request.machine_id,
+            request.name,
+            request.unit,
+            request.kind,
+            request.decimals,
         )
         return pb.CreateSeriesResponse(series=series_pb(series))
 
     async def CreateDevice(self, request, context) -> pb.CreateDeviceResponse:
         device, credential = await self._service.create_device(current_principal(), request.name)
-        return pb.CreateDeviceResponse(device=pb.Device(id=str(device.id), name=device.name), credential=credential)
+        return pb.CreateDeviceResponse(
+            device=pb.Device(id=str(device.id), name=device.name), credential=credential
+        )
 
     async def ListAssets(self, request, context) -> pb.ListAssetsResponse:
         assets = await self._service.list_assets(current_principal())

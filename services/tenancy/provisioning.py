@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 from services.runtime.principal import Role
+from services.runtime.transactions import Transactions
 from services.tenancy import credentials, storage
 from services.tenancy.catalog import Manifest
 from services.tenancy.models import Asset, Device, Plan, Series, Tenant, User
-from services.runtime.transactions import Transactions
 from services.tenancy.service import Passwords
 
 _NAMESPACE = uuid.UUID("5f0c1a4e-9a52-4c55-8a51-0d3f8a6b7c21")
@@ -50,7 +50,9 @@ async def provision(db: Transactions, passwords: Passwords, manifest: Manifest) 
     return True
 
 
-async def _ensure_user(conn: Any, passwords: Passwords, spec: dict[str, Any], platform_operator: bool) -> uuid.UUID:
+async def _ensure_user(
+    conn: Any, passwords: Passwords, spec: dict[str, Any], platform_operator: bool
+) -> uuid.UUID:
     found = await storage.find_user_by_email(conn, spec["email"])
     if found:
         return found[0].id
@@ -79,5 +81,9 @@ async def _build_tree(conn: Any, tenant_id: uuid.UUID, slug: str, manifest: Mani
         device = Device(manifest_id(slug, "device", machine["device"]), machine["device"])
         credential = machine["credential"]
         await storage.insert_device(
-            conn, tenant_id, device, credentials.credential_prefix(credential), credentials.credential_hash(credential)
+            conn,
+            tenant_id,
+            device,
+            credentials.credential_prefix(credential),
+            credentials.credential_hash(credential),
         )

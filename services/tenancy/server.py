@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
-
 from services.runtime.db import Database
 from services.runtime.grpc_server import GrpcServer
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
@@ -14,6 +12,7 @@ from services.tenancy.config import TenancySettings
 from services.tenancy.credentials import PasswordChecker
 from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.service import TenancyService
+from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = tenancy_pb2.DESCRIPTOR.services_by_name["TenancyService"].full_name

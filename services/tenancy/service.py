@@ -81,7 +81,9 @@ class TenancyService:
         if not _EMAIL.match(email.strip()):
             raise InvalidArgument.of("email", "is not an email address")
         if len(password) < credentials.MIN_PASSWORD_LENGTH:
-            raise WeakPassword.of("password", f"must be at least {credentials.MIN_PASSWORD_LENGTH} characters")
+            raise WeakPassword.of(
+                "password", f"must be at least {credentials.MIN_PASSWORD_LENGTH} characters"
+            )
         if role is Role.OWNER and caller.role is not Role.OWNER:
             raise InvalidArgument.of("role", "only an owner may add another owner")
         user = User(uuid.uuid4(), email.strip(), require_name("display_name", display_name), False)
@@ -100,7 +102,9 @@ class TenancyService:
         async with self._db.tenant(tenant_id) as conn:
             parent_kind = await self._parent_kind(conn, parent)
             if parent_kind not in PARENT_KINDS[kind]:
-                raise InvalidArgument.of("parent_id", f"a {kind} cannot sit under {parent_kind or 'the root'}")
+                raise InvalidArgument.of(
+                    "parent_id", f"a {kind} cannot sit under {parent_kind or 'the root'}"
+                )
             await storage.insert_asset(conn, tenant_id, asset)
         return asset
 
@@ -136,17 +140,19 @@ class TenancyService:
         credential = credentials.new_device_credential()
         prefix = credentials.credential_prefix(credential)
         async with self._db.tenant(tenant_id) as conn:
-            await storage.insert_device(conn, tenant_id, device, prefix, credentials.credential_hash(credential))
+            await storage.insert_device(
+                conn, tenant_id, device, prefix, credentials.credential_hash(credential)
+            )
         return device, credential
 
     async def list_assets(self, caller: Principal) -> list[Asset]:
         async with self._db.tenant(caller.require_tenant()) as conn:
             return await storage.list_assets(conn)
 
-    async def list_series(self, caller: Principal, machine_ids: list[str], series_ids: list[str]) -> list[Series]:
+    async def list_series(
+        self, caller: Principal, machine_ids: list[str], series_ids: list[str]
+    ) -> list[Series]:
         machines = [parse_id("machine_ids", m) for m in machine_ids]
         series = [parse_id("series_ids", s) for s in series_ids]
         async with self._db.tenant(caller.require_tenant()) as conn:
             return await storage.list_series(conn, machines, series)
-
-

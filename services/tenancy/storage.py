@@ -86,7 +86,9 @@ async def insert_user(conn: AsyncConnection, user: User, password_hash: str) -> 
         )
 
 
-async def upsert_membership(conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> None:
+async def upsert_membership(
+    conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role
+) -> None:
     await conn.execute(
         "INSERT INTO tenancy.memberships (tenant_id, user_id, role) VALUES (%s, %s, %s)"
         " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role",

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import tscodec
 from pcodec import ChunkConfig, standalone
 
+import tscodec
 from sf.bench.figures import Figure
 
 Series = tuple[np.ndarray, np.ndarray]

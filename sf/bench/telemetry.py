@@ -20,8 +20,8 @@ from sf.bench.figures import Figure
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.inprocess import InProcessStack
 from sf.migrate import migrate
-from sfcloud.v1 import common_pb2, ingest_pb2, query_pb2, query_pb2_grpc
 from sf.seeding import create_tenant, send_batches
+from sfcloud.v1 import common_pb2, ingest_pb2, query_pb2, query_pb2_grpc
 
 SERIES = 10
 DAY = 86_400
@@ -37,12 +37,19 @@ def day_of_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return START_NS + t.astype(np.int64) * 10**9, np.round(values, 2)
 
 
-def batches(series_ids: list[str], data: list[tuple[np.ndarray, np.ndarray]]) -> list[ingest_pb2.IngestRequest]:
+def batches(
+    series_ids: list[str], data: list[tuple[np.ndarray, np.ndarray]]
+) -> list[ingest_pb2.IngestRequest]:
     out = []
     for start in range(0, DAY, BATCH):
-        entries = [ingest_pb2.SeriesPoints(series_id=sid, timestamps_ns=ts[start : start + BATCH].tolist(),
-                                           values=vs[start : start + BATCH].tolist())  # fmt: skip
-                   for sid, (ts, vs) in zip(series_ids, data, strict=True)]
+        entries = [
+            ingest_pb2.SeriesPoints(
+                series_id=sid,
+                timestamps_ns=ts[start : start + BATCH].tolist(),
+                values=vs[start : start + BATCH].tolist(),
+            )
+            for sid, (ts, vs) in zip(series_ids, data, strict=True)
+        ]
         out.append(ingest_pb2.IngestRequest(batch_no=len(out) + 1, series=entries))
     return out
 
@@ -58,15 +65,20 @@ def copy_baseline(admin_url: str, data: list[tuple[np.ndarray, np.ndarray]]) -> 
         for start in range(0, DAY, BATCH):
             with conn.cursor().copy("COPY public.bench_rows (series, ts, value) FROM STDIN") as copy:
                 for series, (ts, vs) in enumerate(data):
-                    for row in zip(ts[start : start + BATCH].tolist(), vs[start : start + BATCH].tolist(), strict=True):
+                    for row in zip(
+                        ts[start : start + BATCH].tolist(), vs[start : start + BATCH].tolist(), strict=True
+                    ):
                         copy.write_row((series, *row))
             conn.commit()
         rate = SERIES * DAY / (time.perf_counter() - started)
         conn.execute("VACUUM ANALYZE public.bench_rows") if conn.autocommit else None
         size = conn.execute("SELECT pg_total_relation_size('public.bench_rows')").fetchone()[0]
-        read_ms = _best_ms(lambda: conn.execute(
-            "SELECT ts, value FROM public.bench_rows WHERE series = 0 AND ts >= %s AND ts < %s ORDER BY ts",
-            [START_NS, START_NS + DAY * 10**9]).fetchall())  # fmt: skip
+        read_ms = _best_ms(
+            lambda: conn.execute(
+                "SELECT ts, value FROM public.bench_rows WHERE series = 0 AND ts >= %s AND ts < %s ORDER BY ts",
+                [START_NS, START_NS + DAY * 10**9],
+            ).fetchall()
+        )
         conn.execute("DROP TABLE public.bench_rows")
         conn.commit()
     return rate, size, read_ms
@@ -108,14 +120,17 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
 
 
 async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:
+    import grpc
+
     from services.runtime.principal import Kind, Principal
     from services.runtime.tokens import METADATA_KEY
 
-    import grpc
-
     metadata = ((METADATA_KEY, signer.sign(Principal(Kind.SERVICE, "bench", tenant_id=tenant.id))),)
-    request = query_pb2.ReadPointsRequest(series_id=tenant.series_ids[0], limit=100_000,
-                                          range=common_pb2.TimeRange(start_ns=START_NS, end_ns=START_NS + DAY * 10**9))  # fmt: skip
+    request = query_pb2.ReadPointsRequest(
+        series_id=tenant.series_ids[0],
+        limit=100_000,
+        range=common_pb2.TimeRange(start_ns=START_NS, end_ns=START_NS + DAY * 10**9),
+    )
     async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
         stub = query_pb2_grpc.QueryServiceStub(channel)
         best = float("inf")

@@ -5,9 +5,10 @@ import zlib
 
 import numpy as np
 import pytest
-import tscodec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import tscodec
 from tscodec import _gorilla, reference
 from tscodec.format import CRC_OFFSET, HEADER, CodecError, seal
 

@@ -6,9 +6,10 @@ import zlib
 
 import numpy as np
 import pytest
-import tscodec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import tscodec
 from tscodec import reference
 from tscodec.format import HEADER, payload_bounds
 

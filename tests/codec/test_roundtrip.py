@@ -9,13 +9,13 @@ import sys
 
 import numpy as np
 import pytest
-import tscodec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from tscodec import _gorilla, reference
 
+import tscodec
 from sf.bench.codec import load_series, skab_dir
+from tscodec import _gorilla, reference
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SPECIAL_BITS = [

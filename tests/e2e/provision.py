@@ -25,8 +25,9 @@ class GraphQLClient:
         return cls(http, session["csrfToken"])
 
     async def query(self, query: str, **variables) -> dict:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables},
-                                        headers={"x-csrf-token": self.csrf})  # fmt: skip
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers={"x-csrf-token": self.csrf}
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -23,7 +23,9 @@ async def tenants(stack, signer):
     return a, b
 
 
-def batch(series_id: str, timestamps: list[int], values: list[float], batch_no: int = 1) -> ingest_pb2.IngestRequest:
+def batch(
+    series_id: str, timestamps: list[int], values: list[float], batch_no: int = 1
+) -> ingest_pb2.IngestRequest:
     return ingest_pb2.IngestRequest(
         batch_no=batch_no,
         series=[ingest_pb2.SeriesPoints(series_id=series_id, timestamps_ns=timestamps, values=values)],
@@ -31,7 +33,9 @@ def batch(series_id: str, timestamps: list[int], values: list[float], batch_no: 
 
 
 def stored_points(admin_conn, tenant_id: uuid.UUID) -> int:
-    row = admin_conn.execute("SELECT coalesce(sum(count), 0) FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
+    row = admin_conn.execute(
+        "SELECT coalesce(sum(count), 0) FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id]
+    )
     return row.fetchone()[0]
 
 
@@ -83,23 +87,33 @@ async def test_series_id_that_is_not_a_uuid(stack, tenants):
 async def test_timestamp_outside_the_window(stack, tenants, admin_conn, bad_ts):
     a, _ = tenants
     before = stored_points(admin_conn, a.id)
-    request = ingest_pb2.IngestRequest(batch_no=1, series=[
-        ingest_pb2.SeriesPoints(series_id=a.series_ids[0], timestamps_ns=[NOW_NS], values=[1.0]),
-        ingest_pb2.SeriesPoints(series_id=a.series_ids[1], timestamps_ns=[NOW_NS, bad_ts], values=[1.0, 2.0]),
-    ])  # fmt: skip
+    request = ingest_pb2.IngestRequest(
+        batch_no=1,
+        series=[
+            ingest_pb2.SeriesPoints(series_id=a.series_ids[0], timestamps_ns=[NOW_NS], values=[1.0]),
+            ingest_pb2.SeriesPoints(
+                series_id=a.series_ids[1], timestamps_ns=[NOW_NS, bad_ts], values=[1.0, 2.0]
+            ),
+        ],
+    )
     error = await rejected(stack, a.credential, request)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "series[1].timestamps_ns[1]" in error.details() and "outside the accepted window" in error.details()
+    assert (
+        "series[1].timestamps_ns[1]" in error.details() and "outside the accepted window" in error.details()
+    )
     assert stored_points(admin_conn, a.id) == before  # the valid first series was not stored either
 
 
 async def test_another_tenants_series_is_not_found(stack, tenants, admin_conn):
     a, b = tenants
     before_a, before_b = stored_points(admin_conn, a.id), stored_points(admin_conn, b.id)
-    request = ingest_pb2.IngestRequest(batch_no=1, series=[
-        ingest_pb2.SeriesPoints(series_id=a.series_ids[0], timestamps_ns=[NOW_NS], values=[1.0]),
-        ingest_pb2.SeriesPoints(series_id=b.series_ids[0], timestamps_ns=[NOW_NS], values=[2.0]),
-    ])  # fmt: skip
+    request = ingest_pb2.IngestRequest(
+        batch_no=1,
+        series=[
+            ingest_pb2.SeriesPoints(series_id=a.series_ids[0], timestamps_ns=[NOW_NS], values=[1.0]),
+            ingest_pb2.SeriesPoints(series_id=b.series_ids[0], timestamps_ns=[NOW_NS], values=[2.0]),
+        ],
+    )
     error = await rejected(stack, a.credential, request)
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert f"series {b.series_ids[0]} not found" in error.details()

@@ -36,11 +36,20 @@ async def test_a_subscriber_receives_committed_values(stack, signer):
     try:
         await ws.send(json.dumps({"type": "connection_init"}))
         await next_message(ws, "connection_ack")
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": LIVE, "variables": {"ids": [tenant.series_ids[1]]}}}))  # fmt: skip
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": LIVE, "variables": {"ids": [tenant.series_ids[1]]}},
+                }
+            )
+        )
         await asyncio.sleep(0.3)  # the subscription is registered with Redis
         now = time.time_ns()
-        await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[1], [now], [42.5])])
+        await send_batches(
+            stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[1], [now], [42.5])]
+        )
         message = await next_message(ws, "next")
         assert message["payload"]["data"]["liveValues"]["seriesId"] == tenant.series_ids[1]
         assert message["payload"]["data"]["liveValues"]["value"] == 42.5
@@ -57,8 +66,15 @@ async def test_another_tenants_series_cannot_be_subscribed(stack, signer):
     try:
         await ws.send(json.dumps({"type": "connection_init"}))
         await next_message(ws, "connection_ack")
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": LIVE, "variables": {"ids": [a.series_ids[0]]}}}))  # fmt: skip
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": LIVE, "variables": {"ids": [a.series_ids[0]]}},
+                }
+            )
+        )
         message = await next_message(ws, "next")
         assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     finally:

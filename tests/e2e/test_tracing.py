@@ -15,8 +15,9 @@ async def test_one_trace_from_gateway_to_database(stack, signer, spans):
     try:
         body = await client.query(
             "query ($id: ID!, $from: Timestamp!, $to: Timestamp!) { points(seriesId: $id, from: $from, to: $to) { hasMore } }",
-            id=tenant.series_ids[0], **{"from": format_timestamp(0), "to": format_timestamp(10**18)},
-        )  # fmt: skip
+            id=tenant.series_ids[0],
+            **{"from": format_timestamp(0), "to": format_timestamp(10**18)},
+        )
     finally:
         await client.close()
     assert body["data"]["points"]["hasMore"] is False

@@ -33,8 +33,11 @@ def batches_for(series_ids: list[str], data: dict[str, tuple[np.ndarray, np.ndar
     batches = []
     for start in range(0, POINTS_PER_SERIES, BATCH):
         entries = [
-            ingest_pb2.SeriesPoints(series_id=sid, timestamps_ns=data[sid][0][start : start + BATCH].tolist(),
-                                    values=data[sid][1][start : start + BATCH].tolist())  # fmt: skip
+            ingest_pb2.SeriesPoints(
+                series_id=sid,
+                timestamps_ns=data[sid][0][start : start + BATCH].tolist(),
+                values=data[sid][1][start : start + BATCH].tolist(),
+            )
             for sid in series_ids
         ]
         batches.append(ingest_pb2.IngestRequest(batch_no=len(batches) + 1, series=entries))
@@ -45,7 +48,9 @@ def batches_for(series_ids: list[str], data: dict[str, tuple[np.ndarray, np.ndar
 async def streamed(stack, signer):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Slice A", series_count=SERIES)
     data = {sid: make_series(i) for i, sid in enumerate(tenant.series_ids)}
-    acks = await send_batches(stack.targets["ingest"], tenant.credential, batches_for(tenant.series_ids, data))
+    acks = await send_batches(
+        stack.targets["ingest"], tenant.credential, batches_for(tenant.series_ids, data)
+    )
     return tenant, data, acks
 
 
@@ -53,7 +58,9 @@ async def test_every_batch_is_acknowledged_after_commit(streamed, admin_conn):
     tenant, _, acks = streamed
     assert [a.batch_no for a in acks] == list(range(1, POINTS_PER_SERIES // BATCH + 1))
     assert sum(a.points_stored for a in acks) == SERIES * POINTS_PER_SERIES == 100_000
-    stored = admin_conn.execute("SELECT sum(count) FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]).fetchone()[0]
+    stored = admin_conn.execute(
+        "SELECT sum(count) FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]
+    ).fetchone()[0]
     assert stored == 100_000
 
 
@@ -73,7 +80,9 @@ async def read_all(client: GraphQLClient, series_id: str) -> tuple[np.ndarray, n
     timestamps, values, start = [], [], format_timestamp(START_NS)
     end = format_timestamp(START_NS + 10**15)
     while start is not None:
-        page = (await client.query(POINTS_QUERY, id=series_id, **{"from": start, "to": end}))["data"]["points"]
+        page = (await client.query(POINTS_QUERY, id=series_id, **{"from": start, "to": end}))["data"][
+            "points"
+        ]
         timestamps += [parse_timestamp(t) for t in page["timestamps"]]
         values += page["values"]
         start = page["nextFrom"]
@@ -86,8 +95,11 @@ async def test_aggregates_match_the_points(stack, streamed):
     timestamps, values = data[sid]
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
     try:
-        body = await client.query(AGGREGATE_QUERY, id=sid, **{"from": format_timestamp(START_NS),
-                                                                "to": format_timestamp(int(timestamps[-1]) + 1)})  # fmt: skip
+        body = await client.query(
+            AGGREGATE_QUERY,
+            id=sid,
+            **{"from": format_timestamp(START_NS), "to": format_timestamp(int(timestamps[-1]) + 1)},
+        )
     finally:
         await client.close()
     buckets = body["data"]["aggregate"]
@@ -108,12 +120,19 @@ async def test_a_second_tenant_sees_none_of_it(stack, signer, streamed):
         machines = (await client.query("{ machines { id } }"))["data"]["machines"]
         assert [m["id"] for m in machines] == [tenant_b.machine_id]
         for sid in tenant_a.series_ids:
-            body = await client.query(POINTS_QUERY, id=sid, **{"from": format_timestamp(START_NS),
-                                                               "to": format_timestamp(START_NS + 10**15)})  # fmt: skip
+            body = await client.query(
+                POINTS_QUERY,
+                id=sid,
+                **{"from": format_timestamp(START_NS), "to": format_timestamp(START_NS + 10**15)},
+            )
             assert body["data"] is None
             assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        listed = (await client.query("query ($ids: [ID!]!) { series(ids: $ids) { id } latest(seriesIds: $ids) { value } }",
-                                     ids=tenant_a.series_ids))["data"]  # fmt: skip
+        listed = (
+            await client.query(
+                "query ($ids: [ID!]!) { series(ids: $ids) { id } latest(seriesIds: $ids) { value } }",
+                ids=tenant_a.series_ids,
+            )
+        )["data"]
         assert listed == {"series": [], "latest": []}
     finally:
         await client.close()

@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 async def two_tenants(stack, signer):
     a = await create_tenant(stack.targets["tenancy"], signer, "Iso A")
     b = await create_tenant(stack.targets["tenancy"], signer, "Iso B")
-    await send_batches(stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [NOW_NS - 10**9, NOW_NS], [1.0, 2.0])])
+    await send_batches(
+        stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [NOW_NS - 10**9, NOW_NS], [1.0, 2.0])]
+    )
     return a, b
 
 
@@ -39,8 +41,14 @@ def test_every_tenant_table_forces_row_level_security(admin_conn):
         " AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')"
         "      OR c.oid = 'tenancy.tenants'::regclass)"
     ).fetchall()
-    assert {t[0] for t in tables} >= {"tenancy.tenants", "tenancy.assets", "tenancy.series", "tenancy.devices",
-                                       "tenancy.memberships", "telemetry.blocks"}  # fmt: skip
+    assert {t[0] for t in tables} >= {
+        "tenancy.tenants",
+        "tenancy.assets",
+        "tenancy.series",
+        "tenancy.devices",
+        "tenancy.memberships",
+        "telemetry.blocks",
+    }
     assert [t for t in tables if not (t[1] and t[2] and t[3] >= 1)] == []
 
 
@@ -99,7 +107,9 @@ async def test_a_pooled_connection_does_not_carry_the_tenant_over(admin_url, two
 
 
 def _as(signer, tenant_id: uuid.UUID, role: Role = Role.OWNER) -> tuple:
-    return ((METADATA_KEY, signer.sign(Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant_id, role=role))),)
+    return (
+        (METADATA_KEY, signer.sign(Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant_id, role=role))),
+    )
 
 
 async def test_grpc_calls_in_tenant_b_never_reach_tenant_a(stack, signer, two_tenants):
@@ -107,22 +117,41 @@ async def test_grpc_calls_in_tenant_b_never_reach_tenant_a(stack, signer, two_te
     as_b = _as(signer, b.id)
     async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
         query = query_pb2_grpc.QueryServiceStub(channel)
-        points = await query.ReadPoints(query_pb2.ReadPointsRequest(
-            series_id=a.series_ids[0], range=common_pb2.TimeRange(start_ns=0, end_ns=2**62)), metadata=as_b, timeout=5)
+        points = await query.ReadPoints(
+            query_pb2.ReadPointsRequest(
+                series_id=a.series_ids[0], range=common_pb2.TimeRange(start_ns=0, end_ns=2**62)
+            ),
+            metadata=as_b,
+            timeout=5,
+        )
         assert list(points.timestamps_ns) == []
-        latest = await query.LatestValues(query_pb2.LatestValuesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5)
+        latest = await query.LatestValues(
+            query_pb2.LatestValuesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5
+        )
         assert list(latest.values) == []
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
-        listed = await tenancy.ListSeries(tenancy_pb2.ListSeriesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5)
+        listed = await tenancy.ListSeries(
+            tenancy_pb2.ListSeriesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5
+        )
         assert list(listed.series) == []
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await tenancy.CreateSeries(tenancy_pb2.CreateSeriesRequest(
-                machine_id=a.machine_id, name="intruder", unit="", kind="gauge"), metadata=as_b, timeout=5)
+            await tenancy.CreateSeries(
+                tenancy_pb2.CreateSeriesRequest(
+                    machine_id=a.machine_id, name="intruder", unit="", kind="gauge"
+                ),
+                metadata=as_b,
+                timeout=5,
+            )
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await tenancy.CreateAsset(tenancy_pb2.CreateAssetRequest(
-                parent_id=a.machine_id, kind=tenancy_pb2.ASSET_KIND_MACHINE, name="x"), metadata=as_b, timeout=5)
+            await tenancy.CreateAsset(
+                tenancy_pb2.CreateAssetRequest(
+                    parent_id=a.machine_id, kind=tenancy_pb2.ASSET_KIND_MACHINE, name="x"
+                ),
+                metadata=as_b,
+                timeout=5,
+            )
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -131,16 +160,23 @@ async def test_viewers_cannot_change_the_tenant(stack, signer, two_tenants):
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await tenancy.CreateDevice(tenancy_pb2.CreateDeviceRequest(name="x"), metadata=_as(signer, a.id, Role.VIEWER),
-                                       timeout=5)  # fmt: skip
+            await tenancy.CreateDevice(
+                tenancy_pb2.CreateDeviceRequest(name="x"), metadata=_as(signer, a.id, Role.VIEWER), timeout=5
+            )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_no_session_level_tenant_settings_in_the_code():
     """Tenant settings are transaction-local only: no SET app.*, no set_config(..., false)."""
     offending = []
-    for path in [*REPO.glob("services/**/*.py"), *REPO.glob("services/**/*.sql"), *REPO.glob("gateway/**/*.py")]:
+    for path in [
+        *REPO.glob("services/**/*.py"),
+        *REPO.glob("services/**/*.sql"),
+        *REPO.glob("gateway/**/*.py"),
+    ]:
         text = path.read_text()
-        if re.search(r"\bSET\s+(SESSION\s+)?app\.", text, re.I) or re.search(r"set_config\([^)]*false\)", text, re.I):
+        if re.search(r"\bSET\s+(SESSION\s+)?app\.", text, re.I) or re.search(
+            r"set_config\([^)]*false\)", text, re.I
+        ):
             offending.append(str(path))
     assert offending == []

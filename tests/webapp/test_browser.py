@@ -1,0 +1,81 @@
+"""The web app in a real browser (Debian's chromium driven by Playwright): sign in, see the
+machines, watch a chart move when the device sends a value."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from tests.e2e.provision import create_tenant, send_batches
+from tests.e2e.test_bad_input import batch
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+async def page():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
+        await browser.close()
+        assert errors == []
+
+
+async def sign_in(page, base_url: str, email: str, password: str) -> None:
+    await page.goto(base_url + "/")
+    assert page.url.endswith("/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base_url + "/")
+
+
+async def test_wrong_password_is_refused_on_the_page(stack, signer, page):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser wrong")
+    await page.goto(stack.gateway_url + "/login")
+    await page.fill("input[name=email]", tenant.owner_email)
+    await page.fill("input[name=password]", "not-the-password")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("p.error")
+    assert "Wrong email or password" in await page.inner_text("p.error")
+
+
+async def test_sign_in_see_machines_and_a_moving_chart(stack, signer, page):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser", series_count=2)
+    now = time.time_ns()
+    history = [now - (60 - i) * 10**9 for i in range(60)]
+    await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], history, [20.0 + i % 5 for i in range(60)])])
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    await page.wait_for_selector("nav button[data-machine]")
+    assert await page.inner_text("nav button[data-machine]") == "M-1"
+    chart = page.locator('section.chart[data-series="sensor_0"]')
+    await chart.locator(".main-svg").first.wait_for()
+    assert await chart.locator(".value").inner_text() == "24.000"
+    await page.wait_for_function("document.getElementById('status').textContent === 'Live'")
+    await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], [time.time_ns()], [31.5])])
+    await page.wait_for_function(
+        "document.querySelector('section.chart[data-series=\"sensor_0\"]').dataset.updates === '1'", timeout=10_000
+    )
+    assert await chart.locator(".value").inner_text() == "31.500"
+
+
+async def test_sign_out_ends_the_session(stack, signer, page):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser out")
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    await page.click("text=Sign out")
+    await page.wait_for_url(stack.gateway_url + "/login")
+    await page.goto(stack.gateway_url + "/")
+    assert page.url.endswith("/login")

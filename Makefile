@@ -8,7 +8,7 @@ STUBS  := $(PROTOS:.proto=_pb2.py)
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test bench proto lint clean
+.PHONY: help setup run test bench proto schema lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ proto: $(STUBS) ## Generate the Python gRPC stubs from proto/
 
 proto/sfcloud/v1/%_pb2.py: proto/sfcloud/v1/%.proto | $(PY)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto $<
+
+schema: setup ## Export the GraphQL schema to gateway/schema.graphql (a test checks it is current)
+	$(PY) -c "from gateway.graphql.schema import build_schema; open('gateway/schema.graphql', 'w').write(build_schema().as_str() + '\n')"
 
 run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
 	$(SF) up

@@ -85,6 +85,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        backends.open()
         yield
         await backends.close()
         await redis.aclose()

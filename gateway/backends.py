@@ -21,15 +21,22 @@ R = TypeVar("R")
 
 
 class Backends:
-    """Channels and stubs to tenancy and analytics, opened once per gateway process."""
+    """Channels and stubs to tenancy and analytics, opened once per gateway process.
+
+    ``open`` runs inside the server's event loop (grpc.aio binds a channel to the loop it is made in).
+    """
 
     def __init__(self, tenancy_target: str, analytics_target: str, signing_key: str) -> None:
-        self._channels = [open_channel(tenancy_target), open_channel(analytics_target)]
+        self._targets = (tenancy_target, analytics_target)
+        self._channels: list[grpc.aio.Channel] = []
+        self._identity = CallerIdentity(TokenSigner(signing_key))
+
+    def open(self) -> None:
+        self._channels = [open_channel(target) for target in self._targets]
         self.tenancy = tenancy_pb2_grpc.TenancyServiceStub(self._channels[0])
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
-        self._identity = CallerIdentity(TokenSigner(signing_key))
 
     async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
         try:

@@ -84,7 +84,6 @@ class InProcessStack:
             analytics_target=self.targets["analytics"],
             redis_url=self.redis_url,
             signing_key=self.signing_key,
-            cookie_secure=False,
         )
 
     async def _start_gateway(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
+from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from services.runtime.config import Env
@@ -36,14 +38,18 @@ def _load(path: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def build(name: str, env: Env) -> tuple[Runnable, str]:
-    """The server object of a gRPC service and its OTel exporter setting (config errors raise here)."""
+def build(name: str, env: Env) -> tuple[Callable[[], Runnable], str]:
+    """A factory of the service's server and its OTel exporter setting (config errors raise here).
+
+    The server itself is built inside the event loop: grpc.aio binds to the loop it is created in.
+    """
     settings_path, server_path = SERVICES[name]
     settings = _load(settings_path).from_env(env)
-    return _load(server_path)(settings), settings.service.otel_exporter
+    return partial(_load(server_path), settings), settings.service.otel_exporter
 
 
-async def run_until_signalled(server: Runnable) -> None:
+async def run_until_signalled(make_server: Callable[[], Runnable]) -> None:
+    server = make_server()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -59,9 +65,9 @@ def serve(name: str, env: Env | None = None) -> None:
     if name == "gateway":
         serve_gateway(env)
         return
-    server, exporter = build(name, env)
+    make_server, exporter = build(name, env)
     configure_from_setting(name, exporter)
-    asyncio.run(run_until_signalled(server))
+    asyncio.run(run_until_signalled(make_server))
 
 
 def serve_gateway(env: Env) -> None:

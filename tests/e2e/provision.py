@@ -9,6 +9,13 @@ from sf.seeding import create_tenant, device_metadata, send_batches
 __all__ = ["GraphQLClient", "create_tenant", "device_metadata", "send_batches"]
 
 
+def session_cookie(login_response: httpx.Response) -> str:
+    """The `name=value` of the session cookie a successful sign-in set."""
+    header = login_response.headers["set-cookie"]
+    assert "HttpOnly" in header and "SameSite=lax" in header and "Path=/" in header, header
+    return header.split(";", 1)[0]
+
+
 class GraphQLClient:
     """A signed-in browser-like client: session cookie plus the CSRF header."""
 
@@ -21,6 +28,8 @@ class GraphQLClient:
         http = httpx.AsyncClient(base_url=base_url, timeout=60)
         response = await http.post("/login", data={"email": email, "password": password})
         assert response.status_code == 303, response.text
+        # The session cookie is `__Host-` and Secure: browsers send it to http://localhost, httpx does not.
+        http.headers["cookie"] = session_cookie(response)
         session = (await http.get("/api/session")).json()
         return cls(http, session["csrfToken"])
 

@@ -41,7 +41,9 @@ def run_sf(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_bad_configuration_stops_with_one_line(env, message):
     result = run_sf("serve", "tenancy", **env)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"sf serve: configuration error: {result.stderr.split('error: ')[1].strip()}"]
+    assert result.stderr.strip().splitlines() == [
+        f"sf serve: configuration error: {result.stderr.split('error: ')[1].strip()}"
+    ]
     assert message in result.stderr
     assert "k" * 40 not in result.stderr  # secrets never print
 
@@ -54,9 +56,13 @@ async def test_health_serving_and_reflection(stack):
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_draining_ingest_finishes_the_batch_then_asks_to_reconnect(stack, signer, admin_url, redis_url, signing_key):
+async def test_draining_ingest_finishes_the_batch_then_asks_to_reconnect(
+    stack, signer, admin_url, redis_url, signing_key
+):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Drain")
-    service = ServiceSettings("ingest", "127.0.0.1:0", role_url(admin_url, "sf_ingest", None), signing_key, shutdown_grace_s=5)
+    service = ServiceSettings(
+        "ingest", "127.0.0.1:0", role_url(admin_url, "sf_ingest", None), signing_key, shutdown_grace_s=5
+    )
     server = IngestServer(IngestSettings(service, stack.targets["tenancy"], redis_url))
     port = await server.start()
     queue: asyncio.Queue = asyncio.Queue()

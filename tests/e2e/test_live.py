@@ -16,8 +16,7 @@ LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId tim
 
 
 async def open_socket(stack, client: GraphQLClient, origin: str | None = None):
-    cookies = "; ".join(f"{k}={v}" for k, v in client.http.cookies.items())
-    headers = {"Cookie": cookies, **({"Origin": origin} if origin else {})}
+    headers = {"Cookie": client.http.headers["cookie"], **({"Origin": origin} if origin else {})}
     url = stack.gateway_url.replace("http", "ws") + "/graphql"
     return await websockets.connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers)
 

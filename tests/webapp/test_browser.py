@@ -14,7 +14,9 @@ from tests.e2e.test_bad_input import batch
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+    ),
 ]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -57,7 +59,11 @@ async def test_sign_in_see_machines_and_a_moving_chart(stack, signer, page):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser", series_count=2)
     now = time.time_ns()
     history = [now - (60 - i) * 10**9 for i in range(60)]
-    await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], history, [20.0 + i % 5 for i in range(60)])])
+    await send_batches(
+        stack.targets["ingest"],
+        tenant.credential,
+        [batch(tenant.series_ids[0], history, [20.0 + i % 5 for i in range(60)])],
+    )
     await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
     await page.wait_for_selector("nav button[data-machine]")
     assert await page.inner_text("nav button[data-machine]") == "M-1"
@@ -65,9 +71,12 @@ async def test_sign_in_see_machines_and_a_moving_chart(stack, signer, page):
     await chart.locator(".main-svg").first.wait_for()
     assert await chart.locator(".value").inner_text() == "24.000"
     await page.wait_for_function("document.getElementById('status').textContent === 'Live'")
-    await send_batches(stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], [time.time_ns()], [31.5])])
+    await send_batches(
+        stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], [time.time_ns()], [31.5])]
+    )
     await page.wait_for_function(
-        "document.querySelector('section.chart[data-series=\"sensor_0\"]').dataset.updates === '1'", timeout=10_000
+        "document.querySelector('section.chart[data-series=\"sensor_0\"]').dataset.updates === '1'",
+        timeout=10_000,
     )
     assert await chart.locator(".value").inner_text() == "31.500"
 

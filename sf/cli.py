@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from sf.stack import Stack
+    from sf.stack import Stack, StackError
 
     started = time.monotonic()
     stack = Stack(data_dir=args.data_dir.resolve(), gateway_port=args.port, simulate=not args.no_simulate)
@@ -98,6 +98,9 @@ def _up(args: argparse.Namespace) -> int:
         env = stack.start()
         print(_banner(env, time.monotonic() - started), flush=True)
         return stack.wait()
+    except StackError as exc:
+        print(f"sf up: {exc}", file=sys.stderr)
+        return 1
     finally:
         stack.stop()
 

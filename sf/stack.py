@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,20 @@ from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.migrate import migrate
 
 PORTS = {"tenancy": 50053, "ingest": 50051, "analytics": 50052}
+
+
+class StackError(Exception):
+    """The stack could not start; the message says what to do about it."""
+
+
+def ensure_free(address: str, variable: str) -> None:
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a last run is fine
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            raise StackError(f"{address} is already in use: stop what runs there or set {variable}") from None
 
 
 @dataclass
@@ -58,6 +73,10 @@ class Stack:
 
     def start(self) -> dict[str, str]:
         env = self.environment()
+        for name in ("TENANCY", "INGEST", "ANALYTICS", "GATEWAY"):
+            ensure_free(
+                env[f"SF_{name}_LISTEN"], f"SF_{name}_LISTEN" + (" or --port" if name == "GATEWAY" else "")
+            )
         migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"))
         self._spawn(["serve", "tenancy"], env)
         wait_grpc_healthy(env["SF_TENANCY_LISTEN"], self.children)
@@ -114,7 +133,11 @@ def signing_key(path: Path) -> str:
 def _check_children(children: list[subprocess.Popen]) -> None:
     for child in children:
         if child.poll() is not None:
-            raise RuntimeError(f"{' '.join(child.args[2:])} exited with {child.returncode} while starting")
+            args = child.args[3:]
+            log = "-".join(args[:2]) + ".log"
+            raise StackError(
+                f"sf {' '.join(args)} exited with {child.returncode} while starting; see {log} in the data folder"
+            )
 
 
 def wait_grpc_healthy(target: str, children: list[subprocess.Popen], timeout: float = 60) -> None:
@@ -132,7 +155,7 @@ def wait_grpc_healthy(target: str, children: list[subprocess.Popen], timeout: fl
             except grpc.RpcError:
                 pass
             time.sleep(0.1)
-    raise RuntimeError(f"{target} did not become healthy within {timeout} s")
+    raise StackError(f"{target} did not become healthy within {timeout} s")
 
 
 def wait_http_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> None:
@@ -145,4 +168,4 @@ def wait_http_ready(url: str, children: list[subprocess.Popen], timeout: float =
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready within {timeout} s")
+    raise StackError(f"{url} did not become ready within {timeout} s")

@@ -44,12 +44,18 @@ async def test_a_subscriber_receives_committed_values(stack, signer):
                 }
             )
         )
-        await asyncio.sleep(0.3)  # the subscription is registered with Redis
-        now = time.time_ns()
-        await send_batches(
-            stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[1], [now], [42.5])]
-        )
-        message = await next_message(ws, "next")
+        message = None
+        for _ in range(20):  # like a device: a value each half second until the subscription is in place
+            await send_batches(
+                stack.targets["ingest"],
+                tenant.credential,
+                [batch(tenant.series_ids[1], [time.time_ns()], [42.5])],
+            )
+            try:
+                message = await asyncio.wait_for(next_message(ws, "next"), 0.5)
+                break
+            except TimeoutError:
+                continue
         assert message["payload"]["data"]["liveValues"]["seriesId"] == tenant.series_ids[1]
         assert message["payload"]["data"]["liveValues"]["value"] == 42.5
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import plotly
 import redis.asyncio as aioredis
+import uvicorn
 from grpc_health.v1 import health_pb2
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
@@ -60,6 +61,21 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected HTTP error", exc_info=exc)
     return PlainTextResponse("500: something went wrong on our side; please try again.", status_code=500)
+
+
+def server_config(settings: GatewaySettings) -> uvicorn.Config:
+    """How the gateway is served, the same under `sf serve gateway` and in-process."""
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
 
 
 def create_app(settings: GatewaySettings) -> Starlette:

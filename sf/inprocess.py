@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from gateway.app import create_app
+from gateway.app import server_config
 from gateway.config import GatewaySettings
 from services.analytics.config import AnalyticsSettings
 from services.analytics.server import AnalyticsServer
@@ -88,16 +88,7 @@ class InProcessStack:
 
     async def _start_gateway(self) -> None:
         settings = self.gateway_settings()
-        config = uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            ws="websockets-sansio",
-            lifespan="on",
-        )
-        self._gateway = _QuietServer(config)
+        self._gateway = _QuietServer(server_config(settings))
         self._gateway_task = asyncio.create_task(self._gateway.serve())
         while not self._gateway.started:
             if self._gateway_task.done():

@@ -73,19 +73,9 @@ def serve(name: str, env: Env | None = None) -> None:
 def serve_gateway(env: Env) -> None:
     import uvicorn
 
-    from gateway.app import create_app
+    from gateway.app import server_config
     from gateway.config import GatewaySettings
 
     settings = GatewaySettings.from_env(env)
     configure_from_setting("gateway", settings.otel_exporter)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ws="websockets-sansio",
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(settings)).run()

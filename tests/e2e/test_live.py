@@ -28,22 +28,20 @@ async def next_message(ws, kind: str) -> dict:
             return message
 
 
+async def subscribe_live(ws, series_ids: list[str]) -> None:
+    """graphql-transport-ws: initialise the connection, then subscribe to the series' live values."""
+    await ws.send(json.dumps({"type": "connection_init"}))
+    await next_message(ws, "connection_ack")
+    payload = {"query": LIVE, "variables": {"ids": series_ids}}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+
+
 async def test_a_subscriber_receives_committed_values(stack, signer):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Live")
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
     ws = await open_socket(stack, client)
     try:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        await next_message(ws, "connection_ack")
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": LIVE, "variables": {"ids": [tenant.series_ids[1]]}},
-                }
-            )
-        )
+        await subscribe_live(ws, [tenant.series_ids[1]])
         message = None
         for _ in range(20):  # like a device: a value each half second until the subscription is in place
             await send_batches(
@@ -69,17 +67,7 @@ async def test_another_tenants_series_cannot_be_subscribed(stack, signer):
     client = await GraphQLClient.login(stack.gateway_url, b.owner_email, b.owner_password)
     ws = await open_socket(stack, client)
     try:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        await next_message(ws, "connection_ack")
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": LIVE, "variables": {"ids": [a.series_ids[0]]}},
-                }
-            )
-        )
+        await subscribe_live(ws, [a.series_ids[0]])
         message = await next_message(ws, "next")
         assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     finally:

@@ -37,8 +37,8 @@ schema: setup ## Export the GraphQL schema to gateway/schema.graphql (a test che
 run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
 	$(SF) up
 
-test: setup ## Run the test suite against real PostgreSQL, Redis and gRPC
-	$(PY) -m pytest -q
+test: setup ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
+	$(PY) -m pytest -q -m "not long"
 
 bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline
 	$(SF) bench --json

@@ -11,13 +11,20 @@ import uuid
 
 import grpc
 
-from services.ingest.errors import BadDeviceCredential
+from services.ingest.errors import BadDeviceCredential, SubscriptionInactive
 from services.runtime.cache import TtlCache
 from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, translate_rpc_error
 from services.runtime.errors import Unauthenticated
 from services.runtime.principal import Kind, Principal
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
+
+# Subscription states in which a tenant's devices may send (suspended and cancelled may not).
+INGEST_STATES = (
+    tenancy_pb2.SUBSCRIPTION_STATE_TRIAL,
+    tenancy_pb2.SUBSCRIPTION_STATE_ACTIVE,
+    tenancy_pb2.SUBSCRIPTION_STATE_PAST_DUE,
+)
 
 
 class TenancyCatalog:
@@ -26,20 +33,29 @@ class TenancyCatalog:
     ) -> None:
         self._stub = stub
         self._identity = identity
-        self._devices = TtlCache(ttl_s)
+        self._devices = TtlCache(min(ttl_s, 5))  # a revoked credential or suspended tenant stops within 5 s
         self._series = TtlCache(ttl_s)
 
     async def authenticate_device(self, credential: str) -> Principal:
         key = hashlib.sha256(credential.encode()).digest()
-        principal = self._devices.get(key)
-        if principal is None:
+        cached = self._devices.get(key)
+        if cached is None:
             response = await self._call(
                 self._stub.AuthenticateDevice,
                 tenancy_pb2.AuthenticateDeviceRequest(credential=credential),
                 service_principal("ingest"),
             )
-            principal = Principal(Kind.DEVICE, response.device_id, tenant_id=uuid.UUID(response.tenant_id))
-            self._devices.put(key, principal)
+            cached = (
+                Principal(Kind.DEVICE, response.device_id, tenant_id=uuid.UUID(response.tenant_id)),
+                response.state,
+            )
+            self._devices.put(key, cached)
+        principal, state = cached
+        if state not in INGEST_STATES:
+            name = tenancy_pb2.SubscriptionState.Name(state).removeprefix("SUBSCRIPTION_STATE_").lower()
+            raise SubscriptionInactive(
+                f"the tenant's subscription is {name}: ingest is refused, data stays readable"
+            )
         return principal
 
     async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]:

@@ -13,7 +13,13 @@ ServiceError
 
 from __future__ import annotations
 
-from services.runtime.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
+from services.runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 
 
 class MalformedBatch(InvalidArgument):
@@ -22,6 +28,10 @@ class MalformedBatch(InvalidArgument):
 
 class UnknownSeries(NotFound):
     default_reason = "UNKNOWN_SERIES"
+
+
+class SubscriptionInactive(FailedPrecondition):
+    default_reason = "SUBSCRIPTION_INACTIVE"
 
 
 class BadDeviceCredential(Unauthenticated):

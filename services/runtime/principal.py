@@ -17,8 +17,17 @@ from services.runtime.errors import PermissionDenied, Unauthenticated
 
 class Kind(enum.StrEnum):
     USER = "user"
+    API_KEY = "api_key"
     DEVICE = "device"
     SERVICE = "service"
+
+
+class Scope(enum.StrEnum):
+    """What an API key may do."""
+
+    READ = "read"
+    WRITE = "write"
+    INGEST = "ingest"
 
 
 class Role(enum.StrEnum):
@@ -37,7 +46,9 @@ class Principal:
     tenant_id: uuid.UUID | None = None
     role: Role | None = None
     platform_operator: bool = False
+    supplier_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    origin: str = ""  # where the call came from (the client's address, as the gateway saw it), for audit
 
     def require_tenant(self) -> uuid.UUID:
         """The tenant this call acts in; a call without one is refused."""
@@ -51,6 +62,19 @@ class Principal:
         if self.kind is not Kind.USER or self.role not in roles:
             raise PermissionDenied("your role does not allow this", reason="ROLE")
         return tenant
+
+    def require_scope(self, scope: Scope) -> uuid.UUID:
+        """The tenant, if the caller is a user of it or an API key of it holding ``scope``."""
+        tenant = self.require_tenant()
+        if self.kind is Kind.USER or (self.kind is Kind.API_KEY and scope in self.scopes):
+            return tenant
+        raise PermissionDenied(f"this needs the {scope.value} scope", reason="SCOPE")
+
+    def require_supplier(self) -> uuid.UUID:
+        """The supplier a supplier's staff member acts for."""
+        if self.kind is not Kind.USER or self.supplier_id is None:
+            raise PermissionDenied("only a supplier's staff may do this", reason="NOT_SUPPLIER")
+        return self.supplier_id
 
     def require_service(self, *names: str) -> None:
         if self.kind is not Kind.SERVICE or self.subject not in names:

@@ -38,7 +38,9 @@ class TokenSigner:
             "tid": str(principal.tenant_id) if principal.tenant_id else None,
             "rol": principal.role.value if principal.role else None,
             "op": principal.platform_operator,
+            "sup": str(principal.supplier_id) if principal.supplier_id else None,
             "scp": sorted(principal.scopes),
+            "src": principal.origin,
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
@@ -57,7 +59,9 @@ class TokenSigner:
                 tenant_id=uuid.UUID(claims["tid"]) if claims.get("tid") else None,
                 role=Role(claims["rol"]) if claims.get("rol") else None,
                 platform_operator=bool(claims.get("op")),
+                supplier_id=uuid.UUID(claims["sup"]) if claims.get("sup") else None,
                 scopes=frozenset(claims.get("scp") or ()),
+                origin=str(claims.get("src") or ""),
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("internal token expired", reason="TOKEN_EXPIRED") from None

@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 import string
+import zlib
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,7 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Typ
 _DUMMY_HASH = _HASHER.hash("not-a-real-password-only-for-timing")
 _ALPHABET = string.ascii_letters + string.digits
 _CREDENTIAL = re.compile(r"^sfd_([A-Za-z0-9]{10,16})_([A-Za-z0-9]{32})$")
+_API_KEY = re.compile(r"^sfk_([A-Za-z0-9]{12})_([A-Za-z0-9]{32})([A-Za-z0-9]{6})$")
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -49,10 +51,35 @@ def _verify(stored_hash: str, password: str, real: bool) -> bool:
         return False
 
 
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
 def new_device_credential() -> str:
-    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-    secret = "".join(secrets.choice(_ALPHABET) for _ in range(32))
-    return f"sfd_{prefix}_{secret}"
+    return f"sfd_{_random(12)}_{_random(32)}"
+
+
+def _checksum(text: str) -> str:
+    """Six base-62 digits of CRC32, so a mistyped or truncated key is caught without a lookup."""
+    value, digits = zlib.crc32(text.encode()), []
+    for _ in range(6):
+        value, digit = divmod(value, 62)
+        digits.append(_ALPHABET[digit])
+    return "".join(digits)
+
+
+def new_api_key() -> str:
+    """`sfk_<prefix>_<secret><checksum>`: a visible prefix, 190 random bits, an offline checksum."""
+    prefix, secret = _random(12), _random(32)
+    return f"sfk_{prefix}_{secret}{_checksum(prefix + secret)}"
+
+
+def api_key_prefix(key: str) -> str | None:
+    """The lookup prefix of a well-formed key whose checksum holds, else None."""
+    match = _API_KEY.match(key)
+    if not match or _checksum(match.group(1) + match.group(2)) != match.group(3):
+        return None
+    return match.group(1)
 
 
 def credential_prefix(credential: str) -> str | None:
@@ -62,6 +89,7 @@ def credential_prefix(credential: str) -> str | None:
 
 
 def credential_hash(credential: str) -> bytes:
+    """SHA-256 of a device credential or API key: both carry ~190 random bits, so no salt or stretching."""
     return hashlib.sha256(credential.encode()).digest()
 
 

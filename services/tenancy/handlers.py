@@ -1,11 +1,17 @@
-"""gRPC ⇄ domain translation for TenancyService; the rules live in `service.py`."""
+"""gRPC ⇄ domain translation for TenancyService; the rules live in the domain modules."""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
 
 from services.runtime.errors import InvalidArgument
 from services.runtime.principal import Role, current_principal
 from services.tenancy import models
-from services.tenancy.service import TenancyService
+from services.tenancy.access import Access
+from services.tenancy.assets import AssetCatalog
+from services.tenancy.audit import AuditLog
+from services.tenancy.organisations import Organisations
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 
@@ -23,10 +29,39 @@ _KINDS = {
     pb.ASSET_KIND_MACHINE: "machine",
 }
 _KIND_PB = {kind: number for number, kind in _KINDS.items()}
+_STATES = {
+    pb.SUBSCRIPTION_STATE_TRIAL: "trial",
+    pb.SUBSCRIPTION_STATE_ACTIVE: "active",
+    pb.SUBSCRIPTION_STATE_PAST_DUE: "past_due",
+    pb.SUBSCRIPTION_STATE_SUSPENDED: "suspended",
+    pb.SUBSCRIPTION_STATE_CANCELLED: "cancelled",
+}
+STATE_PB = {state: number for number, state in _STATES.items()}
+
+
+def ns(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1e9) if moment else 0
 
 
 def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
-    return pb.Tenant(id=str(tenant.id), name=tenant.name, plan_code=tenant.plan_code)
+    return pb.Tenant(
+        id=str(tenant.id),
+        name=tenant.name,
+        plan_code=tenant.plan_code,
+        supplier_id=str(tenant.supplier_id or ""),
+        state=STATE_PB[tenant.state],
+    )
+
+
+def supplier_pb(s: models.Supplier) -> pb.Supplier:
+    return pb.Supplier(
+        id=str(s.id),
+        slug=s.slug,
+        name=s.name,
+        description=s.description,
+        website=s.website,
+        contact_email=s.contact_email,
+    )
 
 
 def user_pb(user: models.User) -> pb.User:
@@ -43,55 +78,138 @@ def asset_pb(asset: models.Asset) -> pb.Asset:
     return pb.Asset(id=str(asset.id), parent_id=parent, kind=_KIND_PB[asset.kind], name=asset.name)
 
 
-def series_pb(series: models.Series) -> pb.Series:
+def series_pb(s: models.Series) -> pb.Series:
     return pb.Series(
-        id=str(series.id),
-        machine_id=str(series.machine_id),
-        name=series.name,
-        unit=series.unit,
-        kind=series.kind,
-        decimals=series.decimals,
+        id=str(s.id), machine_id=str(s.machine_id), name=s.name, unit=s.unit, kind=s.kind, decimals=s.decimals
+    )
+
+
+def api_key_pb(k: models.ApiKey) -> pb.ApiKey:
+    return pb.ApiKey(
+        id=str(k.id),
+        name=k.name,
+        prefix=k.prefix,
+        scopes=list(k.scopes),
+        created_ns=ns(k.created_at),
+        expires_ns=ns(k.expires_at),
+        last_used_ns=ns(k.last_used_at),
+        revoked=k.revoked_at is not None,
+    )
+
+
+def event_pb(e: models.AuditEvent) -> pb.AuditEvent:
+    return pb.AuditEvent(
+        id=e.id,
+        tenant_id=str(e.tenant_id or ""),
+        at_ns=ns(e.at),
+        actor_kind=e.actor_kind,
+        actor_id=e.actor_id,
+        action=e.action,
+        target=e.target,
+        outcome=e.outcome,
+        source=e.source,
+        detail_json=json.dumps(e.detail),
     )
 
 
 class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
-    def __init__(self, service: TenancyService) -> None:
-        self._service = service
+    def __init__(
+        self, organisations: Organisations, access: Access, assets: AssetCatalog, audit_log: AuditLog
+    ) -> None:
+        self._orgs = organisations
+        self._access = access
+        self._assets = assets
+        self._audit = audit_log
 
-    async def Login(self, request: pb.LoginRequest, context) -> pb.LoginResponse:
-        user, memberships = await self._service.login(current_principal(), request.email, request.password)
+    async def Login(self, request, context) -> pb.LoginResponse:
+        user, memberships, suppliers = await self._access.login(
+            current_principal(), request.email, request.password
+        )
         return pb.LoginResponse(
             user=user_pb(user),
             memberships=[
                 pb.Membership(tenant=tenant_pb(m.tenant), role=_ROLE_PB[m.role]) for m in memberships
             ],
+            supplier_memberships=[
+                pb.SupplierMembership(supplier=supplier_pb(s), role=r) for s, r in suppliers
+            ],
         )
 
     async def AuthenticateDevice(self, request, context) -> pb.AuthenticateDeviceResponse:
-        identity = await self._service.authenticate_device(current_principal(), request.credential)
+        identity = await self._access.authenticate_device(current_principal(), request.credential)
         return pb.AuthenticateDeviceResponse(
-            tenant_id=str(identity.tenant_id), device_id=str(identity.device_id)
+            tenant_id=str(identity.tenant_id),
+            device_id=str(identity.device_id),
+            state=STATE_PB[identity.state],
         )
 
+    async def AuthenticateApiKey(self, request, context) -> pb.AuthenticateApiKeyResponse:
+        principal = await self._access.authenticate_api_key(current_principal(), request.key)
+        return pb.AuthenticateApiKeyResponse(
+            tenant_id=str(principal.tenant_id), key_id=principal.subject, scopes=sorted(principal.scopes)
+        )
+
+    async def CreateSupplier(self, request, context) -> pb.CreateSupplierResponse:
+        profile = {
+            "description": request.description,
+            "website": request.website,
+            "contact_email": request.contact_email,
+        }
+        supplier = await self._orgs.create_supplier(current_principal(), request.name, profile)
+        return pb.CreateSupplierResponse(supplier=supplier_pb(supplier))
+
+    async def CreateSupplierUser(self, request, context) -> pb.CreateSupplierUserResponse:
+        user = await self._orgs.create_supplier_user(
+            current_principal(),
+            request.supplier_id,
+            request.email,
+            request.password,
+            request.display_name,
+            request.role,
+        )
+        return pb.CreateSupplierUserResponse(user=user_pb(user))
+
     async def CreateTenant(self, request, context) -> pb.CreateTenantResponse:
-        tenant = await self._service.create_tenant(current_principal(), request.name, request.plan_code)
+        tenant = await self._orgs.create_tenant(
+            current_principal(), request.name, request.plan_code, request.supplier_id, request.trial
+        )
         return pb.CreateTenantResponse(tenant=tenant_pb(tenant))
+
+    async def ListTenants(self, request, context) -> pb.ListTenantsResponse:
+        tenants, token = await self._orgs.list_tenants(
+            current_principal(), request.page_size, request.page_token
+        )
+        return pb.ListTenantsResponse(tenants=[tenant_pb(t) for t in tenants], next_page_token=token)
+
+    async def GetTenant(self, request, context) -> pb.GetTenantResponse:
+        return pb.GetTenantResponse(
+            tenant=tenant_pb(await self._orgs.get_tenant(current_principal(), request.tenant_id))
+        )
+
+    async def ChangePlan(self, request, context) -> pb.ChangePlanResponse:
+        tenant = await self._orgs.change_plan(current_principal(), request.tenant_id, request.plan_code)
+        return pb.ChangePlanResponse(tenant=tenant_pb(tenant))
+
+    async def SetSubscriptionState(self, request, context) -> pb.SetSubscriptionStateResponse:
+        state = _STATES.get(request.state, "")
+        tenant = await self._orgs.set_state(current_principal(), request.tenant_id, state, request.reason)
+        return pb.SetSubscriptionStateResponse(tenant=tenant_pb(tenant))
 
     async def CreateUser(self, request, context) -> pb.CreateUserResponse:
         if request.role not in _ROLES:
             raise InvalidArgument.of("role", "must be owner, admin, operator or viewer")
-        user = await self._service.create_user(
+        user = await self._access.create_user(
             current_principal(), request.email, request.password, request.display_name, _ROLES[request.role]
         )
         return pb.CreateUserResponse(user=user_pb(user))
 
     async def CreateAsset(self, request, context) -> pb.CreateAssetResponse:
         kind = _KINDS.get(request.kind, "")
-        asset = await self._service.create_asset(current_principal(), request.parent_id, kind, request.name)
+        asset = await self._assets.create_asset(current_principal(), request.parent_id, kind, request.name)
         return pb.CreateAssetResponse(asset=asset_pb(asset))
 
     async def CreateSeries(self, request, context) -> pb.CreateSeriesResponse:
-        series = await self._service.create_series(
+        series = await self._assets.create_series(
             current_principal(),
             request.machine_id,
             request.name,
@@ -102,17 +220,44 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         return pb.CreateSeriesResponse(series=series_pb(series))
 
     async def CreateDevice(self, request, context) -> pb.CreateDeviceResponse:
-        device, credential = await self._service.create_device(current_principal(), request.name)
+        device, credential = await self._access.create_device(current_principal(), request.name)
         return pb.CreateDeviceResponse(
             device=pb.Device(id=str(device.id), name=device.name), credential=credential
         )
 
+    async def RotateDeviceCredential(self, request, context) -> pb.RotateDeviceCredentialResponse:
+        credential = await self._access.rotate_device(current_principal(), request.device_id)
+        return pb.RotateDeviceCredentialResponse(credential=credential)
+
+    async def RevokeDevice(self, request, context) -> pb.RevokeDeviceResponse:
+        await self._access.revoke_device(current_principal(), request.device_id)
+        return pb.RevokeDeviceResponse()
+
+    async def CreateApiKey(self, request, context) -> pb.CreateApiKeyResponse:
+        key, secret = await self._access.create_api_key(
+            current_principal(), request.name, list(request.scopes), request.expires_in_days
+        )
+        return pb.CreateApiKeyResponse(api_key=api_key_pb(key), key=secret)
+
+    async def ListApiKeys(self, request, context) -> pb.ListApiKeysResponse:
+        return pb.ListApiKeysResponse(
+            api_keys=[api_key_pb(k) for k in await self._access.list_api_keys(current_principal())]
+        )
+
+    async def RevokeApiKey(self, request, context) -> pb.RevokeApiKeyResponse:
+        await self._access.revoke_api_key(current_principal(), request.key_id)
+        return pb.RevokeApiKeyResponse()
+
     async def ListAssets(self, request, context) -> pb.ListAssetsResponse:
-        assets = await self._service.list_assets(current_principal())
+        assets = await self._assets.list_assets(current_principal())
         return pb.ListAssetsResponse(assets=[asset_pb(a) for a in assets])
 
     async def ListSeries(self, request, context) -> pb.ListSeriesResponse:
-        series = await self._service.list_series(
+        series = await self._assets.list_series(
             current_principal(), list(request.machine_ids), list(request.series_ids)
         )
         return pb.ListSeriesResponse(series=[series_pb(s) for s in series])
+
+    async def ListAuditEvents(self, request, context) -> pb.ListAuditEventsResponse:
+        events, token = await self._audit.events(current_principal(), request.page_size, request.page_token)
+        return pb.ListAuditEventsResponse(events=[event_pb(e) for e in events], next_page_token=token)

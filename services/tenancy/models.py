@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.runtime.principal import Role
 
@@ -22,6 +23,44 @@ class Tenant:
     name: str
     slug: str
     plan_code: str
+    supplier_id: uuid.UUID | None = None
+    state: str = "active"
+
+
+@dataclass(frozen=True)
+class Supplier:
+    id: uuid.UUID
+    slug: str
+    name: str
+    description: str = ""
+    website: str = ""
+    contact_email: str = ""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    tenant_id: uuid.UUID | None
+    at: datetime
+    actor_kind: str
+    actor_id: str
+    action: str
+    target: str
+    outcome: str
+    source: str
+    detail: dict
 
 
 @dataclass(frozen=True)
@@ -66,9 +105,31 @@ class Device:
 class DeviceIdentity:
     tenant_id: uuid.UUID
     device_id: uuid.UUID
+    state: str
+
+
+@dataclass(frozen=True)
+class SupplierMembership:
+    supplier: Supplier
+    role: str
 
 
 ASSET_KINDS = ("site", "area", "line", "machine")
 SERIES_KINDS = ("gauge", "counter", "state")
 # Which kind of node may sit under which (ISA-95: site → area → line → machine).
 PARENT_KINDS = {"site": (None,), "area": ("site",), "line": ("site", "area"), "machine": ("line",)}
+
+# Subscription states and what each allows (DESIGN.md, issue 4): suspended tenants read but do not
+# ingest; cancelled tenants may export for a grace period, then are purged.
+STATES = ("trial", "active", "past_due", "suspended", "cancelled")
+TRANSITIONS = {
+    "trial": ("active", "suspended", "cancelled"),
+    "active": ("past_due", "suspended", "cancelled"),
+    "past_due": ("active", "suspended", "cancelled"),
+    "suspended": ("active", "cancelled"),
+    "cancelled": (),
+}
+INGEST_STATES = ("trial", "active", "past_due")
+CANCEL_GRACE_DAYS = 30
+TRIAL_DAYS = 30
+MANAGERS = (Role.OWNER, Role.ADMIN)  # who may change a tenant's users, devices, keys and assets

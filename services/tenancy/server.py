@@ -7,10 +7,13 @@ import logging
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy import catalog, provisioning
+from services.tenancy.access import Access
+from services.tenancy.assets import AssetCatalog
+from services.tenancy.audit import AuditLog
 from services.tenancy.config import TenancySettings
 from services.tenancy.credentials import PasswordChecker
 from services.tenancy.handlers import TenancyHandlers
-from services.tenancy.service import TenancyService
+from services.tenancy.organisations import Organisations
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,11 @@ class TenancyServer:
             settings.service, SERVICE_NAME, TokenAuthenticator(TokenSigner(settings.service.signing_key))
         )
         self.passwords = PasswordChecker()
-        service = TenancyService(self.core.db, self.passwords)
-        tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(TenancyHandlers(service), self.core.grpc.server)
+        db = self.core.db
+        handlers = TenancyHandlers(
+            Organisations(db, self.passwords), Access(db, self.passwords), AssetCatalog(db), AuditLog(db)
+        )
+        tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()

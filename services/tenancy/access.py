@@ -1,0 +1,177 @@
+"""Who may come in: user logins, API keys and device credentials, and the users, keys and
+devices a tenant's managers create, revoke and rotate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.runtime.principal import Kind, Principal, Role, Scope
+from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id, require_name
+from services.tenancy import audit, credentials
+from services.tenancy.errors import BadCredentials
+from services.tenancy.models import MANAGERS, ApiKey, Device, DeviceIdentity, Membership, User
+from services.tenancy.organisations import check_quota
+from services.tenancy.passwords import Passwords, check_email, check_password
+from services.tenancy.storage import access as storage
+from services.tenancy.storage import organisations as org_storage
+
+MAX_KEY_DAYS = 3650
+
+
+class Access:
+    def __init__(self, db: Transactions, passwords: Passwords) -> None:
+        self._db = db
+        self._passwords = passwords
+
+    async def login(
+        self, caller: Principal, email: str, password: str
+    ) -> tuple[User, list[Membership], list]:
+        """The user, their tenant memberships and their supplier memberships; the gateway calls this."""
+        caller.require_service("gateway")
+        async with self._db.transaction({}) as conn:
+            found = await storage.find_user_by_email(conn, email.strip())
+        user, stored_hash = found if found else (None, None)
+        if not await self._passwords.verify(stored_hash, password) or user is None:
+            async with self._db.transaction({}) as conn:
+                await audit.record(conn, caller, "login.fail", target=email.strip()[:200], outcome="failed")
+            raise BadCredentials("wrong email or password")
+        async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
+            memberships = await storage.memberships_of(conn, user.id)
+            suppliers = await org_storage.supplier_memberships_of(conn, user.id)
+        for membership in memberships:
+            async with self._db.tenant(membership.tenant.id) as conn:
+                await audit.record(conn, caller, "login", tenant_id=membership.tenant.id, target=str(user.id))
+        return user, memberships, suppliers
+
+    async def authenticate_device(self, caller: Principal, credential: str) -> DeviceIdentity:
+        caller.require_service("ingest")
+        prefix = credentials.credential_prefix(credential)
+        if prefix is None:
+            raise BadCredentials("device credential malformed", reason="CREDENTIAL_MALFORMED")
+        async with self._db.transaction({"app.credential_prefix": prefix}) as conn:
+            row = await storage.device_by_prefix(conn, prefix)
+        if row is None or not credentials.credential_matches(credential, row[2]):
+            raise BadCredentials("unknown device credential", reason="UNKNOWN_CREDENTIAL")
+        return DeviceIdentity(tenant_id=row[0], device_id=row[1], state=row[3])
+
+    async def authenticate_api_key(self, caller: Principal, key: str) -> Principal:
+        """The key's principal; every use is audited and its last-used time kept."""
+        caller.require_service("gateway")
+        prefix = credentials.api_key_prefix(key)
+        if prefix is None:
+            raise BadCredentials("API key malformed", reason="KEY_MALFORMED")
+        async with self._db.transaction({"app.credential_prefix": prefix}) as conn:
+            row = await storage.api_key_by_prefix(conn, prefix)
+            if row is None or not credentials.credential_matches(key, row[2]):
+                raise BadCredentials("unknown or revoked API key", reason="UNKNOWN_KEY")
+            tenant_id, key_id, _, scopes, expired, state = row
+            if expired:
+                raise BadCredentials("API key expired", reason="KEY_EXPIRED")
+            await storage.touch_api_key(conn, key_id)
+            principal = Principal(
+                Kind.API_KEY, str(key_id), tenant_id=tenant_id, scopes=frozenset(scopes), origin=caller.origin
+            )
+            await audit.record(conn, principal, "api_key.use", target=str(key_id), detail={"state": state})
+        return principal
+
+    async def create_user(
+        self, caller: Principal, email: str, password: str, display_name: str, role: Role
+    ) -> User:
+        tenant_id = caller.require_role(*MANAGERS)
+        check_email(email)
+        check_password(password)
+        if role is Role.OWNER and caller.role is not Role.OWNER:
+            raise PermissionDenied("only an owner may add another owner", reason="OWNER_ONLY")
+        user = User(uuid.uuid4(), email.strip(), require_name("display_name", display_name), False)
+        password_hash = await self._passwords.hash(password)
+        async with self._db.tenant(tenant_id) as conn:
+            await check_quota(conn, tenant_id, "users")
+            await storage.insert_user(conn, user, password_hash)
+            await storage.upsert_membership(conn, tenant_id, user.id, role)
+            await audit.record(conn, caller, "user.create", target=str(user.id), detail={"role": role.value})
+        return user
+
+    async def create_device(self, caller: Principal, name: str) -> tuple[Device, str]:
+        tenant_id = caller.require_role(*MANAGERS)
+        device = Device(uuid.uuid4(), require_name("name", name))
+        credential = credentials.new_device_credential()
+        hashed = credentials.credential_hash(credential)
+        async with self._db.tenant(tenant_id) as conn:
+            await check_quota(conn, tenant_id, "devices")
+            await storage.insert_device(
+                conn, tenant_id, device, credentials.credential_prefix(credential), hashed
+            )
+            await audit.record(conn, caller, "device.create", target=str(device.id))
+        return device, credential
+
+    async def rotate_device(self, caller: Principal, device_id: str) -> str:
+        """A new credential for the device; the old one stops working at once."""
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("device_id", device_id)
+        credential = credentials.new_device_credential()
+        async with self._db.tenant(tenant_id) as conn:
+            rotated = await storage.rotate_device(
+                conn,
+                target,
+                credentials.credential_prefix(credential),
+                credentials.credential_hash(credential),
+            )
+            if not rotated:
+                raise NotFound("device not found", reason="DEVICE_NOT_FOUND")
+            await audit.record(conn, caller, "device.rotate", target=str(target))
+        return credential
+
+    async def revoke_device(self, caller: Principal, device_id: str) -> None:
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("device_id", device_id)
+        async with self._db.tenant(tenant_id) as conn:
+            if not await storage.revoke_device(conn, target):
+                raise NotFound("device not found", reason="DEVICE_NOT_FOUND")
+            await audit.record(conn, caller, "device.revoke", target=str(target))
+
+    async def create_api_key(
+        self, caller: Principal, name: str, scopes: list[str], expires_in_days: int
+    ) -> tuple[ApiKey, str]:
+        tenant_id = caller.require_role(*MANAGERS)
+        valid = {s.value for s in Scope}
+        if not scopes or not set(scopes) <= valid:
+            raise InvalidArgument.of("scopes", f"choose one or more of {', '.join(sorted(valid))}")
+        if not 0 <= expires_in_days <= MAX_KEY_DAYS:
+            raise InvalidArgument.of("expires_in_days", f"must be 0 (never) to {MAX_KEY_DAYS}")
+        secret = credentials.new_api_key()
+        expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+        key = ApiKey(
+            uuid.uuid4(),
+            require_name("name", name),
+            credentials.api_key_prefix(secret),
+            tuple(sorted(set(scopes))),
+            datetime.now(UTC),
+            expires,
+            None,
+            None,
+        )
+        async with self._db.tenant(tenant_id) as conn:
+            await check_quota(conn, tenant_id, "api_keys")
+            await storage.insert_api_key(
+                conn, tenant_id, key, credentials.credential_hash(secret), caller.subject
+            )
+            await audit.record(
+                conn, caller, "api_key.create", target=str(key.id), detail={"scopes": list(key.scopes)}
+            )
+        return key, secret
+
+    async def list_api_keys(self, caller: Principal) -> list[ApiKey]:
+        tenant_id = caller.require_role(*MANAGERS)
+        async with self._db.tenant(tenant_id) as conn:
+            return await storage.list_api_keys(conn)
+
+    async def revoke_api_key(self, caller: Principal, key_id: str) -> None:
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("key_id", key_id)
+        async with self._db.tenant(tenant_id) as conn:
+            if not await storage.revoke_api_key(conn, target):
+                raise NotFound("API key not found", reason="KEY_NOT_FOUND")
+            await audit.record(conn, caller, "api_key.revoke", target=str(target))

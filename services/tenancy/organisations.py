@@ -1,0 +1,225 @@
+"""Suppliers, tenants and subscriptions: who resells whom, on which plan, in which state."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+
+from services.runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+)
+from services.runtime.principal import Principal
+from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id, require_name
+from services.tenancy import audit
+from services.tenancy.models import CANCEL_GRACE_DAYS, STATES, TRANSITIONS, TRIAL_DAYS, Supplier, Tenant, User
+from services.tenancy.passwords import Passwords, check_email, check_password
+from services.tenancy.storage import access as access_storage
+from services.tenancy.storage import organisations as storage
+
+MAX_PAGE = 200
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+    return slug if len(slug) >= 2 else f"org-{uuid.uuid4().hex[:8]}"
+
+
+def encode_cursor(tenant: Tenant) -> str:
+    return base64.urlsafe_b64encode(json.dumps([tenant.name, str(tenant.id)]).encode()).decode()
+
+
+def decode_cursor(token: str) -> tuple[str, str] | None:
+    if not token:
+        return None
+    try:
+        name, tenant_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(name), str(uuid.UUID(tenant_id))
+    except (ValueError, TypeError):
+        raise InvalidArgument.of("page_token", "is not a token this API gave out") from None
+
+
+async def check_quota(conn, tenant_id: uuid.UUID, quota: str, adding: int = 1) -> None:
+    """Refuse to add past the plan's quota (RESOURCE_EXHAUSTED, naming the quota and the plan)."""
+    tenant = await storage.get_tenant(conn, tenant_id)
+    plan = await storage.get_plan(conn, tenant.plan_code)
+    used = (await storage.usage_counts(conn))[quota]
+    limit = plan.quotas[quota]
+    if used + adding > limit:
+        raise ResourceExhausted(
+            f"the {plan.name} plan allows {limit} {quota.replace('_', ' ')}; {used} in use",
+            reason="QUOTA_EXCEEDED",
+        )
+
+
+class Organisations:
+    def __init__(self, db: Transactions, passwords: Passwords) -> None:
+        self._db = db
+        self._passwords = passwords
+
+    async def create_supplier(self, caller: Principal, name: str, profile: dict[str, str]) -> Supplier:
+        caller.require_platform_operator()
+        supplier = Supplier(uuid.uuid4(), slugify(name), require_name("name", name), **profile)
+        async with self._db.transaction({"app.operator": "on"}) as conn:
+            await storage.insert_supplier(conn, supplier)
+            await audit.record(
+                conn, caller, "supplier.create", supplier_id=supplier.id, target=str(supplier.id)
+            )
+        return supplier
+
+    async def create_supplier_user(
+        self, caller: Principal, supplier_id: str, email: str, password: str, display_name: str, role: str
+    ) -> User:
+        """The operator adds anyone to a supplier; a supplier's admin adds staff to their own."""
+        target = parse_id("supplier_id", supplier_id)
+        if role not in ("admin", "staff"):
+            raise InvalidArgument.of("role", "must be admin or staff")
+        check_email(email)
+        check_password(password)
+        user = User(uuid.uuid4(), email.strip(), require_name("display_name", display_name), False)
+        password_hash = await self._passwords.hash(password)
+        async with self._db.transaction(
+            {"app.supplier_id": str(target), "app.user_id": caller.subject}
+        ) as conn:
+            if not caller.platform_operator and not await self._is_supplier_admin(conn, caller, target):
+                raise PermissionDenied(
+                    "only the operator or the supplier's admin may add its staff", reason="NOT_ADMIN"
+                )
+            if await storage.get_supplier(conn, target) is None:
+                raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
+            await access_storage.insert_user(conn, user, password_hash)
+            await storage.add_supplier_member(conn, target, user.id, role)
+            await audit.record(
+                conn,
+                caller,
+                "supplier.add_user",
+                supplier_id=target,
+                target=str(user.id),
+                detail={"role": role},
+            )
+        return user
+
+    @staticmethod
+    async def _is_supplier_admin(conn, caller: Principal, supplier_id: uuid.UUID) -> bool:
+        if caller.supplier_id != supplier_id:
+            return False
+        roles = await storage.supplier_memberships_of(conn, uuid.UUID(caller.subject))
+        return any(s.id == supplier_id and role == "admin" for s, role in roles)
+
+    async def create_tenant(
+        self, caller: Principal, name: str, plan_code: str, supplier_id: str, trial: bool
+    ) -> Tenant:
+        """The operator creates tenants for any supplier (or none); a supplier's staff for their own."""
+        supplier = self._tenant_supplier(caller, supplier_id)
+        tenant = Tenant(uuid.uuid4(), require_name("name", name), slugify(name), plan_code, supplier)
+        settings = {"app.tenant_id": str(tenant.id)} | self._actor_settings(caller)
+        async with self._db.transaction(settings) as conn:
+            if await storage.get_plan(conn, plan_code) is None:
+                raise InvalidArgument.of("plan_code", f"no plan {plan_code!r}", reason="UNKNOWN_PLAN")
+            if supplier is not None and await storage.get_supplier(conn, supplier) is None:
+                raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
+            await storage.insert_tenant(conn, tenant, TRIAL_DAYS if trial else None)
+            await audit.record(
+                conn,
+                caller,
+                "tenant.create",
+                tenant_id=tenant.id,
+                supplier_id=supplier,
+                target=str(tenant.id),
+                detail={"plan": plan_code, "trial": trial},
+            )
+        return Tenant(
+            tenant.id, tenant.name, tenant.slug, plan_code, supplier, "trial" if trial else "active"
+        )
+
+    @staticmethod
+    def _tenant_supplier(caller: Principal, supplier_id: str) -> uuid.UUID | None:
+        if caller.platform_operator:
+            return parse_id("supplier_id", supplier_id) if supplier_id else None
+        own = caller.require_supplier()
+        if supplier_id and parse_id("supplier_id", supplier_id) != own:
+            raise PermissionDenied("a supplier creates tenants only for itself", reason="OTHER_SUPPLIER")
+        return own
+
+    @staticmethod
+    def _actor_settings(caller: Principal) -> dict[str, str]:
+        if caller.platform_operator:
+            return {"app.operator": "on"}
+        return {"app.supplier_id": str(caller.require_supplier())}
+
+    async def list_tenants(self, caller: Principal, page_size: int, token: str) -> tuple[list[Tenant], str]:
+        limit = min(max(page_size or 50, 1), MAX_PAGE)
+        settings = self._actor_settings(caller)
+        supplier = None if caller.platform_operator else caller.supplier_id
+        async with self._db.transaction(settings) as conn:
+            tenants = await storage.list_tenants(conn, supplier, decode_cursor(token), limit)
+        return tenants, encode_cursor(tenants[-1]) if len(tenants) == limit else ""
+
+    async def get_tenant(self, caller: Principal, tenant_id: str) -> Tenant:
+        """A tenant's own members, its supplier and the operator may see its record."""
+        target = parse_id("tenant_id", tenant_id)
+        settings = self._reader_settings(caller)
+        async with self._db.transaction(settings) as conn:
+            tenant = await storage.get_tenant(conn, target)
+        if tenant is None:
+            raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
+        return tenant
+
+    def _reader_settings(self, caller: Principal) -> dict[str, str]:
+        if caller.tenant_id is not None:
+            return {"app.tenant_id": str(caller.tenant_id)}
+        return self._actor_settings(caller)
+
+    async def change_plan(self, caller: Principal, tenant_id: str, plan_code: str) -> Tenant:
+        target = parse_id("tenant_id", tenant_id)
+        async with self._db.transaction(self._actor_settings(caller)) as conn:
+            tenant = await self._managed_tenant(conn, target)
+            if await storage.get_plan(conn, plan_code) is None:
+                raise InvalidArgument.of("plan_code", f"no plan {plan_code!r}", reason="UNKNOWN_PLAN")
+            await storage.set_plan(conn, target, plan_code)
+            await audit.record(
+                conn,
+                caller,
+                "subscription.change_plan",
+                tenant_id=target,
+                supplier_id=tenant.supplier_id,
+                target=str(target),
+                detail={"from": tenant.plan_code, "to": plan_code},
+            )
+            return await storage.get_tenant(conn, target)
+
+    async def set_state(self, caller: Principal, tenant_id: str, state: str, reason: str) -> Tenant:
+        if state not in STATES:
+            raise InvalidArgument.of("state", f"must be one of {', '.join(STATES)}")
+        target = parse_id("tenant_id", tenant_id)
+        async with self._db.transaction(self._actor_settings(caller)) as conn:
+            tenant = await self._managed_tenant(conn, target)
+            if state not in TRANSITIONS[tenant.state]:
+                raise FailedPrecondition(
+                    f"a {tenant.state} subscription cannot become {state}", reason="BAD_TRANSITION"
+                )
+            await storage.set_state(conn, target, state, CANCEL_GRACE_DAYS if state == "cancelled" else None)
+            await audit.record(
+                conn,
+                caller,
+                f"subscription.{state}",
+                tenant_id=target,
+                supplier_id=tenant.supplier_id,
+                target=str(target),
+                detail={"from": tenant.state, "reason": reason[:500]},
+            )
+            return await storage.get_tenant(conn, target)
+
+    @staticmethod
+    async def _managed_tenant(conn, target: uuid.UUID) -> Tenant:
+        """The tenant, if row-level security lets this supplier (or the operator) see it."""
+        tenant = await storage.get_tenant(conn, target)
+        if tenant is None:
+            raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
+        return tenant

@@ -1,0 +1,153 @@
+"""Users, memberships, device credentials and API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row, dict_row
+
+from services.runtime.principal import Role
+from services.tenancy.models import ApiKey, Device, Membership, Tenant, User
+from services.tenancy.storage import unique_as_duplicate
+
+
+async def find_user_by_email(conn: AsyncConnection, email: str) -> tuple[User, str] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT id, email, display_name, platform_operator, password_hash FROM tenancy.users"
+        " WHERE lower(email) = lower(%s)",
+        [email],
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    password_hash = row.pop("password_hash")
+    return User(**row), password_hash
+
+
+async def insert_user(conn: AsyncConnection, user: User, password_hash: str) -> None:
+    with unique_as_duplicate("a user with this email already exists"):
+        await conn.execute(
+            "INSERT INTO tenancy.users (id, email, display_name, platform_operator, password_hash)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [user.id, user.email, user.display_name, user.platform_operator, password_hash],
+        )
+
+
+async def upsert_membership(
+    conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role
+) -> None:
+    await conn.execute(
+        "INSERT INTO tenancy.memberships (tenant_id, user_id, role) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role",
+        [tenant_id, user_id, role.value],
+    )
+
+
+async def memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[Membership]:
+    """Needs a transaction with app.user_id set to ``user_id``."""
+    cur = await conn.execute(
+        "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, m.role FROM tenancy.memberships m"
+        " JOIN tenancy.tenants t ON t.id = m.tenant_id JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
+        " WHERE m.user_id = %s ORDER BY t.name",
+        [user_id],
+    )
+    return [Membership(Tenant(*row[:6]), Role(row[6])) for row in await cur.fetchall()]
+
+
+async def insert_device(
+    conn: AsyncConnection, tenant_id: uuid.UUID, device: Device, prefix: str, hashed: bytes
+) -> None:
+    with unique_as_duplicate("a device with this name already exists"):
+        await conn.execute(
+            "INSERT INTO tenancy.devices (tenant_id, id, name, credential_prefix, credential_hash)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [tenant_id, device.id, device.name, prefix, hashed],
+        )
+
+
+async def device_by_prefix(
+    conn: AsyncConnection, prefix: str
+) -> tuple[uuid.UUID, uuid.UUID, bytes, str] | None:
+    """(tenant, device, credential hash, subscription state) of a live device; needs app.credential_prefix."""
+    cur = await conn.execute(
+        "SELECT d.tenant_id, d.id, d.credential_hash,"
+        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = d.tenant_id)"
+        " FROM tenancy.devices d WHERE d.credential_prefix = %s AND d.revoked_at IS NULL",
+        [prefix],
+    )
+    return await cur.fetchone()
+
+
+async def revoke_device(conn: AsyncConnection, device_id: uuid.UUID) -> bool:
+    cur = await conn.execute(
+        "UPDATE tenancy.devices SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", [device_id]
+    )
+    return cur.rowcount == 1
+
+
+async def rotate_device(conn: AsyncConnection, device_id: uuid.UUID, prefix: str, hashed: bytes) -> bool:
+    cur = await conn.execute(
+        "UPDATE tenancy.devices SET credential_prefix = %s, credential_hash = %s, rotated_at = now()"
+        " WHERE id = %s AND revoked_at IS NULL",
+        [prefix, hashed, device_id],
+    )
+    return cur.rowcount == 1
+
+
+async def insert_api_key(
+    conn: AsyncConnection, tenant_id: uuid.UUID, key: ApiKey, hashed: bytes, created_by: str
+) -> None:
+    with unique_as_duplicate("an API key with this name already exists"):
+        await conn.execute(
+            "INSERT INTO tenancy.api_keys (tenant_id, id, name, prefix, key_hash, scopes, created_by, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [tenant_id, key.id, key.name, key.prefix, hashed, list(key.scopes), _uuid_or_none(created_by),
+             key.expires_at],
+        )  # fmt: skip
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+_KEY = (
+    "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, revoked_at FROM tenancy.api_keys"
+)
+
+
+async def list_api_keys(conn: AsyncConnection) -> list[ApiKey]:
+    cur = conn.cursor(row_factory=class_row(ApiKey))
+    await cur.execute(f"{_KEY} ORDER BY created_at, name")
+    return await cur.fetchall()
+
+
+async def revoke_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> bool:
+    cur = await conn.execute(
+        "UPDATE tenancy.api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", [key_id]
+    )
+    return cur.rowcount == 1
+
+
+async def api_key_by_prefix(conn: AsyncConnection, prefix: str) -> tuple | None:
+    """(tenant, key id, hash, scopes, expired?, state) of a key that is not revoked; needs app.credential_prefix."""
+    cur = await conn.execute(
+        "SELECT k.tenant_id, k.id, k.key_hash, k.scopes, coalesce(k.expires_at <= now(), false),"
+        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = k.tenant_id)"
+        " FROM tenancy.api_keys k WHERE k.prefix = %s AND k.revoked_at IS NULL",
+        [prefix],
+    )
+    return await cur.fetchone()
+
+
+async def touch_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> None:
+    """Last-used time, at most once a minute per key (the lookup is hot)."""
+    await conn.execute(
+        "UPDATE tenancy.api_keys SET last_used_at = now() WHERE id = %s"
+        " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+        [key_id],
+    )

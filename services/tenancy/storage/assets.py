@@ -1,0 +1,64 @@
+"""The asset tree and the series catalog."""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+
+from services.tenancy.models import Asset, Series
+from services.tenancy.storage import unique_as_duplicate
+
+_SERIES_COLUMNS = "id, machine_id, name, unit, kind, decimals"
+
+
+async def insert_asset(conn: AsyncConnection, tenant_id: uuid.UUID, asset: Asset) -> None:
+    with unique_as_duplicate("an asset with this name already exists under the same parent"):
+        await conn.execute(
+            "INSERT INTO tenancy.assets (tenant_id, id, parent_id, kind, name) VALUES (%s, %s, %s, %s, %s)",
+            [tenant_id, asset.id, asset.parent_id, asset.kind, asset.name],
+        )
+
+
+async def get_asset(conn: AsyncConnection, asset_id: uuid.UUID) -> Asset | None:
+    cur = conn.cursor(row_factory=class_row(Asset))
+    await cur.execute("SELECT id, parent_id, kind, name FROM tenancy.assets WHERE id = %s", [asset_id])
+    return await cur.fetchone()
+
+
+async def list_assets(conn: AsyncConnection) -> list[Asset]:
+    """The tree breadth-first from the sites, so parents always come before children."""
+    cur = conn.cursor(row_factory=class_row(Asset))
+    await cur.execute(
+        "WITH RECURSIVE tree AS ("
+        "  SELECT id, parent_id, kind, name, 0 AS depth FROM tenancy.assets WHERE parent_id IS NULL"
+        "  UNION ALL"
+        "  SELECT a.id, a.parent_id, a.kind, a.name, tree.depth + 1"
+        "  FROM tenancy.assets a JOIN tree ON a.parent_id = tree.id"
+        ") SELECT id, parent_id, kind, name FROM tree ORDER BY depth, name"
+    )
+    return await cur.fetchall()
+
+
+async def insert_series(conn: AsyncConnection, tenant_id: uuid.UUID, series: Series) -> None:
+    with unique_as_duplicate("this machine already has a series with this name"):
+        await conn.execute(
+            "INSERT INTO tenancy.series (tenant_id, id, machine_id, name, unit, kind, decimals)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [tenant_id, series.id, series.machine_id, series.name, series.unit, series.kind, series.decimals],
+        )
+
+
+async def list_series(
+    conn: AsyncConnection, machine_ids: list[uuid.UUID], series_ids: list[uuid.UUID]
+) -> list[Series]:
+    cur = conn.cursor(row_factory=class_row(Series))
+    await cur.execute(
+        f"SELECT {_SERIES_COLUMNS} FROM tenancy.series"  # noqa: S608 (a constant column list)
+        " WHERE (cardinality(%(m)s::uuid[]) = 0 OR machine_id = ANY(%(m)s))"
+        " AND (cardinality(%(s)s::uuid[]) = 0 OR id = ANY(%(s)s))"
+        " ORDER BY machine_id, name",
+        {"m": machine_ids, "s": series_ids},
+    )
+    return await cur.fetchall()

@@ -1,0 +1,71 @@
+"""A tenancy client that can speak as any principal the gateway would mint a token for."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from services.runtime.principal import Kind, Principal, Role
+from services.runtime.tokens import METADATA_KEY, TokenSigner
+from sfcloud.v1 import tenancy_pb2 as pb
+from sfcloud.v1 import tenancy_pb2_grpc
+
+OPERATOR = Principal(Kind.USER, str(uuid.uuid4()), platform_operator=True)
+
+
+@dataclass
+class Tenancy:
+    stub: tenancy_pb2_grpc.TenancyServiceStub
+    signer: TokenSigner
+
+    def call(self, method: str, request, principal: Principal):
+        metadata = ((METADATA_KEY, self.signer.sign(principal)),)
+        return getattr(self.stub, method)(request, metadata=metadata, timeout=10)
+
+    async def supplier(self, name: str) -> tuple[pb.Supplier, Principal]:
+        """A new supplier and the principal of its admin (as the gateway mints it after login)."""
+        supplier = (
+            await self.call(
+                "CreateSupplier", pb.CreateSupplierRequest(name=f"{name} {secrets.token_hex(3)}"), OPERATOR
+            )
+        ).supplier
+        admin = await self.call(
+            "CreateSupplierUser",
+            pb.CreateSupplierUserRequest(
+                supplier_id=supplier.id,
+                email=f"admin-{secrets.token_hex(4)}@supplier.example",
+                password="supplier-pass-123",
+                display_name="Admin",
+                role="admin",
+            ),
+            OPERATOR,
+        )
+        return supplier, Principal(Kind.USER, admin.user.id, supplier_id=uuid.UUID(supplier.id))
+
+    async def tenant(
+        self, creator: Principal, plan: str = "standard", **kwargs
+    ) -> tuple[pb.Tenant, Principal]:
+        """A new tenant and the principal of its owner."""
+        request = pb.CreateTenantRequest(name=f"SME {secrets.token_hex(4)}", plan_code=plan, **kwargs)
+        tenant = (await self.call("CreateTenant", request, creator)).tenant
+        return tenant, Principal(
+            Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER
+        )
+
+
+@pytest.fixture
+async def tenancy(stack, signer):
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+
+
+async def rejected(awaitable) -> grpc.aio.AioRpcError:
+    try:
+        await awaitable
+    except grpc.aio.AioRpcError as error:
+        return error
+    raise AssertionError("the call succeeded")

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from gateway.auth import GatewayAuth
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
 from gateway.graphql.view import GraphQLView
@@ -82,7 +83,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     redis = aioredis.Redis.from_url(settings.redis_url)
     backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
     sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
-    graphql = GraphQLView(backends, redis, sessions, settings.cookie_name)
+    graphql = GraphQLView(backends, redis, GatewayAuth(backends, sessions, settings.cookie_name))
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
 
     async def healthz(request: Request) -> Response:

@@ -31,6 +31,7 @@ class Session:
     platform_operator: bool
     csrf_token: str
     created_at: float
+    supplier_id: str | None = None
 
     @property
     def principal(self) -> Principal:
@@ -40,6 +41,7 @@ class Session:
             tenant_id=uuid.UUID(self.tenant_id) if self.tenant_id else None,
             role=Role(self.role) if self.role else None,
             platform_operator=self.platform_operator,
+            supplier_id=uuid.UUID(self.supplier_id) if self.supplier_id else None,
         )
 
 

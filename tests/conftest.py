@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+import grpc
 import psycopg
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -17,6 +18,8 @@ from services.runtime.tokens import TokenSigner
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.inprocess import InProcessStack
 from sf.migrate import migrate
+from sfcloud.v1 import tenancy_pb2_grpc
+from tests.control_plane import Tenancy
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +74,13 @@ async def stack(spans, admin_url: str, redis_url: str, signing_key: str) -> InPr
     running = await InProcessStack(admin_url, redis_url, signing_key, load_demo=True).start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def tenancy(stack, signer) -> Tenancy:
+    """The tenancy service, callable as any principal the gateway would mint a token for."""
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
 
 
 @pytest.fixture

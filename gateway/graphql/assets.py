@@ -7,7 +7,7 @@ import math
 import strawberry
 from strawberry.types import Info
 
-from gateway.graphql.permissions import IsSignedIn, IsTenantMember
+from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from sfcloud.v1 import query_pb2, tenancy_pb2
 
@@ -82,15 +82,38 @@ class Machine:
         return [Series.from_pb(s) for s in found]
 
 
-@strawberry.type(description="Who is signed in.")
+@strawberry.type(description="Who is calling: a signed-in user or an API key.")
 class Viewer:
-    user_id: strawberry.ID
-    email: str
-    display_name: str
-    tenant_id: strawberry.ID | None
+    kind: str = strawberry.field(description="user or api_key.")
+    id: strawberry.ID = strawberry.field(description="The user's or the API key's id.")
+    email: str | None = strawberry.field(description="The user's email; null for an API key.")
+    display_name: str | None
+    tenant_id: strawberry.ID | None = strawberry.field(description="The tenant the caller acts in, if any.")
     tenant_name: str | None
-    role: str | None
+    role: str | None = strawberry.field(
+        description="The user's role in the tenant: owner, admin, operator or viewer."
+    )
+    scopes: list[str] = strawberry.field(description="An API key's scopes: read, write, ingest.")
+    supplier_id: strawberry.ID | None = strawberry.field(
+        description="The supplier a supplier's staff member acts for."
+    )
     platform_operator: bool
+
+
+def viewer_of(caller) -> Viewer:
+    principal, session = caller.principal, caller.session
+    return Viewer(
+        kind=principal.kind.value,
+        id=strawberry.ID(principal.subject),
+        email=session.email if session else None,
+        display_name=session.display_name if session else None,
+        tenant_id=strawberry.ID(str(principal.tenant_id)) if principal.tenant_id else None,
+        tenant_name=session.tenant_name if session else None,
+        role=principal.role.value if principal.role else None,
+        scopes=sorted(principal.scopes),
+        supplier_id=strawberry.ID(str(principal.supplier_id)) if principal.supplier_id else None,
+        platform_operator=principal.platform_operator,
+    )
 
 
 def machines_of(assets: list[tenancy_pb2.Asset]) -> list[Machine]:
@@ -118,18 +141,11 @@ def machines_of(assets: list[tenancy_pb2.Asset]) -> list[Machine]:
 class AssetQuery:
     @strawberry.field(permission_classes=[IsSignedIn], description="Who is signed in, and in which tenant.")
     def me(self, info: Info) -> Viewer:
-        s = info.context.session
-        return Viewer(
-            user_id=strawberry.ID(s.user_id),
-            email=s.email,
-            display_name=s.display_name,
-            tenant_id=s.tenant_id,
-            tenant_name=s.tenant_name,
-            role=s.role,
-            platform_operator=s.platform_operator,
-        )
+        return viewer_of(info.context.caller)
 
-    @strawberry.field(permission_classes=[IsTenantMember], description="The asset tree, parents first.")
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant], description="The asset tree, parents first."
+    )
     async def assets(self, info: Info) -> list[Asset]:
         response = await _assets(info)
         return [
@@ -137,12 +153,14 @@ class AssetQuery:
             for a in response
         ]
 
-    @strawberry.field(permission_classes=[IsTenantMember], description="Every machine of the tenant.")
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant], description="Every machine of the tenant."
+    )
     async def machines(self, info: Info) -> list[Machine]:
         return machines_of(await _assets(info))
 
     @strawberry.field(
-        permission_classes=[IsTenantMember], description="Series by id; unknown ids are left out."
+        permission_classes=[IsSignedIn, CanReadTenant], description="Series by id; unknown ids are left out."
     )
     async def series(self, info: Info, ids: list[strawberry.ID]) -> list[Series]:
         found = await info.context.tenant_loaders().series_by_id.load_many([str(i) for i in ids])

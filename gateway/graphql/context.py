@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from strawberry.dataloader import DataLoader
 
+from gateway.auth import Caller
 from gateway.backends import Backends
 from gateway.graphql.errors import ApiError
 from gateway.sessions import Session
@@ -70,16 +71,20 @@ class Loaders:
 class Context:
     backends: Backends
     redis: aioredis.Redis
-    session: Session | None
+    caller: Caller
     request: object = None
     response: object = None
     loaders: Loaders | None = None
 
     @property
+    def session(self) -> Session | None:
+        return self.caller.session
+
+    @property
     def principal(self) -> Principal:
-        if self.session is None:
-            raise ApiError("sign in first", "UNAUTHENTICATED")
-        return self.session.principal
+        if self.caller.principal is None:
+            raise ApiError("sign in or send an API key first", "UNAUTHENTICATED")
+        return self.caller.principal
 
     def tenant_loaders(self) -> Loaders:
         """The loaders of a caller who acts in a tenant (permission classes checked that already)."""

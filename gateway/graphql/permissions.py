@@ -7,21 +7,27 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from services.runtime.principal import Kind, Scope
 
-class IsTenantMember(BasePermission):
-    """Signed in and acting in a tenant (any role may read)."""
 
-    message = "sign in to a tenant first"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+class CanReadTenant(BasePermission):
+    """A signed-in member of a tenant (any role), or an API key of a tenant with the read scope."""
+
+    message = "this needs a tenant member's session or an API key with the read scope"
+    error_extensions = {"code": "FORBIDDEN"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        session = info.context.session
-        return session is not None and session.tenant_id is not None
+        principal = info.context.caller.principal
+        if principal is None or principal.tenant_id is None:
+            return False
+        return principal.kind is Kind.USER or Scope.READ in principal.scopes
 
 
 class IsSignedIn(BasePermission):
-    message = "sign in first"
+    """Anyone the gateway recognised: a session or an API key."""
+
+    message = "sign in or send an API key first"
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.session is not None
+        return info.context.caller.principal is not None

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from gateway.graphql.assets import LiveValue, finite
 from gateway.graphql.errors import ApiError
-from gateway.graphql.permissions import IsTenantMember
+from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Duration, Timestamp
 from services.runtime.keys import live_channel
 from sfcloud.v1 import common_pb2, query_pb2
@@ -45,7 +45,7 @@ def _range(start: int, end: int) -> common_pb2.TimeRange:
 @strawberry.type
 class TelemetryQuery:
     @strawberry.field(
-        permission_classes=[IsTenantMember], description="Raw points of a series in [from, to)."
+        permission_classes=[IsSignedIn, CanReadTenant], description="Raw points of a series in [from, to)."
     )
     async def points(
         self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, first: int = 10_000
@@ -63,7 +63,7 @@ class TelemetryQuery:
         )
 
     @strawberry.field(
-        permission_classes=[IsTenantMember], description="Count, min, max, sum, avg per bucket."
+        permission_classes=[IsSignedIn, CanReadTenant], description="Count, min, max, sum, avg per bucket."
     )
     async def aggregate(
         self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, bucket: Duration
@@ -86,7 +86,9 @@ class TelemetryQuery:
             for b in response.buckets
         ]
 
-    @strawberry.field(permission_classes=[IsTenantMember], description="The newest value of each series.")
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant], description="The newest value of each series."
+    )
     async def latest(self, info: Info, series_ids: list[strawberry.ID]) -> list[LiveValue]:
         values = await info.context.tenant_loaders().latest.load_many([str(s) for s in series_ids])
         return [LiveValue.from_pb(v) for v in values if v is not None]
@@ -95,7 +97,7 @@ class TelemetryQuery:
 @strawberry.type
 class TelemetrySubscription:
     @strawberry.subscription(
-        permission_classes=[IsTenantMember], description="Values of the series as stored."
+        permission_classes=[IsSignedIn, CanReadTenant], description="Values of the series as stored."
     )
     async def live_values(
         self, info: Info, series_ids: list[strawberry.ID]

@@ -103,9 +103,16 @@ class WebRoutes:
 
 
 def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:
-    """The session of a user who just signed in: their first tenant (a tenant switcher comes later)."""
+    """The session of a user who just signed in: their first tenant, else their first supplier
+    (a switcher between several comes with the web app's issue)."""
     membership = response.memberships[0] if response.memberships else None
+    supplier = (
+        response.supplier_memberships[0].supplier
+        if response.supplier_memberships and not membership
+        else None
+    )
     return {
+        "supplier_id": supplier.id if supplier else None,
         "user_id": response.user.id,
         "email": response.user.email,
         "display_name": response.user.display_name,

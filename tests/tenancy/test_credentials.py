@@ -12,8 +12,8 @@ import pytest
 from services.runtime.tokens import service_principal
 from sf.seeding import send_batches
 from sfcloud.v1 import tenancy_pb2 as pb
+from tests.control_plane import OPERATOR, rejected
 from tests.e2e.test_bad_input import batch
-from tests.tenancy.conftest import OPERATOR, rejected
 from tests.tenancy.test_subscriptions import _machine
 
 GATEWAY = service_principal("gateway")

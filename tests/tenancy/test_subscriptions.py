@@ -11,8 +11,8 @@ import grpc
 
 from sf.seeding import send_batches
 from sfcloud.v1 import tenancy_pb2 as pb
+from tests.control_plane import OPERATOR, rejected
 from tests.e2e.test_bad_input import batch
-from tests.tenancy.conftest import OPERATOR, rejected
 
 
 async def test_a_supplier_sees_and_pages_through_only_its_own_tenants(tenancy):

@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 
 import grpc
-import pytest
 
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY, TokenSigner
@@ -55,12 +54,6 @@ class Tenancy:
         return tenant, Principal(
             Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER
         )
-
-
-@pytest.fixture
-async def tenancy(stack, signer):
-    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
-        yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
 
 
 async def rejected(awaitable) -> grpc.aio.AioRpcError:

@@ -19,6 +19,8 @@ from services.tenancy.storage import access as storage
 from services.tenancy.storage import organisations as org_storage
 
 MAX_KEY_DAYS = 3650
+MAX_FAILURES = 10
+LOCK_MINUTES = 15
 
 
 class Access:
@@ -29,22 +31,43 @@ class Access:
     async def login(
         self, caller: Principal, email: str, password: str
     ) -> tuple[User, list[Membership], list]:
-        """The user, their tenant memberships and their supplier memberships; the gateway calls this."""
+        """The user, their tenant memberships and their supplier memberships; the gateway calls this.
+
+        After MAX_FAILURES wrong passwords in a row the account locks for LOCK_MINUTES; a password reset
+        unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer.
+        """
         caller.require_service("gateway")
         async with self._db.transaction({}) as conn:
             found = await storage.find_user_by_email(conn, email.strip())
+            locked = found is not None and await storage.is_locked(conn, found[0].id)
         user, stored_hash = found if found else (None, None)
-        if not await self._passwords.verify(stored_hash, password) or user is None:
-            async with self._db.transaction({}) as conn:
-                await audit.record(conn, caller, "login.fail", target=email.strip()[:200], outcome="failed")
-            raise BadCredentials("wrong email or password")
+        verified = await self._passwords.verify(stored_hash, password) and user is not None
+        if locked or not verified:
+            await self._refuse(caller, email, user, locked)
         async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
+            await storage.clear_failures(conn, user.id)
             memberships = await storage.memberships_of(conn, user.id)
             suppliers = await org_storage.supplier_memberships_of(conn, user.id)
         for membership in memberships:
             async with self._db.tenant(membership.tenant.id) as conn:
                 await audit.record(conn, caller, "login", tenant_id=membership.tenant.id, target=str(user.id))
         return user, memberships, suppliers
+
+    async def _refuse(self, caller: Principal, email: str, user: User | None, locked: bool) -> None:
+        async with self._db.transaction({}) as conn:
+            if user is not None and not locked:
+                locked = await storage.record_failure(conn, user.id, MAX_FAILURES, LOCK_MINUTES)
+            target = str(user.id) if user else email.strip()[:200]
+            await audit.record(
+                conn, caller, "login.locked" if locked else "login.fail", target=target, outcome="failed"
+            )
+        if locked:
+            raise BadCredentials(
+                f"too many failed sign-ins: this account is locked for up to {LOCK_MINUTES} minutes;"
+                " reset your password to unlock it now",
+                reason="ACCOUNT_LOCKED",
+            )
+        raise BadCredentials("wrong email or password")
 
     async def authenticate_device(self, caller: Principal, credential: str) -> DeviceIdentity:
         caller.require_service("ingest")

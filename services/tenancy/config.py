@@ -17,6 +17,9 @@ class TenancySettings:
     service: ServiceSettings
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     load_demo: bool = False
+    smtp_url: str | None = None
+    mail_from: str = "sfcloud <no-reply@sfcloud.local>"
+    public_url: str = "http://localhost:8000"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> TenancySettings:
@@ -25,4 +28,7 @@ class TenancySettings:
             service=ServiceSettings.from_env("tenancy", PORT, env),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
             load_demo=env.bool("SF_LOAD_DEMO", False),
+            smtp_url=env.optional("SF_SMTP_URL") and env.url("SF_SMTP_URL", ("smtp", "smtps")),
+            mail_from=env.str("SF_MAIL_FROM", "sfcloud <no-reply@sfcloud.local>"),
+            public_url=env.url("SF_PUBLIC_URL", ("http", "https"), "http://localhost:8000"),
         )

@@ -11,7 +11,9 @@ from services.tenancy import models
 from services.tenancy.access import Access
 from services.tenancy.assets import AssetCatalog
 from services.tenancy.audit import AuditLog
+from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations
+from services.tenancy.recovery import Recovery
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 
@@ -114,12 +116,20 @@ def event_pb(e: models.AuditEvent) -> pb.AuditEvent:
 
 class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
     def __init__(
-        self, organisations: Organisations, access: Access, assets: AssetCatalog, audit_log: AuditLog
+        self,
+        organisations: Organisations,
+        access: Access,
+        assets: AssetCatalog,
+        audit_log: AuditLog,
+        invitations: Invitations,
+        recovery: Recovery,
     ) -> None:
         self._orgs = organisations
         self._access = access
         self._assets = assets
         self._audit = audit_log
+        self._invitations = invitations
+        self._recovery = recovery
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -202,6 +212,26 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             current_principal(), request.email, request.password, request.display_name, _ROLES[request.role]
         )
         return pb.CreateUserResponse(user=user_pb(user))
+
+    async def InviteUser(self, request, context) -> pb.InviteUserResponse:
+        if request.role not in _ROLES:
+            raise InvalidArgument.of("role", "must be owner, admin, operator or viewer")
+        invitation = await self._invitations.invite(current_principal(), request.email, _ROLES[request.role])
+        return pb.InviteUserResponse(invitation_id=str(invitation))
+
+    async def AcceptInvitation(self, request, context) -> pb.AcceptInvitationResponse:
+        user, tenant_id = await self._invitations.accept(
+            current_principal(), request.token, request.display_name, request.password
+        )
+        return pb.AcceptInvitationResponse(user=user_pb(user), tenant_id=str(tenant_id))
+
+    async def RequestPasswordReset(self, request, context) -> pb.RequestPasswordResetResponse:
+        await self._recovery.request_reset(current_principal(), request.email)
+        return pb.RequestPasswordResetResponse()
+
+    async def ResetPassword(self, request, context) -> pb.ResetPasswordResponse:
+        await self._recovery.reset_password(current_principal(), request.token, request.new_password)
+        return pb.ResetPasswordResponse()
 
     async def CreateAsset(self, request, context) -> pb.CreateAssetResponse:
         kind = _KINDS.get(request.kind, "")

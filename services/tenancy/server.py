@@ -13,7 +13,10 @@ from services.tenancy.audit import AuditLog
 from services.tenancy.config import TenancySettings
 from services.tenancy.credentials import PasswordChecker
 from services.tenancy.handlers import TenancyHandlers
+from services.tenancy.invitations import Invitations
+from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
+from services.tenancy.recovery import Recovery
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -29,9 +32,15 @@ class TenancyServer:
             settings.service, SERVICE_NAME, TokenAuthenticator(TokenSigner(settings.service.signing_key))
         )
         self.passwords = PasswordChecker()
-        db = self.core.db
+        db, public_url = self.core.db, settings.public_url
+        mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
         handlers = TenancyHandlers(
-            Organisations(db, self.passwords), Access(db, self.passwords), AssetCatalog(db), AuditLog(db)
+            Organisations(db, self.passwords),
+            Access(db, self.passwords),
+            AssetCatalog(db),
+            AuditLog(db),
+            Invitations(db, self.passwords, mailer, public_url),
+            Recovery(db, self.passwords, mailer, public_url),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
 

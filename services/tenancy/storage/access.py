@@ -151,3 +151,39 @@ async def touch_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> None:
         " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
         [key_id],
     )
+
+
+async def is_locked(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
+    cur = await conn.execute(
+        "SELECT coalesce(locked_until > now(), false) FROM tenancy.users WHERE id = %s", [user_id]
+    )
+    return (await cur.fetchone())[0]
+
+
+async def record_failure(
+    conn: AsyncConnection, user_id: uuid.UUID, max_failures: int, lock_minutes: int
+) -> bool:
+    """Count a failed sign-in atomically; True when this failure locked the account."""
+    cur = await conn.execute(
+        "UPDATE tenancy.users SET"
+        " locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s)"
+        "                ELSE locked_until END,"
+        " failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END"
+        " WHERE id = %(id)s RETURNING coalesce(locked_until > now(), false)",
+        {"max": max_failures, "mins": lock_minutes, "id": user_id},
+    )
+    return (await cur.fetchone())[0]
+
+
+async def clear_failures(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE tenancy.users SET failed_logins = 0 WHERE id = %s AND failed_logins <> 0", [user_id]
+    )
+
+
+async def set_password(conn: AsyncConnection, user_id: uuid.UUID, password_hash: str) -> None:
+    """A new password also unlocks the account."""
+    await conn.execute(
+        "UPDATE tenancy.users SET password_hash = %s, failed_logins = 0, locked_until = NULL WHERE id = %s",
+        [password_hash, user_id],
+    )

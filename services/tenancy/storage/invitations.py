@@ -1,0 +1,69 @@
+"""Invitations and password resets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from psycopg import AsyncConnection
+
+
+async def tenant_name(conn: AsyncConnection, tenant_id: uuid.UUID) -> str:
+    cur = await conn.execute("SELECT name FROM tenancy.tenants WHERE id = %s", [tenant_id])
+    return (await cur.fetchone())[0]
+
+
+async def insert(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    invitation_id: uuid.UUID,
+    email: str,
+    role: str,
+    hashed: bytes,
+    invited_by: str,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO tenancy.invitations (tenant_id, id, email, role, token_hash, invited_by, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [tenant_id, invitation_id, email, role, hashed, invited_by, expires_at],
+    )
+
+
+async def find_open(conn: AsyncConnection, hashed: bytes) -> tuple[uuid.UUID, str, str] | None:
+    """(tenant, email, role) of an invitation not yet used nor expired; needs app.invitation."""
+    cur = await conn.execute(
+        "SELECT tenant_id, email, role FROM tenancy.invitations"
+        " WHERE token_hash = %s AND accepted_at IS NULL AND expires_at > now()",
+        [hashed],
+    )
+    return await cur.fetchone()
+
+
+async def mark_accepted(conn: AsyncConnection, hashed: bytes) -> bool:
+    cur = await conn.execute(
+        "UPDATE tenancy.invitations SET accepted_at = now()"
+        " WHERE token_hash = %s AND accepted_at IS NULL AND expires_at > now()",
+        [hashed],
+    )
+    return cur.rowcount == 1
+
+
+async def insert_reset(
+    conn: AsyncConnection, hashed: bytes, user_id: uuid.UUID, expires_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO tenancy.password_resets (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
+        [hashed, user_id, expires_at],
+    )
+
+
+async def use_reset(conn: AsyncConnection, hashed: bytes) -> uuid.UUID | None:
+    """The user of an open reset token, marking it used (single use)."""
+    cur = await conn.execute(
+        "UPDATE tenancy.password_resets SET used_at = now()"
+        " WHERE token_hash = %s AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+        [hashed],
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None

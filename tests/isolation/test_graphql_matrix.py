@@ -1,0 +1,105 @@
+"""The cross-tenant matrix over the GraphQL API: every root field x {A's session, A's read key,
+A's ingest-only key, B's session, no credentials} against tenant A's objects."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import httpx
+import pytest
+
+from gateway.graphql.schema import build_schema
+from services.runtime.principal import Kind, Principal, Role
+from sf.seeding import create_tenant, send_batches
+from sfcloud.v1 import tenancy_pb2 as pb
+from sfcloud.v1 import tenancy_pb2_grpc
+from tests.control_plane import Tenancy
+from tests.e2e.provision import session_cookie
+from tests.e2e.test_bad_input import batch
+
+DENIED = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"}
+RANGE = '"1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
+# field → (query with {series}/{machine} placeholders for A's ids, callers allowed to see A's data)
+ROWS = {
+    "me": ("{ me { kind tenantId } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
+    "assets": ("{ assets { id } }", {"a_session", "a_key_read", "b_session"}),
+    "machines": ("{ machines { id series { id } } }", {"a_session", "a_key_read", "b_session"}),
+    "series": ('{ series(ids: ["{series}"]) { id } }', {"a_session", "a_key_read", "b_session"}),
+    "points": (
+        '{ points(seriesId: "{series}", from: ' + RANGE + ") { values } }",
+        {"a_session", "a_key_read"},
+    ),
+    "aggregate": (
+        '{ aggregate(seriesId: "{series}", from: ' + RANGE + ', bucket: "1d") { count } }',
+        {"a_session", "a_key_read"},
+    ),
+    "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
+}
+A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
+
+
+def test_every_query_field_has_a_row():
+    fields = set(build_schema()._schema.query_type.fields)
+    assert fields == set(ROWS), "add a row to ROWS for each new GraphQL field"
+
+
+@pytest.fixture(scope="module")
+async def callers(stack, signer):
+    a = await create_tenant(stack.targets["tenancy"], signer, "GQL A")
+    b = await create_tenant(stack.targets["tenancy"], signer, "GQL B")
+    await send_batches(
+        stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [time.time_ns()], [5.0])]
+    )
+    headers = {"anonymous": {}}
+    for name, tenant in (("a_session", a), ("b_session", b)):
+        async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+            response = await http.post(
+                "/login", data={"email": tenant.owner_email, "password": tenant.owner_password}
+            )
+            cookie = session_cookie(response)
+            csrf = (await http.get("/api/session", headers={"cookie": cookie})).json()["csrfToken"]
+        headers[name] = {"cookie": cookie, "x-csrf-token": csrf}
+    return a, headers
+
+
+async def keys_for(tenancy, a) -> dict[str, dict]:
+    owner = Principal(Kind.USER, "owner", tenant_id=a.id, role=Role.OWNER)
+    out = {}
+    for name, scopes in (("a_key_read", ["read"]), ("a_key_ingest", ["ingest"])):
+        key = (
+            await tenancy.call(
+                "CreateApiKey", pb.CreateApiKeyRequest(name=f"{name}-{time.time_ns()}", scopes=scopes), owner
+            )
+        ).key
+        out[name] = {"authorization": f"Bearer {key}"}
+    return out
+
+
+@pytest.fixture(scope="module")
+async def all_callers(stack, signer, callers):
+    """The sessions plus A's two API keys (made once: keys count against the plan's quota)."""
+    a, headers = callers
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        keys = await keys_for(Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer), a)
+    return a, headers | keys
+
+
+@pytest.mark.parametrize("field", sorted(ROWS))
+async def test_graphql_matrix(stack, all_callers, field):
+    a, headers = all_callers
+    query_template, allowed = ROWS[field]
+    query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
+    # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
+    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id)) if i not in query}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        for who, extra in headers.items():
+            response = await http.post("/graphql", json={"query": query}, headers=extra)
+            body = response.json()
+            codes = {e["extensions"]["code"] for e in body.get("errors") or []}
+            leaked = {i for i in a_ids if i in response.text} if who not in A_DATA_VISIBLE_TO else set()
+            assert not leaked, f"{field} as {who} showed A's ids {leaked}"
+            if who in allowed:
+                assert response.status_code == 200 and not codes, f"{field} as {who}: {body}"
+            else:
+                assert codes and codes <= DENIED, f"{field} as {who}: {response.status_code} {body}"

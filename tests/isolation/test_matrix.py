@@ -1,0 +1,395 @@
+"""The cross-tenant matrix (RELIABILITY.md §1.3), over every gRPC method of the control plane and
+the query service: each method x each kind of principal x objects of tenant A.
+
+The expected outcome is data (`ROWS`); a method that appears in the protos without a row fails the
+test, so a new endpoint cannot ship untested. Outside a method's allowed principals, a call must be
+refused (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND) or succeed without any of A's data in its answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+
+from services.runtime.principal import Kind, Principal, Role
+from services.runtime.tokens import METADATA_KEY, service_principal
+from sf.seeding import send_batches
+from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import tenancy_pb2 as pb
+from tests.control_plane import OPERATOR
+from tests.e2e.test_bad_input import batch
+from tests.tenancy.test_subscriptions import _machine
+
+DENIED = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
+MANAGERS_ANYWHERE = {"a_owner", "b_owner"}  # untargeted creations: each in its own tenant
+
+
+@dataclass
+class World:
+    """Tenant A (resold by supplier S) with one of everything, tenant B (resold by T), and the principals."""
+
+    a: pb.Tenant
+    b: pb.Tenant
+    supplier_s: str
+    machine: str
+    series: str
+    device: str
+    key_id: str
+    principals: dict[str, Principal | None] = field(default_factory=dict)
+
+    def a_ids(self) -> set[str]:
+        return {self.a.id, self.machine, self.series, self.device, self.key_id}
+
+
+@dataclass(frozen=True)
+class Row:
+    build: Callable[[World], Awaitable[object]]
+    allowed: frozenset[str]
+    # What an allowed caller gets: "ok", or a status that shows the call got past authorization
+    # (e.g. an unknown invitation token is FAILED_PRECONDITION, not PERMISSION_DENIED).
+    allowed_outcome: object = "ok"
+
+
+def row(allowed: set[str], build: Callable[[World], object], allowed_outcome: object = "ok") -> Row:
+    async def wrapped(world: World) -> object:
+        request = build(world)
+        return await request if hasattr(request, "__await__") else request
+
+    return Row(wrapped, frozenset(allowed), allowed_outcome)
+
+
+A_TENANT_READERS = {"a_owner", "a_viewer", "a_key_read"}
+TIME_RANGE = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
+
+ROWS: dict[str, Row] = {
+    "TenancyService/Login": row(
+        {"gateway"}, lambda w: pb.LoginRequest(email=w.principals["_member"], password="p" * 12)
+    ),
+    "TenancyService/AuthenticateDevice": row(
+        {"ingest"}, lambda w: pb.AuthenticateDeviceRequest(credential=w.principals["_credential"])
+    ),
+    "TenancyService/AuthenticateApiKey": row(
+        {"gateway"}, lambda w: pb.AuthenticateApiKeyRequest(key=w.principals["_key"])
+    ),
+    "TenancyService/CreateSupplier": row(
+        {"operator"}, lambda w: pb.CreateSupplierRequest(name=f"S {secrets.token_hex(4)}")
+    ),
+    "TenancyService/CreateSupplierUser": row(
+        {"operator", "supplier_s"},
+        lambda w: pb.CreateSupplierUserRequest(
+            supplier_id=w.supplier_s,
+            email=f"s-{secrets.token_hex(4)}@example.com",
+            password="p" * 12,
+            display_name="S",
+            role="staff",
+        ),
+    ),
+    "TenancyService/CreateTenant": row(
+        {"operator", "supplier_s"},
+        lambda w: pb.CreateTenantRequest(
+            name=f"T {secrets.token_hex(4)}", plan_code="starter", supplier_id=w.supplier_s
+        ),
+    ),
+    "TenancyService/ListTenants": row(
+        {"operator", "supplier_s", "supplier_t"}, lambda w: pb.ListTenantsRequest(page_size=200)
+    ),
+    "TenancyService/GetTenant": row(
+        A_TENANT_READERS | {"operator", "supplier_s"}, lambda w: pb.GetTenantRequest(tenant_id=w.a.id)
+    ),
+    "TenancyService/ChangePlan": row(
+        {"operator", "supplier_s"}, lambda w: pb.ChangePlanRequest(tenant_id=w.a.id, plan_code="enterprise")
+    ),
+    "TenancyService/SetSubscriptionState": row(
+        {"operator", "supplier_s"},
+        lambda w: _toggle_state(w),
+    ),
+    "TenancyService/CreateUser": row(
+        MANAGERS_ANYWHERE,
+        lambda w: pb.CreateUserRequest(
+            email=f"u-{secrets.token_hex(4)}@example.com",
+            password="p" * 12,
+            display_name="U",
+            role=pb.ROLE_VIEWER,
+        ),
+    ),
+    "TenancyService/InviteUser": row(
+        MANAGERS_ANYWHERE,
+        lambda w: pb.InviteUserRequest(email=f"i-{secrets.token_hex(4)}@example.com", role=pb.ROLE_VIEWER),
+    ),
+    "TenancyService/AcceptInvitation": row(
+        {"gateway"},
+        lambda w: pb.AcceptInvitationRequest(token="sfi_unknown"),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    ),
+    "TenancyService/RequestPasswordReset": row(
+        {"gateway"}, lambda w: pb.RequestPasswordResetRequest(email="n@example.com")
+    ),
+    "TenancyService/ResetPassword": row(
+        {"gateway"},
+        lambda w: pb.ResetPasswordRequest(token="sfr_unknown", new_password="p" * 12),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    ),
+    "TenancyService/CreateAsset": row(
+        {"a_owner"},
+        lambda w: pb.CreateAssetRequest(
+            parent_id=w.machine.rsplit("/", 1)[0] if False else _line_of(w),
+            kind=pb.ASSET_KIND_MACHINE,
+            name=f"M {secrets.token_hex(3)}",
+        ),
+    ),
+    "TenancyService/CreateSeries": row(
+        {"a_owner"},
+        lambda w: pb.CreateSeriesRequest(
+            machine_id=w.machine, name=f"s_{secrets.token_hex(3)}", unit="", kind="gauge"
+        ),
+    ),
+    "TenancyService/CreateDevice": row(
+        MANAGERS_ANYWHERE, lambda w: pb.CreateDeviceRequest(name=f"d-{secrets.token_hex(3)}")
+    ),
+    "TenancyService/RotateDeviceCredential": row(
+        {"a_owner"}, lambda w: pb.RotateDeviceCredentialRequest(device_id=w.device)
+    ),
+    "TenancyService/RevokeDevice": row({"a_owner"}, lambda w: _fresh_device(w)),
+    "TenancyService/CreateApiKey": row(
+        MANAGERS_ANYWHERE, lambda w: pb.CreateApiKeyRequest(name=f"k-{secrets.token_hex(3)}", scopes=["read"])
+    ),
+    "TenancyService/ListApiKeys": row({"a_owner", "b_owner"}, lambda w: pb.ListApiKeysRequest()),
+    "TenancyService/RevokeApiKey": row({"a_owner"}, lambda w: _fresh_key(w)),
+    "TenancyService/ListAssets": row(A_TENANT_READERS | {"b_owner"}, lambda w: pb.ListAssetsRequest()),
+    "TenancyService/ListSeries": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: pb.ListSeriesRequest(series_ids=[w.series])
+    ),
+    "TenancyService/ListAuditEvents": row(
+        {"a_owner", "b_owner", "supplier_s", "supplier_t", "operator"}, lambda w: pb.ListAuditEventsRequest()
+    ),
+    "QueryService/ReadPoints": row(
+        A_TENANT_READERS | {"b_owner"},
+        lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=TIME_RANGE),
+    ),
+    "QueryService/Aggregate": row(
+        A_TENANT_READERS | {"b_owner"},
+        lambda w: query_pb2.AggregateRequest(
+            series_id=w.series, range=common_pb2.TimeRange(start_ns=0, end_ns=10**18), bucket_ns=10**13
+        ),
+    ),
+    "QueryService/LatestValues": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.LatestValuesRequest(series_ids=[w.series])
+    ),
+}
+# Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
+# Who may see A's ids in an answer: A's own principals, A's supplier and the operator (metadata), and the
+# gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it).
+ACTS_ON_A = {"a_owner", "a_viewer", "a_key_read", "supplier_s", "operator", "gateway", "ingest"}
+
+
+async def _toggle_state(world: World) -> pb.SetSubscriptionStateRequest:
+    """A valid next state for A each time (active ⇄ past_due), so every allowed caller can succeed."""
+    current = await world.principals["_call"](
+        "TenancyService/GetTenant", pb.GetTenantRequest(tenant_id=world.a.id), "operator"
+    )
+    state = (
+        pb.SUBSCRIPTION_STATE_PAST_DUE
+        if current.tenant.state == pb.SUBSCRIPTION_STATE_ACTIVE
+        else pb.SUBSCRIPTION_STATE_ACTIVE
+    )
+    return pb.SetSubscriptionStateRequest(tenant_id=world.a.id, state=state)
+
+
+def _line_of(world: World) -> str:
+    return world.principals["_line"]  # stored by the fixture
+
+
+async def _fresh_device(world: World) -> pb.RevokeDeviceRequest:
+    created = await world.principals["_call"](
+        "TenancyService/CreateDevice", pb.CreateDeviceRequest(name=f"r-{secrets.token_hex(3)}"), "a_owner"
+    )
+    return pb.RevokeDeviceRequest(device_id=created.device.id)
+
+
+async def _fresh_key(world: World) -> pb.RevokeApiKeyRequest:
+    created = await world.principals["_call"](
+        "TenancyService/CreateApiKey",
+        pb.CreateApiKeyRequest(name=f"r-{secrets.token_hex(3)}", scopes=["read"]),
+        "a_owner",
+    )
+    return pb.RevokeApiKeyRequest(key_id=created.api_key.id)
+
+
+def declared_methods() -> set[str]:
+    names = set()
+    for module, service in ((tenancy_pb2, "TenancyService"), (query_pb2, "QueryService")):
+        for method in module.DESCRIPTOR.services_by_name[service].methods:
+            names.add(f"{service}/{method.name}")
+    return names
+
+
+def test_every_method_has_a_row():
+    assert declared_methods() - set(ROWS) == set(), "add a row to ROWS for each new method"
+    assert set(ROWS) - declared_methods() == set()
+
+
+@pytest.fixture(scope="module")
+async def world(stack, signer):
+    channels = {
+        name: grpc.aio.insecure_channel(stack.targets[target])
+        for name, target in (("TenancyService", "tenancy"), ("QueryService", "analytics"))
+    }
+    stubs = {
+        "TenancyService": tenancy_pb2_grpc.TenancyServiceStub(channels["TenancyService"]),
+        "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
+    }
+    principals: dict = {}
+
+    async def call(method: str, request, who: str):
+        principal = principals[who]
+        metadata = ((METADATA_KEY, signer.sign(principal)),) if principal else ()
+        service, name = method.split("/")
+        return await getattr(stubs[service], name)(request, metadata=metadata, timeout=10)
+
+    principals["operator"] = OPERATOR
+    s = (
+        await call(
+            "TenancyService/CreateSupplier",
+            pb.CreateSupplierRequest(name=f"S {secrets.token_hex(4)}"),
+            "operator",
+        )
+    ).supplier
+    t = (
+        await call(
+            "TenancyService/CreateSupplier",
+            pb.CreateSupplierRequest(name=f"T {secrets.token_hex(4)}"),
+            "operator",
+        )
+    ).supplier
+    for name, supplier in (("supplier_s", s), ("supplier_t", t)):
+        staff = await call(
+            "TenancyService/CreateSupplierUser",
+            pb.CreateSupplierUserRequest(
+                supplier_id=supplier.id,
+                email=f"{name}-{secrets.token_hex(4)}@example.com",
+                password="p" * 12,
+                display_name=name,
+                role="admin",
+            ),
+            "operator",
+        )
+        principals[name] = Principal(Kind.USER, staff.user.id, supplier_id=uuid.UUID(supplier.id))
+    a = (
+        await call(
+            "TenancyService/CreateTenant",
+            pb.CreateTenantRequest(
+                name=f"A {secrets.token_hex(4)}", plan_code="enterprise", supplier_id=s.id
+            ),
+            "operator",
+        )
+    ).tenant
+    b = (
+        await call(
+            "TenancyService/CreateTenant",
+            pb.CreateTenantRequest(name=f"B {secrets.token_hex(4)}", plan_code="pro", supplier_id=t.id),
+            "operator",
+        )
+    ).tenant
+    a_id, b_id = uuid.UUID(a.id), uuid.UUID(b.id)
+    principals.update(
+        {
+            "a_owner": Principal(Kind.USER, str(uuid.uuid4()), tenant_id=a_id, role=Role.OWNER),
+            "a_viewer": Principal(Kind.USER, str(uuid.uuid4()), tenant_id=a_id, role=Role.VIEWER),
+            "a_key_read": Principal(
+                Kind.API_KEY, str(uuid.uuid4()), tenant_id=a_id, scopes=frozenset({"read"})
+            ),
+            "b_owner": Principal(Kind.USER, str(uuid.uuid4()), tenant_id=b_id, role=Role.OWNER),
+            "gateway": service_principal("gateway"),
+            "ingest": service_principal("ingest"),
+            "anonymous": None,
+        }
+    )
+    principals["_call"] = call
+
+    class Owner:  # the helper from the tenancy tests, speaking as A's owner
+        async def call(self, method, request, _principal):
+            return await call(f"TenancyService/{method}", request, "a_owner")
+
+    machine = await _machine(Owner(), principals["a_owner"])
+    principals["_line"] = (
+        (await call("TenancyService/ListAssets", pb.ListAssetsRequest(), "a_owner")).assets[1].id
+    )
+    series = (
+        await call(
+            "TenancyService/CreateSeries",
+            pb.CreateSeriesRequest(machine_id=machine, name="temp", unit="", kind="gauge"),
+            "a_owner",
+        )
+    ).series
+    device = await call("TenancyService/CreateDevice", pb.CreateDeviceRequest(name="edge"), "a_owner")
+    created_key = await call(
+        "TenancyService/CreateApiKey", pb.CreateApiKeyRequest(name="k", scopes=["read"]), "a_owner"
+    )
+    key = created_key.api_key
+    member = f"member-{secrets.token_hex(4)}@example.com"
+    await call(
+        "TenancyService/CreateUser",
+        pb.CreateUserRequest(email=member, password="p" * 12, display_name="M", role=pb.ROLE_VIEWER),
+        "a_owner",
+    )
+    principals.update({"_member": member, "_credential": device.credential, "_key": created_key.key})
+    await send_batches(
+        stack.targets["ingest"], device.credential, [batch(series.id, [time.time_ns()], [1.0])]
+    )
+    yield World(a, b, s.id, machine, series.id, device.device.id, key.id, principals)
+    for channel in channels.values():
+        await channel.close()
+
+
+PRINCIPALS = [
+    "a_owner",
+    "a_viewer",
+    "a_key_read",
+    "b_owner",
+    "supplier_s",
+    "supplier_t",
+    "operator",
+    "gateway",
+    "ingest",
+    "anonymous",
+]
+
+
+@pytest.mark.parametrize("method", sorted(ROWS))
+async def test_matrix(world, method):
+    spec, outcomes = ROWS[method], {}
+    for who in PRINCIPALS:
+        request = await spec.build(world)
+        try:
+            response = await world.principals["_call"](method, request, who)
+        except grpc.aio.AioRpcError as error:
+            outcomes[who] = error.code()
+            continue
+        outcomes[who] = "ok"
+        if who not in ACTS_ON_A:
+            leaked = world.a_ids() & set(_ids_in(response))
+            assert not leaked, f"{method} as {who} returned A's ids {leaked}"
+    wrong = {
+        who: outcome
+        for who, outcome in outcomes.items()
+        if (outcome != spec.allowed_outcome if who in spec.allowed else outcome not in DENIED)
+    }
+    assert wrong == {}, f"{method}: {outcomes}"
+
+
+def _ids_in(message) -> list[str]:
+    """Every string field anywhere in a protobuf message (ids among them)."""
+    found = []
+    for descriptor, value in message.ListFields():
+        for item in value if descriptor.is_repeated else [value]:
+            if descriptor.type == descriptor.TYPE_MESSAGE:
+                found += _ids_in(item)
+            elif isinstance(item, str):
+                found.append(item)
+    return found

@@ -52,6 +52,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply pending migrations to SF_DATABASE_URL (an owner/admin connection).",
     )
 
+    tenants = commands.add_parser(
+        "tenants",
+        help="tenants as code: reconcile declared tenants",
+        description="Manage tenants declared as YAML files.",
+    )
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
+    apply = tenant_commands.add_parser(
+        "apply",
+        help="create or update the tenants declared in DIR/*.yaml",
+        description="Reconcile every tenant manifest in DIR with the database, "
+        "idempotently: missing tenants, users, machines, series and devices are made; "
+        "plans follow the files; nothing is deleted. Needs SF_DATABASE_URL.",
+    )
+    apply.add_argument("directory", type=Path, metavar="DIR")
+
     simulate = commands.add_parser(
         "simulate",
         help="stream the demo factory's machines to ingest",
@@ -141,6 +156,20 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tenants(args: argparse.Namespace) -> int:
+    from services.tenancy.catalog import CatalogError
+    from sf.tenants import apply, describe
+
+    try:
+        reports = asyncio.run(apply(args.directory, Env()))
+    except CatalogError as exc:
+        print(f"sf tenants apply: {exc}", file=sys.stderr)
+        return 2
+    for report in reports:
+        print("\n".join(describe(report)))
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from services.runtime.logs import configure_logging
     from sf.simulate.cli import simulate
@@ -161,4 +190,11 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": _up, "serve": _serve, "migrate": _migrate, "simulate": _simulate, "bench": _bench}
+COMMANDS = {
+    "up": _up,
+    "serve": _serve,
+    "migrate": _migrate,
+    "tenants": _tenants,
+    "simulate": _simulate,
+    "bench": _bench,
+}

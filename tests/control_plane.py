@@ -45,6 +45,10 @@ class Tenancy:
         )
         return supplier, Principal(Kind.USER, admin.user.id, supplier_id=uuid.UUID(supplier.id))
 
+    def owner_of(self, tenant: pb.Tenant) -> Principal:
+        """A principal of the tenant's owner, as the gateway mints it after login."""
+        return Principal(Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)
+
     async def tenant(
         self, creator: Principal, plan: str = "standard", **kwargs
     ) -> tuple[pb.Tenant, Principal]:

@@ -52,6 +52,7 @@ def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
         plan_code=tenant.plan_code,
         supplier_id=str(tenant.supplier_id or ""),
         state=STATE_PB[tenant.state],
+        template=tenant.template or "",
     )
 
 
@@ -77,7 +78,14 @@ def user_pb(user: models.User) -> pb.User:
 
 def asset_pb(asset: models.Asset) -> pb.Asset:
     parent = str(asset.parent_id) if asset.parent_id else ""
-    return pb.Asset(id=str(asset.id), parent_id=parent, kind=_KIND_PB[asset.kind], name=asset.name)
+    return pb.Asset(
+        id=str(asset.id),
+        parent_id=parent,
+        kind=_KIND_PB[asset.kind],
+        name=asset.name,
+        machine_type=asset.machine_type or "",
+        ideal_cycle_s=asset.ideal_cycle_s or 0.0,
+    )
 
 
 def series_pb(s: models.Series) -> pb.Series:
@@ -181,7 +189,12 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
 
     async def CreateTenant(self, request, context) -> pb.CreateTenantResponse:
         tenant = await self._orgs.create_tenant(
-            current_principal(), request.name, request.plan_code, request.supplier_id, request.trial
+            current_principal(),
+            request.name,
+            request.plan_code,
+            request.supplier_id,
+            request.trial,
+            request.template,
         )
         return pb.CreateTenantResponse(tenant=tenant_pb(tenant))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.runtime.principal import Role
@@ -25,6 +25,7 @@ class Tenant:
     plan_code: str
     supplier_id: uuid.UUID | None = None
     state: str = "active"
+    template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Asset:
     parent_id: uuid.UUID | None
     kind: str
     name: str
+    machine_type: str | None = None  # machines: the template machine type
+    ideal_cycle_s: float | None = None  # machines: seconds per part at full speed (OEE performance)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class Series:
     unit: str
     kind: str
     decimals: int
+    alarm_defaults: list = field(default_factory=list)  # from the template: {condition, threshold, severity}
 
 
 @dataclass(frozen=True)

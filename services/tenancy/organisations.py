@@ -17,7 +17,8 @@ from services.runtime.errors import (
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
-from services.tenancy import audit
+from services.tenancy import audit, layout
+from services.tenancy.catalog import Catalog, Template
 from services.tenancy.models import CANCEL_GRACE_DAYS, STATES, TRANSITIONS, TRIAL_DAYS, Supplier, Tenant, User
 from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
@@ -58,10 +59,17 @@ async def check_quota(conn, tenant_id: uuid.UUID, quota: str, adding: int = 1) -
         )
 
 
+async def check_quota_after(conn, tenant_id: uuid.UUID) -> None:
+    """After a bulk change (a template's plant, a manifest): refuse the whole change if any quota is exceeded."""
+    for quota in ("devices", "series", "users", "api_keys"):
+        await check_quota(conn, tenant_id, quota, adding=0)
+
+
 class Organisations:
-    def __init__(self, db: Transactions, passwords: Passwords) -> None:
+    def __init__(self, db: Transactions, passwords: Passwords, catalog: Catalog) -> None:
         self._db = db
         self._passwords = passwords
+        self._catalog = catalog
 
     async def create_supplier(self, caller: Principal, name: str, profile: dict[str, str]) -> Supplier:
         caller.require_platform_operator()
@@ -113,18 +121,39 @@ class Organisations:
         return any(s.id == supplier_id and role == "admin" for s, role in roles)
 
     async def create_tenant(
-        self, caller: Principal, name: str, plan_code: str, supplier_id: str, trial: bool
+        self,
+        caller: Principal,
+        name: str,
+        plan_code: str,
+        supplier_id: str,
+        trial: bool,
+        template_code: str = "",
     ) -> Tenant:
-        """The operator creates tenants for any supplier (or none); a supplier's staff for their own."""
+        """The operator creates tenants for any supplier (or none); a supplier's staff for their own.
+        With a template, the tenant starts with its default plant, cycle times, KPI targets and alarm defaults."""
         supplier = self._tenant_supplier(caller, supplier_id)
-        tenant = Tenant(uuid.uuid4(), require_name("name", name), slugify(name), plan_code, supplier)
+        template = self._template(template_code)
+        tenant = Tenant(
+            uuid.uuid4(),
+            require_name("name", name),
+            slugify(name),
+            plan_code,
+            supplier,
+            template=template.code if template else None,
+        )
         settings = {"app.tenant_id": str(tenant.id)} | self._actor_settings(caller)
         async with self._db.transaction(settings) as conn:
             if await storage.get_plan(conn, plan_code) is None:
                 raise InvalidArgument.of("plan_code", f"no plan {plan_code!r}", reason="UNKNOWN_PLAN")
             if supplier is not None and await storage.get_supplier(conn, supplier) is None:
                 raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
-            await storage.insert_tenant(conn, tenant, TRIAL_DAYS if trial else None)
+            await storage.insert_tenant(
+                conn, tenant, TRIAL_DAYS if trial else None, template.kpi_targets if template else None
+            )
+            if template is not None:
+                sites = template.data["layout"]["sites"]
+                await layout.build(conn, tenant.id, str(tenant.id), sites, self._catalog.machine_types)
+                await check_quota_after(conn, tenant.id)
             await audit.record(
                 conn,
                 caller,
@@ -134,9 +163,18 @@ class Organisations:
                 target=str(tenant.id),
                 detail={"plan": plan_code, "trial": trial},
             )
-        return Tenant(
-            tenant.id, tenant.name, tenant.slug, plan_code, supplier, "trial" if trial else "active"
-        )
+        state = "trial" if trial else "active"
+        return Tenant(tenant.id, tenant.name, tenant.slug, plan_code, supplier, state, tenant.template)
+
+    def _template(self, code: str) -> Template | None:
+        if not code:
+            return None
+        if code not in self._catalog.templates:
+            known = ", ".join(sorted(self._catalog.templates))
+            raise InvalidArgument.of(
+                "template", f"no template {code!r} (known: {known})", reason="UNKNOWN_TEMPLATE"
+            )
+        return self._catalog.templates[code]
 
     @staticmethod
     def _tenant_supplier(caller: Principal, supplier_id: str) -> uuid.UUID | None:

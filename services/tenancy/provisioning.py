@@ -1,28 +1,41 @@
-"""Loads the catalog into the database at start: plans always, the demo tenant when asked.
+"""Tenants as code: reconciling declared tenants (manifests) with the database, idempotently.
 
-Ids of manifest objects are UUIDv5s derived from the tenant's slug and the
-object's path, so loading the same manifest again finds what it made before;
-a tenant is provisioned in one transaction, so it exists whole or not at all.
+Used by `sf tenants apply DIR` and, for `tenants/demo/`, by the tenancy service at start. A tenant
+that does not exist is created whole in one transaction; one that exists gets what its manifest adds
+(users, machines, series, devices) and its plan follows the manifest (audited). Nothing is removed:
+deleting is a deliberate act, not a side effect of a missing line.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.runtime.principal import Role
+from services.runtime.principal import Principal, Role
+from services.runtime.tokens import service_principal
 from services.runtime.transactions import Transactions
-from services.tenancy import credentials
+from services.tenancy import audit, layout
 from services.tenancy.catalog import Manifest
-from services.tenancy.models import Asset, Device, Plan, Series, Supplier, Tenant, User
+from services.tenancy.models import Plan, Supplier, Tenant, User
+from services.tenancy.organisations import check_quota_after
 from services.tenancy.passwords import Passwords
-from services.tenancy.storage import access, assets, organisations
+from services.tenancy.storage import access, organisations
 
-_NAMESPACE = uuid.UUID("5f0c1a4e-9a52-4c55-8a51-0d3f8a6b7c21")
+APPLIER: Principal = service_principal("sf-apply")
+
+
+@dataclass
+class ApplyReport:
+    tenant: str
+    created: bool = False
+    plan_changed: bool = False
+    users_added: list[str] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)  # generated device credentials, shown once
 
 
 def manifest_id(*path: str) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, "/".join(path))
+    return layout.layout_id(*path)
 
 
 async def load_plans(db: Transactions, plans: dict[str, Plan]) -> None:
@@ -31,30 +44,67 @@ async def load_plans(db: Transactions, plans: dict[str, Plan]) -> None:
             await organisations.upsert_plan(conn, plan)
 
 
-async def provision(db: Transactions, passwords: Passwords, manifest: Manifest) -> bool:
-    """Create the manifest's tenant unless it exists; True when it was created now."""
-    data = manifest.data
-    slug = data["tenant"]["slug"]
-    supplier = Supplier(
-        manifest_id("supplier", data["supplier"]["slug"]), data["supplier"]["slug"], data["supplier"]["name"]
+async def apply(db: Transactions, passwords: Passwords, manifest: Manifest) -> ApplyReport:
+    data, report = manifest.data, ApplyReport(manifest.slug)
+    supplier_id = await _ensure_supplier(db, passwords, data.get("supplier"))
+    if "operator" in data:
+        async with db.transaction({}) as conn:
+            await _ensure_user(conn, passwords, data["operator"], platform_operator=True)
+    tenant = Tenant(
+        manifest_id(manifest.slug),
+        data["tenant"]["name"],
+        manifest.slug,
+        manifest.plan,
+        supplier_id,
+        template=manifest.template.code,
     )
+    async with db.tenant(tenant.id) as conn:
+        existing = await organisations.get_tenant(conn, tenant.id)
+        if existing is None:
+            await organisations.insert_tenant(
+                conn, tenant, trial_days=None, kpi_targets=manifest.template.kpi_targets
+            )
+            await audit.record(conn, APPLIER, "tenant.create", tenant_id=tenant.id, target=str(tenant.id))
+            report.created = True
+        elif existing.plan_code != manifest.plan:
+            await organisations.set_plan(conn, tenant.id, manifest.plan)
+            await audit.record(
+                conn,
+                APPLIER,
+                "subscription.change_plan",
+                tenant_id=tenant.id,
+                target=str(tenant.id),
+                detail={"from": existing.plan_code, "to": manifest.plan},
+            )
+            report.plan_changed = True
+        for spec in data["users"]:
+            if await _ensure_member(conn, passwords, tenant.id, spec):
+                report.users_added.append(spec["email"])
+        report.credentials = await layout.build(
+            conn, tenant.id, manifest.slug, manifest.sites(), manifest.catalog.machine_types
+        )
+        await check_quota_after(conn, tenant.id)
+    return report
+
+
+async def _ensure_supplier(
+    db: Transactions, passwords: Passwords, spec: dict[str, Any] | None
+) -> uuid.UUID | None:
+    if spec is None:
+        return None
+    supplier = Supplier(manifest_id("supplier", spec["slug"]), spec["slug"], spec["name"])
     async with db.transaction({"app.supplier_id": str(supplier.id)}) as conn:
         supplier_id = await organisations.upsert_supplier(conn, supplier)
-        for spec in data["supplier"].get("staff", []):
-            user_id = await _ensure_user(conn, passwords, spec, platform_operator=False)
-            await organisations.add_supplier_member(conn, supplier_id, user_id, spec["role"])
-        if "operator" in data:
-            await _ensure_user(conn, passwords, data["operator"], platform_operator=True)
-    tenant = Tenant(manifest_id(slug), data["tenant"]["name"], slug, manifest.plan, supplier_id)
-    async with db.tenant(tenant.id) as conn:
-        if await organisations.tenant_exists(conn, tenant.id):
-            return False
-        await organisations.insert_tenant(conn, tenant, trial_days=None)
-        for spec in data["users"]:
-            user_id = await _ensure_user(conn, passwords, spec, platform_operator=False)
-            await access.upsert_membership(conn, tenant.id, user_id, Role(spec["role"]))
-        await _build_tree(conn, tenant.id, slug, manifest)
-    return True
+        for staff in spec.get("staff", []):
+            user_id = await _ensure_user(conn, passwords, staff, platform_operator=False)
+            await organisations.add_supplier_member(conn, supplier_id, user_id, staff["role"])
+    return supplier_id
+
+
+async def _ensure_member(conn: Any, passwords: Passwords, tenant_id: uuid.UUID, spec: dict[str, Any]) -> bool:
+    """Make the user (if new) a member with the declared role; True when the membership is new."""
+    user_id = await _ensure_user(conn, passwords, spec, platform_operator=False)
+    return await access.upsert_membership(conn, tenant_id, user_id, Role(spec["role"]))
 
 
 async def _ensure_user(
@@ -66,31 +116,3 @@ async def _ensure_user(
     user = User(manifest_id("user", spec["email"]), spec["email"], spec["display_name"], platform_operator)
     await access.insert_user(conn, user, await passwords.hash(spec["password"]))
     return user.id
-
-
-async def _build_tree(conn: Any, tenant_id: uuid.UUID, slug: str, manifest: Manifest) -> None:
-    made: set[uuid.UUID] = set()
-    for site, line, machine in manifest.machines():
-        site_id, line_id = manifest_id(slug, site), manifest_id(slug, site, line)
-        machine_id = manifest_id(slug, site, line, machine["name"])
-        for asset in (
-            Asset(site_id, None, "site", site),
-            Asset(line_id, site_id, "line", line),
-            Asset(machine_id, line_id, "machine", machine["name"]),
-        ):
-            if asset.id not in made:
-                await assets.insert_asset(conn, tenant_id, asset)
-                made.add(asset.id)
-        for spec in manifest.series_of(machine):
-            series_id = manifest_id(slug, site, line, machine["name"], spec["name"])
-            series = Series(series_id, machine_id, spec["name"], spec["unit"], spec["kind"], spec["decimals"])
-            await assets.insert_series(conn, tenant_id, series)
-        device = Device(manifest_id(slug, "device", machine["device"]), machine["device"])
-        credential = machine["credential"]
-        await access.insert_device(
-            conn,
-            tenant_id,
-            device,
-            credentials.credential_prefix(credential),
-            credentials.credential_hash(credential),
-        )

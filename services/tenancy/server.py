@@ -32,10 +32,11 @@ class TenancyServer:
             settings.service, SERVICE_NAME, TokenAuthenticator(TokenSigner(settings.service.signing_key))
         )
         self.passwords = PasswordChecker()
+        self.catalog = catalog.load_catalog(settings.catalog_dir)
         db, public_url = self.core.db, settings.public_url
         mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
         handlers = TenancyHandlers(
-            Organisations(db, self.passwords),
+            Organisations(db, self.passwords, self.catalog),
             Access(db, self.passwords),
             AssetCatalog(db),
             AuditLog(db),
@@ -54,10 +55,9 @@ class TenancyServer:
         await self.core.close()
 
     async def _load_catalog(self) -> None:
-        folder = self.settings.catalog_dir
-        plans = catalog.load_plans(folder)
-        await provisioning.load_plans(self.core.db, plans)
+        await provisioning.load_plans(self.core.db, self.catalog.plans)
         if self.settings.load_demo:
-            manifest = catalog.load_manifest(folder / "demo" / "tenant.yaml", plans, folder)
-            if await provisioning.provision(self.core.db, self.passwords, manifest):
-                log.info("demo tenant created", extra={"tenant": manifest.data["tenant"]["slug"]})
+            manifest = catalog.load_manifest(self.settings.catalog_dir / "demo" / "tenant.yaml", self.catalog)
+            report = await provisioning.apply(self.core.db, self.passwords, manifest)
+            if report.created:
+                log.info("demo tenant created", extra={"tenant": report.tenant})

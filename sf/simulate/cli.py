@@ -11,8 +11,8 @@ from sf.simulate.fleet import run_fleet
 
 
 async def simulate(target: str, args: argparse.Namespace) -> int:
-    folder = catalog.DEFAULT_CATALOG_DIR
-    manifest = catalog.load_manifest(folder / "demo" / "tenant.yaml", catalog.load_plans(folder), folder)
+    loaded = catalog.load_catalog()
+    manifest = catalog.load_manifest(loaded.folder / "demo" / "tenant.yaml", loaded)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.tenancy.catalog import load_manifest, load_plans
+from services.tenancy.catalog import load_catalog, load_manifest
 from sf.simulate.signals import (
     CNC,
     GENERIC,
@@ -24,7 +24,10 @@ SIX_HOURS = 6 * 3600
 
 @pytest.fixture(scope="module")
 def machine_types() -> dict[str, list[dict]]:
-    return load_manifest(DEMO, load_plans()).data["machine_types"]
+    """The series of each machine type the demo tenant uses (from the industry templates)."""
+    catalog = load_catalog()
+    manifest = load_manifest(DEMO, catalog)
+    return {machine["type"]: manifest.series_of(machine) for _, _, machine in manifest.machines()}
 
 
 def model(machine_types, machine_type: str, seed: int = 0, dt_s: float = 1.0) -> MachineModel:

@@ -37,12 +37,14 @@ async def insert_user(conn: AsyncConnection, user: User, password_hash: str) -> 
 
 async def upsert_membership(
     conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role
-) -> None:
-    await conn.execute(
+) -> bool:
+    """True when the membership is new (an existing one takes the given role)."""
+    cur = await conn.execute(
         "INSERT INTO tenancy.memberships (tenant_id, user_id, role) VALUES (%s, %s, %s)"
-        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role",
+        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role RETURNING xmax = 0",
         [tenant_id, user_id, role.value],
     )
+    return (await cur.fetchone())[0]
 
 
 async def memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[Membership]:
@@ -58,13 +60,15 @@ async def memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[Memb
 
 async def insert_device(
     conn: AsyncConnection, tenant_id: uuid.UUID, device: Device, prefix: str, hashed: bytes
-) -> None:
+) -> bool:
+    """False when a device with this id exists already (layouts are rebuilt idempotently)."""
     with unique_as_duplicate("a device with this name already exists"):
-        await conn.execute(
+        cur = await conn.execute(
             "INSERT INTO tenancy.devices (tenant_id, id, name, credential_prefix, credential_hash)"
-            " VALUES (%s, %s, %s, %s, %s)",
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, id) DO NOTHING",
             [tenant_id, device.id, device.name, prefix, hashed],
         )
+    return cur.rowcount == 1
 
 
 async def device_by_prefix(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from psycopg import AsyncConnection
@@ -10,20 +11,34 @@ from psycopg.rows import class_row
 from services.tenancy.models import Asset, Series
 from services.tenancy.storage import unique_as_duplicate
 
-_SERIES_COLUMNS = "id, machine_id, name, unit, kind, decimals"
+_SERIES_COLUMNS = "id, machine_id, name, unit, kind, decimals, alarm_defaults"
 
 
-async def insert_asset(conn: AsyncConnection, tenant_id: uuid.UUID, asset: Asset) -> None:
+async def insert_asset(conn: AsyncConnection, tenant_id: uuid.UUID, asset: Asset) -> bool:
+    """False when an asset with this id exists already (layouts are rebuilt idempotently)."""
     with unique_as_duplicate("an asset with this name already exists under the same parent"):
-        await conn.execute(
-            "INSERT INTO tenancy.assets (tenant_id, id, parent_id, kind, name) VALUES (%s, %s, %s, %s, %s)",
-            [tenant_id, asset.id, asset.parent_id, asset.kind, asset.name],
+        cur = await conn.execute(
+            "INSERT INTO tenancy.assets (tenant_id, id, parent_id, kind, name, machine_type, ideal_cycle_s)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, id) DO NOTHING",
+            [
+                tenant_id,
+                asset.id,
+                asset.parent_id,
+                asset.kind,
+                asset.name,
+                asset.machine_type,
+                asset.ideal_cycle_s,
+            ],
         )
+    return cur.rowcount == 1
 
 
 async def get_asset(conn: AsyncConnection, asset_id: uuid.UUID) -> Asset | None:
     cur = conn.cursor(row_factory=class_row(Asset))
-    await cur.execute("SELECT id, parent_id, kind, name FROM tenancy.assets WHERE id = %s", [asset_id])
+    await cur.execute(
+        "SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s FROM tenancy.assets WHERE id = %s",
+        [asset_id],
+    )
     return await cur.fetchone()
 
 
@@ -32,22 +47,34 @@ async def list_assets(conn: AsyncConnection) -> list[Asset]:
     cur = conn.cursor(row_factory=class_row(Asset))
     await cur.execute(
         "WITH RECURSIVE tree AS ("
-        "  SELECT id, parent_id, kind, name, 0 AS depth FROM tenancy.assets WHERE parent_id IS NULL"
+        "  SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s, 0 AS depth"
+        "  FROM tenancy.assets WHERE parent_id IS NULL"
         "  UNION ALL"
-        "  SELECT a.id, a.parent_id, a.kind, a.name, tree.depth + 1"
+        "  SELECT a.id, a.parent_id, a.kind, a.name, a.machine_type, a.ideal_cycle_s, tree.depth + 1"
         "  FROM tenancy.assets a JOIN tree ON a.parent_id = tree.id"
-        ") SELECT id, parent_id, kind, name FROM tree ORDER BY depth, name"
+        ") SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s FROM tree ORDER BY depth, name"
     )
     return await cur.fetchall()
 
 
-async def insert_series(conn: AsyncConnection, tenant_id: uuid.UUID, series: Series) -> None:
+async def insert_series(conn: AsyncConnection, tenant_id: uuid.UUID, series: Series) -> bool:
+    """False when a series with this id exists already (layouts are rebuilt idempotently)."""
     with unique_as_duplicate("this machine already has a series with this name"):
-        await conn.execute(
-            "INSERT INTO tenancy.series (tenant_id, id, machine_id, name, unit, kind, decimals)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [tenant_id, series.id, series.machine_id, series.name, series.unit, series.kind, series.decimals],
+        cur = await conn.execute(
+            "INSERT INTO tenancy.series (tenant_id, id, machine_id, name, unit, kind, decimals, alarm_defaults)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, id) DO NOTHING",
+            [
+                tenant_id,
+                series.id,
+                series.machine_id,
+                series.name,
+                series.unit,
+                series.kind,
+                series.decimals,
+                json.dumps(series.alarm_defaults),
+            ],
         )
+    return cur.rowcount == 1
 
 
 async def list_series(

@@ -12,7 +12,7 @@ from services.tenancy.models import Plan, Supplier, Tenant
 from services.tenancy.storage import unique_as_duplicate
 
 _TENANT = (
-    "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state"
+    "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, t.template"
     " FROM tenancy.tenants t JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
 )
 _SUPPLIER = "SELECT id, slug, name, description, website, contact_email FROM tenancy.suppliers"
@@ -92,12 +92,22 @@ async def supplier_memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> 
     return [(Supplier(*row[:6]), row[6]) for row in await cur.fetchall()]
 
 
-async def insert_tenant(conn: AsyncConnection, tenant: Tenant, trial_days: int | None) -> None:
+async def insert_tenant(
+    conn: AsyncConnection, tenant: Tenant, trial_days: int | None, kpi_targets: dict | None = None
+) -> None:
     """The tenant and its subscription (in trial for ``trial_days``, else active)."""
     with unique_as_duplicate("a tenant with this name already exists"):
         await conn.execute(
-            "INSERT INTO tenancy.tenants (id, supplier_id, name, slug) VALUES (%s, %s, %s, %s)",
-            [tenant.id, tenant.supplier_id, tenant.name, tenant.slug],
+            "INSERT INTO tenancy.tenants (id, supplier_id, name, slug, template, kpi_targets)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                tenant.id,
+                tenant.supplier_id,
+                tenant.name,
+                tenant.slug,
+                tenant.template,
+                json.dumps(kpi_targets or {}),
+            ],
         )
     await conn.execute(
         "INSERT INTO tenancy.subscriptions (tenant_id, plan_code, state, trial_ends_at)"

@@ -59,7 +59,7 @@ def new_device_credential() -> str:
     return f"sfd_{_random(12)}_{_random(32)}"
 
 
-def _checksum(text: str) -> str:
+def checksum_key(text: str) -> str:
     """Six base-62 digits of CRC32, so a mistyped or truncated key is caught without a lookup."""
     value, digits = zlib.crc32(text.encode()), []
     for _ in range(6):
@@ -71,13 +71,13 @@ def _checksum(text: str) -> str:
 def new_api_key() -> str:
     """`sfk_<prefix>_<secret><checksum>`: a visible prefix, 190 random bits, an offline checksum."""
     prefix, secret = _random(12), _random(32)
-    return f"sfk_{prefix}_{secret}{_checksum(prefix + secret)}"
+    return f"sfk_{prefix}_{secret}{checksum_key(prefix + secret)}"
 
 
 def api_key_prefix(key: str) -> str | None:
     """The lookup prefix of a well-formed key whose checksum holds, else None."""
     match = _API_KEY.match(key)
-    if not match or _checksum(match.group(1) + match.group(2)) != match.group(3):
+    if not match or checksum_key(match.group(1) + match.group(2)) != match.group(3):
         return None
     return match.group(1)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import codec, telemetry
+from sf.bench import codec, telemetry, tenancy
 from sf.bench.figures import Figure
 
-GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {"codec": codec.run, "telemetry": telemetry.run}
-PREFIXES = {"codec": ("codec.",), "telemetry": ("ingest.", "storage.", "query.")}
+GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
+    "codec": codec.run,
+    "telemetry": telemetry.run,
+    "tenancy": tenancy.run,
+}
+PREFIXES = {"codec": ("codec.",), "telemetry": ("ingest.", "storage.", "query."), "tenancy": ("tenancy.",)}
 
 
 def run(only: str = "") -> dict[str, Figure]:

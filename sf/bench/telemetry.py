@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import psycopg
 
+from sf.bench.databases import fresh_databases
 from sf.bench.figures import Figure
-from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.inprocess import InProcessStack
-from sf.migrate import migrate
 from sf.seeding import create_tenant, send_batches
 from sfcloud.v1 import common_pb2, ingest_pb2, query_pb2, query_pb2_grpc
 
@@ -143,12 +140,5 @@ async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:
 
 
 def run() -> dict[str, Figure]:
-    with tempfile.TemporaryDirectory(prefix="sf-bench-") as folder:
-        postgres, redis = EmbeddedPostgres(Path(folder) / "pg"), EmbeddedRedis(Path(folder) / "redis")
-        try:
-            admin_url = postgres.start()
-            migrate(admin_url)
-            return asyncio.run(measure(admin_url, redis.start()))
-        finally:
-            redis.stop()
-            postgres.stop()
+    with fresh_databases() as (admin_url, redis_url):
+        return asyncio.run(measure(admin_url, redis_url))

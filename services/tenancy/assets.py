@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 
-from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
@@ -63,6 +64,62 @@ class AssetCatalog:
             await storage.insert_series(conn, tenant_id, series)
             await audit.record(conn, caller, "series.create", target=str(series.id))
         return series
+
+    async def update_asset(self, caller: Principal, asset_id: str, name: str, parent_id: str) -> Asset:
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("asset_id", asset_id)
+        async with self._db.tenant(tenant_id) as conn:
+            asset = await storage.get_asset(conn, target)
+            if asset is None:
+                raise NotFound("asset not found", reason="ASSET_NOT_FOUND")
+            parent = parse_id("parent_id", parent_id) if parent_id else asset.parent_id
+            if parent != asset.parent_id:
+                await self._check_move(conn, asset, parent)
+            updated = replace(
+                asset, name=require_name("name", name) if name else asset.name, parent_id=parent
+            )
+            await storage.update_asset(conn, updated)
+            await audit.record(
+                conn,
+                caller,
+                "asset.update",
+                target=str(target),
+                detail={"name": updated.name, "parent": str(parent or "")},
+            )
+        return updated
+
+    async def _check_move(self, conn, asset: Asset, parent: uuid.UUID | None) -> None:
+        parent_kind = await self._parent_kind(conn, parent)
+        if parent_kind not in PARENT_KINDS[asset.kind]:
+            raise InvalidArgument.of(
+                "parent_id", f"a {asset.kind} cannot sit under {parent_kind or 'the root'}"
+            )
+        if parent is not None and await storage.is_ancestor(conn, asset.id, parent):
+            raise InvalidArgument.of("parent_id", "an asset cannot move under itself")
+
+    async def delete_asset(self, caller: Principal, asset_id: str) -> None:
+        """Only an empty node goes: children and series are moved or deleted first, deliberately."""
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("asset_id", asset_id)
+        async with self._db.tenant(tenant_id) as conn:
+            if await storage.get_asset(conn, target) is None:
+                raise NotFound("asset not found", reason="ASSET_NOT_FOUND")
+            children, series = await storage.contents(conn, target)
+            if children or series:
+                raise FailedPrecondition(
+                    f"the asset still has {children} children and {series} series; move or delete them first",
+                    reason="ASSET_NOT_EMPTY",
+                )
+            await storage.delete_asset(conn, target)
+            await audit.record(conn, caller, "asset.delete", target=str(target))
+
+    async def delete_series(self, caller: Principal, series_id: str) -> None:
+        tenant_id = caller.require_role(*MANAGERS)
+        target = parse_id("series_id", series_id)
+        async with self._db.tenant(tenant_id) as conn:
+            if not await storage.delete_series(conn, target):
+                raise NotFound("series not found", reason="SERIES_NOT_FOUND")
+            await audit.record(conn, caller, "series.delete", target=str(target))
 
     async def list_assets(self, caller: Principal) -> list[Asset]:
         async with self._db.tenant(caller.require_tenant()) as conn:

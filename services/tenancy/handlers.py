@@ -262,6 +262,20 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
         return pb.CreateSeriesResponse(series=series_pb(series))
 
+    async def UpdateAsset(self, request, context) -> pb.UpdateAssetResponse:
+        asset = await self._assets.update_asset(
+            current_principal(), request.asset_id, request.name, request.parent_id
+        )
+        return pb.UpdateAssetResponse(asset=asset_pb(asset))
+
+    async def DeleteAsset(self, request, context) -> pb.DeleteAssetResponse:
+        await self._assets.delete_asset(current_principal(), request.asset_id)
+        return pb.DeleteAssetResponse()
+
+    async def DeleteSeries(self, request, context) -> pb.DeleteSeriesResponse:
+        await self._assets.delete_series(current_principal(), request.series_id)
+        return pb.DeleteSeriesResponse()
+
     async def CreateDevice(self, request, context) -> pb.CreateDeviceResponse:
         device, credential = await self._access.create_device(current_principal(), request.name)
         return pb.CreateDeviceResponse(

@@ -149,6 +149,11 @@ ROWS: dict[str, Row] = {
             machine_id=w.machine, name=f"s_{secrets.token_hex(3)}", unit="", kind="gauge"
         ),
     ),
+    "TenancyService/UpdateAsset": row(
+        {"a_owner"}, lambda w: pb.UpdateAssetRequest(asset_id=w.machine, name=f"M {secrets.token_hex(3)}")
+    ),
+    "TenancyService/DeleteAsset": row({"a_owner"}, lambda w: _fresh_asset(w)),
+    "TenancyService/DeleteSeries": row({"a_owner"}, lambda w: _fresh_series(w)),
     "TenancyService/CreateDevice": row(
         MANAGERS_ANYWHERE, lambda w: pb.CreateDeviceRequest(name=f"d-{secrets.token_hex(3)}")
     ),
@@ -203,6 +208,22 @@ async def _toggle_state(world: World) -> pb.SetSubscriptionStateRequest:
 
 def _line_of(world: World) -> str:
     return world.principals["_line"]  # stored by the fixture
+
+
+async def _fresh_asset(world: World) -> pb.DeleteAssetRequest:
+    request = pb.CreateAssetRequest(
+        parent_id=_line_of(world), kind=pb.ASSET_KIND_MACHINE, name=f"x-{secrets.token_hex(3)}"
+    )
+    created = await world.principals["_call"]("TenancyService/CreateAsset", request, "a_owner")
+    return pb.DeleteAssetRequest(asset_id=created.asset.id)
+
+
+async def _fresh_series(world: World) -> pb.DeleteSeriesRequest:
+    request = pb.CreateSeriesRequest(
+        machine_id=world.machine, name=f"x_{secrets.token_hex(3)}", unit="", kind="gauge"
+    )
+    created = await world.principals["_call"]("TenancyService/CreateSeries", request, "a_owner")
+    return pb.DeleteSeriesRequest(series_id=created.series.id)
 
 
 async def _fresh_device(world: World) -> pb.RevokeDeviceRequest:

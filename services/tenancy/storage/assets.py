@@ -89,3 +89,42 @@ async def list_series(
         {"m": machine_ids, "s": series_ids},
     )
     return await cur.fetchall()
+
+
+async def update_asset(conn: AsyncConnection, asset: Asset) -> None:
+    with unique_as_duplicate("an asset with this name already exists under the same parent"):
+        await conn.execute(
+            "UPDATE tenancy.assets SET name = %s, parent_id = %s WHERE id = %s",
+            [asset.name, asset.parent_id, asset.id],
+        )
+
+
+async def is_ancestor(conn: AsyncConnection, ancestor: uuid.UUID, node: uuid.UUID) -> bool:
+    """True when ``ancestor`` is ``node`` or above it (a move there would make a cycle)."""
+    cur = await conn.execute(
+        "WITH RECURSIVE up AS (SELECT id, parent_id FROM tenancy.assets WHERE id = %s"
+        " UNION ALL SELECT a.id, a.parent_id FROM tenancy.assets a JOIN up ON a.id = up.parent_id)"
+        " SELECT EXISTS (SELECT 1 FROM up WHERE id = %s)",
+        [node, ancestor],
+    )
+    return (await cur.fetchone())[0]
+
+
+async def contents(conn: AsyncConnection, asset_id: uuid.UUID) -> tuple[int, int]:
+    """(children, series) of a node."""
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM tenancy.assets WHERE parent_id = %(id)s),"
+        " (SELECT count(*) FROM tenancy.series WHERE machine_id = %(id)s)",
+        {"id": asset_id},
+    )
+    return await cur.fetchone()
+
+
+async def delete_asset(conn: AsyncConnection, asset_id: uuid.UUID) -> bool:
+    cur = await conn.execute("DELETE FROM tenancy.assets WHERE id = %s", [asset_id])
+    return cur.rowcount == 1
+
+
+async def delete_series(conn: AsyncConnection, series_id: uuid.UUID) -> bool:
+    cur = await conn.execute("DELETE FROM tenancy.series WHERE id = %s", [series_id])
+    return cur.rowcount == 1

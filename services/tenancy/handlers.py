@@ -14,6 +14,7 @@ from services.tenancy.audit import AuditLog
 from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
+from services.tenancy.transfers import Transfers
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 
@@ -131,6 +132,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         audit_log: AuditLog,
         invitations: Invitations,
         recovery: Recovery,
+        transfers: Transfers,
     ) -> None:
         self._orgs = organisations
         self._access = access
@@ -138,6 +140,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         self._audit = audit_log
         self._invitations = invitations
         self._recovery = recovery
+        self._transfers = transfers
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -217,6 +220,14 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         state = _STATES.get(request.state, "")
         tenant = await self._orgs.set_state(current_principal(), request.tenant_id, state, request.reason)
         return pb.SetSubscriptionStateResponse(tenant=tenant_pb(tenant))
+
+    async def RequestSupplierTransfer(self, request, context) -> pb.RequestSupplierTransferResponse:
+        transfer = await self._transfers.request(current_principal(), request.to_supplier_id)
+        return pb.RequestSupplierTransferResponse(transfer_id=str(transfer))
+
+    async def AcceptSupplierTransfer(self, request, context) -> pb.AcceptSupplierTransferResponse:
+        tenant_id = await self._transfers.accept(current_principal(), request.transfer_id)
+        return pb.AcceptSupplierTransferResponse(tenant_id=str(tenant_id))
 
     async def CreateUser(self, request, context) -> pb.CreateUserResponse:
         if request.role not in _ROLES:

@@ -17,6 +17,7 @@ from services.tenancy.invitations import Invitations
 from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
+from services.tenancy.transfers import Transfers
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class TenancyServer:
             AuditLog(db),
             Invitations(db, self.passwords, mailer, public_url),
             Recovery(db, self.passwords, mailer, public_url),
+            Transfers(db),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
 

@@ -109,6 +109,8 @@ ROWS: dict[str, Row] = {
         {"operator", "supplier_s"},
         lambda w: _toggle_state(w),
     ),
+    "TenancyService/RequestSupplierTransfer": row({"a_owner", "b_owner"}, lambda w: _transfer_target(w)),
+    "TenancyService/AcceptSupplierTransfer": row({"supplier_t"}, lambda w: _transfer_to_t(w)),
     "TenancyService/CreateUser": row(
         MANAGERS_ANYWHERE,
         lambda w: pb.CreateUserRequest(
@@ -210,6 +212,29 @@ def _line_of(world: World) -> str:
     return world.principals["_line"]  # stored by the fixture
 
 
+def _transfer_target(world: World) -> pb.RequestSupplierTransferRequest:
+    """A request to move to supplier U, which neither A nor B has yet."""
+    return pb.RequestSupplierTransferRequest(to_supplier_id=world.principals["_supplier_u"])
+
+
+async def _transfer_to_t(world: World) -> pb.AcceptSupplierTransferRequest:
+    """A fresh tenant of S whose owner asked to move to T: only T may accept it."""
+    call = world.principals["_call"]
+    request = pb.CreateTenantRequest(
+        name=f"C {secrets.token_hex(4)}", plan_code="starter", supplier_id=world.supplier_s
+    )
+    tenant = (await call("TenancyService/CreateTenant", request, "operator")).tenant
+    world.principals["_c_owner"] = Principal(
+        Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER
+    )
+    asked = await call(
+        "TenancyService/RequestSupplierTransfer",
+        pb.RequestSupplierTransferRequest(to_supplier_id=world.principals["_supplier_t"]),
+        "_c_owner",
+    )
+    return pb.AcceptSupplierTransferRequest(transfer_id=asked.transfer_id)
+
+
 async def _fresh_asset(world: World) -> pb.DeleteAssetRequest:
     request = pb.CreateAssetRequest(
         parent_id=_line_of(world), kind=pb.ASSET_KIND_MACHINE, name=f"x-{secrets.token_hex(3)}"
@@ -288,6 +313,14 @@ async def world(stack, signer):
             "operator",
         )
     ).supplier
+    u = (
+        await call(
+            "TenancyService/CreateSupplier",
+            pb.CreateSupplierRequest(name=f"U {secrets.token_hex(4)}"),
+            "operator",
+        )
+    ).supplier
+    principals.update({"_supplier_t": t.id, "_supplier_u": u.id})
     for name, supplier in (("supplier_s", s), ("supplier_t", t)):
         staff = await call(
             "TenancyService/CreateSupplierUser",

@@ -83,7 +83,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     redis = aioredis.Redis.from_url(settings.redis_url)
     backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
     sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
-    graphql = GraphQLView(backends, redis, GatewayAuth(backends, sessions, settings.cookie_name))
+    graphql = GraphQLView(backends, redis, GatewayAuth(backends, sessions, settings.cookie_name), sessions)
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
 
     async def healthz(request: Request) -> Response:

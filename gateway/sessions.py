@@ -32,6 +32,9 @@ class Session:
     csrf_token: str
     created_at: float
     supplier_id: str | None = None
+    public_id: str = ""  # shown in session lists; the cookie's secret never is
+    origin: str = ""
+    user_agent: str = ""
 
     @property
     def principal(self) -> Principal:
@@ -59,11 +62,51 @@ class SessionStore:
         except ValueError:
             return None
 
+    @staticmethod
+    def _index(session: Session) -> str:
+        """A user's sessions in a tenant: public id → session key, so they can be listed and revoked."""
+        return tenant_key(
+            uuid.UUID(session.tenant_id) if session.tenant_id else NO_TENANT,
+            "user",
+            session.user_id,
+            "sessions",
+        )
+
     async def create(self, **fields: object) -> tuple[str, Session]:
-        session = Session(csrf_token=secrets.token_urlsafe(32), created_at=time.time(), **fields)
+        public_id = secrets.token_hex(8)
+        session = Session(
+            csrf_token=secrets.token_urlsafe(32), created_at=time.time(), public_id=public_id, **fields
+        )
         cookie = f"{session.tenant_id or NO_TENANT}.{secrets.token_urlsafe(32)}"
-        await self._redis.set(self._key(cookie), json.dumps(asdict(session)), ex=self._idle_s)
+        key, index = self._key(cookie), self._index(session)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, json.dumps(asdict(session)), ex=self._idle_s)
+            pipe.hset(index, public_id, key)
+            pipe.expire(index, self._max_s)
+            await pipe.execute()
         return cookie, session
+
+    async def list_for(self, current: Session) -> list[Session]:
+        """The signed-in user's live sessions in this tenant (stale index entries are dropped)."""
+        index = self._index(current)
+        found = []
+        for public_id, key in (await self._redis.hgetall(index)).items():
+            raw = await self._redis.get(key)
+            if raw is None:
+                await self._redis.hdel(index, public_id)
+            else:
+                found.append(Session(**json.loads(raw)))
+        return sorted(found, key=lambda s: s.created_at)
+
+    async def revoke(self, current: Session, public_id: str) -> bool:
+        """End one of the user's own sessions; False when there is no such session."""
+        index = self._index(current)
+        key = await self._redis.hget(index, public_id)
+        if key is None:
+            return False
+        await self._redis.delete(key)
+        await self._redis.hdel(index, public_id)
+        return True
 
     async def get(self, cookie: str | None) -> Session | None:
         key = self._key(cookie) if cookie else None

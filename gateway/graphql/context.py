@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from gateway.auth import Caller
 from gateway.backends import Backends
 from gateway.graphql.errors import ApiError
-from gateway.sessions import Session
+from gateway.sessions import Session, SessionStore
 from services.runtime.principal import Principal
 from sfcloud.v1 import query_pb2, tenancy_pb2
 
@@ -71,6 +71,7 @@ class Loaders:
 class Context:
     backends: Backends
     redis: aioredis.Redis
+    sessions: SessionStore
     caller: Caller
     request: object = None
     response: object = None

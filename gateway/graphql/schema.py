@@ -6,17 +6,20 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 
-Query = merge_types("Query", (AssetQuery, TelemetryQuery))
+Query = merge_types("Query", (AssetQuery, TelemetryQuery, AccountQuery))
+Mutation = merge_types("Mutation", (AccountMutation,))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         subscription=Subscription,
         extensions=[
             QueryDepthLimiter(max_depth=10),

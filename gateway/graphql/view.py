@@ -24,6 +24,7 @@ from gateway.backends import Backends
 from gateway.graphql.context import Context
 from gateway.graphql.errors import code_for
 from gateway.graphql.schema import build_schema
+from gateway.sessions import SessionStore
 from services.runtime.errors import ServiceError, Unavailable
 
 CALLER_SCOPE_KEY = "sf.caller"
@@ -36,7 +37,9 @@ def same_origin(connection: HTTPConnection) -> bool:
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, backends: Backends, redis: aioredis.Redis, auth: GatewayAuth) -> None:
+    def __init__(
+        self, backends: Backends, redis: aioredis.Redis, auth: GatewayAuth, sessions: SessionStore
+    ) -> None:
         super().__init__(
             build_schema(),
             allow_queries_via_get=False,
@@ -48,6 +51,7 @@ class GraphQLView(GraphQL):
         self._backends = backends
         self._redis = redis
         self._auth = auth
+        self._sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
@@ -81,6 +85,7 @@ class GraphQLView(GraphQL):
         return Context(
             backends=self._backends,
             redis=self._redis,
+            sessions=self._sessions,
             caller=caller,
             request=request,
             response=response,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from gateway.auth import client_address
 from gateway.backends import Backends
 from gateway.graphql.view import same_origin
 from gateway.sessions import SessionStore
@@ -61,15 +63,18 @@ class WebRoutes:
         login = tenancy_pb2.LoginRequest(
             email=str(form.get("email", "")), password=str(form.get("password", ""))
         )
+        gateway = replace(service_principal("gateway"), origin=client_address(request))  # for the audit log
         try:
-            response = await self._backends.call(
-                self._backends.tenancy.Login, login, service_principal("gateway")
-            )
+            response = await self._backends.call(self._backends.tenancy.Login, login, gateway)
         except Unauthenticated:
             return await self.login_page(request, "Wrong email or password.", 401)
         except Unavailable:
             return await self.login_page(request, "Sign-in is unavailable right now; try again shortly.", 503)
-        cookie, _ = await self._sessions.create(**_session_fields(response))
+        fields = _session_fields(response) | {
+            "origin": client_address(request),
+            "user_agent": request.headers.get("user-agent", "")[:200],
+        }
+        cookie, _ = await self._sessions.create(**fields)
         redirect = RedirectResponse("/", status_code=303)
         redirect.set_cookie(
             self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"

@@ -35,13 +35,19 @@ ROWS = {
         {"a_session", "a_key_read"},
     ),
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
+    "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
+}
+# Mutations are checked the same way; each acts on the caller's own objects only.
+MUTATIONS = {
+    "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
 
-def test_every_query_field_has_a_row():
-    fields = set(build_schema()._schema.query_type.fields)
-    assert fields == set(ROWS), "add a row to ROWS for each new GraphQL field"
+def test_every_query_field_and_mutation_has_a_row():
+    schema = build_schema()._schema
+    assert set(schema.query_type.fields) == set(ROWS), "add a row to ROWS for each new GraphQL field"
+    assert set(schema.mutation_type.fields) == set(MUTATIONS), "add a row to MUTATIONS for each new mutation"
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +91,10 @@ async def all_callers(stack, signer, callers):
     return a, headers | keys
 
 
-@pytest.mark.parametrize("field", sorted(ROWS))
+@pytest.mark.parametrize("field", sorted(ROWS) + sorted(MUTATIONS))
 async def test_graphql_matrix(stack, all_callers, field):
     a, headers = all_callers
-    query_template, allowed = ROWS[field]
+    query_template, allowed = ROWS.get(field) or MUTATIONS[field]
     query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
     a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id)) if i not in query}

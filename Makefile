@@ -8,7 +8,7 @@ STUBS  := $(PROTOS:.proto=_pb2.py)
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test bench proto schema lint clean
+.PHONY: help setup run test test-long bench proto schema lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
 
 test: setup ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
 	$(PY) -m pytest -q -m "not long"
+
+test-long: setup ## Run the long tests (marker long): the codec's million-input fuzz run
+	$(PY) -m pytest -m long -q
 
 bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline
 	$(SF) bench --json

@@ -1,5 +1,5 @@
 # Version 2 blobs, included by _gorilla.pyx: the Python-visible encode and decode,
-# the header (docs/CODEC.md, "Header") and the block statistics.
+# the header (docs/CODEC.md, section 2) and the block statistics.
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -32,7 +32,7 @@ _MESSAGES = {
     E_PADDING: "corrupt payload: padding bits are not zero",
     E_POSITIONS: "corrupt payload: positions not increasing within the block",
     E_INDEX: "corrupt payload: dictionary size or index out of range",
-    E_DECIMAL: "corrupt payload: decimal exponent above 18 or integer beyond 2**53",
+    E_DECIMAL: "corrupt payload: decimal exponent above 18 or integer beyond 2**51",
     E_TRAILING: "corrupt payload: bytes follow the value section",
 }
 

@@ -1,5 +1,5 @@
 # Version 2 residual tokens, included by _gorilla.pyx: the hybrid-integer split,
-# the frequency table and two-state interleaved rANS (docs/CODEC.md, "Tokens").
+# the frequency table and rANS with 1, 2 or 4 interleaved states (docs/CODEC.md, section 5).
 
 cdef enum:
     MAX_PRECISION = 12

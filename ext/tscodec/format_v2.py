@@ -29,7 +29,7 @@ M64 = (1 << 64) - 1
 _U64 = struct.Struct("<Q")
 _HEAD_FIXED = struct.Struct("<4sBI")
 
-# Residual tokens (docs/CODEC.md, "Integer columns"): the writer's hybrid-integer split.
+# Residual tokens (docs/CODEC.md, section 5): the split the writer uses.
 TOKEN_SPLIT = 4  # s: zigzag values below 2**s are tokens of their own
 TOKEN_MANTISSA = 2  # m: bits after the leading one that go into the token
 MAX_PRECISION = 12  # rANS frequencies sum to 2**precision, precision <= 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from gateway.auth import GatewayAuth
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
 from gateway.graphql.view import GraphQLView
+from gateway.metering import ApiCallMeter
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
 
@@ -83,7 +85,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
     redis = aioredis.Redis.from_url(settings.redis_url)
     backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
     sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
-    graphql = GraphQLView(backends, redis, GatewayAuth(backends, sessions, settings.cookie_name), sessions)
+    meter = ApiCallMeter(backends, settings.usage_interval_s)
+    graphql = GraphQLView(
+        backends, redis, GatewayAuth(backends, sessions, settings.cookie_name), sessions, meter
+    )
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
 
     async def healthz(request: Request) -> Response:
@@ -103,7 +108,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends.open()
+        metering = asyncio.create_task(meter.run())
         yield
+        metering.cancel()
+        await meter.flush()
         await backends.close()
         await redis.aclose()
 

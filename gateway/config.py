@@ -30,6 +30,7 @@ class GatewaySettings:
     session_idle_s: int = 1800
     session_max_s: int = 43200
     otel_exporter: str = "none"
+    usage_interval_s: float = 10.0
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -56,4 +57,5 @@ class GatewaySettings:
             session_idle_s=env.int("SF_SESSION_IDLE_S", 1800, minimum=60),
             session_max_s=env.int("SF_SESSION_MAX_S", 43200, minimum=60),
             otel_exporter=env.choice("SF_OTEL_EXPORTER", "none", EXPORTERS),
+            usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
         )

@@ -70,7 +70,10 @@ class InProcessStack:
         )
         tenancy = self.targets["tenancy"]
         await self._start(
-            "ingest", IngestServer(IngestSettings(self._service("ingest"), tenancy, self.redis_url))
+            "ingest",
+            IngestServer(
+                IngestSettings(self._service("ingest"), tenancy, self.redis_url, usage_interval_s=1)
+            ),
         )
         await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
         await self._start_gateway()
@@ -84,6 +87,7 @@ class InProcessStack:
             analytics_target=self.targets["analytics"],
             redis_url=self.redis_url,
             signing_key=self.signing_key,
+            usage_interval_s=1,
         )
 
     async def _start_gateway(self) -> None:

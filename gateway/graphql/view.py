@@ -24,6 +24,7 @@ from gateway.backends import Backends
 from gateway.graphql.context import Context
 from gateway.graphql.errors import code_for
 from gateway.graphql.schema import build_schema
+from gateway.metering import ApiCallMeter
 from gateway.sessions import SessionStore
 from services.runtime.errors import ServiceError, Unavailable
 
@@ -38,7 +39,12 @@ def same_origin(connection: HTTPConnection) -> bool:
 
 class GraphQLView(GraphQL):
     def __init__(
-        self, backends: Backends, redis: aioredis.Redis, auth: GatewayAuth, sessions: SessionStore
+        self,
+        backends: Backends,
+        redis: aioredis.Redis,
+        auth: GatewayAuth,
+        sessions: SessionStore,
+        meter: ApiCallMeter,
     ) -> None:
         super().__init__(
             build_schema(),
@@ -52,6 +58,7 @@ class GraphQLView(GraphQL):
         self._redis = redis
         self._auth = auth
         self._sessions = sessions
+        self._meter = meter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
@@ -66,6 +73,8 @@ class GraphQLView(GraphQL):
             await refuse(scope, receive, send, 403, refusal, "FORBIDDEN")
             return
         scope[CALLER_SCOPE_KEY] = caller
+        if caller.principal is not None:
+            self._meter.count(caller.principal.tenant_id)
         await super().__call__(scope, receive, send)
 
     @staticmethod

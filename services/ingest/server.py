@@ -11,6 +11,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.handlers import IngestHandlers
 from services.ingest.live import LivePublisher
 from services.ingest.service import IngestService
+from services.ingest.usage import UsageReporter
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenSigner
@@ -24,25 +25,30 @@ class IngestServer:
         self.redis = aioredis.Redis.from_url(settings.redis_url)
         self.tenancy_channel = open_channel(settings.tenancy_target)
         self.draining = asyncio.Event()
-        catalog = TenancyCatalog(
-            tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel),
-            CallerIdentity(TokenSigner(settings.service.signing_key)),
-        )
+        tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
+        identity = CallerIdentity(TokenSigner(settings.service.signing_key))
+        catalog = TenancyCatalog(tenancy, identity)
         self.core = ServiceCore(
             settings.service, SERVICE_NAME, DeviceAuthenticator(catalog), [self.redis.ping]
         )
-        service = IngestService(self.core.db, catalog, LivePublisher(self.redis))
+        self.usage = UsageReporter(self.core.db, tenancy, identity, settings.usage_interval_s)
+        self._usage_task: asyncio.Task | None = None
+        service = IngestService(self.core.db, catalog, LivePublisher(self.redis), self.usage)
         handlers = IngestHandlers(service, self.draining)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()
+        self._usage_task = asyncio.create_task(self.usage.run())
         return await self.core.serve()
 
     async def stop(self) -> None:
         """Streams finish the batch in hand, then end with UNAVAILABLE so devices reconnect."""
         self.draining.set()
         await self.core.stop()
+        if self._usage_task:
+            self._usage_task.cancel()
+        await self.usage.flush()
         await self.tenancy_channel.close()
         await self.redis.aclose()
         await self.core.close()

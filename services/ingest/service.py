@@ -10,6 +10,7 @@ from services.ingest import storage
 from services.ingest.batches import IncomingSeries, SeriesColumns, validate
 from services.ingest.errors import UnknownSeries
 from services.ingest.live import LivePublisher
+from services.ingest.usage import UsageReporter
 from services.runtime.errors import FieldViolation, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
@@ -37,10 +38,13 @@ def encode_block(series: SeriesColumns) -> storage.Block:
 
 
 class IngestService:
-    def __init__(self, db: Transactions, catalog: SeriesCatalog, live: LivePublisher) -> None:
+    def __init__(
+        self, db: Transactions, catalog: SeriesCatalog, live: LivePublisher, usage: UsageReporter
+    ) -> None:
         self._db = db
         self._catalog = catalog
         self._live = live
+        self._usage = usage
 
     async def ingest(self, caller: Principal, entries: list[IncomingSeries]) -> int:
         """Store one batch in one transaction; returns the points stored. Raises before storing anything."""
@@ -58,6 +62,7 @@ class IngestService:
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
         blocks = [encode_block(s) for s in series]
         async with self._db.tenant(tenant_id) as conn:
-            await storage.write_blocks(conn, tenant_id, blocks)
+            await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), blocks)
+        self._usage.touched(tenant_id)
         await self._live.publish(tenant_id, series)
         return sum(b.count for b in blocks)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from psycopg import AsyncConnection
-
-_COLUMNS = (
-    "tenant_id, series_id, start_ns, end_ns, count, min_value, max_value, sum_value,"
-    " first_value, last_value, payload"
-)
 
 
 @dataclass(frozen=True)
@@ -27,31 +23,50 @@ class Block:
     payload: bytes
 
 
-async def write_blocks(conn: AsyncConnection, tenant_id: uuid.UUID, blocks: list[Block]) -> None:
-    """One INSERT from arrays (COPY is not allowed on tables with row-level security)."""
-    columns = list(
-        zip(
-            *(
-                (
-                    b.series_id,
-                    b.start_ns,
-                    b.end_ns,
-                    b.count,
-                    b.min_value,
-                    b.max_value,
-                    b.sum_value,
-                    b.first_value,
-                    b.last_value,
-                    b.payload,
-                )
-                for b in blocks
-            ),
-            strict=True,
-        )
-    )
+_FIELDS = (
+    "series_id",
+    "start_ns",
+    "end_ns",
+    "count",
+    "min_value",
+    "max_value",
+    "sum_value",
+    "first_value",
+    "last_value",
+    "payload",
+)
+
+
+_WRITE = (
+    "WITH written AS ("
+    " INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
+    " sum_value, first_value, last_value, payload) SELECT %(tenant)s, * FROM unnest("
+    " %(c0)s::uuid[], %(c1)s::bigint[], %(c2)s::bigint[], %(c3)s::int[], %(c4)s::float8[], %(c5)s::float8[],"
+    " %(c6)s::float8[], %(c7)s::float8[], %(c8)s::float8[], %(c9)s::bytea[])"
+    " RETURNING count, octet_length(payload) AS bytes)"
+    " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches)"
+    " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, sum(count), sum(bytes), 1 FROM written"
+    " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
+    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1"
+)
+
+
+async def write_blocks(
+    conn: AsyncConnection, tenant_id: uuid.UUID, device_id: uuid.UUID, blocks: list[Block]
+) -> None:
+    """The blocks and the device's usage of the day, in one statement (COPY is refused on RLS tables)."""
+    columns = [[getattr(b, name) for b in blocks] for name in _FIELDS]
     await conn.execute(
-        f"INSERT INTO telemetry.blocks ({_COLUMNS}) SELECT %s, * FROM unnest("  # noqa: S608 (constant columns)
-        "%s::uuid[], %s::bigint[], %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[],"
-        " %s::float8[], %s::float8[], %s::bytea[])",
-        [tenant_id, *(list(c) for c in columns)],
+        _WRITE,
+        {"tenant": tenant_id, "device": device_id} | {f"c{i}": column for i, column in enumerate(columns)},
     )
+
+
+async def daily_totals(conn: AsyncConnection, day: date) -> tuple[int, int, int]:
+    """(points that day, bytes stored up to that day, devices active that day) of the tenant in context."""
+    cur = await conn.execute(
+        "SELECT coalesce(sum(points) FILTER (WHERE day = %(day)s), 0)::bigint, coalesce(sum(bytes), 0)::bigint,"
+        " count(*) FILTER (WHERE day = %(day)s) FROM telemetry.usage_daily WHERE day <= %(day)s",
+        {"day": day},
+    )
+    return await cur.fetchone()

@@ -94,7 +94,10 @@ def _load(path: Path, schema_name: str, folder: Path) -> dict[str, Any]:
 
 def load_plans(folder: Path = DEFAULT_CATALOG_DIR) -> dict[str, Plan]:
     data = _load(folder / "plans.yaml", "plans.schema.json", folder)
-    plans = {p["code"]: Plan(p["code"], p["name"], p["quotas"], p["features"]) for p in data["plans"]}
+    plans = {
+        p["code"]: Plan(p["code"], p["name"], p["quotas"], p["features"], p["price_krw_month"])
+        for p in data["plans"]
+    }
     if len(plans) != len(data["plans"]):
         raise CatalogError(f"{folder / 'plans.yaml'}: plan codes must be unique")
     return plans

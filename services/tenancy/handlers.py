@@ -15,6 +15,7 @@ from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
 from services.tenancy.transfers import Transfers
+from services.tenancy.usage import Metering
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 
@@ -133,6 +134,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         invitations: Invitations,
         recovery: Recovery,
         transfers: Transfers,
+        metering: Metering,
     ) -> None:
         self._orgs = organisations
         self._access = access
@@ -141,6 +143,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         self._invitations = invitations
         self._recovery = recovery
         self._transfers = transfers
+        self._metering = metering
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -325,6 +328,37 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             current_principal(), list(request.machine_ids), list(request.series_ids)
         )
         return pb.ListSeriesResponse(series=[series_pb(s) for s in series])
+
+    async def RecordUsage(self, request, context) -> pb.RecordUsageResponse:
+        await self._metering.record_usage(
+            current_principal(), request.day, request.points, request.bytes_stored, request.active_devices
+        )
+        return pb.RecordUsageResponse()
+
+    async def RecordApiCalls(self, request, context) -> pb.RecordApiCallsResponse:
+        await self._metering.record_api_calls(current_principal(), request.day, request.calls)
+        return pb.RecordApiCallsResponse()
+
+    async def GetUsage(self, request, context) -> pb.GetUsageResponse:
+        rows = await self._metering.usage(current_principal(), request.first_day, request.last_day)
+        return pb.GetUsageResponse(
+            days=[
+                pb.DailyUsage(
+                    tenant_id=str(t),
+                    day=d.isoformat(),
+                    points=p,
+                    bytes_stored=b,
+                    active_devices=a,
+                    api_calls=c,
+                )
+                for t, d, p, b, a, c in rows
+            ]
+        )
+
+    async def ExportBilling(self, request, context) -> pb.ExportBillingResponse:
+        return pb.ExportBillingResponse(
+            csv=await self._metering.billing_csv(current_principal(), request.month)
+        )
 
     async def ListAuditEvents(self, request, context) -> pb.ListAuditEventsResponse:
         events, token = await self._audit.events(current_principal(), request.page_size, request.page_token)

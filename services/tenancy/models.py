@@ -15,6 +15,7 @@ class Plan:
     name: str
     quotas: dict[str, int]
     features: dict[str, bool]
+    price_krw_month: int = 0
 
 
 @dataclass(frozen=True)

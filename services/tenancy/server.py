@@ -18,6 +18,7 @@ from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
 from services.tenancy.transfers import Transfers
+from services.tenancy.usage import Metering
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class TenancyServer:
             Invitations(db, self.passwords, mailer, public_url),
             Recovery(db, self.passwords, mailer, public_url),
             Transfers(db),
+            Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
 

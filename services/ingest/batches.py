@@ -1,22 +1,26 @@
 """Validating a batch and turning it into one sorted column pair per series.
 
-Rules (each broken rule rejects the whole batch, naming the field):
+A batch carries plain points and/or compressed blocks (tscodec, made on the device). Rules (each
+broken rule rejects the whole batch, naming the field):
 - every series id is a UUID; a series may appear more than once (its points are merged);
+- every block is a valid tscodec blob (checksum, format, bounds) of at most MAX_POINTS points;
 - timestamps and values have the same length;
 - every timestamp lies in the accepted window: from 1970-01-01 to one day ahead of now;
 - a batch holds at most MAX_POINTS points and MAX_SERIES series.
-Points are sorted by time (stably, so equal timestamps keep their order).
+Points are sorted by time (stably, so equal timestamps keep their order); a series sent as a single
+block already in time order is stored as the device encoded it.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+import tscodec
 from services.ingest.errors import MalformedBatch
 
 MAX_POINTS = 1_000_000
@@ -29,6 +33,7 @@ class SeriesColumns:
     series_id: uuid.UUID
     timestamps: np.ndarray  # int64 ns, sorted
     values: np.ndarray  # float64
+    payload: bytes | None = None  # the device's own block, when it can be stored as it is
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,38 @@ class IncomingSeries:
     values: Iterable[float]
 
 
-def validate(entries: list[IncomingSeries], now_ns: int | None = None) -> list[SeriesColumns]:
-    if len(entries) > MAX_SERIES:
-        raise MalformedBatch.of("series", f"at most {MAX_SERIES} series per batch")
+@dataclass(frozen=True)
+class IncomingBlock:
+    """One compressed block as it arrived (mirrors the protobuf message)."""
+
+    series_id: str
+    payload: bytes
+
+
+Part = tuple[np.ndarray, np.ndarray, bytes | None]
+
+
+def validate(
+    entries: list[IncomingSeries], blocks: list[IncomingBlock] = (), now_ns: int | None = None
+) -> list[SeriesColumns]:
+    if len(entries) + len(blocks) > MAX_SERIES:
+        raise MalformedBatch.of("series", f"at most {MAX_SERIES} series and blocks per batch")
     latest = (now_ns or time.time_ns()) + FUTURE_TOLERANCE_NS
-    merged: dict[uuid.UUID, list[tuple[np.ndarray, np.ndarray]]] = {}
+    merged: dict[uuid.UUID, list[Part]] = {}
     total = 0
+    for field, series_id, timestamps, values, payload in _parts(entries, blocks):
+        total += timestamps.size
+        if total > MAX_POINTS:
+            raise MalformedBatch.of("series", f"at most {MAX_POINTS} points per batch")
+        _check_window(field, timestamps, latest)
+        merged.setdefault(series_id, []).append((timestamps, values, payload))
+    return [
+        _combined(series_id, parts) for series_id, parts in merged.items() if sum(p[0].size for p in parts)
+    ]
+
+
+def _parts(entries: list[IncomingSeries], blocks: list[IncomingBlock]) -> Iterator[tuple]:
+    """(field, series, timestamps, values, original payload) of every entry, plain points first."""
     for index, entry in enumerate(entries):
         field = f"series[{index}]"
         series_id = _series_id(field, entry.series_id)
@@ -53,12 +84,17 @@ def validate(entries: list[IncomingSeries], now_ns: int | None = None) -> list[S
         values = np.asarray(entry.values, dtype=np.float64)
         if timestamps.shape != values.shape:
             raise MalformedBatch.of(field, f"{timestamps.size} timestamps but {values.size} values")
-        total += timestamps.size
-        if total > MAX_POINTS:
-            raise MalformedBatch.of("series", f"at most {MAX_POINTS} points per batch")
-        _check_window(field, timestamps, latest)
-        merged.setdefault(series_id, []).append((timestamps, values))
-    return [_sorted(series_id, parts) for series_id, parts in merged.items() if sum(p[0].size for p in parts)]
+        yield field, series_id, timestamps, values, None
+    for index, block in enumerate(blocks):
+        field = f"blocks[{index}]"
+        series_id = _series_id(field, block.series_id)
+        try:
+            if tscodec.stats(block.payload).count > MAX_POINTS:  # refuse before decoding anything large
+                raise MalformedBatch.of(f"{field}.payload", f"at most {MAX_POINTS} points per batch")
+            timestamps, values = tscodec.decode(block.payload)
+        except tscodec.CodecError as exc:
+            raise MalformedBatch.of(f"{field}.payload", f"not a valid tscodec block: {exc}") from None
+        yield field, series_id, timestamps, values, bytes(block.payload)
 
 
 def _series_id(field: str, raw: str) -> uuid.UUID:
@@ -80,7 +116,10 @@ def _check_window(field: str, timestamps: np.ndarray, latest: int) -> None:
         )
 
 
-def _sorted(series_id: uuid.UUID, parts: list[tuple[np.ndarray, np.ndarray]]) -> SeriesColumns:
+def _combined(series_id: uuid.UUID, parts: list[Part]) -> SeriesColumns:
+    """One sorted column pair per series; a lone block already in time order is kept as it came."""
+    if len(parts) == 1 and parts[0][2] is not None and bool(np.all(parts[0][0][1:] >= parts[0][0][:-1])):
+        return SeriesColumns(series_id, parts[0][0], parts[0][1], parts[0][2])
     timestamps = np.concatenate([p[0] for p in parts])
     values = np.concatenate([p[1] for p in parts])
     order = np.argsort(timestamps, kind="stable")

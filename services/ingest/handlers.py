@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from services.ingest.batches import IncomingSeries
+from services.ingest.batches import IncomingBlock, IncomingSeries
 from services.ingest.errors import ShuttingDown
 from services.ingest.service import IngestService
 from services.runtime.principal import current_principal
@@ -22,7 +22,8 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
         principal = current_principal()
         async for request in until_draining(request_iterator, self._draining):
             entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
-            stored = await self._service.ingest(principal, entries)
+            blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
+            stored = await self._service.ingest(principal, entries, blocks)
             yield ingest_pb2.IngestResponse(batch_no=request.batch_no, points_stored=stored)
         if self._draining.is_set():
             raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")

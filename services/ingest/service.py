@@ -7,7 +7,7 @@ from typing import Protocol
 
 import tscodec
 from services.ingest import storage
-from services.ingest.batches import IncomingSeries, SeriesColumns, validate
+from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate
 from services.ingest.errors import UnknownSeries
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
@@ -21,7 +21,7 @@ class SeriesCatalog(Protocol):
 
 
 def encode_block(series: SeriesColumns) -> storage.Block:
-    payload = tscodec.encode(series.timestamps, series.values)
+    payload = series.payload or tscodec.encode(series.timestamps, series.values)
     stats = tscodec.stats(payload)
     return storage.Block(
         series_id=series.series_id,
@@ -46,12 +46,14 @@ class IngestService:
         self._live = live
         self._usage = usage
 
-    async def ingest(self, caller: Principal, entries: list[IncomingSeries]) -> int:
+    async def ingest(
+        self, caller: Principal, entries: list[IncomingSeries], blocks: list[IncomingBlock] = ()
+    ) -> int:
         """Store one batch in one transaction; returns the points stored. Raises before storing anything."""
         if caller.kind is not Kind.DEVICE:
             raise PermissionDenied("only devices may send telemetry", reason="NOT_A_DEVICE")
         tenant_id = caller.require_tenant()
-        series = validate(entries)
+        series = validate(entries, blocks)
         if not series:
             return 0
         unknown = await self._catalog.unknown_series(tenant_id, [s.series_id for s in series])

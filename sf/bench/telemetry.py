@@ -14,6 +14,7 @@ import time
 import numpy as np
 import psycopg
 
+import tscodec
 from sf.bench.databases import fresh_databases
 from sf.bench.figures import Figure
 from sf.inprocess import InProcessStack
@@ -103,17 +104,42 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
         acks = await send_batches(stack.targets["ingest"], tenant.credential, requests)
         rate = sum(a.points_stored for a in acks) / (time.perf_counter() - started)
         read_ms = await _grpc_read_day_ms(stack, TokenSigner(key), tenant)
+        with psycopg.connect(admin_url) as conn:
+            stored = conn.execute("SELECT pg_total_relation_size('telemetry.blocks')").fetchone()[0]
+        blocks_rate = await _blocks_rate(stack, TokenSigner(key))
     finally:
         await stack.stop()
-    with psycopg.connect(admin_url) as conn:
-        stored = conn.execute("SELECT pg_total_relation_size('telemetry.blocks')").fetchone()[0]
     baseline_rate, baseline_size, baseline_read_ms = copy_baseline(admin_url, data)
     points = SERIES * DAY
     return {
         "ingest.plain.points_per_s": Figure(rate, "points/s", baseline_rate, higher_is_better=True),
+        "ingest.blocks.points_per_s": Figure(blocks_rate, "points/s", baseline_rate, higher_is_better=True),
         "storage.bytes_per_point": Figure(stored / points, "bytes/point", baseline_size / points),
         "query.raw_day_ms": Figure(read_ms, "ms", baseline_read_ms),
     }
+
+
+async def _blocks_rate(stack: InProcessStack, signer) -> float:
+    """The same day sent as compressed blocks made on the device (10,800 points per series per batch)."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Bench blocks", series_count=SERIES)
+    data = [day_of_data(100 + i) for i in range(SERIES)]
+    step = DAY // 8
+    requests = [
+        ingest_pb2.IngestRequest(
+            batch_no=n + 1,
+            blocks=[
+                ingest_pb2.SeriesBlock(
+                    series_id=sid,
+                    payload=tscodec.encode(ts[n * step : (n + 1) * step], vs[n * step : (n + 1) * step]),
+                )
+                for sid, (ts, vs) in zip(tenant.series_ids, data, strict=True)
+            ],
+        )
+        for n in range(8)
+    ]
+    started = time.perf_counter()
+    acks = await send_batches(stack.targets["ingest"], tenant.credential, requests)
+    return sum(a.points_stored for a in acks) / (time.perf_counter() - started)
 
 
 async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:

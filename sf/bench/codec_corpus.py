@@ -26,9 +26,9 @@ START_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 
 
 def skab_dir() -> Path:
-    """``$SF_SKAB_DIR``, else ``shared/data/skab`` beside the repository."""
+    """``$SF_SKAB_DIR`` (or ``$SKAB_DIR``), else ``shared/data/skab`` beside the repository."""
     default = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "skab"
-    return Path(os.environ.get("SF_SKAB_DIR", default))
+    return Path(os.environ.get("SF_SKAB_DIR") or os.environ.get("SKAB_DIR") or default)
 
 
 def load_series(path: Path) -> dict[str, Series]:

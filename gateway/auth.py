@@ -70,6 +70,7 @@ class GatewayAuth:
                 tenant_id=_uuid(response.tenant_id),
                 scopes=frozenset(response.scopes),
                 origin=origin,
+                cell=response.cell or "default",
             )
             self._keys.put(cache_key, principal)
         return principal

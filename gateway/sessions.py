@@ -35,6 +35,7 @@ class Session:
     public_id: str = ""  # shown in session lists; the cookie's secret never is
     origin: str = ""
     user_agent: str = ""
+    cell: str = "default"
 
     @property
     def principal(self) -> Principal:
@@ -45,6 +46,7 @@ class Session:
             role=Role(self.role) if self.role else None,
             platform_operator=self.platform_operator,
             supplier_id=uuid.UUID(self.supplier_id) if self.supplier_id else None,
+            cell=self.cell,
         )
 
 

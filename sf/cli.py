@@ -146,11 +146,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from services.runtime.settings import parse_cells
     from sf.migrate import migrate
 
     env = Env()
     applied = migrate(
-        env.url("SF_DATABASE_URL", ("postgresql", "postgres")), env.optional("SF_DATABASE_APP_PASSWORD")
+        env.url("SF_DATABASE_URL", ("postgresql", "postgres")),
+        env.optional("SF_DATABASE_APP_PASSWORD"),
+        parse_cells(env.optional("SF_CELLS")),
     )
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0

@@ -44,6 +44,7 @@ class InProcessStack:
     redis_url: str
     signing_key: str
     load_demo: bool = False
+    cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
     gateway_url: str = ""
     _servers: list = field(default_factory=list)
@@ -57,6 +58,7 @@ class InProcessStack:
             database_url=role_url(self.admin_url, f"sf_{name}", None),
             signing_key=self.signing_key,
             shutdown_grace_s=2,
+            cells={cell: role_url(url, f"sf_{name}", None) for cell, url in self.cells.items()},
         )
 
     async def _start(self, name: str, server) -> None:

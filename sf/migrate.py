@@ -15,5 +15,16 @@ def all_migrations() -> list[migrations.Migration]:
     return [m for schema, folder in SETS for m in migrations.discover(schema, folder)]
 
 
-def migrate(admin_url: str, app_password: str | None = None) -> list[str]:
-    return migrations.apply(admin_url, all_migrations(), app_password)
+# Schemas every extra database cell holds (the control plane stays on the default cell).
+CELL_SCHEMAS = ("telemetry",)
+
+
+def migrate(
+    admin_url: str, app_password: str | None = None, cells: dict[str, str] | None = None
+) -> list[str]:
+    """Everything on the default cell; the telemetry schema on each extra cell ({name: admin URL})."""
+    applied = migrations.apply(admin_url, all_migrations(), app_password)
+    for cell, url in (cells or {}).items():
+        cell_sets = [m for m in all_migrations() if m.schema in CELL_SCHEMAS]
+        applied += [f"{cell}:{name}" for name in migrations.apply(url, cell_sets, app_password)]
+    return applied

@@ -22,6 +22,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.runtime.settings import parse_cells
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.migrate import migrate
 
@@ -77,7 +78,7 @@ class Stack:
             ensure_free(
                 env[f"SF_{name}_LISTEN"], f"SF_{name}_LISTEN" + (" or --port" if name == "GATEWAY" else "")
             )
-        migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"))
+        migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"), parse_cells(env.get("SF_CELLS")))
         self._spawn(["serve", "tenancy"], env)
         wait_grpc_healthy(env["SF_TENANCY_LISTEN"], self.children)
         for name in ("ingest", "analytics"):

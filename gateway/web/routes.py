@@ -118,6 +118,7 @@ def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:
     )
     return {
         "supplier_id": supplier.id if supplier else None,
+        "cell": membership.tenant.cell or "default" if membership else "default",
         "user_id": response.user.id,
         "email": response.user.email,
         "display_name": response.user.display_name,

@@ -10,7 +10,7 @@ from services.analytics import storage
 from services.analytics.queries import Buckets, bucketize, merged_points
 from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.principal import Kind, Principal
-from services.runtime.transactions import Transactions
+from services.runtime.transactions import CellTransactions
 from services.runtime.validation import parse_id
 
 DEFAULT_LIMIT = 10_000
@@ -32,8 +32,8 @@ def check_range(start_ns: int, end_ns: int) -> None:
 
 
 class QueryService:
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
+    def __init__(self, cells: CellTransactions) -> None:
+        self._cells = cells
 
     async def read_points(
         self, caller: Principal, series_id: str, start_ns: int, end_ns: int, limit: int
@@ -44,7 +44,7 @@ class QueryService:
         limit = limit or DEFAULT_LIMIT
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidArgument.of("limit", f"must be between 1 and {MAX_LIMIT}")
-        async with self._db.tenant(tenant_id) as conn:
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
             payloads = await storage.block_payloads(conn, series, start_ns, end_ns)
         timestamps, values = merged_points(payloads, start_ns, end_ns)
         return timestamps[:limit], values[:limit], timestamps.size > limit
@@ -59,7 +59,7 @@ class QueryService:
             raise InvalidArgument.of("bucket_ns", "must be positive")
         if (end_ns - start_ns) // bucket_ns > MAX_BUCKETS:
             raise InvalidArgument.of("bucket_ns", f"the range would hold more than {MAX_BUCKETS} buckets")
-        async with self._db.tenant(tenant_id) as conn:
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
             payloads = await storage.block_payloads(conn, series, start_ns, end_ns)
         return bucketize(*merged_points(payloads, start_ns, end_ns), bucket_ns)
 
@@ -68,5 +68,5 @@ class QueryService:
         if len(series_ids) > MAX_LATEST:
             raise InvalidArgument.of("series_ids", f"at most {MAX_LATEST} series per call")
         ids = [parse_id("series_ids", s) for s in series_ids]
-        async with self._db.tenant(tenant_id) as conn:
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.latest_points(conn, ids)

@@ -46,7 +46,12 @@ class TenancyCatalog:
                 service_principal("ingest"),
             )
             cached = (
-                Principal(Kind.DEVICE, response.device_id, tenant_id=uuid.UUID(response.tenant_id)),
+                Principal(
+                    Kind.DEVICE,
+                    response.device_id,
+                    tenant_id=uuid.UUID(response.tenant_id),
+                    cell=response.cell or "default",
+                ),
                 response.state,
             )
             self._devices.put(key, cached)

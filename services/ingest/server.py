@@ -12,6 +12,7 @@ from services.ingest.handlers import IngestHandlers
 from services.ingest.live import LivePublisher
 from services.ingest.service import IngestService
 from services.ingest.usage import UsageReporter
+from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenSigner
@@ -31,14 +32,17 @@ class IngestServer:
         self.core = ServiceCore(
             settings.service, SERVICE_NAME, DeviceAuthenticator(catalog), [self.redis.ping]
         )
-        self.usage = UsageReporter(self.core.db, tenancy, identity, settings.usage_interval_s)
+        self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-ingest")
+        self.core.grpc.add_readiness_check(self.cells.check)
+        self.usage = UsageReporter(self.cells, tenancy, identity, settings.usage_interval_s)
         self._usage_task: asyncio.Task | None = None
-        service = IngestService(self.core.db, catalog, LivePublisher(self.redis), self.usage)
+        service = IngestService(self.cells, catalog, LivePublisher(self.redis), self.usage)
         handlers = IngestHandlers(service, self.draining)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()
+        await self.cells.open_extra()
         self._usage_task = asyncio.create_task(self.usage.run())
         return await self.core.serve()
 
@@ -51,4 +55,5 @@ class IngestServer:
         await self.usage.flush()
         await self.tenancy_channel.close()
         await self.redis.aclose()
+        await self.cells.close_extra()
         await self.core.close()

@@ -13,7 +13,7 @@ from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
 from services.runtime.errors import FieldViolation, PermissionDenied
 from services.runtime.principal import Kind, Principal
-from services.runtime.transactions import Transactions
+from services.runtime.transactions import CellTransactions
 
 
 class SeriesCatalog(Protocol):
@@ -39,9 +39,9 @@ def encode_block(series: SeriesColumns) -> storage.Block:
 
 class IngestService:
     def __init__(
-        self, db: Transactions, catalog: SeriesCatalog, live: LivePublisher, usage: UsageReporter
+        self, cells: CellTransactions, catalog: SeriesCatalog, live: LivePublisher, usage: UsageReporter
     ) -> None:
-        self._db = db
+        self._cells = cells
         self._catalog = catalog
         self._live = live
         self._usage = usage
@@ -63,8 +63,8 @@ class IngestService:
             )
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
         blocks = [encode_block(s) for s in series]
-        async with self._db.tenant(tenant_id) as conn:
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
             await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), blocks)
-        self._usage.touched(tenant_id)
+        self._usage.touched(tenant_id, caller.cell)
         await self._live.publish(tenant_id, series)
         return sum(b.count for b in blocks)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from services.ingest import storage
 from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity
 from services.runtime.tokens import service_principal
-from services.runtime.transactions import Transactions
+from services.runtime.transactions import CellTransactions
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -24,19 +24,19 @@ log = logging.getLogger(__name__)
 class UsageReporter:
     def __init__(
         self,
-        db: Transactions,
+        cells: CellTransactions,
         stub: tenancy_pb2_grpc.TenancyServiceStub,
         identity: CallerIdentity,
         interval_s: float = 10.0,
     ) -> None:
-        self._db = db
+        self._cells = cells
         self._stub = stub
         self._identity = identity
         self._interval = interval_s
-        self._pending: set[uuid.UUID] = set()
+        self._pending: set[tuple[uuid.UUID, str]] = set()
 
-    def touched(self, tenant_id: uuid.UUID) -> None:
-        self._pending.add(tenant_id)
+    def touched(self, tenant_id: uuid.UUID, cell: str) -> None:
+        self._pending.add((tenant_id, cell))
 
     async def run(self) -> None:
         while True:
@@ -46,15 +46,15 @@ class UsageReporter:
     async def flush(self) -> None:
         tenants, self._pending = self._pending, set()
         day = datetime.now(UTC).date()
-        for tenant_id in tenants:
+        for tenant_id, cell in tenants:
             try:
-                await self._report(tenant_id, day)
+                await self._report(tenant_id, cell, day)
             except Exception as exc:  # any failure: retried with the next flush, never lost
-                self._pending.add(tenant_id)
+                self._pending.add((tenant_id, cell))
                 log.warning("usage report failed", extra={"tenant": str(tenant_id), "error": repr(exc)})
 
-    async def _report(self, tenant_id: uuid.UUID, day) -> None:
-        async with self._db.tenant(tenant_id) as conn:
+    async def _report(self, tenant_id: uuid.UUID, cell: str, day) -> None:
+        async with self._cells.tenant(tenant_id, cell) as conn:
             points, stored, devices = await storage.daily_totals(conn, day)
         request = tenancy_pb2.RecordUsageRequest(
             day=day.isoformat(), points=points, bytes_stored=stored, active_devices=devices

@@ -56,6 +56,9 @@ class GrpcServer:
             names = [*self._names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
             reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
 
+    def add_readiness_check(self, check: ReadinessCheck) -> None:
+        self._checks.append(check)
+
     async def start(self, address: str) -> int:
         """Bind ``host:port`` (port 0 picks a free one), start serving, return the port."""
         port = self.server.add_insecure_port(address)

@@ -49,6 +49,7 @@ class Principal:
     supplier_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     origin: str = ""  # where the call came from (the client's address, as the gateway saw it), for audit
+    cell: str = "default"  # the database cell of the tenant's telemetry
 
     def require_tenant(self) -> uuid.UUID:
         """The tenant this call acts in; a call without one is refused."""

@@ -41,6 +41,7 @@ class TokenSigner:
             "sup": str(principal.supplier_id) if principal.supplier_id else None,
             "scp": sorted(principal.scopes),
             "src": principal.origin,
+            "cel": principal.cell,
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
@@ -62,6 +63,7 @@ class TokenSigner:
                 supplier_id=uuid.UUID(claims["sup"]) if claims.get("sup") else None,
                 scopes=frozenset(claims.get("scp") or ()),
                 origin=str(claims.get("src") or ""),
+                cell=str(claims.get("cel") or "default"),
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("internal token expired", reason="TOKEN_EXPIRED") from None

@@ -14,3 +14,8 @@ class Transactions(Protocol):
 
     def transaction(self, settings: Mapping[str, str]) -> AbstractAsyncContextManager[Any]:
         """A transaction with the given `app.*` settings set locally (narrow lookups)."""
+
+
+class CellTransactions(Protocol):
+    def tenant(self, tenant_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to one tenant, on the database cell that holds its telemetry."""

@@ -78,7 +78,7 @@ class Access:
             row = await storage.device_by_prefix(conn, prefix)
         if row is None or not credentials.credential_matches(credential, row[2]):
             raise BadCredentials("unknown device credential", reason="UNKNOWN_CREDENTIAL")
-        return DeviceIdentity(tenant_id=row[0], device_id=row[1], state=row[3])
+        return DeviceIdentity(tenant_id=row[0], device_id=row[1], state=row[3], cell=row[4])
 
     async def authenticate_api_key(self, caller: Principal, key: str) -> Principal:
         """The key's principal; every use is audited and its last-used time kept."""
@@ -90,12 +90,17 @@ class Access:
             row = await storage.api_key_by_prefix(conn, prefix)
             if row is None or not credentials.credential_matches(key, row[2]):
                 raise BadCredentials("unknown or revoked API key", reason="UNKNOWN_KEY")
-            tenant_id, key_id, _, scopes, expired, state = row
+            tenant_id, key_id, _, scopes, expired, state, cell = row
             if expired:
                 raise BadCredentials("API key expired", reason="KEY_EXPIRED")
             await storage.touch_api_key(conn, key_id)
             principal = Principal(
-                Kind.API_KEY, str(key_id), tenant_id=tenant_id, scopes=frozenset(scopes), origin=caller.origin
+                Kind.API_KEY,
+                str(key_id),
+                tenant_id=tenant_id,
+                scopes=frozenset(scopes),
+                origin=caller.origin,
+                cell=cell,
             )
             await audit.record(conn, principal, "api_key.use", target=str(key_id), detail={"state": state})
         return principal

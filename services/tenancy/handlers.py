@@ -55,6 +55,7 @@ def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
         supplier_id=str(tenant.supplier_id or ""),
         state=STATE_PB[tenant.state],
         template=tenant.template or "",
+        cell=tenant.cell,
     )
 
 
@@ -165,12 +166,16 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             tenant_id=str(identity.tenant_id),
             device_id=str(identity.device_id),
             state=STATE_PB[identity.state],
+            cell=identity.cell,
         )
 
     async def AuthenticateApiKey(self, request, context) -> pb.AuthenticateApiKeyResponse:
         principal = await self._access.authenticate_api_key(current_principal(), request.key)
         return pb.AuthenticateApiKeyResponse(
-            tenant_id=str(principal.tenant_id), key_id=principal.subject, scopes=sorted(principal.scopes)
+            tenant_id=str(principal.tenant_id),
+            key_id=principal.subject,
+            scopes=sorted(principal.scopes),
+            cell=principal.cell,
         )
 
     async def CreateSupplier(self, request, context) -> pb.CreateSupplierResponse:
@@ -201,6 +206,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             request.supplier_id,
             request.trial,
             request.template,
+            request.cell,
         )
         return pb.CreateTenantResponse(tenant=tenant_pb(tenant))
 

@@ -27,6 +27,7 @@ class Tenant:
     supplier_id: uuid.UUID | None = None
     state: str = "active"
     template: str | None = None
+    cell: str = "default"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class DeviceIdentity:
     tenant_id: uuid.UUID
     device_id: uuid.UUID
     state: str
+    cell: str
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import uuid
+from dataclasses import replace
 
 from services.runtime.errors import (
     FailedPrecondition,
@@ -66,10 +67,13 @@ async def check_quota_after(conn, tenant_id: uuid.UUID) -> None:
 
 
 class Organisations:
-    def __init__(self, db: Transactions, passwords: Passwords, catalog: Catalog) -> None:
+    def __init__(
+        self, db: Transactions, passwords: Passwords, catalog: Catalog, cells: tuple[str, ...] = ("default",)
+    ) -> None:
         self._db = db
         self._passwords = passwords
         self._catalog = catalog
+        self._cells = cells
 
     async def create_supplier(self, caller: Principal, name: str, profile: dict[str, str]) -> Supplier:
         caller.require_platform_operator()
@@ -128,9 +132,11 @@ class Organisations:
         supplier_id: str,
         trial: bool,
         template_code: str = "",
+        cell: str = "",
     ) -> Tenant:
         """The operator creates tenants for any supplier (or none); a supplier's staff for their own.
-        With a template, the tenant starts with its default plant, cycle times, KPI targets and alarm defaults."""
+        With a template, the tenant starts with its default plant, cycle times, KPI targets and alarm defaults.
+        Only the operator places a tenant on a cell other than the default one (e.g. a dedicated cell)."""
         supplier = self._tenant_supplier(caller, supplier_id)
         template = self._template(template_code)
         tenant = Tenant(
@@ -140,6 +146,7 @@ class Organisations:
             plan_code,
             supplier,
             template=template.code if template else None,
+            cell=self._cell(caller, cell),
         )
         settings = {"app.tenant_id": str(tenant.id)} | self._actor_settings(caller)
         async with self._db.transaction(settings) as conn:
@@ -163,8 +170,17 @@ class Organisations:
                 target=str(tenant.id),
                 detail={"plan": plan_code, "trial": trial},
             )
-        state = "trial" if trial else "active"
-        return Tenant(tenant.id, tenant.name, tenant.slug, plan_code, supplier, state, tenant.template)
+        return replace(tenant, state="trial" if trial else "active")
+
+    def _cell(self, caller: Principal, cell: str) -> str:
+        if not cell or cell == "default":
+            return "default"
+        caller.require_platform_operator()
+        if cell not in self._cells:
+            raise InvalidArgument.of(
+                "cell", f"no cell {cell!r} (configured: {', '.join(self._cells)})", reason="UNKNOWN_CELL"
+            )
+        return cell
 
     def _template(self, code: str) -> Template | None:
         if not code:

@@ -57,6 +57,7 @@ async def apply(db: Transactions, passwords: Passwords, manifest: Manifest) -> A
         manifest.plan,
         supplier_id,
         template=manifest.template.code,
+        cell=data["tenant"].get("cell", "default"),
     )
     async with db.tenant(tenant.id) as conn:
         existing = await organisations.get_tenant(conn, tenant.id)

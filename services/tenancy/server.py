@@ -38,7 +38,7 @@ class TenancyServer:
         db, public_url = self.core.db, settings.public_url
         mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
         handlers = TenancyHandlers(
-            Organisations(db, self.passwords, self.catalog),
+            Organisations(db, self.passwords, self.catalog, ("default", *settings.service.cells)),
             Access(db, self.passwords),
             AssetCatalog(db),
             AuditLog(db),

@@ -50,12 +50,13 @@ async def upsert_membership(
 async def memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[Membership]:
     """Needs a transaction with app.user_id set to ``user_id``."""
     cur = await conn.execute(
-        "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, m.role FROM tenancy.memberships m"
+        "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, t.template, t.cell, m.role"
+        " FROM tenancy.memberships m"
         " JOIN tenancy.tenants t ON t.id = m.tenant_id JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
         " WHERE m.user_id = %s ORDER BY t.name",
         [user_id],
     )
-    return [Membership(Tenant(*row[:6]), Role(row[6])) for row in await cur.fetchall()]
+    return [Membership(Tenant(*row[:8]), Role(row[8])) for row in await cur.fetchall()]
 
 
 async def insert_device(
@@ -73,11 +74,12 @@ async def insert_device(
 
 async def device_by_prefix(
     conn: AsyncConnection, prefix: str
-) -> tuple[uuid.UUID, uuid.UUID, bytes, str] | None:
-    """(tenant, device, credential hash, subscription state) of a live device; needs app.credential_prefix."""
+) -> tuple[uuid.UUID, uuid.UUID, bytes, str, str] | None:
+    """(tenant, device, credential hash, subscription state, cell) of a live device; needs app.credential_prefix."""
     cur = await conn.execute(
         "SELECT d.tenant_id, d.id, d.credential_hash,"
-        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = d.tenant_id)"
+        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = d.tenant_id),"
+        " (SELECT t.cell FROM tenancy.tenants t WHERE t.id = d.tenant_id)"
         " FROM tenancy.devices d WHERE d.credential_prefix = %s AND d.revoked_at IS NULL",
         [prefix],
     )
@@ -141,7 +143,8 @@ async def api_key_by_prefix(conn: AsyncConnection, prefix: str) -> tuple | None:
     """(tenant, key id, hash, scopes, expired?, state) of a key that is not revoked; needs app.credential_prefix."""
     cur = await conn.execute(
         "SELECT k.tenant_id, k.id, k.key_hash, k.scopes, coalesce(k.expires_at <= now(), false),"
-        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = k.tenant_id)"
+        " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = k.tenant_id),"
+        " (SELECT t.cell FROM tenancy.tenants t WHERE t.id = k.tenant_id)"
         " FROM tenancy.api_keys k WHERE k.prefix = %s AND k.revoked_at IS NULL",
         [prefix],
     )

@@ -12,7 +12,7 @@ from services.tenancy.models import Plan, Supplier, Tenant
 from services.tenancy.storage import unique_as_duplicate
 
 _TENANT = (
-    "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, t.template"
+    "SELECT t.id, t.name, t.slug, s.plan_code, t.supplier_id, s.state, t.template, t.cell"
     " FROM tenancy.tenants t JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
 )
 _SUPPLIER = "SELECT id, slug, name, description, website, contact_email FROM tenancy.suppliers"
@@ -98,8 +98,8 @@ async def insert_tenant(
     """The tenant and its subscription (in trial for ``trial_days``, else active)."""
     with unique_as_duplicate("a tenant with this name already exists"):
         await conn.execute(
-            "INSERT INTO tenancy.tenants (id, supplier_id, name, slug, template, kpi_targets)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO tenancy.tenants (id, supplier_id, name, slug, template, kpi_targets, cell)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
                 tenant.id,
                 tenant.supplier_id,
@@ -107,6 +107,7 @@ async def insert_tenant(
                 tenant.slug,
                 tenant.template,
                 json.dumps(kpi_targets or {}),
+                tenant.cell,
             ],
         )
     await conn.execute(

@@ -1,0 +1,50 @@
+"""Database cells: groups of tenants whose telemetry lives on its own PostgreSQL cluster.
+
+The control plane (tenancy) stays on the default cell and records each tenant's cell; ingest and
+analytics keep one pool per cell and run each tenant's transactions on that tenant's cell, which
+the verified caller (device credential or internal token) names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from services.runtime.db import Database
+from services.runtime.errors import Unavailable
+from services.runtime.settings import DEFAULT_CELL
+
+
+class CellDatabases:
+    def __init__(self, default: Database, extra: Mapping[str, str], name: str) -> None:
+        self._pools = {DEFAULT_CELL: default} | {
+            cell: Database(url, name=f"{name}-{cell}") for cell, url in extra.items()
+        }
+
+    def for_cell(self, cell: str) -> Database:
+        try:
+            return self._pools[cell or DEFAULT_CELL]
+        except KeyError:
+            raise Unavailable(
+                f"database cell {cell!r} is not configured here", reason="UNKNOWN_CELL"
+            ) from None
+
+    def tenant(self, tenant_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to the tenant, on the tenant's cell."""
+        return self.for_cell(cell).tenant(tenant_id)
+
+    async def open_extra(self) -> None:
+        for cell, pool in self._pools.items():
+            if cell != DEFAULT_CELL:
+                await pool.open()
+
+    async def close_extra(self) -> None:
+        for cell, pool in self._pools.items():
+            if cell != DEFAULT_CELL:
+                await pool.close()
+
+    async def check(self) -> None:
+        for pool in self._pools.values():
+            await pool.check()

@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         "plans follow the files; nothing is deleted. Needs SF_DATABASE_URL.",
     )
     apply.add_argument("directory", type=Path, metavar="DIR")
+    tenant_commands.add_parser(
+        "purge",
+        help="delete cancelled tenants whose grace period is over",
+        description="Offboard every cancelled tenant past its grace period: its telemetry, "
+        "Redis keys, records, audit trail and lone accounts. Needs SF_DATABASE_URL and "
+        "SF_REDIS_URL (and SF_CELLS if cells are used).",
+    )
 
     simulate = commands.add_parser(
         "simulate",
@@ -163,6 +170,9 @@ def _tenants(args: argparse.Namespace) -> int:
     from services.tenancy.catalog import CatalogError
     from sf.tenants import apply, describe
 
+    if args.tenants_command == "purge":
+        return _purge()
+
     try:
         reports = asyncio.run(apply(args.directory, Env()))
     except CatalogError as exc:
@@ -170,6 +180,18 @@ def _tenants(args: argparse.Namespace) -> int:
         return 2
     for report in reports:
         print("\n".join(describe(report)))
+    return 0
+
+
+def _purge() -> int:
+    from sf.purge import purge_due
+
+    purged = asyncio.run(purge_due(Env()))
+    for p in purged:
+        print(
+            f"purged tenant {p.tenant_id}: {p.blocks} blocks, {p.redis_keys} Redis keys, {p.accounts} accounts"
+        )
+    print(f"{len(purged)} tenant(s) purged")
     return 0
 
 

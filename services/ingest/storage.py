@@ -70,3 +70,10 @@ async def daily_totals(conn: AsyncConnection, day: date) -> tuple[int, int, int]
         {"day": day},
     )
     return await cur.fetchone()
+
+
+async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    """All of the tenant's telemetry on this cell (the transaction is scoped to the tenant); blocks deleted."""
+    await conn.execute("DELETE FROM telemetry.usage_daily WHERE tenant_id = %s", [tenant_id])
+    cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
+    return cur.rowcount

@@ -168,3 +168,28 @@ async def usage_counts(conn: AsyncConnection) -> dict[str, int]:
     )
     devices, series, users, api_keys = await cur.fetchone()
     return {"devices": devices, "series": series, "users": users, "api_keys": api_keys}
+
+
+async def due_for_purge(conn: AsyncConnection) -> list[tuple[uuid.UUID, str]]:
+    """(tenant, cell) of cancelled tenants whose grace period is over; needs the operator's view."""
+    cur = await conn.execute(
+        "SELECT t.id, t.cell FROM tenancy.tenants t JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
+        " WHERE s.state = 'cancelled' AND s.purge_after <= now() ORDER BY s.purge_after"
+    )
+    return await cur.fetchall()
+
+
+async def delete_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    """Delete the tenant and everything of it (foreign keys cascade), its audit trail, and the accounts
+    that belonged to it alone; returns those accounts. Needs app.tenant_id and app.purging set to it."""
+    cur = await conn.execute(
+        "SELECT m.user_id FROM tenancy.memberships m WHERE m.tenant_id = %s"
+        " AND NOT EXISTS (SELECT 1 FROM tenancy.memberships o WHERE o.user_id = m.user_id AND o.tenant_id <> m.tenant_id)"
+        " AND NOT EXISTS (SELECT 1 FROM tenancy.supplier_members s WHERE s.user_id = m.user_id)",
+        [tenant_id],
+    )
+    lone_users = [row[0] for row in await cur.fetchall()]
+    await conn.execute("DELETE FROM tenancy.audit_log WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM tenancy.tenants WHERE id = %s", [tenant_id])
+    await conn.execute("DELETE FROM tenancy.users WHERE id = ANY(%s) AND NOT platform_operator", [lone_users])
+    return lone_users

@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from gateway.backends import Backends
-from services.runtime.errors import ServiceError
+from services.runtime.errors import NotFound, ServiceError
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2
 
@@ -43,6 +43,7 @@ class ApiCallMeter:
                 await self._backends.call(
                     self._backends.tenancy.RecordApiCalls, request, service_principal("gateway", tenant_id)
                 )
-            except ServiceError as exc:  # kept for the next flush
-                self._counts[tenant_id] += calls
+            except ServiceError as exc:  # kept for the next flush, unless the tenant is gone
+                if not isinstance(exc, NotFound):
+                    self._counts[tenant_id] += calls
                 log.warning("API call report failed", extra={"tenant": str(tenant_id), "error": exc.message})

@@ -20,6 +20,7 @@ from sf.inprocess import InProcessStack
 from sf.migrate import migrate
 from sfcloud.v1 import tenancy_pb2_grpc
 from tests.control_plane import Tenancy
+from tests.mail import inbox, mailing_tenancy  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture(scope="session")

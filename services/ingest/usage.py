@@ -12,6 +12,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+import grpc
+
 from services.ingest import storage
 from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity
 from services.runtime.tokens import service_principal
@@ -49,7 +51,13 @@ class UsageReporter:
         for tenant_id, cell in tenants:
             try:
                 await self._report(tenant_id, cell, day)
-            except Exception as exc:  # any failure: retried with the next flush, never lost
+            except grpc.aio.AioRpcError as exc:
+                if (
+                    exc.code() != grpc.StatusCode.NOT_FOUND
+                ):  # a purged tenant's usage is dropped; the rest retried
+                    self._pending.add((tenant_id, cell))
+                log.warning("usage report failed", extra={"tenant": str(tenant_id), "error": exc.details()})
+            except Exception as exc:  # any other failure: retried with the next flush, never lost
                 self._pending.add((tenant_id, cell))
                 log.warning("usage report failed", extra={"tenant": str(tenant_id), "error": repr(exc)})
 

@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, errors
+
+from services.runtime.errors import NotFound
+
+
+@contextmanager
+def _known_tenant() -> Iterator[None]:
+    """Usage of a tenant that no longer exists (purged) is refused as NOT_FOUND, so reporters drop it."""
+    try:
+        yield
+    except errors.ForeignKeyViolation:
+        raise NotFound("tenant not found", reason="TENANT_NOT_FOUND") from None
 
 
 async def set_metered(
     conn: AsyncConnection, tenant_id: uuid.UUID, day: date, points: int, stored: int, devices: int
 ) -> None:
     """Absolute daily totals from ingest: setting (not adding) makes repeated reports harmless."""
+    with _known_tenant():
+        await _set_metered(conn, tenant_id, day, points, stored, devices)
+
+
+async def _set_metered(
+    conn: AsyncConnection, tenant_id: uuid.UUID, day: date, points: int, stored: int, devices: int
+) -> None:
     await conn.execute(
         "INSERT INTO tenancy.usage_daily AS u (tenant_id, day, points, bytes_stored, active_devices)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, day) DO UPDATE SET"
@@ -22,11 +42,12 @@ async def set_metered(
 
 
 async def add_api_calls(conn: AsyncConnection, tenant_id: uuid.UUID, day: date, calls: int) -> None:
-    await conn.execute(
-        "INSERT INTO tenancy.usage_daily AS u (tenant_id, day, api_calls) VALUES (%s, %s, %s)"
-        " ON CONFLICT (tenant_id, day) DO UPDATE SET api_calls = u.api_calls + excluded.api_calls",
-        [tenant_id, day, calls],
-    )
+    with _known_tenant():
+        await conn.execute(
+            "INSERT INTO tenancy.usage_daily AS u (tenant_id, day, api_calls) VALUES (%s, %s, %s)"
+            " ON CONFLICT (tenant_id, day) DO UPDATE SET api_calls = u.api_calls + excluded.api_calls",
+            [tenant_id, day, calls],
+        )
 
 
 async def daily(conn: AsyncConnection, first: date, last: date) -> list[tuple]:

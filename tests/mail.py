@@ -1,0 +1,59 @@
+"""A real local SMTP server (aiosmtpd) that keeps what it is sent, and a tenancy service that mails through it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from email import message_from_bytes
+
+import grpc
+import pytest
+from aiosmtpd.controller import Controller
+
+from services.runtime.settings import ServiceSettings, role_url
+from services.tenancy.config import TenancySettings
+from services.tenancy.server import TenancyServer
+from sf.inprocess import free_port
+from sfcloud.v1 import tenancy_pb2_grpc
+from tests.control_plane import Tenancy
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    async def next_link(self, path: str) -> str:
+        for _ in range(100):
+            for message in reversed(self.messages):
+                if found := re.search(rf"http://\S+/{path}\?token=(\S+)", message.get_payload()):
+                    self.messages.remove(message)
+                    return found.group(1)
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no mail with a /{path} link arrived")
+
+
+@pytest.fixture(scope="module")
+def inbox():
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{port}"
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+async def mailing_tenancy(admin_url, signing_key, inbox, signer):
+    """A tenancy server that sends its mail to the local SMTP server."""
+    service = ServiceSettings("tenancy", "127.0.0.1:0", role_url(admin_url, "sf_tenancy", None), signing_key)
+    server = TenancyServer(TenancySettings(service, smtp_url=inbox.url, public_url="http://sf.test"))
+    port = await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+    await server.stop()

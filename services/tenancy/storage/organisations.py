@@ -33,36 +33,26 @@ async def get_plan(conn: AsyncConnection, code: str) -> Plan | None:
     return await cur.fetchone()
 
 
+_INSERT_SUPPLIER = (
+    "INSERT INTO tenancy.suppliers (id, slug, name, description, website, contact_email)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+)
+
+
+def _supplier_row(s: Supplier) -> list:
+    return [s.id, s.slug, s.name, s.description, s.website, s.contact_email]
+
+
 async def upsert_supplier(conn: AsyncConnection, supplier: Supplier) -> uuid.UUID:
-    cur = await conn.execute(
-        "INSERT INTO tenancy.suppliers (id, slug, name, description, website, contact_email)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO UPDATE SET name = excluded.name RETURNING id",
-        [
-            supplier.id,
-            supplier.slug,
-            supplier.name,
-            supplier.description,
-            supplier.website,
-            supplier.contact_email,
-        ],
-    )
+    """The supplier with this slug (catalog loading): made if missing, renamed if changed."""
+    sql = f"{_INSERT_SUPPLIER} ON CONFLICT (slug) DO UPDATE SET name = excluded.name RETURNING id"
+    cur = await conn.execute(sql, _supplier_row(supplier))
     return (await cur.fetchone())[0]
 
 
 async def insert_supplier(conn: AsyncConnection, supplier: Supplier) -> None:
     with unique_as_duplicate("a supplier with this name already exists"):
-        await conn.execute(
-            "INSERT INTO tenancy.suppliers (id, slug, name, description, website, contact_email)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                supplier.id,
-                supplier.slug,
-                supplier.name,
-                supplier.description,
-                supplier.website,
-                supplier.contact_email,
-            ],
-        )
+        await conn.execute(_INSERT_SUPPLIER, _supplier_row(supplier))
 
 
 async def get_supplier(conn: AsyncConnection, supplier_id: uuid.UUID) -> Supplier | None:

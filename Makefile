@@ -18,7 +18,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(INSTALLED): $(PY) pyproject.toml ext/tscodec/_gorilla.pyx $(wildcard ext/tscodec/*.pxi)
+$(INSTALLED): $(PY) pyproject.toml ext/tscodec/_kernels.pyx $(wildcard ext/tscodec/*.pxi)
 	$(PY) -m pip install --quiet "grpcio-tools==1.85.1"
 	$(MAKE) --no-print-directory proto
 	$(PY) -m pip install --quiet -e '.[dev]'

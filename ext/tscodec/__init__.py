@@ -7,7 +7,7 @@ range and value statistics from the header without touching the payload, so
 a query can skip or aggregate blocks. ``encode`` writes format version 2;
 ``decode`` and ``stats`` read versions 1 and 2. docs/CODEC.md specifies both.
 
-The compiled ``_gorilla`` module does the work; if it is missing (no compiler
+The compiled ``_kernels`` module does the work; if it is missing (no compiler
 at install time) the pure-Python ``reference`` takes over, with the same bytes
 and much lower speed. ``IMPLEMENTATION`` says which one is live.
 """
@@ -18,7 +18,7 @@ from tscodec import format_v1, format_v2
 from tscodec.format import MAGIC, BlockStats, CodecError, as_view, block_stats, version_of
 
 try:
-    from tscodec._gorilla import decode, encode
+    from tscodec._kernels import decode, encode
 
     IMPLEMENTATION = "cython"
 except ImportError:

@@ -1,4 +1,4 @@
-# Version 1 (Gorilla) kernels, included by _gorilla.pyx: byte-identical to ``reference_v1``.
+# Version 1 (Gorilla) kernels, included by _kernels.pyx: byte-identical to ``reference_v1``.
 #
 # Bit layout, buckets and the window rule are specified in ``format_v1.py``.
 

@@ -1,4 +1,4 @@
-# Version 2 blobs, included by _gorilla.pyx: the Python-visible encode and decode,
+# Version 2 blobs, included by _kernels.pyx: the Python-visible encode and decode,
 # the header (docs/CODEC.md, section 2) and the block statistics.
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer

@@ -1,4 +1,4 @@
-# Version 2 integer columns, included by _gorilla.pyx (docs/CODEC.md, section 4):
+# Version 2 integer columns, included by _kernels.pyx (docs/CODEC.md, section 4):
 # delta order, centre, and a constant, dense (tokens) or sparse (positions + offsets) kind.
 
 cdef enum:

@@ -1,4 +1,4 @@
-# Version 2 byte and bit plumbing, included by _gorilla.pyx: checksum, varints,
+# Version 2 byte and bit plumbing, included by _kernels.pyx: checksum, varints,
 # a growing output buffer, LSB-first bit packing, a bounds-checked input cursor.
 
 from cpython.mem cimport PyMem_RawFree as free, PyMem_RawMalloc as malloc, PyMem_RawRealloc as realloc

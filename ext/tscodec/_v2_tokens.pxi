@@ -1,4 +1,4 @@
-# Version 2 residual tokens, included by _gorilla.pyx: the hybrid-integer split,
+# Version 2 residual tokens, included by _kernels.pyx: the hybrid-integer split,
 # the frequency table and rANS with 1, 2 or 4 interleaved states (docs/CODEC.md, section 5).
 
 cdef enum:

@@ -1,4 +1,4 @@
-# Version 2 value section, included by _gorilla.pyx (docs/CODEC.md, section 7):
+# Version 2 value section, included by _kernels.pyx (docs/CODEC.md, section 7):
 # decimal or float-bits integers, exceptions, and a direct or dictionary integer column.
 
 from libc.math cimport fabs, floor, signbit

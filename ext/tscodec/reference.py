@@ -2,7 +2,7 @@
 
 Written to be read beside the specification, one function per section, with
 Python integers for every 64-bit quantity (wrapped with ``& M64``). The
-compiled kernels in ``_gorilla`` must write the same bytes and accept and
+compiled kernels in ``_kernels`` must write the same bytes and accept and
 reject the same blobs; the tests hold them to it. Slow, and fine for it: it is
 the oracle in the tests and the fallback when the extension is not built.
 

@@ -1,11 +1,11 @@
 """Pure-Python tscodec: the executable form of the spec in ``format.py``.
 
 It spells every field out as a string of bits, so it reads like the format
-description and is easy to check by eye; the compiled ``_gorilla`` kernels must
+description and is easy to check by eye; the compiled ``_kernels`` kernels must
 write the same bytes. Slow, and fine for it: it is the oracle in the tests and
 the fallback when the extension is not built. The kernels (``summarize``,
 ``encode_payload``, ``decode_payload``) take the same arguments as
-``_gorilla``'s.
+``_kernels``'s.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tscodec
-from tscodec import _gorilla, format_v2, reference, reference_v1
+from tscodec import _kernels, format_v2, reference, reference_v1
 from tscodec.format import CodecError
 
 TS = np.array([10, 20, 30, 45, 45, 5], dtype=np.int64)
 VS = np.array([1.0, 1.5, np.nan, -0.0, 2.25, 1e300])
 BLOB = tscodec.encode(TS, VS)
 BLOB_V1 = reference_v1.encode(TS, VS)
-IMPLEMENTATIONS = [_gorilla, reference]
+IMPLEMENTATIONS = [_kernels, reference]
 NAN = 0x7FF8000000000000
 
 
@@ -210,7 +210,7 @@ def test_crafted_payloads_behind_a_valid_checksum(values, reason):
 @given(st.binary(max_size=80), st.integers(2, 300))
 def test_arbitrary_payloads_never_crash_and_both_readers_agree(payload, count):
     blob = blob_around(count, payload)
-    assert outcome(_gorilla, blob) == outcome(reference, blob)
+    assert outcome(_kernels, blob) == outcome(reference, blob)
 
 
 @settings(max_examples=300, deadline=None)
@@ -222,7 +222,7 @@ def test_damaged_payloads_never_crash_and_both_readers_agree(points, data):
     bit = data.draw(st.integers(8 * start, 8 * len(blob) - 1))
     blob[bit // 8] ^= 1 << (bit % 8)
     damaged = with_checksum(blob)
-    assert outcome(_gorilla, damaged) == outcome(reference, damaged)
+    assert outcome(_kernels, damaged) == outcome(reference, damaged)
 
 
 # 2**20 points: constant columns; a sparse column cut short; and the most scratch a value section can
@@ -241,7 +241,7 @@ def test_decoding_allocates_at_most_a_small_multiple_of_the_declared_size(payloa
     tracemalloc.start()
     try:
         try:
-            _gorilla.decode(blob)
+            _kernels.decode(blob)
         except CodecError:
             pass
         _, peak = tracemalloc.get_traced_memory()
@@ -252,7 +252,7 @@ def test_decoding_allocates_at_most_a_small_multiple_of_the_declared_size(payloa
 
 # ---- version 1 payloads, through the compiled and the reference kernels ----------------
 
-KERNELS_V1 = [(_gorilla.decode_payload_v1, "compiled"), (reference_v1.decode_payload, "reference")]
+KERNELS_V1 = [(_kernels.decode_payload_v1, "compiled"), (reference_v1.decode_payload, "reference")]
 
 
 @pytest.mark.parametrize(("decode_payload", "_"), KERNELS_V1)
@@ -296,6 +296,6 @@ def v1_outcome(decode_payload, payload: bytes, count: int) -> object:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=64), st.integers(0, 300))
 def test_arbitrary_v1_payloads_never_crash_and_both_kernels_agree(payload, count):
-    assert v1_outcome(_gorilla.decode_payload_v1, payload, count) == v1_outcome(
+    assert v1_outcome(_kernels.decode_payload_v1, payload, count) == v1_outcome(
         reference_v1.decode_payload, payload, count
     )

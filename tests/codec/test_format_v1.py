@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tscodec
-from tscodec import _gorilla, reference_v1
+from tscodec import _kernels, reference_v1
 from tscodec.format_v1 import HEADER, payload_bounds, seal
 
 NAN_BITS = 0x7FF8000000000000
@@ -34,7 +34,7 @@ VALUE_FIELDS = {"min", "max", "sum", "first", "last"}
 def encode_v1(timestamps, values) -> bytes:
     """A version 1 blob from the compiled kernels (checked against the reference below)."""
     ts, vs = np.asarray(timestamps, np.int64), np.asarray(values, np.float64)
-    blob = seal(_gorilla.summarize(ts, vs), _gorilla.encode_payload_v1(ts, vs))
+    blob = seal(_kernels.summarize(ts, vs), _kernels.encode_payload_v1(ts, vs))
     assert blob == reference_v1.encode(ts, vs)
     return blob
 

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 import tscodec
 from sf.bench.codec import load_series, skab_dir
 from tests.codec.strategies import INT64_MAX, INT64_MIN, SPECIAL_BITS, columns, counter, states
-from tscodec import _gorilla, reference
+from tscodec import _kernels, reference
 
-IMPLEMENTATIONS = [_gorilla, reference]
+IMPLEMENTATIONS = [_kernels, reference]
 
 
 def assert_identical(got: tuple[np.ndarray, np.ndarray], ts: np.ndarray, vs: np.ndarray) -> None:
@@ -42,12 +42,12 @@ def roundtrip_both(ts, vs) -> bytes:
 
 def test_the_compiled_module_is_live():
     assert tscodec.IMPLEMENTATION == "cython"
-    assert tscodec.encode is _gorilla.encode and tscodec.decode is _gorilla.decode
+    assert tscodec.encode is _kernels.encode and tscodec.decode is _kernels.decode
 
 
 def test_the_reference_takes_over_when_the_extension_is_missing():
     script = (
-        "import sys; sys.modules['tscodec._gorilla'] = None\n"  # makes the import fail
+        "import sys; sys.modules['tscodec._kernels'] = None\n"  # makes the import fail
         "import tscodec\n"
         "assert tscodec.IMPLEMENTATION == 'python', tscodec.IMPLEMENTATION\n"
         "assert tscodec.decode(tscodec.encode([2, 1], [0.5, -0.0]))[0].tolist() == [2, 1]\n"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 from services.ingest.batches import IncomingBlock, IncomingSeries
-from services.ingest.errors import ShuttingDown
+from services.ingest.errors import MalformedBatch, ShuttingDown
 from services.ingest.service import IngestService
+from services.ingest.storage import BatchKey
 from services.runtime.principal import current_principal
 from services.runtime.streams import until_draining
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
@@ -20,10 +22,32 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
 
     async def Ingest(self, request_iterator, context) -> AsyncIterator[ingest_pb2.IngestResponse]:
         principal = current_principal()
+        session: uuid.UUID | None = None
+        last = -1
         async for request in until_draining(request_iterator, self._draining):
+            session = session or _session_of(request)
+            if request.batch_no <= last:
+                raise MalformedBatch.of(
+                    "batch_no",
+                    f"{request.batch_no} is not after {last}: batch numbers increase within a session",
+                )
+            last = request.batch_no
             entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
             blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
-            stored = await self._service.ingest(principal, entries, blocks)
-            yield ingest_pb2.IngestResponse(batch_no=request.batch_no, points_stored=stored)
+            key = BatchKey(session, request.batch_no)
+            stored, duplicate = await self._service.ingest(principal, key, entries, blocks)
+            yield ingest_pb2.IngestResponse(
+                batch_no=request.batch_no, points_stored=stored, duplicate=duplicate
+            )
         if self._draining.is_set():
             raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")
+
+
+def _session_of(request: ingest_pb2.IngestRequest) -> uuid.UUID:
+    """The client's session id, or a fresh one for a stream that sends none."""
+    if not request.session_id:
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(request.session_id)
+    except ValueError:
+        raise MalformedBatch.of("session_id", f"{request.session_id[:40]!r} is not a UUID") from None

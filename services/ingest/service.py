@@ -47,24 +47,31 @@ class IngestService:
         self._usage = usage
 
     async def ingest(
-        self, caller: Principal, entries: list[IncomingSeries], blocks: list[IncomingBlock] = ()
-    ) -> int:
-        """Store one batch in one transaction; returns the points stored. Raises before storing anything."""
+        self,
+        caller: Principal,
+        batch: storage.BatchKey,
+        entries: list[IncomingSeries],
+        blocks: list[IncomingBlock] = (),
+    ) -> tuple[int, bool]:
+        """Store one batch in one transaction; returns (points stored, duplicate). Raises before storing anything.
+        A batch already stored (a retry after a lost acknowledgement) is a duplicate: nothing is stored again."""
         if caller.kind is not Kind.DEVICE:
             raise PermissionDenied("only devices may send telemetry", reason="NOT_A_DEVICE")
         tenant_id = caller.require_tenant()
         series = validate(entries, blocks)
         if not series:
-            return 0
+            return 0, False
         unknown = await self._catalog.unknown_series(tenant_id, [s.series_id for s in series])
         if unknown:
             violations = tuple(
                 FieldViolation("series_id", f"{u} is not a series of this tenant") for u in unknown
             )
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
-        blocks = [encode_block(s) for s in series]
+        encoded = [encode_block(s) for s in series]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), blocks)
+            stored = await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), batch, encoded)
+        if not stored:
+            return 0, True
         self._usage.touched(tenant_id, caller.cell)
         await self._live.publish(tenant_id, series)
-        return sum(b.count for b in blocks)
+        return sum(b.count for b in encoded), False

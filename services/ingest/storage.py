@@ -10,6 +10,14 @@ from psycopg import AsyncConnection
 
 
 @dataclass(frozen=True)
+class BatchKey:
+    """What makes a batch idempotent: the client's session and the batch's number in it."""
+
+    session_id: uuid.UUID
+    batch_no: int
+
+
+@dataclass(frozen=True)
 class Block:
     series_id: uuid.UUID
     start_ns: int
@@ -38,28 +46,38 @@ _FIELDS = (
 
 
 _WRITE = (
-    "WITH written AS ("
+    # 1. claim the batch: advance the session's high-water mark, or nothing when the batch is a retry
+    "WITH claim AS ("
+    " INSERT INTO telemetry.ingest_sessions AS s (tenant_id, device_id, session_id, last_batch_no)"
+    " VALUES (%(tenant)s, %(device)s, %(session)s, %(batch)s)"
+    " ON CONFLICT (tenant_id, device_id, session_id) DO UPDATE SET last_batch_no = excluded.last_batch_no,"
+    " updated_at = now() WHERE s.last_batch_no < excluded.last_batch_no RETURNING 1),"
+    # 2. the blocks, only when claimed
+    " written AS ("
     " INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
     " sum_value, first_value, last_value, payload) SELECT %(tenant)s, * FROM unnest("
     " %(c0)s::uuid[], %(c1)s::bigint[], %(c2)s::bigint[], %(c3)s::int[], %(c4)s::float8[], %(c5)s::float8[],"
-    " %(c6)s::float8[], %(c7)s::float8[], %(c8)s::float8[], %(c9)s::bytea[])"
-    " RETURNING count, octet_length(payload) AS bytes)"
+    " %(c6)s::float8[], %(c7)s::float8[], %(c8)s::float8[], %(c9)s::bytea[]) WHERE EXISTS (SELECT 1 FROM claim)"
+    " RETURNING count, octet_length(payload) AS bytes),"
+    # 3. the device's usage of the day, counting what was written
+    " metered AS ("
     " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches)"
     " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, sum(count), sum(bytes), 1 FROM written"
+    " HAVING count(*) > 0"
     " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
-    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1"
+    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1)"
+    " SELECT EXISTS (SELECT 1 FROM claim)"
 )
 
 
 async def write_blocks(
-    conn: AsyncConnection, tenant_id: uuid.UUID, device_id: uuid.UUID, blocks: list[Block]
-) -> None:
-    """The blocks and the device's usage of the day, in one statement (COPY is refused on RLS tables)."""
+    conn: AsyncConnection, tenant_id: uuid.UUID, device_id: uuid.UUID, batch: BatchKey, blocks: list[Block]
+) -> bool:
+    """Store a batch and its usage in one statement; False when it was stored before (a retry)."""
     columns = [[getattr(b, name) for b in blocks] for name in _FIELDS]
-    await conn.execute(
-        _WRITE,
-        {"tenant": tenant_id, "device": device_id} | {f"c{i}": column for i, column in enumerate(columns)},
-    )
+    params = {"tenant": tenant_id, "device": device_id, "session": batch.session_id, "batch": batch.batch_no}
+    cur = await conn.execute(_WRITE, params | {f"c{i}": column for i, column in enumerate(columns)})
+    return (await cur.fetchone())[0]
 
 
 async def daily_totals(conn: AsyncConnection, day: date) -> tuple[int, int, int]:
@@ -75,5 +93,6 @@ async def daily_totals(conn: AsyncConnection, day: date) -> tuple[int, int, int]
 async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
     """All of the tenant's telemetry on this cell (the transaction is scoped to the tenant); blocks deleted."""
     await conn.execute("DELETE FROM telemetry.usage_daily WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.ingest_sessions WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

@@ -29,6 +29,7 @@ import logging
 import math
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ class DeviceSession:
         self._jitter = jitter or random.Random()  # noqa: S311 - backoff jitter, not security
         self._metadata = (("authorization", f"Device {credential}"),)
         self._next_no, self._sent_upto = 1, 0
+        self._session_id = str(uuid.uuid4())  # batch numbers restart with each run: a new session each time
         self._arrived, self._room, self._closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._drain_until = math.inf
         self._ended = False
@@ -129,7 +131,7 @@ class DeviceSession:
         """Queue a batch without waiting (live ticks); past the budget the oldest batches are dropped."""
         if self._ended or self._closed.is_set():
             return False
-        request = ingest_pb2.IngestRequest(batch_no=self._next_no, series=series)
+        request = ingest_pb2.IngestRequest(batch_no=self._next_no, series=series, session_id=self._session_id)
         self._next_no += 1
         self._record_drops(self._backlog.add(Batch(request.batch_no, request, _points(series))))
         self._arrived.set()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -88,11 +89,9 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"redis-server exited; see {self.data_dir / 'redis.log'}")
-            try:
+            with contextlib.suppress(redis.ConnectionError):  # not listening yet: poll again
                 if self.socket.exists() and redis.Redis.from_url(self.url).ping():
                     return
-            except redis.ConnectionError:
-                pass
             time.sleep(0.05)
         raise RuntimeError(f"redis-server did not start within {timeout} s")
 

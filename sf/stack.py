@@ -8,6 +8,7 @@ factory. Ctrl-C (or SIGTERM) stops the children, then Redis and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -147,14 +148,10 @@ def wait_grpc_healthy(target: str, children: list[subprocess.Popen], timeout: fl
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             _check_children(children)
-            try:
-                if (
-                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                    == health_pb2.HealthCheckResponse.SERVING
-                ):
+            with contextlib.suppress(grpc.RpcError):  # not listening yet: poll again
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
-            except grpc.RpcError:
-                pass
             time.sleep(0.1)
     raise StackError(f"{target} did not become healthy within {timeout} s")
 
@@ -163,10 +160,8 @@ def wait_http_ready(url: str, children: list[subprocess.Popen], timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _check_children(children)
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet: poll again
             if httpx.get(url, timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.1)
     raise StackError(f"{url} did not become ready within {timeout} s")

@@ -32,13 +32,13 @@ def _metadata(signer: TokenSigner, principal: Principal) -> tuple:
 
 
 async def create_tenant(
-    tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3
+    tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3, plan: str = "standard"
 ) -> SeededTenant:
     async with grpc.aio.insecure_channel(tenancy_target) as channel:
         stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
         tenant = (
             await stub.CreateTenant(
-                tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code="standard"),
+                tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code=plan),
                 metadata=_metadata(signer, OPERATOR),
                 timeout=10,
             )

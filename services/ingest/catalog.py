@@ -35,6 +35,7 @@ class TenancyCatalog:
         self._identity = identity
         self._devices = TtlCache(min(ttl_s, 5))  # a revoked credential or suspended tenant stops within 5 s
         self._series = TtlCache(ttl_s)
+        self._rates: dict[uuid.UUID, int] = {}  # tenant → points/s quota, as of its last authentication
 
     async def authenticate_device(self, credential: str) -> Principal:
         key = hashlib.sha256(credential.encode()).digest()
@@ -55,6 +56,7 @@ class TenancyCatalog:
                 response.state,
             )
             self._devices.put(key, cached)
+            self._rates[cached[0].tenant_id] = response.points_per_second
         principal, state = cached
         if state not in INGEST_STATES:
             name = tenancy_pb2.SubscriptionState.Name(state).removeprefix("SUBSCRIPTION_STATE_").lower()
@@ -62,6 +64,10 @@ class TenancyCatalog:
                 f"the tenant's subscription is {name}: ingest is refused, data stays readable"
             )
         return principal
+
+    def points_per_second(self, tenant_id: uuid.UUID) -> int:
+        """The tenant's quota as its devices' last authentication reported it (0: none known)."""
+        return self._rates.get(tenant_id, 0)
 
     async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """The ids among ``series_ids`` that are not series of ``tenant_id``."""

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from services.ingest.catalog import DeviceAuthenticator, TenancyCatalog
 from services.ingest.config import IngestSettings
 from services.ingest.handlers import IngestHandlers
+from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.service import IngestService
 from services.ingest.usage import UsageReporter
@@ -36,7 +37,9 @@ class IngestServer:
         self.core.grpc.add_readiness_check(self.cells.check)
         self.usage = UsageReporter(self.cells, tenancy, identity, settings.usage_interval_s)
         self._usage_task: asyncio.Task | None = None
-        service = IngestService(self.cells, catalog, LivePublisher(self.redis), self.usage)
+        service = IngestService(
+            self.cells, catalog, LivePublisher(self.redis), self.usage, PointRate(self.redis)
+        )
         handlers = IngestHandlers(service, self.draining)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)
 

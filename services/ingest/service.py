@@ -9,6 +9,7 @@ import tscodec
 from services.ingest import storage
 from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate
 from services.ingest.errors import UnknownSeries
+from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
 from services.runtime.errors import FieldViolation, PermissionDenied
@@ -18,6 +19,7 @@ from services.runtime.transactions import CellTransactions
 
 class SeriesCatalog(Protocol):
     async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]: ...
+    def points_per_second(self, tenant_id: uuid.UUID) -> int: ...
 
 
 def encode_block(series: SeriesColumns) -> storage.Block:
@@ -39,12 +41,18 @@ def encode_block(series: SeriesColumns) -> storage.Block:
 
 class IngestService:
     def __init__(
-        self, cells: CellTransactions, catalog: SeriesCatalog, live: LivePublisher, usage: UsageReporter
+        self,
+        cells: CellTransactions,
+        catalog: SeriesCatalog,
+        live: LivePublisher,
+        usage: UsageReporter,
+        rate: PointRate,
     ) -> None:
         self._cells = cells
         self._catalog = catalog
         self._live = live
         self._usage = usage
+        self._rate = rate
 
     async def ingest(
         self,
@@ -67,6 +75,8 @@ class IngestService:
                 FieldViolation("series_id", f"{u} is not a series of this tenant") for u in unknown
             )
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
+        points = sum(s.timestamps.size for s in series)
+        await self._rate.take(tenant_id, self._catalog.points_per_second(tenant_id), points)
         encoded = [encode_block(s) for s in series]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             stored = await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), batch, encoded)

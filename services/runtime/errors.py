@@ -37,11 +37,13 @@ class ServiceError(Exception):
         *,
         reason: str | None = None,
         violations: tuple[FieldViolation, ...] = (),
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
         self.violations = violations
+        self.retry_after_s = retry_after_s  # when the same call may succeed (google.rpc.RetryInfo)
 
 
 class InvalidArgument(ServiceError):

@@ -78,7 +78,9 @@ class Access:
             row = await storage.device_by_prefix(conn, prefix)
         if row is None or not credentials.credential_matches(credential, row[2]):
             raise BadCredentials("unknown device credential", reason="UNKNOWN_CREDENTIAL")
-        return DeviceIdentity(tenant_id=row[0], device_id=row[1], state=row[3], cell=row[4])
+        return DeviceIdentity(
+            tenant_id=row[0], device_id=row[1], state=row[3], cell=row[4], points_per_second=row[5]
+        )
 
     async def authenticate_api_key(self, caller: Principal, key: str) -> Principal:
         """The key's principal; every use is audited and its last-used time kept."""

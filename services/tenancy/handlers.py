@@ -167,6 +167,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             device_id=str(identity.device_id),
             state=STATE_PB[identity.state],
             cell=identity.cell,
+            points_per_second=identity.points_per_second,
         )
 
     async def AuthenticateApiKey(self, request, context) -> pb.AuthenticateApiKeyResponse:

@@ -113,6 +113,7 @@ class DeviceIdentity:
     device_id: uuid.UUID
     state: str
     cell: str
+    points_per_second: int = 0
 
 
 @dataclass(frozen=True)

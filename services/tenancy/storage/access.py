@@ -74,12 +74,14 @@ async def insert_device(
 
 async def device_by_prefix(
     conn: AsyncConnection, prefix: str
-) -> tuple[uuid.UUID, uuid.UUID, bytes, str, str] | None:
-    """(tenant, device, credential hash, subscription state, cell) of a live device; needs app.credential_prefix."""
+) -> tuple[uuid.UUID, uuid.UUID, bytes, str, str, int] | None:
+    """(tenant, device, credential hash, state, cell, points/s quota) of a live device; needs app.credential_prefix."""
     cur = await conn.execute(
         "SELECT d.tenant_id, d.id, d.credential_hash,"
         " (SELECT s.state FROM tenancy.subscriptions s WHERE s.tenant_id = d.tenant_id),"
-        " (SELECT t.cell FROM tenancy.tenants t WHERE t.id = d.tenant_id)"
+        " (SELECT t.cell FROM tenancy.tenants t WHERE t.id = d.tenant_id),"
+        " (SELECT (p.quotas->>'points_per_second')::int FROM tenancy.subscriptions s"
+        "  JOIN tenancy.plans p ON p.code = s.plan_code WHERE s.tenant_id = d.tenant_id)"
         " FROM tenancy.devices d WHERE d.credential_prefix = %s AND d.revoked_at IS NULL",
         [prefix],
     )

@@ -124,3 +124,20 @@ def _combined(series_id: uuid.UUID, parts: list[Part]) -> SeriesColumns:
     values = np.concatenate([p[1] for p in parts])
     order = np.argsort(timestamps, kind="stable")
     return SeriesColumns(series_id, timestamps[order], values[order])
+
+
+def without_known(series: SeriesColumns, known: np.ndarray) -> tuple[SeriesColumns, int]:
+    """The points whose timestamp the series has neither stored (``known``) nor earlier in this batch.
+
+    The rule is first write wins: a (series, timestamp) keeps the value stored first; a later point
+    with the same timestamp is dropped and counted, whatever its value.
+    """
+    timestamps = series.timestamps
+    fresh = np.ones(timestamps.size, dtype=bool)
+    fresh[1:] = timestamps[1:] != timestamps[:-1]  # sorted stably: the first of equal timestamps stays
+    if known.size:
+        fresh &= ~np.isin(timestamps, known)
+    dropped = int(timestamps.size - np.count_nonzero(fresh))
+    if dropped == 0:
+        return series, 0
+    return SeriesColumns(series.series_id, timestamps[fresh], series.values[fresh]), dropped

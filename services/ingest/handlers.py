@@ -35,9 +35,12 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
             blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
             key = BatchKey(session, request.batch_no)
-            stored, duplicate = await self._service.ingest(principal, key, entries, blocks)
+            outcome = await self._service.ingest(principal, key, entries, blocks)
             yield ingest_pb2.IngestResponse(
-                batch_no=request.batch_no, points_stored=stored, duplicate=duplicate
+                batch_no=request.batch_no,
+                points_stored=outcome.stored,
+                duplicate=outcome.duplicate,
+                conflicts=outcome.conflicts,
             )
         if self._draining.is_set():
             raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 import tscodec
 from services.ingest import storage
-from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate
+from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate, without_known
 from services.ingest.errors import UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
@@ -15,6 +18,13 @@ from services.ingest.usage import UsageReporter
 from services.runtime.errors import FieldViolation, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    stored: int = 0
+    conflicts: int = 0
+    duplicate: bool = False
 
 
 class SeriesCatalog(Protocol):
@@ -60,15 +70,16 @@ class IngestService:
         batch: storage.BatchKey,
         entries: list[IncomingSeries],
         blocks: list[IncomingBlock] = (),
-    ) -> tuple[int, bool]:
-        """Store one batch in one transaction; returns (points stored, duplicate). Raises before storing anything.
-        A batch already stored (a retry after a lost acknowledgement) is a duplicate: nothing is stored again."""
+    ) -> IngestOutcome:
+        """Store one batch in one transaction. Raises before storing anything when the batch is refused.
+        A batch already stored (a retry after a lost acknowledgement) is a duplicate: nothing is stored again.
+        A point whose series already has a value at its timestamp is dropped and counted (first write wins)."""
         if caller.kind is not Kind.DEVICE:
             raise PermissionDenied("only devices may send telemetry", reason="NOT_A_DEVICE")
         tenant_id = caller.require_tenant()
         series = validate(entries, blocks)
         if not series:
-            return 0, False
+            return IngestOutcome()
         unknown = await self._catalog.unknown_series(tenant_id, [s.series_id for s in series])
         if unknown:
             violations = tuple(
@@ -77,11 +88,30 @@ class IngestService:
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
         points = sum(s.timestamps.size for s in series)
         await self._rate.take(tenant_id, self._catalog.points_per_second(tenant_id), points)
-        encoded = [encode_block(s) for s in series]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            stored = await storage.write_blocks(conn, tenant_id, uuid.UUID(caller.subject), batch, encoded)
+            await storage.lock_series(conn, [s.series_id for s in series])
+            kept, conflicts = await _first_writes_only(conn, series)
+            encoded = [encode_block(s) for s in kept]
+            stored = await storage.write_blocks(
+                conn, tenant_id, uuid.UUID(caller.subject), batch, encoded, conflicts
+            )
         if not stored:
-            return 0, True
+            return IngestOutcome(duplicate=True)
         self._usage.touched(tenant_id, caller.cell)
-        await self._live.publish(tenant_id, series)
-        return sum(b.count for b in encoded), False
+        if kept:
+            await self._live.publish(tenant_id, kept)
+        return IngestOutcome(stored=sum(b.count for b in encoded), conflicts=conflicts)
+
+
+async def _first_writes_only(conn, series: list[SeriesColumns]) -> tuple[list[SeriesColumns], int]:
+    """The batch without points whose (series, timestamp) already has a value, and how many were dropped."""
+    ranges = [(s.series_id, int(s.timestamps[0]), int(s.timestamps[-1])) for s in series]
+    stored = await storage.stored_timestamps(conn, ranges)
+    kept, conflicts = [], 0
+    for s in series:
+        known = [tscodec.decode(p)[0] for p in stored.get(s.series_id, [])]
+        remaining, dropped = without_known(s, np.concatenate(known) if known else np.empty(0, np.int64))
+        conflicts += dropped
+        if remaining.timestamps.size:
+            kept.append(remaining)
+    return kept, conflicts

@@ -61,23 +61,58 @@ _WRITE = (
     " RETURNING count, octet_length(payload) AS bytes),"
     # 3. the device's usage of the day, counting what was written
     " metered AS ("
-    " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches)"
-    " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, sum(count), sum(bytes), 1 FROM written"
-    " HAVING count(*) > 0"
+    " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches, conflicts)"
+    " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, coalesce(sum(count), 0),"
+    " coalesce(sum(bytes), 0), 1, %(conflicts)s FROM written HAVING EXISTS (SELECT 1 FROM claim)"
     " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
-    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1)"
+    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1, conflicts = u.conflicts + excluded.conflicts)"
     " SELECT EXISTS (SELECT 1 FROM claim)"
 )
 
 
 async def write_blocks(
-    conn: AsyncConnection, tenant_id: uuid.UUID, device_id: uuid.UUID, batch: BatchKey, blocks: list[Block]
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    device_id: uuid.UUID,
+    batch: BatchKey,
+    blocks: list[Block],
+    conflicts: int = 0,
 ) -> bool:
     """Store a batch and its usage in one statement; False when it was stored before (a retry)."""
     columns = [[getattr(b, name) for b in blocks] for name in _FIELDS]
-    params = {"tenant": tenant_id, "device": device_id, "session": batch.session_id, "batch": batch.batch_no}
+    params = {
+        "tenant": tenant_id,
+        "device": device_id,
+        "session": batch.session_id,
+        "batch": batch.batch_no,
+        "conflicts": conflicts,
+    }
     cur = await conn.execute(_WRITE, params | {f"c{i}": column for i, column in enumerate(columns)})
     return (await cur.fetchone())[0]
+
+
+async def lock_series(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> None:
+    """Writers of the same series take turns (in a fixed order, so they never deadlock) until commit,
+    so two batches can never both store a value for the same timestamp."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(%s::uuid[]) AS s(id) ORDER BY id",
+        [sorted(series_ids)],
+    )
+
+
+async def stored_timestamps(
+    conn: AsyncConnection, ranges: list[tuple[uuid.UUID, int, int]]
+) -> dict[uuid.UUID, list[bytes]]:
+    """Payloads of the stored blocks that overlap each (series, first, last) range, by series."""
+    cur = await conn.execute(
+        "SELECT b.series_id, b.payload FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS r(id, lo, hi)"
+        " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi",
+        [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]],
+    )
+    found: dict[uuid.UUID, list[bytes]] = {}
+    for series_id, payload in await cur.fetchall():
+        found.setdefault(series_id, []).append(payload)
+    return found
 
 
 async def daily_totals(conn: AsyncConnection, day: date) -> tuple[int, int, int]:

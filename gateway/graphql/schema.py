@@ -8,10 +8,11 @@ from strawberry.tools import merge_types
 
 from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.assets import AssetQuery
+from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 
-Query = merge_types("Query", (AssetQuery, TelemetryQuery, AccountQuery))
+Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery))
 Mutation = merge_types("Mutation", (AccountMutation,))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 

@@ -46,3 +46,25 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
         return pb.LatestValuesResponse(
             values=[pb.LatestValue(series_id=str(s), timestamp_ns=t, value=v) for s, t, v in latest]
         )
+
+    async def DeviceActivity(self, request: pb.DeviceActivityRequest, context) -> pb.DeviceActivityResponse:
+        rows = await self._service.device_activity(current_principal())
+        return pb.DeviceActivityResponse(
+            devices=[
+                pb.DeviceActivity(
+                    device_id=str(d),
+                    last_batch_ns=_ns(b),
+                    last_point_ns=p or 0,
+                    late_points=late,
+                    refused_batches=refused,
+                    last_refusal_ns=_ns(r),
+                    last_refusal_reason=reason or "",
+                    last_refusal_message=message or "",
+                )
+                for d, b, p, late, refused, r, reason, message in rows
+            ]
+        )
+
+
+def _ns(moment) -> int:
+    return int(moment.timestamp() * 1e9) if moment else 0

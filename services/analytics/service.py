@@ -70,3 +70,8 @@ class QueryService:
         ids = [parse_id("series_ids", s) for s in series_ids]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.latest_points(conn, ids)
+
+    async def device_activity(self, caller: Principal) -> list[tuple]:
+        tenant_id = reader_tenant(caller)
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+            return await storage.device_activity(conn)

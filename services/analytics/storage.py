@@ -30,3 +30,12 @@ async def latest_points(
         [series_ids],
     )
     return list(await cur.fetchall())
+
+
+async def device_activity(conn: AsyncConnection) -> list[tuple]:
+    """The activity rows of the tenant in context."""
+    cur = await conn.execute(
+        "SELECT device_id, last_batch_at, last_point_ns, late_points, refused_batches, last_refusal_at,"
+        " last_refusal_reason, last_refusal_message FROM telemetry.device_activity ORDER BY device_id"
+    )
+    return list(await cur.fetchall())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,9 +16,18 @@ from services.ingest.errors import UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
-from services.runtime.errors import FieldViolation, PermissionDenied
+from services.runtime.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ServiceError,
+)
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,29 @@ class IngestService:
         batch: storage.BatchKey,
         entries: list[IncomingSeries],
         blocks: list[IncomingBlock] = (),
+    ) -> IngestOutcome:
+        """Store one batch (see ``_store``); a refused batch is recorded for the tenant to see, then raised."""
+        try:
+            return await self._store(caller, batch, entries, blocks)
+        except (InvalidArgument, NotFound, ResourceExhausted) as refusal:
+            await self._record_refusal(caller, refusal)
+            raise
+
+    async def _record_refusal(self, caller: Principal, refusal: ServiceError) -> None:
+        try:
+            async with self._cells.tenant(caller.require_tenant(), caller.cell) as conn:
+                await storage.record_refusal(
+                    conn, caller.require_tenant(), uuid.UUID(caller.subject), refusal.reason, refusal.message
+                )
+        except ServiceError as exc:  # the refusal itself still reaches the device
+            log.warning("could not record a refusal", extra={"error": exc.message})
+
+    async def _store(
+        self,
+        caller: Principal,
+        batch: storage.BatchKey,
+        entries: list[IncomingSeries],
+        blocks: list[IncomingBlock],
     ) -> IngestOutcome:
         """Store one batch in one transaction. Raises before storing anything when the batch is refused.
         A batch already stored (a retry after a lost acknowledgement) is a duplicate: nothing is stored again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,8 @@ _FIELDS = (
 )
 
 
+LATE_AFTER_NS = 3600 * 10**9  # a point more than an hour old on arrival counts as late
+
 _WRITE = (
     # 1. claim the batch: advance the session's high-water mark, or nothing when the batch is a retry
     "WITH claim AS ("
@@ -58,14 +61,21 @@ _WRITE = (
     " sum_value, first_value, last_value, payload) SELECT %(tenant)s, * FROM unnest("
     " %(c0)s::uuid[], %(c1)s::bigint[], %(c2)s::bigint[], %(c3)s::int[], %(c4)s::float8[], %(c5)s::float8[],"
     " %(c6)s::float8[], %(c7)s::float8[], %(c8)s::float8[], %(c9)s::bytea[]) WHERE EXISTS (SELECT 1 FROM claim)"
-    " RETURNING count, octet_length(payload) AS bytes),"
+    " RETURNING count, octet_length(payload) AS bytes, end_ns),"
     # 3. the device's usage of the day, counting what was written
     " metered AS ("
     " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches, conflicts)"
     " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, coalesce(sum(count), 0),"
     " coalesce(sum(bytes), 0), 1, %(conflicts)s FROM written HAVING EXISTS (SELECT 1 FROM claim)"
     " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
-    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1, conflicts = u.conflicts + excluded.conflicts)"
+    " bytes = u.bytes + excluded.bytes, batches = u.batches + 1, conflicts = u.conflicts + excluded.conflicts),"
+    # 4. the device's activity: last batch, newest point, points that arrived more than an hour late
+    " active AS ("
+    " INSERT INTO telemetry.device_activity AS a (tenant_id, device_id, last_batch_at, last_point_ns, late_points)"
+    " SELECT %(tenant)s, %(device)s, now(), max(end_ns),"
+    " coalesce(sum(count) FILTER (WHERE end_ns < %(late_before)s), 0) FROM written HAVING EXISTS (SELECT 1 FROM claim)"
+    " ON CONFLICT (tenant_id, device_id) DO UPDATE SET last_batch_at = now(),"
+    " last_point_ns = greatest(a.last_point_ns, excluded.last_point_ns), late_points = a.late_points + excluded.late_points)"
     " SELECT EXISTS (SELECT 1 FROM claim)"
 )
 
@@ -82,6 +92,7 @@ async def write_blocks(
     columns = [[getattr(b, name) for b in blocks] for name in _FIELDS]
     params = {
         "tenant": tenant_id,
+        "late_before": time.time_ns() - LATE_AFTER_NS,
         "device": device_id,
         "session": batch.session_id,
         "batch": batch.batch_no,
@@ -89,6 +100,20 @@ async def write_blocks(
     }
     cur = await conn.execute(_WRITE, params | {f"c{i}": column for i, column in enumerate(columns)})
     return (await cur.fetchone())[0]
+
+
+async def record_refusal(
+    conn: AsyncConnection, tenant_id: uuid.UUID, device_id: uuid.UUID, reason: str, message: str
+) -> None:
+    """A refused batch, so the tenant can see what was refused and why (in its own transaction)."""
+    await conn.execute(
+        "INSERT INTO telemetry.device_activity AS a (tenant_id, device_id, refused_batches, last_refusal_at,"
+        " last_refusal_reason, last_refusal_message) VALUES (%s, %s, 1, now(), %s, %s)"
+        " ON CONFLICT (tenant_id, device_id) DO UPDATE SET refused_batches = a.refused_batches + 1,"
+        " last_refusal_at = now(), last_refusal_reason = excluded.last_refusal_reason,"
+        " last_refusal_message = excluded.last_refusal_message",
+        [tenant_id, device_id, reason, message[:500]],
+    )
 
 
 async def lock_series(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> None:
@@ -129,5 +154,6 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     """All of the tenant's telemetry on this cell (the transaction is scoped to the tenant); blocks deleted."""
     await conn.execute("DELETE FROM telemetry.usage_daily WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.ingest_sessions WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.device_activity WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

@@ -137,6 +137,11 @@ class Access:
             await audit.record(conn, caller, "device.create", target=str(device.id))
         return device, credential
 
+    async def list_devices(self, caller: Principal) -> list[tuple]:
+        """Any reader of the tenant may see its devices; credentials never leave tenancy."""
+        async with self._db.tenant(caller.require_tenant()) as conn:
+            return await storage.list_devices(conn)
+
     async def rotate_device(self, caller: Principal, device_id: str) -> str:
         """A new credential for the device; the old one stops working at once."""
         tenant_id = caller.require_role(*MANAGERS)

@@ -307,6 +307,12 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         credential = await self._access.rotate_device(current_principal(), request.device_id)
         return pb.RotateDeviceCredentialResponse(credential=credential)
 
+    async def ListDevices(self, request, context) -> pb.ListDevicesResponse:
+        rows = await self._access.list_devices(current_principal())
+        return pb.ListDevicesResponse(
+            devices=[pb.DeviceRecord(id=str(i), name=n, created_ns=ns(c), revoked=r) for i, n, c, r in rows]
+        )
+
     async def RevokeDevice(self, request, context) -> pb.RevokeDeviceResponse:
         await self._access.revoke_device(current_principal(), request.device_id)
         return pb.RevokeDeviceResponse()

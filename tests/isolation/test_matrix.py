@@ -187,6 +187,10 @@ ROWS: dict[str, Row] = {
     "TenancyService/ListAuditEvents": row(
         {"a_owner", "b_owner", "supplier_s", "supplier_t", "operator"}, lambda w: pb.ListAuditEventsRequest()
     ),
+    "QueryService/DeviceActivity": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.DeviceActivityRequest()
+    ),
+    "TenancyService/ListDevices": row(A_TENANT_READERS | {"b_owner"}, lambda w: pb.ListDevicesRequest()),
     "QueryService/ReadPoints": row(
         A_TENANT_READERS | {"b_owner"},
         lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=TIME_RANGE),

@@ -196,3 +196,11 @@ async def set_password(conn: AsyncConnection, user_id: uuid.UUID, password_hash:
         "UPDATE tenancy.users SET password_hash = %s, failed_logins = 0, locked_until = NULL WHERE id = %s",
         [password_hash, user_id],
     )
+
+
+async def list_devices(conn: AsyncConnection) -> list[tuple]:
+    """(id, name, created, revoked) of the tenant's devices."""
+    cur = await conn.execute(
+        "SELECT id, name, created_at, revoked_at IS NOT NULL FROM tenancy.devices ORDER BY name"
+    )
+    return list(await cur.fetchall())

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from services.ingest.batches import IncomingBlock, IncomingSeries
 from services.ingest.errors import MalformedBatch, ShuttingDown
-from services.ingest.service import IngestService
+from services.ingest.service import BACKFILL, LIVE, IngestService
 from services.ingest.storage import BatchKey
 from services.runtime.principal import current_principal
 from services.runtime.streams import until_draining
@@ -35,7 +35,8 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
             blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
             key = BatchKey(session, request.batch_no)
-            outcome = await self._service.ingest(principal, key, entries, blocks)
+            lane = BACKFILL if request.lane == ingest_pb2.LANE_BACKFILL else LIVE
+            outcome = await self._service.ingest(principal, key, entries, blocks, lane)
             yield ingest_pb2.IngestResponse(
                 batch_no=request.batch_no,
                 points_stored=outcome.stored,

@@ -40,8 +40,11 @@ class PointRate:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._take = redis.register_script(_TAKE)
 
-    async def take(self, tenant_id: uuid.UUID, points_per_second: int, points: int) -> None:
-        """Spend ``points`` tokens of the tenant's bucket, or refuse the batch with the time to wait."""
+    async def take(
+        self, tenant_id: uuid.UUID, points_per_second: int, points: int, lane: str = "live"
+    ) -> None:
+        """Spend ``points`` tokens of the tenant's bucket for the lane (live or backfill: each has its own
+        quota of the plan's rate), or refuse the batch with the time to wait."""
         if points_per_second <= 0 or points == 0:
             return
         capacity = points_per_second * BURST_S
@@ -50,7 +53,7 @@ class PointRate:
                 f"a batch of {points} points is larger than the plan allows in {BURST_S} s",
                 reason="BATCH_OVER_QUOTA",
             )
-        key = tenant_key(tenant_id, "ingest", "bucket")
+        key = tenant_key(tenant_id, "ingest", lane, "bucket")
         try:
             allowed, wait_ms = await self._take(
                 keys=[key], args=[points_per_second, capacity, int(time.time() * 1000), points]
@@ -60,7 +63,7 @@ class PointRate:
             return
         if not allowed:
             raise ResourceExhausted(
-                f"over the plan's {points_per_second:,} points/s; retry in {wait_ms / 1000:.1f} s",
+                f"over the plan's {points_per_second:,} points/s ({lane} lane); retry in {wait_ms / 1000:.1f} s",
                 reason="RATE_LIMITED",
                 retry_after_s=wait_ms / 1000,
             )

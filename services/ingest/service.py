@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
 
 log = logging.getLogger(__name__)
+LIVE, BACKFILL = "live", "backfill"
+BACKFILL_SLOTS = 2  # backfill batches written at once per process; live batches never wait for them
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class IngestService:
         self._live = live
         self._usage = usage
         self._rate = rate
+        self._backfill_slots = asyncio.Semaphore(BACKFILL_SLOTS)
 
     async def ingest(
         self,
@@ -80,10 +84,16 @@ class IngestService:
         batch: storage.BatchKey,
         entries: list[IncomingSeries],
         blocks: list[IncomingBlock] = (),
+        lane: str = LIVE,
     ) -> IngestOutcome:
-        """Store one batch (see ``_store``); a refused batch is recorded for the tenant to see, then raised."""
+        """Store one batch (see ``_store``); a refused batch is recorded for the tenant to see, then raised.
+        Backfill batches have their own quota and take turns (a few at a time per process), so a backlog
+        drained after an outage never crowds out live data."""
         try:
-            return await self._store(caller, batch, entries, blocks)
+            if lane == LIVE:
+                return await self._store(caller, batch, entries, blocks, lane)
+            async with self._backfill_slots:
+                return await self._store(caller, batch, entries, blocks, lane)
         except (InvalidArgument, NotFound, ResourceExhausted) as refusal:
             await self._record_refusal(caller, refusal)
             raise
@@ -103,6 +113,7 @@ class IngestService:
         batch: storage.BatchKey,
         entries: list[IncomingSeries],
         blocks: list[IncomingBlock],
+        lane: str,
     ) -> IngestOutcome:
         """Store one batch in one transaction. Raises before storing anything when the batch is refused.
         A batch already stored (a retry after a lost acknowledgement) is a duplicate: nothing is stored again.
@@ -120,7 +131,7 @@ class IngestService:
             )
             raise UnknownSeries(f"series {unknown[0]} not found", violations=violations)
         points = sum(s.timestamps.size for s in series)
-        await self._rate.take(tenant_id, self._catalog.points_per_second(tenant_id), points)
+        await self._rate.take(tenant_id, self._catalog.points_per_second(tenant_id), points, lane)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             await storage.lock_series(conn, [s.series_id for s in series])
             kept, conflicts = await _first_writes_only(conn, series)

@@ -127,11 +127,13 @@ class DeviceSession:
     def ended(self) -> bool:
         return self._ended
 
-    def offer(self, series: Sequence[ingest_pb2.SeriesPoints]) -> bool:
+    def offer(self, series: Sequence[ingest_pb2.SeriesPoints], lane: int = ingest_pb2.LANE_LIVE) -> bool:
         """Queue a batch without waiting (live ticks); past the budget the oldest batches are dropped."""
         if self._ended or self._closed.is_set():
             return False
-        request = ingest_pb2.IngestRequest(batch_no=self._next_no, series=series, session_id=self._session_id)
+        request = ingest_pb2.IngestRequest(
+            batch_no=self._next_no, series=series, session_id=self._session_id, lane=lane
+        )
         self._next_no += 1
         self._record_drops(self._backlog.add(Batch(request.batch_no, request, _points(series))))
         self._arrived.set()
@@ -146,7 +148,7 @@ class DeviceSession:
         while not self._ended and not self._backlog.has_room(points, share=0.5):
             self._room.clear()
             await self._room.wait()
-        return self.offer(series)
+        return self.offer(series, ingest_pb2.LANE_BACKFILL)
 
     def close(self) -> None:
         """Take no more batches; ``run`` sends what is pending and waits up to ``drain_s`` for acks."""

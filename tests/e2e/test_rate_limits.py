@@ -42,8 +42,19 @@ async def test_over_the_plan_rate_a_batch_is_refused_with_the_wait(stack, signer
             )
     error = caught.value
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "over the plan's 2,000 points/s; retry in" in error.details()
+    assert "over the plan's 2,000 points/s (live lane); retry in" in error.details()
     retry = error_details_pb2.RetryInfo()
     assert any(d.Unpack(retry) for d in rpc_status.from_call(error).details)
     assert 0 < retry.retry_delay.ToMilliseconds() <= 60_000
     assert len(acks) == 3 and stored_points(admin_conn, tenant.id) == 3 * BATCH
+
+
+async def test_the_backfill_lane_has_its_own_quota(stack, signer, admin_conn):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Backfill", series_count=1, plan="starter")
+    for n in range(1, 4):  # the live bucket is spent
+        await send_batches(stack.targets["ingest"], tenant.credential, [big_batch(tenant.series_ids[0], n)])
+    backlog = big_batch(tenant.series_ids[0], 4)
+    backlog.lane = ingest_pb2.LANE_BACKFILL
+    acks = await send_batches(stack.targets["ingest"], tenant.credential, [backlog])
+    assert acks[0].points_stored == BATCH
+    assert stored_points(admin_conn, tenant.id) == 4 * BATCH

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import codec, telemetry, tenancy
+from sf.bench import codec, live, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "codec": codec.run,
     "telemetry": telemetry.run,
     "tenancy": tenancy.run,
+    "live": live.run,
 }
-PREFIXES = {"codec": ("codec.",), "telemetry": ("ingest.", "storage.", "query."), "tenancy": ("tenancy.",)}
+PREFIXES = {
+    "codec": ("codec.",),
+    "telemetry": ("ingest.", "storage.", "query."),
+    "tenancy": ("tenancy.",),
+    "live": ("ingest.live",),
+}
 
 
 def run(only: str = "") -> dict[str, Figure]:

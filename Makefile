@@ -44,7 +44,7 @@ test-long: setup ## Run the long tests (marker long): the codec's million-input 
 	$(PY) -m pytest -m long -q
 
 bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline
-	$(SF) bench --json
+	@$(SF) bench --json
 
 lint: setup ## ruff check and format check
 	$(VENV)/bin/ruff check .

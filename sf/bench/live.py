@@ -90,8 +90,11 @@ async def _device(stack: InProcessStack, tenant, stop: asyncio.Event) -> None:
         call = ingest_pb2_grpc.IngestServiceStub(channel).Ingest(
             batches(), metadata=(("authorization", f"Device {tenant.credential}"),), timeout=SECONDS + 30
         )
-        async for _ in call:
-            pass
+        acks = [
+            ack async for ack in call
+        ]  # every batch acknowledged after commit, as a device waits for them
+    if not acks:
+        raise RuntimeError("the live benchmark's device got no acknowledgement")
 
 
 async def _redis_floor(redis_url: str) -> list[float]:

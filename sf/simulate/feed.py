@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sf.simulate.device import DeviceSession
 from sf.simulate.signals import MachineModel
+from sfclient.session import DeviceSession
 from sfcloud.v1 import ingest_pb2
 
 BATCH_TICKS = 300  # samples per series in one backfill or catch-up batch

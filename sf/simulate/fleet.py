@@ -20,10 +20,10 @@ import numpy as np
 from services.runtime.channels import open_channel
 from services.tenancy.catalog import Manifest
 from services.tenancy.provisioning import manifest_id
-from sf.simulate.backlog import Backlog
-from sf.simulate.device import DeviceSession, DeviceStats, SessionPolicy
 from sf.simulate.feed import BATCH_TICKS, MachineFeed, TickClock, run_feed
 from sf.simulate.signals import MachineModel
+from sfclient.backlog import Backlog
+from sfclient.session import DeviceSession, DeviceStats, SessionPolicy
 from sfcloud.v1 import ingest_pb2_grpc
 
 DEFAULT_BACKLOG_S = 3600.0

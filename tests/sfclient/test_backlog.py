@@ -2,7 +2,7 @@
 
 import pytest
 
-from sf.simulate.backlog import Backlog, Batch
+from sfclient.backlog import Backlog, Batch
 from sfcloud.v1 import ingest_pb2
 
 

@@ -2,9 +2,11 @@
 
 Batches wait in a :class:`Backlog` until the server acknowledges them; after a
 broken stream every unacknowledged batch is sent again on the next one, in
-order and with its original number. Delivery is therefore at least once: a
-batch the server committed just before the connection broke, whose ack was
-lost, is stored twice.
+order and with its original number and session id. A batch the server
+committed just before the connection broke, whose ack was lost, is therefore
+recognised and acknowledged as a duplicate, not stored twice: exactly once, as
+long as the session id and numbers outlive the process when the batches do
+(the edge agent keeps both in its SQLite buffer).
 
 Deadlines: the stream is long-lived, so rather than leaving it open without a
 deadline the session rotates it. After ``session_s`` the client half-closes,
@@ -16,7 +18,8 @@ marks it dead (a stalled server, or a half-open connection that the channel's
 keepalive has not noticed yet): the call is cancelled and its batches resent.
 
 Retryable failures (UNAVAILABLE, a lost connection, a missed ack, anything not
-listed in ``FATAL_CODES``) reconnect with capped exponential backoff; a status
+listed in ``FATAL_CODES``) reconnect with capped exponential backoff, or after
+the delay the server's ``google.rpc.RetryInfo`` asks for (over quota); a status
 in ``FATAL_CODES`` means the device or its data is wrong, so it is logged with
 the server's message and the device stops.
 """
@@ -30,12 +33,15 @@ import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
-from sf.simulate.backlog import Backlog, Batch
+import tscodec
+from sfclient.backlog import Backlog, Batch
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -83,9 +89,11 @@ class DeviceStats:
 
     batches_sent: int = 0  # writes to a stream, resends included
     points_sent: int = 0
+    bytes_sent: int = 0  # protobuf bytes of the batches written, resends included
     batches_resent: int = 0
     batches_acked: int = 0
     points_acked: int = 0
+    batches_duplicate: int = 0  # acknowledged as already stored (a resend after a lost ack)
     errors: int = 0  # streams that failed (retryable or not)
     reconnects: int = 0
     dropped_batches: int = 0  # pushed out of a full backlog, never acknowledged
@@ -94,8 +102,23 @@ class DeviceStats:
     fatal: str | None = None  # the status that stopped the device
 
 
-def _points(series: Sequence[ingest_pb2.SeriesPoints]) -> int:
-    return sum(len(s.timestamps_ns) for s in series)
+AckHook = Callable[[Batch, ingest_pb2.IngestResponse], None]
+
+
+def points_of(request: ingest_pb2.IngestRequest) -> int:
+    """The points a batch carries, plain and in blocks (read from the block headers)."""
+    plain = sum(len(s.timestamps_ns) for s in request.series)
+    return plain + sum(tscodec.stats(b.payload).count for b in request.blocks)
+
+
+def retry_delay_s(exc: grpc.aio.AioRpcError) -> float | None:
+    """The wait the server asked for in a google.rpc.RetryInfo detail, if it sent one."""
+    status = rpc_status.from_call(exc)
+    for detail in status.details if status else ():
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            return info.retry_delay.ToTimedelta().total_seconds()
+    return None
 
 
 class DeviceSession:
@@ -109,7 +132,11 @@ class DeviceSession:
         backlog: Backlog,
         policy: SessionPolicy | None = None,
         jitter: random.Random | None = None,
+        *,
+        session_id: str | None = None,
+        on_ack: AckHook | None = None,
     ) -> None:
+        """``session_id``: keep it (with the batches) to resend across restarts; by default a new one."""
         self.name = name
         self.stats = DeviceStats()
         self._stub, self._backlog = stub, backlog
@@ -117,7 +144,8 @@ class DeviceSession:
         self._jitter = jitter or random.Random()  # noqa: S311 - backoff jitter, not security
         self._metadata = (("authorization", f"Device {credential}"),)
         self._next_no, self._sent_upto = 1, 0
-        self._session_id = str(uuid.uuid4())  # batch numbers restart with each run: a new session each time
+        self.session_id = session_id or str(uuid.uuid4())
+        self._on_ack = on_ack
         self._arrived, self._room, self._closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._drain_until = math.inf
         self._ended = False
@@ -127,28 +155,63 @@ class DeviceSession:
     def ended(self) -> bool:
         return self._ended
 
-    def offer(self, series: Sequence[ingest_pb2.SeriesPoints], lane: int = ingest_pb2.LANE_LIVE) -> bool:
-        """Queue a batch without waiting (live ticks); past the budget the oldest batches are dropped."""
+    @property
+    def next_batch_no(self) -> int:
+        return self._next_no
+
+    @property
+    def unacknowledged(self) -> int:
+        """Batches queued and not acknowledged yet."""
+        return len(self._backlog)
+
+    def offer(
+        self,
+        series: Sequence[ingest_pb2.SeriesPoints],
+        lane: int = ingest_pb2.LANE_LIVE,
+        blocks: Sequence[ingest_pb2.SeriesBlock] = (),
+        batch_no: int | None = None,
+    ) -> bool:
+        """Queue a batch without waiting (live ticks); past the budget the oldest batches are dropped.
+
+        ``batch_no`` (at least ``next_batch_no``) resends a batch numbered in an earlier run.
+        """
         if self._ended or self._closed.is_set():
             return False
+        if batch_no is not None and batch_no < self._next_no:
+            raise ValueError(f"batch {batch_no} is not after {self._next_no - 1}")
         request = ingest_pb2.IngestRequest(
-            batch_no=self._next_no, series=series, session_id=self._session_id, lane=lane
+            batch_no=batch_no or self._next_no,
+            series=series,
+            blocks=blocks,
+            session_id=self.session_id,
+            lane=lane,
         )
-        self._next_no += 1
-        self._record_drops(self._backlog.add(Batch(request.batch_no, request, _points(series))))
+        self._next_no = request.batch_no + 1
+        self._record_drops(self._backlog.add(Batch(request.batch_no, request, points_of(request))))
         self._arrived.set()
         return True
+
+    async def wait_for_room(self, points: int, share: float = 1.0) -> bool:
+        """Wait until ``points`` more fit within ``share`` of the backlog; False when the session has ended."""
+        while not self._ended and not self._backlog.has_room(points, share):
+            self._room.clear()
+            await self._room.wait()
+        return not self._ended
 
     async def put(self, series: Sequence[ingest_pb2.SeriesPoints]) -> bool:
         """Queue a batch once it fits in half the backlog (backfill); False when the session has ended.
 
         The other half stays free for live ticks, so that they never push history out.
         """
-        points = _points(series)
-        while not self._ended and not self._backlog.has_room(points, share=0.5):
+        if not await self.wait_for_room(sum(len(s.timestamps_ns) for s in series), share=0.5):
+            return False
+        return self.offer(series, ingest_pb2.LANE_BACKFILL)
+
+    async def drained(self) -> None:
+        """Wait until every queued batch is acknowledged (or the session has ended)."""
+        while self._backlog and not self._ended:
             self._room.clear()
             await self._room.wait()
-        return self.offer(series, ingest_pb2.LANE_BACKFILL)
 
     def close(self) -> None:
         """Take no more batches; ``run`` sends what is pending and waits up to ``drain_s`` for acks."""
@@ -164,6 +227,7 @@ class DeviceSession:
             while not self._done():
                 if failures:
                     self.stats.reconnects += 1
+                asked_s = None
                 try:
                     if await self._stream():
                         failures = 0
@@ -175,6 +239,7 @@ class DeviceSession:
                         self._fail(exc)
                         break
                     failures += 1
+                    asked_s = retry_delay_s(exc)
                     self._note_failure(f"{exc.code().name}: {exc.details()}")
                 except AckTimeout as exc:
                     failures += 1
@@ -182,7 +247,7 @@ class DeviceSession:
                 except DrainExpired:
                     break
                 if failures and not self._done():
-                    await self._pause(failures)
+                    await self._pause(failures, asked_s)
         finally:
             self._finish()
         return self.stats
@@ -269,16 +334,20 @@ class DeviceSession:
             return
         self.stats.batches_acked += 1
         self.stats.points_acked += response.points_stored
-        if response.points_stored != batch.points:
+        self.stats.batches_duplicate += response.duplicate
+        if self._on_ack is not None:
+            self._on_ack(batch, response)
+        if not response.duplicate and response.points_stored + response.conflicts != batch.points:
             log.warning(
-                "device %s: batch %d had %d points but the server stored %d",
-                self.name, batch.batch_no, batch.points, response.points_stored,
+                "device %s: batch %d had %d points but the server stored %d (%d conflicts)",
+                self.name, batch.batch_no, batch.points, response.points_stored, response.conflicts,
             )  # fmt: skip
         self._room.set()
 
     def _count_sent(self, batch: Batch) -> None:
         self.stats.batches_sent += 1
         self.stats.points_sent += batch.points
+        self.stats.bytes_sent += batch.request.ByteSize()
         if batch.batch_no <= self._sent_upto:
             self.stats.batches_resent += 1
         self._sent_upto = max(self._sent_upto, batch.batch_no)
@@ -304,9 +373,9 @@ class DeviceSession:
             self.name, reason, len(self._backlog),
         )  # fmt: skip
 
-    async def _pause(self, failures: int) -> None:
-        """Back off before reconnecting; close() cuts the wait short, the drain deadline bounds it."""
-        delay = self._policy.backoff(failures, self._jitter.random())
+    async def _pause(self, failures: int, asked_s: float | None = None) -> None:
+        """Back off (or wait as long as the server asked); close() cuts it short, the drain deadline bounds it."""
+        delay = asked_s if asked_s is not None else self._policy.backoff(failures, self._jitter.random())
         if self._closed.is_set():
             await asyncio.sleep(max(min(delay, self._drain_until - time.monotonic()), 0.0))
             return

@@ -6,10 +6,14 @@ import time
 import uuid
 
 import grpc
+import numpy as np
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+import tscodec
+from services.ingest.batches import MAX_POINTS
+from services.runtime.grpc_server import MAX_MESSAGE_BYTES
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 from tests.e2e.provision import create_tenant, device_metadata, send_batches
 
@@ -136,3 +140,31 @@ async def test_valid_batches_before_a_bad_one_stay_acknowledged(stack, tenants, 
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [(x.batch_no, x.points_stored) for x in acks] == [(7, 2)]
     assert stored_points(admin_conn, a.id) == before + 2
+
+
+async def test_a_block_over_the_points_limit_is_refused_before_decoding(stack, tenants, admin_conn):
+    a, _ = tenants
+    before = stored_points(admin_conn, a.id)
+    count = MAX_POINTS + 1
+    payload = tscodec.encode(np.arange(count, dtype=np.int64) + NOW_NS - 10**13, np.zeros(count))
+    request = ingest_pb2.IngestRequest(
+        batch_no=1, blocks=[ingest_pb2.SeriesBlock(series_id=a.series_ids[0], payload=payload)]
+    )
+    error = await rejected(stack, a.credential, request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"at most {MAX_POINTS} points per batch" in error.details()
+    assert stored_points(admin_conn, a.id) == before
+
+
+async def test_a_message_over_the_size_limit_is_refused_whole(stack, tenants, admin_conn):
+    """Plain points past the 16 MiB message limit: gRPC itself refuses the message, and names both sizes."""
+    a, _ = tenants
+    before = stored_points(admin_conn, a.id)
+    count = MAX_MESSAGE_BYTES // 16 + 1
+    timestamps = (np.arange(count, dtype=np.int64) + NOW_NS - 10**13).tolist()
+    request = batch(a.series_ids[0], timestamps, [1.5] * count)
+    assert request.ByteSize() > MAX_MESSAGE_BYTES
+    error = await rejected(stack, a.credential, request)
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "larger than max" in error.details()
+    assert stored_points(admin_conn, a.id) == before

@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", type=int, default=0)
 
+    edge = commands.add_parser(
+        "edge",
+        help="the edge agent: OPC UA and MQTT to sfcloud, buffered on disk",
+        description="Read OPC UA servers and MQTT brokers, keep every reading in a local SQLite buffer, "
+        "and forward it to sfcloud; see docs/EDGE.md for the configuration file.",
+    )
+    edge.add_argument(
+        "action", choices=("run", "status"), help="run the agent, or show what its buffer holds"
+    )
+    edge.add_argument("--config", type=Path, required=True, help="the agent's YAML configuration file")
+
     bench = commands.add_parser(
         "bench",
         help="measure the DESIGN.md figures beside their baselines",
@@ -203,6 +214,14 @@ def _simulate(args: argparse.Namespace) -> int:
     return asyncio.run(simulate(Env().str("SF_INGEST_TARGET", "127.0.0.1:50051"), args))
 
 
+def _edge(args: argparse.Namespace) -> int:
+    from edge import cli
+    from services.runtime.logs import configure_logging
+
+    configure_logging("edge")
+    return cli.run(args.config) if args.action == "run" else cli.status(args.config)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from sf.bench.run import run
 
@@ -221,5 +240,6 @@ COMMANDS = {
     "migrate": _migrate,
     "tenants": _tenants,
     "simulate": _simulate,
+    "edge": _edge,
     "bench": _bench,
 }

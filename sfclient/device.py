@@ -34,11 +34,20 @@ CHANNEL_OPTIONS = (
 )
 
 
-def open_channel(target: str, secure: bool) -> grpc.aio.Channel:
-    """A channel to IngestService with keepalives, so a dead link is noticed within half a minute."""
+def open_channel(target: str, secure: bool, policy: SessionPolicy) -> grpc.aio.Channel:
+    """A channel to IngestService with keepalives, so a dead link is noticed within half a minute.
+
+    gRPC's own reconnect backoff (1 s growing to two minutes by default) follows the session's, so a
+    device notices the cloud is back as soon as its session retries.
+    """
+    options = (
+        *CHANNEL_OPTIONS,
+        ("grpc.initial_reconnect_backoff_ms", int(policy.backoff_initial_s * 1000)),
+        ("grpc.max_reconnect_backoff_ms", int(policy.backoff_max_s * 1000)),
+    )
     if secure:
-        return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), CHANNEL_OPTIONS)
-    return grpc.aio.insecure_channel(target, CHANNEL_OPTIONS)
+        return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options)
+    return grpc.aio.insecure_channel(target, options)
 
 
 class DeviceRejected(Exception):
@@ -99,7 +108,7 @@ class Device:
             raise DeviceRejected(session.stats.fatal)
 
     async def __aenter__(self) -> Device:
-        self._channel = open_channel(self._target, self._options.secure)
+        self._channel = open_channel(self._target, self._options.secure, self._options.policy)
         stub = ingest_pb2_grpc.IngestServiceStub(self._channel)
         backlog = Backlog(self._options.backlog_points)
         self._session = DeviceSession(self.name, stub, self._credential, backlog, self._options.policy)

@@ -18,12 +18,12 @@ async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) ->
     """
     iterator = aiter(requests)
     drain = asyncio.ensure_future(draining.wait())
+    step: asyncio.Future | None = None
     try:
         while not draining.is_set():
             step = asyncio.ensure_future(anext(iterator))
             await asyncio.wait({step, drain}, return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                step.cancel()
                 return
             try:
                 item = step.result()
@@ -32,3 +32,5 @@ async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) ->
             yield item
     finally:
         drain.cancel()
+        if step is not None and not step.done():  # a read left waiting (draining, or the call was cancelled)
+            step.cancel()

@@ -72,6 +72,7 @@ class Buffer:
         self._max_bytes = max_bytes
         self._series: dict[str, int] = dict(self._db.execute("SELECT uuid, id FROM series"))
         self.session_id = self._meta("session_id") or self._init_session()
+        self._caught_up = True  # whether the last batch cut found nothing behind it
 
     def close(self) -> None:
         self._db.close()
@@ -88,7 +89,12 @@ class Buffer:
             raise
 
     def cut(self, max_points: int, live_after_ns: int) -> StoredBatch | None:
-        """Put the oldest waiting readings in the next batch; live lane when its newest is recent."""
+        """Put the oldest waiting readings in the next batch.
+
+        Live lane only when the agent is caught up: nothing waits behind this batch, its newest
+        reading is recent, and the batch before was caught up too (so the tail of a drained backlog
+        still counts as backlog). Otherwise it is draining a backlog: the backfill lane.
+        """
         with self._transaction():
             start = self._db.execute("SELECT coalesce(max(last_seq), 0) FROM batches").fetchone()[0]
             rows = self._db.execute(
@@ -98,7 +104,10 @@ class Buffer:
             ).fetchall()
             if not rows:
                 return None
-            lane = LIVE if max(r[2] for r in rows) >= live_after_ns else BACKFILL
+            behind = self._db.execute("SELECT EXISTS (SELECT 1 FROM readings WHERE seq > ?)", (rows[-1][0],))
+            caught_up = not behind.fetchone()[0] and max(r[2] for r in rows) >= live_after_ns
+            lane = LIVE if caught_up and self._caught_up else BACKFILL
+            self._caught_up = caught_up
             batch_no = int(self._meta("next_batch_no"))
             self._db.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?)", (batch_no, rows[0][0], rows[-1][0], lane)

@@ -24,7 +24,8 @@ def run(path: Path) -> int:
         return 2
     stats = asyncio.run(_run_until_signalled(config))
     print(
-        f"sf edge: {stats.points_acked} points acknowledged in {stats.batches_acked} batches, {stats.errors} errors"
+        f"sf edge: {stats.points_acked} points acknowledged in {stats.batches_acked} batches"
+        f" ({stats.points_acked_backfill} on the backfill lane), {stats.errors} errors"
     )
     if stats.fatal:
         print(f"sf edge: the cloud refused this device: {stats.fatal}", file=sys.stderr)

@@ -2,10 +2,10 @@
 
 At start the batches an earlier run cut and never saw acknowledged are offered again under their
 own numbers; then, while fewer than ``window`` batches are in flight, the oldest waiting readings
-become the next batch. An acknowledgement deletes its batch from the buffer. A batch whose newest
-reading is older than ``live_window_s`` goes on the backfill lane (its own quota, lower priority),
-so draining a backlog after an outage neither is cut off by the live quota nor delays other
-devices' live data.
+become the next batch. An acknowledgement deletes its batch from the buffer. While the agent is
+behind (readings wait after the batch), or when the batch's newest reading is older than
+``live_window_s``, it goes on the backfill lane (its own quota, lower priority), so draining a
+backlog after an outage neither is cut off by the live quota nor delays other devices' live data.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ keepalive has not noticed yet): the call is cancelled and its batches resent.
 
 Retryable failures (UNAVAILABLE, a lost connection, a missed ack, anything not
 listed in ``FATAL_CODES``) reconnect with capped exponential backoff, or after
-the delay the server's ``google.rpc.RetryInfo`` asks for (over quota); a status
+the delay the server's ``google.rpc.RetryInfo`` asks for (over quota). The
+backoff grows only over streams in a row that broke with nothing acknowledged:
+one that broke after some acknowledgements starts it again, so a link cut now
+and then costs ``backoff_initial_s`` per cut, not ``backoff_max_s``. A status
 in ``FATAL_CODES`` means the device or its data is wrong, so it is logged with
 the server's message and the device stops.
 """
@@ -94,6 +97,7 @@ class DeviceStats:
     batches_acked: int = 0
     points_acked: int = 0
     batches_duplicate: int = 0  # acknowledged as already stored (a resend after a lost ack)
+    points_acked_backfill: int = 0  # of points_acked, those sent on the backfill lane
     errors: int = 0  # streams that failed (retryable or not)
     reconnects: int = 0
     dropped_batches: int = 0  # pushed out of a full backlog, never acknowledged
@@ -227,7 +231,7 @@ class DeviceSession:
             while not self._done():
                 if failures:
                     self.stats.reconnects += 1
-                asked_s = None
+                asked_s, acked_before = None, self.stats.batches_acked
                 try:
                     if await self._stream():
                         failures = 0
@@ -238,11 +242,11 @@ class DeviceSession:
                     if exc.code() in FATAL_CODES:
                         self._fail(exc)
                         break
-                    failures += 1
+                    failures = self._failures_after(failures, acked_before)
                     asked_s = retry_delay_s(exc)
                     self._note_failure(f"{exc.code().name}: {exc.details()}")
                 except AckTimeout as exc:
-                    failures += 1
+                    failures = self._failures_after(failures, acked_before)
                     self._note_failure(str(exc))
                 except DrainExpired:
                     break
@@ -251,6 +255,16 @@ class DeviceSession:
         finally:
             self._finish()
         return self.stats
+
+    def _failures_after(self, failures: int, acked_before: int) -> int:
+        """The failure count the backoff grows with, after a stream broke.
+
+        It counts streams in a row that broke without an acknowledgement. A stream that had some
+        acknowledged before it broke starts the count again: the link works, it was cut (a lost ack,
+        a restarted server or proxy), so the session retries after ``backoff_initial_s`` rather than,
+        once a few such cuts have added up over a long session, after ``backoff_max_s`` every time.
+        """
+        return 1 if self.stats.batches_acked > acked_before else failures + 1
 
     def _done(self) -> bool:
         if self._ended:
@@ -335,6 +349,8 @@ class DeviceSession:
         self.stats.batches_acked += 1
         self.stats.points_acked += response.points_stored
         self.stats.batches_duplicate += response.duplicate
+        if batch.request.lane == ingest_pb2.LANE_BACKFILL:
+            self.stats.points_acked_backfill += response.points_stored
         if self._on_ack is not None:
             self._on_ack(batch, response)
         if not response.duplicate and response.points_stored + response.conflicts != batch.points:

@@ -32,5 +32,21 @@ async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) ->
             yield item
     finally:
         drain.cancel()
-        if step is not None and not step.done():  # a read left waiting (draining, or the call was cancelled)
-            step.cancel()
+        if step is not None:  # the last read: waiting still, or ended unseen (the call was cancelled)
+            _abandon(step)
+
+
+def _abandon(read: asyncio.Future) -> None:
+    """Cancel a read nobody will take, and retrieve its outcome whenever it ends.
+
+    When a client drops, gRPC often ends the pending read (StopAsyncIteration) in the same loop turn
+    in which it cancels the handler: the read is done before anyone looks at it, and asyncio would
+    log "Task exception was never retrieved" for many dropped streams.
+    """
+    read.cancel()
+    read.add_done_callback(_retrieve)
+
+
+def _retrieve(read: asyncio.Future) -> None:
+    if not read.cancelled():
+        read.exception()

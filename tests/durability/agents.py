@@ -12,7 +12,7 @@ from tests.faults.processes import REPO, SF, child_environment
 
 
 def agent_config(
-    directory: Path, target: str, broker_port: int, client_id: str, batch_points: int = 1_000
+    directory: Path, target: str, broker_port: int, client_id: str, batch_points: int = 1_000, **forward
 ) -> Path:
     """A configuration for one MQTT source and fast retries (a test cannot wait out real backoffs)."""
     config = {
@@ -23,6 +23,7 @@ def agent_config(
             "retry_initial_s": 0.02,
             "retry_max_s": 0.5,
             "ack_timeout_s": 5,
+            **forward,
         },
         "sources": [
             {
@@ -70,6 +71,15 @@ class AgentProcess:
         if self._process.returncode is None:
             self._process.send_signal(signal.SIGTERM)
         return await self._process.wait()
+
+    def summary(self) -> str:
+        """The last line the agent printed on its way out (what it acknowledged, and on which lane)."""
+        lines = [
+            line
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if line.startswith("sf edge:")
+        ]
+        return lines[-1] if lines else ""
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]

@@ -33,11 +33,15 @@ def test_batches_take_the_oldest_readings_in_order(path):
     assert buffer.cut(100, live_after_ns=0) is None
 
 
-def test_lane_follows_the_age_of_the_newest_reading(path):
+def test_only_a_caught_up_batch_of_recent_readings_goes_live(path):
     buffer = Buffer(path)
     buffer.append(readings(3, start=1_000))
-    assert buffer.cut(2, live_after_ns=1_002).lane == BACKFILL
-    assert buffer.cut(2, live_after_ns=1_002).lane == LIVE
+    assert buffer.cut(2, live_after_ns=0).lane == BACKFILL  # a reading waits behind it: draining a backlog
+    assert buffer.cut(2, live_after_ns=0).lane == BACKFILL  # the backlog's tail
+    buffer.append(readings(1, start=2_000))
+    assert buffer.cut(2, live_after_ns=0).lane == LIVE  # caught up since the batch before
+    buffer.append(readings(1, start=3_000))
+    assert buffer.cut(2, live_after_ns=3_001).lane == BACKFILL  # caught up, but old
 
 
 def test_a_restart_resends_what_was_not_acknowledged_under_the_same_numbers(path):

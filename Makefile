@@ -40,7 +40,7 @@ run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
 test: setup ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
 	$(PY) -m pytest -q -m "not long"
 
-test-long: setup ## Run the long tests (marker long): the codec fuzz, the crash test with 1,000 cuts
+test-long: setup ## Run the long tests (marker long): the codec fuzz, the outage test in real time
 	$(PY) -m pytest -m long -q
 
 bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline

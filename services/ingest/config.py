@@ -1,4 +1,13 @@
-"""Ingest's settings: the shared service settings plus where tenancy and Redis are."""
+"""Ingest's settings: the shared service settings, where tenancy and Redis are, and the overload limits.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service |
+| `SF_REDIS_URL` | (required) | rate limits and live fan-out |
+| `SF_USAGE_REPORT_S` | 10 | how often usage is reported to tenancy |
+| `SF_INGEST_MAX_INFLIGHT_MB` | 256 | batch bytes the process decodes and writes at once (`admission.py`) |
+| `SF_INGEST_ADMISSION_WAIT_MS` | 50 | how long a batch waits for room before it is refused with `SERVER_BUSY` |
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from services.runtime.config import Env
 from services.runtime.settings import ServiceSettings
 
 PORT = 50051
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,8 @@ class IngestSettings:
     tenancy_target: str
     redis_url: str
     usage_interval_s: float = 10.0
+    max_inflight_bytes: int = 256 * MB
+    admission_wait_s: float = 0.05  # well inside the 100 ms in which RELIABILITY D5 wants excess refused
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> IngestSettings:
@@ -25,4 +37,6 @@ class IngestSettings:
             tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
             redis_url=env.url("SF_REDIS_URL", ("redis", "rediss", "unix")),
             usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
+            max_inflight_bytes=env.int("SF_INGEST_MAX_INFLIGHT_MB", 256, minimum=1, maximum=1 << 20) * MB,
+            admission_wait_s=env.int("SF_INGEST_ADMISSION_WAIT_MS", 50, minimum=0, maximum=1000) / 1000,
         )

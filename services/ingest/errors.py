@@ -5,6 +5,10 @@ ServiceError
 │   └── MalformedBatch        a batch breaks the protocol (lengths, ids, sizes, time window)
 ├── NotFound
 │   └── UnknownSeries         a series id that is not one of the device tenant's series
+├── FailedPrecondition
+│   └── SubscriptionInactive  the tenant's subscription is suspended or cancelled
+├── ResourceExhausted
+│   └── ServerBusy            the process's in-flight batch budget is full; retry after RetryInfo
 ├── Unauthenticated
 │   └── BadDeviceCredential   missing, malformed or unknown device credential
 └── Unavailable
@@ -17,6 +21,7 @@ from services.runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
 )
@@ -32,6 +37,10 @@ class UnknownSeries(NotFound):
 
 class SubscriptionInactive(FailedPrecondition):
     default_reason = "SUBSCRIPTION_INACTIVE"
+
+
+class ServerBusy(ResourceExhausted):
+    default_reason = "SERVER_BUSY"
 
 
 class BadDeviceCredential(Unauthenticated):

@@ -1,4 +1,4 @@
-"""Composition root of the ingest service: pool, Redis, tenancy client, servicer, health, drain."""
+"""Composition root of the ingest service: pool, Redis, tenancy client, admission, servicer, health, drain."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
+from services.ingest.admission import Admission
 from services.ingest.catalog import DeviceAuthenticator, TenancyCatalog
 from services.ingest.config import IngestSettings
 from services.ingest.handlers import IngestHandlers
@@ -37,8 +38,9 @@ class IngestServer:
         self.core.grpc.add_readiness_check(self.cells.check)
         self.usage = UsageReporter(self.cells, tenancy, identity, settings.usage_interval_s)
         self._usage_task: asyncio.Task | None = None
+        self.admission = Admission(settings.max_inflight_bytes, settings.admission_wait_s)
         service = IngestService(
-            self.cells, catalog, LivePublisher(self.redis), self.usage, PointRate(self.redis)
+            self.cells, catalog, LivePublisher(self.redis), self.usage, PointRate(self.redis), self.admission
         )
         handlers = IngestHandlers(service, self.draining)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)

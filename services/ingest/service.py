@@ -12,8 +12,9 @@ import numpy as np
 
 import tscodec
 from services.ingest import storage
+from services.ingest.admission import Admission, footprint
 from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate, without_known
-from services.ingest.errors import UnknownSeries
+from services.ingest.errors import ServerBusy, UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
@@ -70,12 +71,14 @@ class IngestService:
         live: LivePublisher,
         usage: UsageReporter,
         rate: PointRate,
+        admission: Admission,
     ) -> None:
         self._cells = cells
         self._catalog = catalog
         self._live = live
         self._usage = usage
         self._rate = rate
+        self._admission = admission
         self._backfill_slots = asyncio.Semaphore(BACKFILL_SLOTS)
 
     async def ingest(
@@ -88,12 +91,18 @@ class IngestService:
     ) -> IngestOutcome:
         """Store one batch (see ``_store``); a refused batch is recorded for the tenant to see, then raised.
         Backfill batches have their own quota and take turns (a few at a time per process), so a backlog
-        drained after an outage never crowds out live data."""
+        drained after an outage never crowds out live data. A batch holds its share of the process's
+        in-flight budget (``admission``) only while it is worked on, so backfill batches waiting for their
+        turn take none of it from live ones."""
+        cost = footprint(entries, blocks)
         try:
             if lane == LIVE:
+                async with self._admission.admit(cost):
+                    return await self._store(caller, batch, entries, blocks, lane)
+            async with self._backfill_slots, self._admission.admit(cost):
                 return await self._store(caller, batch, entries, blocks, lane)
-            async with self._backfill_slots:
-                return await self._store(caller, batch, entries, blocks, lane)
+        except ServerBusy:
+            raise  # the server's state, not the tenant's; a write per refusal would only feed the overload
         except (InvalidArgument, NotFound, ResourceExhausted) as refusal:
             await self._record_refusal(caller, refusal)
             raise

@@ -30,6 +30,7 @@ async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) ->
             except StopAsyncIteration:
                 return
             yield item
+            del item  # an idle stream must not keep its last batch alive until the next one comes
     finally:
         drain.cancel()
         if step is not None:  # the last read: waiting still, or ended unseen (the call was cancelled)

@@ -12,10 +12,13 @@ neighbour's latency is measured on the very process that drains the backlog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -107,6 +110,15 @@ async def publish_plant(broker: MosquittoBroker, series_ids: list[str], speedup:
     return sent
 
 
+async def buffered(path: Path, points: int) -> None:
+    """Wait until the agent's buffer holds ``points`` readings (read beside it: SQLite in WAL mode)."""
+    while True:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            if db.execute("SELECT count(*) FROM readings").fetchone()[0] >= points:
+                return
+        await asyncio.sleep(0.1)
+
+
 @pytest.mark.parametrize("speedup", [40, pytest.param(1, marks=pytest.mark.long)], ids=["40x", "real-time"])
 async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
     stack, signer, admin_url, tmp_path, speedup
@@ -135,6 +147,9 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
             await agent.start()
 
         messages = await publish_plant(broker, plant.series_ids, speedup, kill_agent_mid_outage)
+        await asyncio.wait_for(
+            buffered(tmp_path / "buffer.db", POINTS), 30
+        )  # the outage ends when all is buffered
         assert stored_count(admin_url, plant.id) == 0  # the link really was down
         proxy.restore()
         drain_started = time.perf_counter()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+
+from services.ingest import partitions
 from services.runtime import migrations
 
 _SERVICES = Path(__file__).resolve().parents[1] / "services"
@@ -22,9 +25,17 @@ CELL_SCHEMAS = ("telemetry",)
 def migrate(
     admin_url: str, app_password: str | None = None, cells: dict[str, str] | None = None
 ) -> list[str]:
-    """Everything on the default cell; the telemetry schema on each extra cell ({name: admin URL})."""
+    """Everything on the default cell; the telemetry schema on each extra cell ({name: admin URL}).
+    Every run also prepares the telemetry partitions of each cell a week back and four weeks ahead."""
     applied = migrations.apply(admin_url, all_migrations(), app_password)
+    _prepare_partitions(admin_url)
     for cell, url in (cells or {}).items():
         cell_sets = [m for m in all_migrations() if m.schema in CELL_SCHEMAS]
         applied += [f"{cell}:{name}" for name in migrations.apply(url, cell_sets, app_password)]
+        _prepare_partitions(url)
     return applied
+
+
+def _prepare_partitions(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        partitions.ensure_ahead(conn)

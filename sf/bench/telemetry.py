@@ -105,7 +105,9 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
         rate = sum(a.points_stored for a in acks) / (time.perf_counter() - started)
         read_ms = await _grpc_read_day_ms(stack, TokenSigner(key), tenant)
         with psycopg.connect(admin_url) as conn:
-            stored = conn.execute("SELECT pg_total_relation_size('telemetry.blocks')").fetchone()[0]
+            stored = conn.execute(  # a partitioned table has no storage of its own: sum its partitions
+                "SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('telemetry.blocks')"
+            ).fetchone()[0]
         blocks_rate = await _blocks_rate(stack, TokenSigner(key))
     finally:
         await stack.stop()

@@ -6,15 +6,21 @@ import uuid
 
 from psycopg import AsyncConnection
 
+from services.runtime.blocks import BLOCK_SPAN_NS
+
 
 async def block_payloads(
     conn: AsyncConnection, series_id: uuid.UUID, start_ns: int, end_ns: int
 ) -> list[bytes]:
-    """Payloads of the blocks of a series that overlap [start_ns, end_ns), oldest first."""
+    """Payloads of the blocks of a series that overlap [start_ns, end_ns), oldest first.
+
+    No such block starts before ``start_ns - BLOCK_SPAN_NS`` (services/runtime/blocks.py): the bound
+    lets PostgreSQL skip the partitions and index entries of everything older.
+    """
     cur = await conn.execute(
         "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s AND end_ns >= %s"
-        " ORDER BY start_ns, id",
-        [series_id, end_ns, start_ns],
+        " AND start_ns > %s ORDER BY start_ns, id",
+        [series_id, end_ns, start_ns, start_ns - BLOCK_SPAN_NS],
     )
     return [row[0] for row in await cur.fetchall()]
 

@@ -18,6 +18,7 @@ from services.ingest.errors import ServerBusy, UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
+from services.runtime.blocks import hour_runs
 from services.runtime.errors import (
     FieldViolation,
     InvalidArgument,
@@ -44,6 +45,18 @@ class IngestOutcome:
 class SeriesCatalog(Protocol):
     async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]: ...
     def points_per_second(self, tenant_id: uuid.UUID) -> int: ...
+
+
+def encode_blocks(series: SeriesColumns) -> list[storage.Block]:
+    """One block per UTC hour the points span (services/runtime/blocks.py); a device's own block is
+    stored as it came when all of it lies in one hour."""
+    runs = hour_runs(series.timestamps)
+    if len(runs) == 1:
+        return [encode_block(series)]
+    return [
+        encode_block(SeriesColumns(series.series_id, series.timestamps[run], series.values[run]))
+        for run in runs
+    ]
 
 
 def encode_block(series: SeriesColumns) -> storage.Block:
@@ -144,7 +157,7 @@ class IngestService:
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             await storage.lock_series(conn, [s.series_id for s in series])
             kept, conflicts = await _first_writes_only(conn, series)
-            encoded = [encode_block(s) for s in kept]
+            encoded = [block for s in kept for block in encode_blocks(s)]
             stored = await storage.write_blocks(
                 conn, tenant_id, uuid.UUID(caller.subject), batch, encoded, conflicts
             )

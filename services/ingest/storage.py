@@ -9,6 +9,8 @@ from datetime import date
 
 from psycopg import AsyncConnection
 
+from services.runtime.blocks import BLOCK_SPAN_NS
+
 
 @dataclass(frozen=True)
 class BatchKey:
@@ -128,11 +130,16 @@ async def lock_series(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> Non
 async def stored_timestamps(
     conn: AsyncConnection, ranges: list[tuple[uuid.UUID, int, int]]
 ) -> dict[uuid.UUID, list[bytes]]:
-    """Payloads of the stored blocks that overlap each (series, first, last) range, by series."""
+    """Payloads of the stored blocks that overlap each (series, first, last) range, by series.
+
+    A block lies within one hour (services/runtime/blocks.py), so none that overlaps starts before
+    ``first - BLOCK_SPAN_NS``: that bound keeps the lookup to the partitions and index range it needs.
+    """
     cur = await conn.execute(
         "SELECT b.series_id, b.payload FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS r(id, lo, hi)"
-        " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi",
-        [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]],
+        " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi"
+        " AND b.start_ns > r.lo - %s",
+        [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges], BLOCK_SPAN_NS],
     )
     found: dict[uuid.UUID, list[bytes]] = {}
     for series_id, payload in await cur.fetchall():

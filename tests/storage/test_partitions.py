@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 
 from services.ingest import partitions
+from services.runtime.blocks import BLOCK_SPAN_NS
 from services.runtime.settings import role_url
 from tests.e2e.provision import create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
@@ -132,11 +133,10 @@ def test_a_series_over_a_time_range_reads_only_the_partitions_it_needs(admin_con
         "SELECT payload FROM telemetry.blocks WHERE series_id = {} AND start_ns >= {} AND start_ns < {}"
     ).format(series, lo, hi)
     assert _scanned(admin_conn, in_week) == {partitions.partition_name(NOW_NS).split(".")[1]}
-    # The analytics range query bounds start_ns from above only (a block may start before the range):
-    # weeks after the range are pruned, earlier ones are not (see docs/STORAGE.md).
+    # The range reads ask for overlapping blocks and, as a block lies within one hour, bound start_ns
+    # from below too (services/runtime/blocks.py): only the range's own week is read.
     overlapping = sql.SQL(
         "SELECT payload FROM telemetry.blocks WHERE series_id = {} AND start_ns < {} AND end_ns >= {}"
-    ).format(series, hi, lo)
-    later = partitions.partition_name(NOW_NS + partitions.WEEK_NS).split(".")[1]
-    scanned = _scanned(admin_conn, overlapping)
-    assert partitions.partition_name(NOW_NS).split(".")[1] in scanned and later not in scanned
+        " AND start_ns > {}"
+    ).format(series, hi, lo, lo - BLOCK_SPAN_NS)
+    assert _scanned(admin_conn, overlapping) == {partitions.partition_name(NOW_NS).split(".")[1]}

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run one process in the foreground (as Kubernetes does)",
         description="Run one sfcloud process, configured by SF_ environment variables.",
     )
-    serve.add_argument("name", choices=("tenancy", "ingest", "analytics", "gateway"))
+    serve.add_argument("name", choices=("tenancy", "ingest", "analytics", "worker", "gateway"))
 
     commands.add_parser(
         "migrate",

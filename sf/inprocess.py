@@ -23,6 +23,8 @@ from services.ingest.server import IngestServer
 from services.runtime.settings import ServiceSettings, role_url
 from services.tenancy.config import TenancySettings
 from services.tenancy.server import TenancyServer
+from services.worker.config import WorkerSettings
+from services.worker.server import WorkerServer
 
 
 class _QuietServer(uvicorn.Server):
@@ -44,6 +46,7 @@ class InProcessStack:
     redis_url: str
     signing_key: str
     load_demo: bool = False
+    worker: bool = False  # also run the compaction worker (off by default: most tests need not wait for it)
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
     gateway_url: str = ""
@@ -78,8 +81,15 @@ class InProcessStack:
             ),
         )
         await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
+        if self.worker:
+            await self._start("worker", WorkerServer(self.worker_settings()))
         await self._start_gateway()
         return self
+
+    def worker_settings(self, consumer: str = "inprocess", claim_idle_s: float = 5.0) -> WorkerSettings:
+        return WorkerSettings(
+            self._service("worker"), self.redis_url, consumer, claim_idle_s=claim_idle_s, poll_s=0.2
+        )
 
     def gateway_settings(self) -> GatewaySettings:
         return GatewaySettings(

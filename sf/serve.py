@@ -17,7 +17,7 @@ from services.runtime.config import Env
 from services.runtime.logs import configure_logging
 from services.runtime.telemetry import configure_from_setting
 
-PROCESSES = ("tenancy", "ingest", "analytics", "gateway")
+PROCESSES = ("tenancy", "ingest", "analytics", "worker", "gateway")
 
 
 class Runnable(Protocol):
@@ -30,6 +30,7 @@ SERVICES = {
     "tenancy": ("services.tenancy.config:TenancySettings", "services.tenancy.server:TenancyServer"),
     "ingest": ("services.ingest.config:IngestSettings", "services.ingest.server:IngestServer"),
     "analytics": ("services.analytics.config:AnalyticsSettings", "services.analytics.server:AnalyticsServer"),
+    "worker": ("services.worker.config:WorkerSettings", "services.worker.server:WorkerServer"),
 }
 
 

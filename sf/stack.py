@@ -27,7 +27,7 @@ from services.runtime.settings import parse_cells
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.migrate import migrate
 
-PORTS = {"tenancy": 50053, "ingest": 50051, "analytics": 50052}
+PORTS = {"tenancy": 50053, "ingest": 50051, "analytics": 50052, "worker": 50054}
 
 
 class StackError(Exception):
@@ -75,16 +75,16 @@ class Stack:
 
     def start(self) -> dict[str, str]:
         env = self.environment()
-        for name in ("TENANCY", "INGEST", "ANALYTICS", "GATEWAY"):
+        for name in ("TENANCY", "INGEST", "ANALYTICS", "WORKER", "GATEWAY"):
             ensure_free(
                 env[f"SF_{name}_LISTEN"], f"SF_{name}_LISTEN" + (" or --port" if name == "GATEWAY" else "")
             )
         migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"), parse_cells(env.get("SF_CELLS")))
         self._spawn(["serve", "tenancy"], env)
         wait_grpc_healthy(env["SF_TENANCY_LISTEN"], self.children)
-        for name in ("ingest", "analytics"):
+        for name in ("ingest", "analytics", "worker"):
             self._spawn(["serve", name], env)
-        for name in ("ingest", "analytics"):
+        for name in ("ingest", "analytics", "worker"):
             wait_grpc_healthy(env[f"SF_{name.upper()}_LISTEN"], self.children)
         self._spawn(["serve", "gateway"], env)
         wait_http_ready(f"http://{env['SF_GATEWAY_LISTEN']}/readyz", self.children)

@@ -7,12 +7,14 @@
 | `SF_USAGE_REPORT_S` | 10 | how often usage is reported to tenancy |
 | `SF_INGEST_MAX_INFLIGHT_MB` | 256 | batch bytes the process decodes and writes at once (`admission.py`) |
 | `SF_INGEST_ADMISSION_WAIT_MS` | 50 | how long a batch waits for room before it is refused with `SERVER_BUSY` |
+| `SF_COMPACTION_GRACE_S` | 600 | how long after an hour ends its blocks are announced to the worker for compaction |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.runtime.compaction import DEFAULT_GRACE_S
 from services.runtime.config import Env
 from services.runtime.settings import ServiceSettings
 
@@ -28,6 +30,7 @@ class IngestSettings:
     usage_interval_s: float = 10.0
     max_inflight_bytes: int = 256 * MB
     admission_wait_s: float = 0.05  # well inside the 100 ms in which RELIABILITY D5 wants excess refused
+    compaction_grace_s: int = DEFAULT_GRACE_S
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> IngestSettings:
@@ -39,4 +42,5 @@ class IngestSettings:
             usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
             max_inflight_bytes=env.int("SF_INGEST_MAX_INFLIGHT_MB", 256, minimum=1, maximum=1 << 20) * MB,
             admission_wait_s=env.int("SF_INGEST_ADMISSION_WAIT_MS", 50, minimum=0, maximum=1000) / 1000,
+            compaction_grace_s=env.int("SF_COMPACTION_GRACE_S", DEFAULT_GRACE_S, minimum=0, maximum=86_400),
         )

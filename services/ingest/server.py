@@ -16,6 +16,7 @@ from services.ingest.service import IngestService
 from services.ingest.usage import UsageReporter
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
+from services.runtime.compaction import CompactionNotices
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2_grpc
@@ -40,7 +41,13 @@ class IngestServer:
         self._usage_task: asyncio.Task | None = None
         self.admission = Admission(settings.max_inflight_bytes, settings.admission_wait_s)
         service = IngestService(
-            self.cells, catalog, LivePublisher(self.redis), self.usage, PointRate(self.redis), self.admission
+            self.cells,
+            catalog,
+            LivePublisher(self.redis),
+            self.usage,
+            PointRate(self.redis),
+            self.admission,
+            CompactionNotices(self.redis, settings.compaction_grace_s),
         )
         handlers = IngestHandlers(service, self.draining)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)

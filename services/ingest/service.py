@@ -18,7 +18,9 @@ from services.ingest.errors import ServerBusy, UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.usage import UsageReporter
-from services.runtime.blocks import hour_runs
+from services.runtime.blocks import Block, hour_runs
+from services.runtime.blocks import encode_block as encode_columns
+from services.runtime.compaction import CompactionNotices
 from services.runtime.errors import (
     FieldViolation,
     InvalidArgument,
@@ -47,33 +49,13 @@ class SeriesCatalog(Protocol):
     def points_per_second(self, tenant_id: uuid.UUID) -> int: ...
 
 
-def encode_blocks(series: SeriesColumns) -> list[storage.Block]:
+def encode_blocks(series: SeriesColumns) -> list[Block]:
     """One block per UTC hour the points span (services/runtime/blocks.py); a device's own block is
     stored as it came when all of it lies in one hour."""
     runs = hour_runs(series.timestamps)
     if len(runs) == 1:
-        return [encode_block(series)]
-    return [
-        encode_block(SeriesColumns(series.series_id, series.timestamps[run], series.values[run]))
-        for run in runs
-    ]
-
-
-def encode_block(series: SeriesColumns) -> storage.Block:
-    payload = series.payload or tscodec.encode(series.timestamps, series.values)
-    stats = tscodec.stats(payload)
-    return storage.Block(
-        series_id=series.series_id,
-        start_ns=stats.min_ts,
-        end_ns=stats.max_ts,
-        count=stats.count,
-        min_value=stats.min,
-        max_value=stats.max,
-        sum_value=stats.sum,
-        first_value=stats.first,
-        last_value=stats.last,
-        payload=payload,
-    )
+        return [encode_columns(series.series_id, series.timestamps, series.values, series.payload)]
+    return [encode_columns(series.series_id, series.timestamps[run], series.values[run]) for run in runs]
 
 
 class IngestService:
@@ -85,6 +67,7 @@ class IngestService:
         usage: UsageReporter,
         rate: PointRate,
         admission: Admission,
+        compaction: CompactionNotices,
     ) -> None:
         self._cells = cells
         self._catalog = catalog
@@ -92,6 +75,7 @@ class IngestService:
         self._usage = usage
         self._rate = rate
         self._admission = admission
+        self._compaction = compaction
         self._backfill_slots = asyncio.Semaphore(BACKFILL_SLOTS)
 
     async def ingest(
@@ -166,6 +150,9 @@ class IngestService:
         self._usage.touched(tenant_id, caller.cell)
         if kept:
             await self._live.publish(tenant_id, kept)
+            await self._compaction.touched(
+                caller.cell, tenant_id, [(b.series_id, b.start_ns, b.end_ns) for b in encoded]
+            )
         return IngestOutcome(stored=sum(b.count for b in encoded), conflicts=conflicts)
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from psycopg import AsyncConnection
 
-from services.runtime.blocks import BLOCK_SPAN_NS
+from services.runtime.blocks import BLOCK_SPAN_NS, Block
 
 
 @dataclass(frozen=True)
@@ -18,20 +18,6 @@ class BatchKey:
 
     session_id: uuid.UUID
     batch_no: int
-
-
-@dataclass(frozen=True)
-class Block:
-    series_id: uuid.UUID
-    start_ns: int
-    end_ns: int
-    count: int
-    min_value: float
-    max_value: float
-    sum_value: float
-    first_value: float
-    last_value: float
-    payload: bytes
 
 
 _FIELDS = (

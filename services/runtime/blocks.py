@@ -1,18 +1,58 @@
-"""The one layout rule of `telemetry.blocks` that every service reading or writing it relies on.
+"""Telemetry block rows, and the one layout rule every service reading or writing them relies on.
 
-A block holds the points of one series within one UTC hour. Ingest splits a batch at hour boundaries
-and compaction merges within an hour, so a block never crosses a weekly partition either. Readers use
-the rule to bound a range scan from below: the blocks that overlap ``[lo, hi)`` all start after
-``lo - BLOCK_SPAN_NS``, which lets PostgreSQL skip older partitions and index entries.
+A block row holds one series' points as a tscodec payload, with the header statistics stored beside it;
+ingest (a batch) and the worker (compaction) make rows the same way, here. A block lies within one UTC
+hour: ingest splits a batch at hour boundaries and compaction merges within an hour, so a block never
+crosses a weekly partition either. Readers use the rule to bound a range scan from below: the blocks
+that overlap ``[lo, hi)`` all start after ``lo - BLOCK_SPAN_NS``, which lets PostgreSQL skip older
+partitions and index entries.
 """
 
 from __future__ import annotations
 
 import itertools
+import uuid
+from dataclasses import dataclass
 
 import numpy as np
 
+import tscodec
+
 BLOCK_SPAN_NS = 3600 * 10**9
+
+
+@dataclass(frozen=True)
+class Block:
+    series_id: uuid.UUID
+    start_ns: int
+    end_ns: int
+    count: int
+    min_value: float
+    max_value: float
+    sum_value: float
+    first_value: float
+    last_value: float
+    payload: bytes
+
+
+def encode_block(
+    series_id: uuid.UUID, timestamps: np.ndarray, values: np.ndarray, payload: bytes | None = None
+) -> Block:
+    """The row of one series' points (``payload`` when it is already their encoding); stats from its header."""
+    payload = payload or tscodec.encode(timestamps, values)
+    stats = tscodec.stats(payload)
+    return Block(
+        series_id=series_id,
+        start_ns=stats.min_ts,
+        end_ns=stats.max_ts,
+        count=stats.count,
+        min_value=stats.min,
+        max_value=stats.max,
+        sum_value=stats.sum,
+        first_value=stats.first,
+        last_value=stats.last,
+        payload=payload,
+    )
 
 
 def hour_runs(timestamps: np.ndarray) -> list[slice]:

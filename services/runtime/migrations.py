@@ -6,7 +6,7 @@ its own transaction, under an advisory lock so concurrent starts are safe. A
 file changed after it was applied stops the run: migrations are append-only.
 
 Roles: `sf_owner` owns every object; each service connects as its own login
-role (`sf_tenancy`, `sf_ingest`, `sf_analytics`) that owns nothing, is no
+role (`sf_tenancy`, `sf_ingest`, `sf_analytics`, `sf_worker`) that owns nothing, is no
 superuser and cannot bypass row-level security.
 """
 
@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 OWNER_ROLE = "sf_owner"
-APP_ROLES = ("sf_tenancy", "sf_ingest", "sf_analytics")
+APP_ROLES = ("sf_tenancy", "sf_ingest", "sf_analytics", "sf_worker")
 _LOCK_ID = 0x5F_C10D
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

@@ -1,0 +1,82 @@
+"""The compaction rules: one hour of one series, its small blocks merged into few large ones, in one swap.
+
+- Only blocks lying wholly inside the hour take part (a block spanning hours stays as it is), so a
+  merged block never crosses an hour, a day or a weekly partition.
+- An hour is rewritten only when it has more blocks than its points need (``ceil(points / target)``):
+  a job done twice, or an hour already compacted, writes nothing.
+- One value per (series, timestamp), the rule ingest enforces (docs/INGEST.md, first write wins): blocks
+  are read in the order they were stored (their identity ``id``; a compacted block takes the place of the
+  blocks it merged, so it is older than anything stored after it) and of equal timestamps the first one
+  read is kept. Ingest never stores a second value for a timestamp, so this drops nothing it wrote.
+- The swap (delete the old rows, insert the new) is one transaction holding ingest's per-series lock
+  (``pg_try_advisory_xact_lock``): no ingest write and no other worker can interleave; a worker killed at
+  any moment leaves either the old blocks or the new ones. A busy series is left for later.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+
+import tscodec
+from services.runtime.blocks import Block, encode_block
+from services.runtime.compaction import Job
+from services.runtime.transactions import CellTransactions
+from services.worker import storage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    busy: bool = False  # another writer held the series: try again later
+    merged: int = 0  # blocks replaced
+    written: int = 0  # blocks written in their place
+
+
+BUSY = Outcome(busy=True)
+
+
+def needs_compaction(counts: list[int], target: int) -> bool:
+    return len(counts) > math.ceil(sum(counts) / target)
+
+
+def merged_points(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The points of blocks given oldest first, in time order, one per timestamp: the first read wins."""
+    timestamps = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts])
+    order = np.argsort(timestamps, kind="stable")
+    timestamps, values = timestamps[order], values[order]
+    first = np.ones(timestamps.size, dtype=bool)
+    first[1:] = timestamps[1:] != timestamps[:-1]
+    return timestamps[first], values[first]
+
+
+def compacted_blocks(
+    series_id: uuid.UUID, timestamps: np.ndarray, values: np.ndarray, target: int
+) -> list[Block]:
+    """Blocks of at most ``target`` points, statistics made as ingest makes them."""
+    return [
+        encode_block(series_id, timestamps[i : i + target], values[i : i + target])
+        for i in range(0, timestamps.size, target)
+    ]
+
+
+class CompactionService:
+    def __init__(self, cells: CellTransactions, target_points: int = 4096) -> None:
+        self._cells = cells
+        self._target = target_points
+
+    async def compact(self, job: Job) -> Outcome:
+        start_ns, end_ns = job.range_ns
+        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            if not await storage.try_lock_series(conn, job.series_id):
+                return BUSY
+            old = await storage.hour_blocks(conn, job.tenant_id, job.series_id, start_ns, end_ns)
+            if not needs_compaction([b.count for b in old], self._target):
+                return Outcome()
+            timestamps, values = merged_points([tscodec.decode(b.payload) for b in old])
+            new = compacted_blocks(job.series_id, timestamps, values, self._target)
+            await storage.replace_blocks(conn, job.tenant_id, start_ns, end_ns, old, new)
+        return Outcome(merged=len(old), written=len(new))

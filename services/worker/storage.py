@@ -1,0 +1,76 @@
+"""The worker's SQL: lock a series as ingest does, read one hour's blocks, swap them for merged ones.
+
+Every statement names the hour's start_ns range, so on a table partitioned by start_ns it touches
+one partition, and a block never leaves it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+
+from services.runtime.blocks import Block
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    id: int
+    count: int
+    payload: bytes
+
+
+async def try_lock_series(conn: AsyncConnection, series_id: uuid.UUID) -> bool:
+    """The lock ingest's writers of this series take (``services/ingest/storage.lock_series``), until
+    commit; False at once when a writer or another worker holds it."""
+    cur = await conn.execute(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s::uuid::text, 0))", [series_id]
+    )
+    return (await cur.fetchone())[0]
+
+
+async def hour_blocks(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, start_ns: int, end_ns: int
+) -> list[StoredBlock]:
+    """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first."""
+    cur = await conn.execute(
+        "SELECT id, count, payload FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
+        " AND start_ns >= %s AND start_ns < %s AND end_ns < %s ORDER BY id",
+        [tenant_id, series_id, start_ns, end_ns, end_ns],
+    )
+    return [StoredBlock(*row) for row in await cur.fetchall()]
+
+
+class BlocksChanged(Exception):
+    """Blocks read for a merge were gone when it was written (cannot happen under the series lock)."""
+
+
+async def replace_blocks(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    start_ns: int,
+    end_ns: int,
+    old: list[StoredBlock],
+    new: list[Block],
+) -> None:
+    """Delete ``old`` and insert ``new`` (in the caller's transaction: both or neither)."""
+    cur = await conn.execute(
+        "DELETE FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s AND start_ns >= %s"
+        " AND start_ns < %s AND id = ANY(%s)",
+        [tenant_id, new[0].series_id, start_ns, end_ns, [b.id for b in old]],
+    )
+    if cur.rowcount != len(old):
+        raise BlocksChanged(f"{cur.rowcount} of {len(old)} blocks deleted")
+    await conn.execute(
+        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
+        " sum_value, first_value, last_value, payload) SELECT %s, * FROM unnest(%s::uuid[], %s::bigint[],"
+        " %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bytea[])",
+        [tenant_id, *_columns(new)],
+    )
+
+
+def _columns(blocks: list[Block]) -> list[list]:
+    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
+    names += ("first_value", "last_value", "payload")
+    return [[getattr(b, name) for b in blocks] for name in names]

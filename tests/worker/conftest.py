@@ -1,0 +1,136 @@
+"""Fixtures of the compaction tests: the worker's own pool (role sf_worker), data sent through ingest,
+and the per-(tenant, series, day) totals compaction must keep."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+
+import tscodec
+from services.runtime.cells import CellDatabases
+from services.runtime.compaction import DUE_KEY, HOUR_NS, JOBS_KEY, Job
+from services.runtime.db import Database
+from services.runtime.settings import DEFAULT_CELL, role_url
+from services.worker.service import CompactionService
+from sfcloud.v1 import ingest_pb2
+from tests.e2e.provision import create_tenant, send_batches
+
+DAY_NS = 24 * HOUR_NS
+
+
+def closed_hour(hours_ago: int) -> int:
+    """An hour that ended well before the grace period."""
+    return time.time_ns() // HOUR_NS - hours_ago
+
+
+def batch(
+    series_id: str, timestamps: np.ndarray, values: np.ndarray, batch_no: int
+) -> ingest_pb2.IngestRequest:
+    return ingest_pb2.IngestRequest(
+        batch_no=batch_no,
+        series=[
+            ingest_pb2.SeriesPoints(
+                series_id=series_id, timestamps_ns=timestamps.tolist(), values=values.tolist()
+            )
+        ],
+    )
+
+
+def hour_points(hour: int, n: int, seed: int, step_ns: int = 10**9) -> tuple[np.ndarray, np.ndarray]:
+    """n points inside the hour; values are multiples of 1/4, so any summation order gives the same sum."""
+    rng = np.random.default_rng(seed)
+    timestamps = hour * HOUR_NS + np.arange(n, dtype=np.int64) * step_ns + 17
+    return timestamps, rng.integers(-4000, 4000, n) / 4
+
+
+async def send_in_batches(stack, tenant, series_id: str, timestamps, values, per_batch: int) -> None:
+    """One batch (so one block) per ``per_batch`` points, on one session."""
+    batches = [
+        batch(series_id, timestamps[i : i + per_batch], values[i : i + per_batch], 1 + i // per_batch)
+        for i in range(0, timestamps.size, per_batch)
+    ]
+    acks = await send_batches(stack.targets["ingest"], tenant.credential, batches)
+    assert sum(a.points_stored for a in acks) == timestamps.size
+
+
+def day_totals(admin_conn, tenant_id: uuid.UUID) -> dict:
+    """(series, day) → (points, sum) from the block statistics, and the same from the decoded points."""
+    rows = admin_conn.execute(
+        "SELECT series_id, start_ns / %s AS day, sum(count), sum(sum_value) FROM telemetry.blocks"
+        " WHERE tenant_id = %s GROUP BY 1, 2",
+        [DAY_NS, tenant_id],
+    ).fetchall()
+    decoded: dict = {}
+    for series_id, payload in admin_conn.execute(
+        "SELECT series_id, payload FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id]
+    ):
+        timestamps, values = tscodec.decode(payload)
+        for day in np.unique(timestamps // DAY_NS):
+            mine = timestamps // DAY_NS == day
+            count, total = decoded.get((series_id, int(day)), (0, 0.0))
+            decoded[(series_id, int(day))] = (count + int(mine.sum()), total + float(values[mine].sum()))
+    return {"stats": {(r[0], int(r[1])): (int(r[2]), r[3]) for r in rows}, "decoded": decoded}
+
+
+def stored_points(admin_conn, series_id) -> tuple[np.ndarray, np.ndarray]:
+    """Every stored point of the series in time order."""
+    parts = [
+        tscodec.decode(p)
+        for (p,) in admin_conn.execute(
+            "SELECT payload FROM telemetry.blocks WHERE series_id = %s", [series_id]
+        )
+    ]
+    timestamps = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts])
+    order = np.argsort(timestamps, kind="stable")
+    return timestamps[order], values[order]
+
+
+def block_counts(admin_conn, series_id) -> list[int]:
+    return [
+        r[0]
+        for r in admin_conn.execute(
+            "SELECT count FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns", [series_id]
+        )
+    ]
+
+
+def job(tenant, series_id: str, hour: int) -> Job:
+    return Job(DEFAULT_CELL, tenant.id, uuid.UUID(series_id), hour)
+
+
+@pytest.fixture
+async def worker_cells(admin_url):
+    db = Database(role_url(admin_url, "sf_worker", None), max_size=4)
+    await db.open()
+    yield CellDatabases(db, {}, "sf-worker-test")
+    await db.close()
+
+
+@pytest.fixture
+def compactor(worker_cells) -> CompactionService:
+    return CompactionService(worker_cells, target_points=256)
+
+
+@pytest.fixture
+async def redis_client(redis_url):
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def empty_queue(redis_client):
+    """The compaction queue emptied (other tests' notices would otherwise be worked on too)."""
+    await redis_client.delete(DUE_KEY, JOBS_KEY)
+    yield redis_client
+    await redis_client.delete(DUE_KEY, JOBS_KEY)
+
+
+@pytest.fixture
+async def tenant(stack, signer):
+    return await create_tenant(stack.targets["tenancy"], signer, "Compaction", series_count=3)

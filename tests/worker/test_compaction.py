@@ -1,0 +1,159 @@
+"""Compaction of one (series, hour): fewer, larger blocks with the same points, counts and sums; late points
+merged on the next pass; the first stored value of a timestamp kept; a second pass a no-op; the series lock
+shared with ingest; row-level security as for every other service."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import psycopg
+
+import tscodec
+from services.runtime.blocks import encode_block
+from services.runtime.compaction import DUE_KEY, HOUR_NS
+from services.runtime.settings import role_url
+from services.worker.service import Outcome
+from tests.worker.conftest import (
+    block_counts,
+    closed_hour,
+    day_totals,
+    hour_points,
+    job,
+    send_in_batches,
+    stored_points,
+)
+
+
+async def test_small_blocks_become_few_large_ones_with_identical_points(
+    stack, tenant, compactor, admin_conn, redis_client
+):
+    s0, s1 = tenant.series_ids[:2]
+    hours = [closed_hour(5), closed_hour(4)]
+    for seed, (series, hour) in enumerate([(s0, hours[0]), (s0, hours[1]), (s1, hours[0])]):
+        timestamps, values = hour_points(hour, 1_000, seed)
+        await send_in_batches(stack, tenant, series, timestamps, values, per_batch=40)
+    before_points = {s: stored_points(admin_conn, s) for s in (s0, s1)}
+    before_totals = day_totals(admin_conn, tenant.id)
+    assert len(block_counts(admin_conn, s0)) == 50
+    # ingest announced each hour once, due when it closed
+    assert await redis_client.zscore(DUE_KEY, job(tenant, s0, hours[0]).member) is not None
+
+    outcomes = [
+        await compactor.compact(job(tenant, s, h))
+        for s, h in [(s0, hours[0]), (s0, hours[1]), (s1, hours[0])]
+    ]
+
+    assert outcomes == [Outcome(merged=25, written=4)] * 3
+    assert block_counts(admin_conn, s0) == [256, 256, 256, 232] * 2
+    for series in (s0, s1):
+        got_t, got_v = stored_points(admin_conn, series)
+        want_t, want_v = before_points[series]
+        assert np.array_equal(got_t, want_t) and np.array_equal(got_v.view(np.int64), want_v.view(np.int64))
+    assert day_totals(admin_conn, tenant.id) == before_totals
+    ids = admin_conn.execute(
+        "SELECT id FROM telemetry.blocks WHERE tenant_id = %s ORDER BY id", [tenant.id]
+    ).fetchall()
+    # twice is once
+    assert await compactor.compact(job(tenant, s0, hours[0])) == Outcome()
+    assert (
+        admin_conn.execute(
+            "SELECT id FROM telemetry.blocks WHERE tenant_id = %s ORDER BY id", [tenant.id]
+        ).fetchall()
+        == ids
+    )
+
+
+async def test_statistics_columns_are_those_ingest_computes(stack, tenant, compactor, admin_conn):
+    series, hour = tenant.series_ids[0], closed_hour(6)
+    timestamps, values = hour_points(hour, 300, 7)
+    values[5] = np.nan
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=30)
+    await compactor.compact(job(tenant, series, hour))
+    rows = admin_conn.execute(
+        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, payload"
+        " FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns",
+        [series],
+    ).fetchall()
+    for row in rows:
+        made = encode_block(uuid.UUID(series), *tscodec.decode(row[-1]))
+        want = (made.start_ns, made.end_ns, made.count, made.min_value, made.max_value, made.sum_value)
+        want += (made.first_value, made.last_value)
+        assert np.array_equal(np.array(row[:8], dtype=float), np.array(want, dtype=float), equal_nan=True)
+
+
+async def test_late_out_of_order_points_land_in_their_own_block_and_merge_next_pass(
+    stack, tenant, compactor, admin_conn, redis_client
+):
+    series, hour = tenant.series_ids[0], closed_hour(3)
+    timestamps, values = hour_points(hour, 600, 3, step_ns=4 * 10**9)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=60)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=10, written=3)
+    await redis_client.zrem(DUE_KEY, job(tenant, series, hour).member)  # as a worker would have taken it
+
+    late_t = (timestamps[::-7] + 2 * 10**9)[:50]  # between stored points, sent newest first
+    late_v = np.arange(50) / 8
+    await send_in_batches(stack, tenant, series, late_t, late_v, per_batch=25)
+    assert len(block_counts(admin_conn, series)) == 5
+    assert await redis_client.zscore(DUE_KEY, job(tenant, series, hour).member) is not None  # announced again
+
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=5, written=3)
+    got_t, got_v = stored_points(admin_conn, series)
+    want_t = np.concatenate([timestamps, late_t])
+    want_v = np.concatenate([values, late_v])
+    order = np.argsort(want_t)
+    assert np.array_equal(got_t, want_t[order]) and np.array_equal(got_v, want_v[order])
+    assert block_counts(admin_conn, series) == [256, 256, 138]
+
+
+async def test_a_timestamp_stored_twice_keeps_the_first_stored_value(tenant, compactor, admin_conn):
+    """Ingest never stores a second value (first write wins); blocks written otherwise follow the same rule."""
+    series, hour = uuid.UUID(tenant.series_ids[2]), closed_hour(7)
+    timestamps = hour * HOUR_NS + np.arange(10, dtype=np.int64) * 10**9
+    for values in (np.full(10, 1.0), np.full(10, 2.0), np.arange(10.0)):  # stored in this order
+        block = encode_block(series, timestamps, values)
+        admin_conn.execute(
+            "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
+            " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
+        )
+    assert await compactor.compact(job(tenant, str(series), hour)) == Outcome(merged=3, written=1)
+    got_t, got_v = stored_points(admin_conn, series)
+    assert np.array_equal(got_t, timestamps) and np.array_equal(got_v, np.full(10, 1.0))
+
+
+async def test_a_series_ingest_or_another_worker_holds_is_left_for_later(stack, tenant, compactor, admin_url):
+    series, hour = tenant.series_ids[1], closed_hour(8)
+    timestamps, values = hour_points(hour, 100, 9)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=10)
+    with psycopg.connect(role_url(admin_url, "sf_ingest", None)) as writer:  # ingest's own lock statement
+        writer.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(%s::uuid[]) AS s(id)",
+            [[series]],
+        )
+        assert await compactor.compact(job(tenant, series, hour)) == Outcome(busy=True)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=10, written=1)
+
+
+def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, admin_conn):
+    other = uuid.uuid4()
+    series = uuid.UUID(tenant.series_ids[0])
+    block = encode_block(series, np.array([closed_hour(9) * HOUR_NS]), np.array([1.5]))
+    admin_conn.execute(
+        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
+        " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
+    )
+    with psycopg.connect(role_url(admin_url, "sf_worker", None)) as conn:
+        assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] == 0
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(other)])
+        assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] == 0
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.id)])
+        assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] >= 1
+        conn.rollback()
+        try:
+            conn.execute("UPDATE telemetry.blocks SET count = count")
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+        else:
+            raise AssertionError("the worker may not update blocks")

@@ -67,6 +67,15 @@ class JobQueue:
 
     async def take(self, block: bool = True) -> list[Entry]:
         """Jobs left pending too long by anyone first, then new ones (waiting up to poll_s for them)."""
+        try:
+            return await self._take(block)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()  # a new Redis, or the stream was deleted: start over
+            return []
+
+    async def _take(self, block: bool) -> list[Entry]:
         claimed = await self._redis.xautoclaim(
             JOBS_KEY, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=self._count
         )

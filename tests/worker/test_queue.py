@@ -1,0 +1,99 @@
+"""The compaction queue end to end: ingest announces hours, any number of workers share the jobs through the
+consumer group, a busy series is retried by whoever claims it, and nothing stays pending."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from services.runtime.compaction import DUE_KEY, GROUP, JOBS_KEY
+from services.worker.jobs import CompactionRunner, JobQueue
+from services.worker.service import CompactionService
+from tests.worker.conftest import block_counts, closed_hour, day_totals, hour_points, send_in_batches
+
+
+async def drain(redis_client, runners: list[CompactionRunner], within: float = 30.0) -> None:
+    """Run every worker until no hour is due, queued or pending."""
+
+    async def work(runner: CompactionRunner) -> None:
+        while True:
+            await runner.run_once(block=False)
+            pending = (await redis_client.xpending(JOBS_KEY, GROUP))["pending"]
+            if (
+                pending == 0
+                and await redis_client.zcard(DUE_KEY) == 0
+                and await redis_client.xlen(JOBS_KEY) == 0
+            ):
+                return
+            await asyncio.sleep(0.05)
+
+    async with asyncio.timeout(within):
+        await asyncio.gather(*(work(r) for r in runners))
+
+
+class Counting:
+    def __init__(self, inner: CompactionService) -> None:
+        self.inner = inner
+        self.outcomes = []
+
+    async def compact(self, job):
+        outcome = await self.inner.compact(job)
+        self.outcomes.append((job, outcome))
+        return outcome
+
+
+async def test_two_workers_share_the_jobs_and_leave_nothing_pending(
+    stack, tenant, worker_cells, admin_conn, empty_queue
+):
+    hours = [closed_hour(h) for h in (12, 11, 10)]
+    for seed, series in enumerate(tenant.series_ids):
+        for hour in hours:
+            timestamps, values = hour_points(hour, 400, seed * 10 + hour % 7)
+            await send_in_batches(stack, tenant, series, timestamps, values, per_batch=20)
+    before = day_totals(admin_conn, tenant.id)
+    assert await empty_queue.zcard(DUE_KEY) == 9
+
+    workers = [Counting(CompactionService(worker_cells, target_points=256)) for _ in range(2)]
+    runners = [
+        CompactionRunner(JobQueue(empty_queue, name, claim_idle_s=0.3, poll_s=0.05, count=2), worker)
+        for name, worker in zip(("a", "b"), workers, strict=True)
+    ]
+    await drain(empty_queue, runners)
+
+    assert all(w.outcomes for w in workers), "both workers took jobs"
+    done = [(job.member, o) for w in workers for job, o in w.outcomes if o.merged]
+    assert sorted(m for m, _ in done) == sorted({m for m, _ in done}) and len(done) == 9  # each hour once
+    for series in tenant.series_ids:
+        assert block_counts(admin_conn, series) == [256, 144] * 3
+    assert day_totals(admin_conn, tenant.id) == before
+
+
+async def test_a_busy_series_is_retried_after_the_claim_timeout(
+    stack, tenant, worker_cells, admin_conn, empty_queue
+):
+    series, hour = tenant.series_ids[0], closed_hour(13)
+    timestamps, values = hour_points(hour, 100, 5)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=10)
+    worker = Counting(CompactionService(worker_cells, target_points=256))
+    queue = JobQueue(empty_queue, "solo", claim_idle_s=0.3, poll_s=0.05)
+    await queue.ensure_group()
+    runner = CompactionRunner(queue, worker)
+    async with worker_cells.tenant(tenant.id, "") as conn:  # a writer of the series holds its lock
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::uuid::text, 0))", [series])
+        assert await runner.run_once(block=False) == 0
+        assert (await empty_queue.xpending(JOBS_KEY, GROUP))["pending"] == 1
+    started = time.monotonic()
+    await drain(empty_queue, [runner])
+    assert time.monotonic() - started >= 0.2  # taken over only once idle long enough
+    assert [o.busy for _, o in worker.outcomes] == [True, False]
+    assert block_counts(admin_conn, series) == [100]
+
+
+async def test_a_malformed_job_is_acknowledged_and_dropped(worker_cells, empty_queue):
+    runner = CompactionRunner(
+        JobQueue(empty_queue, "solo", claim_idle_s=1, poll_s=0.05), CompactionService(worker_cells)
+    )
+    await JobQueue(empty_queue, "solo", claim_idle_s=1).ensure_group()
+    await empty_queue.xadd(JOBS_KEY, {"job": "not|a|job"})
+    assert await runner.run_once(block=False) == 1
+    assert (await empty_queue.xpending(JOBS_KEY, GROUP))["pending"] == 0

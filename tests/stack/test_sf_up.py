@@ -63,7 +63,10 @@ def test_sf_up_serves_the_demo_with_live_data_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
     env.update(
-        {f"SF_{name}_LISTEN": f"127.0.0.1:{free_port()}" for name in ("TENANCY", "INGEST", "ANALYTICS")}
+        {
+            f"SF_{name}_LISTEN": f"127.0.0.1:{free_port()}"
+            for name in ("TENANCY", "INGEST", "ANALYTICS", "WORKER")
+        }
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "sf", "up", "--data-dir", str(tmp_path / "data"), "--port", str(port)],

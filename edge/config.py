@@ -87,12 +87,12 @@ def _forward(section: Mapping) -> ForwardOptions:
     defaults, policy = ForwardOptions(), SessionPolicy()
     return ForwardOptions(
         batch_points=int(_number(section, "batch_points", "forward", defaults.batch_points, most=100_000)),
-        live_window_s=_number(section, "live_window_s", "forward", defaults.live_window_s),
         compress=_bool(section, "compress", "forward", defaults.compress),
         policy=SessionPolicy(
             ack_timeout_s=_number(section, "ack_timeout_s", "forward", policy.ack_timeout_s),
             backoff_initial_s=_number(section, "retry_initial_s", "forward", policy.backoff_initial_s),
             backoff_max_s=_number(section, "retry_max_s", "forward", policy.backoff_max_s),
+            live_window_s=_number(section, "live_window_s", "forward", policy.live_window_s),
         ),
     )
 

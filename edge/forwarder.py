@@ -5,18 +5,21 @@ own numbers; then, while fewer than ``window`` batches are in flight, the oldest
 become the next batch. An acknowledgement deletes its batch from the buffer. While the agent is
 behind (readings wait after the batch), or when the batch's newest reading is older than
 ``live_window_s``, it goes on the backfill lane (its own quota, lower priority), so draining a
-backlog after an outage neither is cut off by the live quota nor delays other devices' live data.
+backlog after an outage neither is cut off by the live quota nor delays other devices' live data. So
+does a live batch that an outage held back past ``live_window_s`` (the session moves it), and every
+batch left from the run before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from edge.buffer import Buffer, StoredBatch
+from edge.buffer import BACKFILL, Buffer, StoredBatch
 from edge.readings import Reading
 from sfclient.backlog import Backlog, Batch
 from sfclient.batches import batch_parts
@@ -28,7 +31,6 @@ from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 class ForwardOptions:
     batch_points: int = 5_000
     window: int = 4  # batches in flight at once
-    live_window_s: float = 30.0
     compress: bool = True
     policy: SessionPolicy = field(default_factory=SessionPolicy)
 
@@ -70,8 +72,10 @@ class Forwarder:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until ``stop`` is set, then send what is cut and wait briefly for its acknowledgements."""
-        for batch in self._buffer.unacknowledged():
-            self._offer(batch)
+        for (
+            batch
+        ) in self._buffer.unacknowledged():  # a backlog of the run before: backfill, whatever it was cut as
+            self._offer(dataclasses.replace(batch, lane=BACKFILL))
         sending = asyncio.create_task(self.session.run())
         try:
             await self._cut_until(stop, sending)
@@ -88,7 +92,7 @@ class Forwarder:
                 await asyncio.wait_for(self._sink.arrived.wait(), 0.05)
 
     def _cut_one(self) -> bool:
-        live_after = time.time_ns() - int(self._options.live_window_s * 1e9)
+        live_after = time.time_ns() - int(self._options.policy.live_window_s * 1e9)
         batch = self._buffer.cut(self._options.batch_points, live_after)
         if batch is not None:
             self._offer(batch)

@@ -8,8 +8,9 @@ handed back to the caller, who must count and report them.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sfcloud.v1 import ingest_pb2
 
@@ -19,6 +20,7 @@ class Batch:
     batch_no: int
     request: ingest_pb2.IngestRequest
     points: int
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class Backlog:
@@ -50,6 +52,12 @@ class Backlog:
             self.points -= oldest.points
             dropped.append(oldest)
         return dropped
+
+    def replace(self, batch: Batch) -> Batch:
+        """Put a changed version of a held batch in its place (same number, same position)."""
+        if batch.batch_no in self._batches:
+            self._batches[batch.batch_no] = batch
+        return batch
 
     def ack(self, batch_no: int) -> Batch | None:
         """Forget an acknowledged batch; None when it is not here (already dropped or acknowledged)."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -79,6 +80,7 @@ class SessionPolicy:
     backoff_max_s: float = 10.0
     drain_s: float = 5.0  # after close(), how long to wait for the last acknowledgements
     drop_log_interval_s: float = 10.0
+    live_window_s: float = 30.0  # a live batch unacknowledged this long is resent on the backfill lane
 
     def backoff(self, failures: int, jitter: float) -> float:
         """Capped exponential delay, shortened by up to half so devices do not reconnect in lockstep."""
@@ -300,7 +302,7 @@ class DeviceSession:
                 cursor = batch.batch_no + 1
                 inflight[batch.batch_no] = time.monotonic()
                 self._count_sent(batch)
-                yield batch.request
+                yield self._lane_now(batch).request
             if fresh:
                 continue
             if self._closed.is_set() or time.monotonic() >= rotate_at:
@@ -308,6 +310,17 @@ class DeviceSession:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), rotate_at - time.monotonic())
+
+    def _lane_now(self, batch: Batch) -> Batch:
+        """The batch as it goes out now: a live one that waited past ``live_window_s`` (an outage held it
+        back) has become backlog, and goes on the backfill lane from then on."""
+        stale = time.monotonic() - batch.queued_at > self._policy.live_window_s
+        if batch.request.lane != ingest_pb2.LANE_LIVE or not stale:
+            return batch
+        request = ingest_pb2.IngestRequest()
+        request.CopyFrom(batch.request)
+        request.lane = ingest_pb2.LANE_BACKFILL
+        return self._backlog.replace(dataclasses.replace(batch, request=request))
 
     async def _read_acks(self, call: grpc.aio.StreamStreamCall, inflight: dict[int, float]) -> None:
         """Apply acknowledgements until the server ends the stream; raise when one is overdue."""

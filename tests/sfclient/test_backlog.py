@@ -50,3 +50,12 @@ def test_batch_numbers_must_increase():
     backlog.add(batch(3))
     with pytest.raises(ValueError, match="not newer"):
         backlog.add(batch(3))
+
+
+def test_a_replaced_batch_keeps_its_place():
+    backlog = Backlog(max_points=100)
+    for n in (1, 2, 3):
+        backlog.add(Batch(n, ingest_pb2.IngestRequest(batch_no=n), 1))
+    changed = Batch(2, ingest_pb2.IngestRequest(batch_no=2, lane=ingest_pb2.LANE_BACKFILL), 1)
+    assert backlog.replace(changed) is changed
+    assert [b.request.lane for b in backlog.from_number(0)] == [0, ingest_pb2.LANE_BACKFILL, 0]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from sfclient import Device, DeviceOptions, DeviceRejected, SessionPolicy
 from tests.e2e.provision import create_tenant
+from tests.faults.proxy import FaultProxy
 
 FAST = SessionPolicy(ack_timeout_s=5, backoff_initial_s=0.05, backoff_max_s=0.2)
 
@@ -70,3 +72,20 @@ async def test_mismatched_columns_are_refused_before_anything_is_sent(stack, sig
             device.record_many(tenant.series_ids[0], [1, 2, 3], [1.0])
         await device.flush()
         assert device.stats.batches_sent == 0
+
+
+async def test_a_live_batch_held_back_by_an_outage_is_resent_on_the_backfill_lane(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "SDK outage lane")
+    host, port = stack.targets["ingest"].rsplit(":", 1)
+    async with FaultProxy(host, int(port)) as proxy:
+        policy = SessionPolicy(ack_timeout_s=0.5, backoff_initial_s=0.05, backoff_max_s=0.2, live_window_s=1)
+        options = DeviceOptions(secure=False, batch_interval_s=0.1, policy=policy)
+        async with Device(proxy.target, tenant.credential, options) as device:
+            proxy.blackhole()
+            device.record(tenant.series_ids[0], time.time_ns(), 1.0)
+            await asyncio.sleep(
+                2.5
+            )  # sent at the next tick, it cannot get through and grows older than the window
+            proxy.restore()
+            await device.flush()
+            assert (device.stats.points_acked, device.stats.points_acked_backfill) == (1, 1)

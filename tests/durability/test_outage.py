@@ -41,7 +41,7 @@ POINTS = OUTAGE_S * RATE
 
 
 class LatencyProbe:
-    """A neighbour device on its own stream: one small batch every 20 ms, each ack's latency kept."""
+    """A neighbour device on its own stream: one small batch every 10 ms, each ack's latency kept."""
 
     def __init__(self, target: str, credential: str, series_id: str) -> None:
         self._target, self._credential, self._series = target, credential, series_id
@@ -60,7 +60,7 @@ class LatencyProbe:
                 ack = await call.read()
                 assert ack.batch_no == batch_no
                 self.samples.append((sent, time.perf_counter() - sent))
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.01)
             await call.done_writing()
 
     def p99_ms(self, start: float, end: float) -> float:
@@ -175,7 +175,7 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
     acknowledged = re.search(r"(\d+) points acknowledged .* \((\d+) on the backfill lane\)", agent.summary())
     assert acknowledged and int(acknowledged[1]) == int(acknowledged[2]) == POINTS, agent.summary()
     normal_p99 = probe.p99_ms(*normal)
-    drain_p99 = probe.p99_ms(drain_started, max(drained, drain_started + 1.5))
+    drain_p99 = probe.p99_ms(drain_started, max(drained, drain_started + 2))
     print(
         f"drain {drained - drain_started:.1f} s; neighbour p99 {normal_p99:.1f} ms normal, {drain_p99:.1f} ms while draining"
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from services.analytics.queries import UNKNOWN_TS
 from services.analytics.service import QueryService
 from services.runtime.principal import current_principal
 from sfcloud.v1 import query_pb2 as pb
 from sfcloud.v1 import query_pb2_grpc
+
+CALENDARS = {pb.CALENDAR_BUCKET_DAY: "day", pb.CALENDAR_BUCKET_WEEK: "week"}
 
 
 class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
@@ -31,14 +34,43 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             request.range.start_ns,
             request.range.end_ns,
             request.bucket_ns,
+            calendar=CALENDARS.get(request.calendar),
+            zone_name=request.time_zone,
+            with_stddev=request.with_stddev,
         )
-        columns = (b.starts, b.counts, b.mins, b.maxs, b.sums, b.avgs)
-        rows = zip(*(c.tolist() for c in columns), strict=True)
-        return pb.AggregateResponse(
-            buckets=[
-                pb.Bucket(start_ns=s, count=c, min=lo, max=hi, sum=total, avg=a)
-                for s, c, lo, hi, total, a in rows
-            ]
+        columns = (
+            b.starts,
+            b.counts,
+            b.mins,
+            b.maxs,
+            b.sums,
+            b.avgs,
+            b.first_ts,
+            b.firsts,
+            b.last_ts,
+            b.lasts,
+        )
+        names = ("start_ns", "count", "min", "max", "sum", "avg", "first_ts", "first", "last_ts", "last")
+        buckets = [
+            pb.Bucket(**dict(zip(names, r, strict=True)))
+            for r in zip(*(c.tolist() for c in columns), strict=True)
+        ]
+        if b.stddevs is not None:
+            for bucket, deviation in zip(buckets, b.stddevs.tolist(), strict=True):
+                bucket.stddev = deviation
+        return pb.AggregateResponse(buckets=buckets)
+
+    async def ChartSeries(self, request: pb.ChartSeriesRequest, context) -> pb.ChartSeriesResponse:
+        b = await self._service.chart_series(
+            current_principal(),
+            request.series_id,
+            request.range.start_ns,
+            request.range.end_ns,
+            request.columns,
+        )
+        columns = (b.starts, b.first_ts, b.firsts, b.last_ts, b.lasts, b.min_ts, b.mins, b.max_ts, b.maxs)
+        return pb.ChartSeriesResponse(
+            columns=[_column(*r) for r in zip(*(c.tolist() for c in columns), strict=True)]
         )
 
     async def LatestValues(self, request: pb.LatestValuesRequest, context) -> pb.LatestValuesResponse:
@@ -64,6 +96,17 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
                 for d, b, p, late, refused, r, reason, message in rows
             ]
         )
+
+
+def _column(start, first_ts, first, last_ts, last, min_ts, low, max_ts, high) -> pb.ChartColumn:
+    column = pb.ChartColumn(
+        start_ns=start, first_ts=first_ts, first=first, last_ts=last_ts, last=last, min=low, max=high
+    )
+    if min_ts != UNKNOWN_TS:
+        column.min_ts = min_ts
+    if max_ts != UNKNOWN_TS:
+        column.max_ts = max_ts
+    return column
 
 
 def _ns(moment) -> int:

@@ -1,4 +1,12 @@
-"""Turning decoded blocks into answers: merged point columns and time buckets (pure numpy)."""
+"""Turning blocks into answers: merged point columns, and bucket statistics from block headers and points.
+
+Aggregates and M4 chart columns are the same computation over a ``Grid`` (services/analytics/grids.py):
+every block wholly inside one bucket (and free of NaN) contributes its header statistics as they are;
+the points of every other block are decoded, bucketed and contribute per bucket. ``combine`` merges the
+contributions of each bucket. A statistics row knows its first and last point (a block's ``start_ns`` and
+``end_ns``: blocks are stored in time order) but not where its minimum and maximum lie: those timestamps
+are ``UNKNOWN_TS`` when a statistics row wins them. Pure numpy.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +15,74 @@ from dataclasses import dataclass
 import numpy as np
 
 import tscodec
+from services.analytics.grids import Grid
+from tscodec import format_v1, format_v2
+from tscodec.format import version_of
+
+UNKNOWN_TS = np.iinfo(np.int64).min
+HEADER_PREFIX_BYTES = 128  # longer than any tscodec header (version 1: 105 bytes; version 2: at most 117)
 
 
 @dataclass(frozen=True)
 class Buckets:
+    """Per bucket with points, in time order: its statistics (``stddevs`` only when asked)."""
+
     starts: np.ndarray
     counts: np.ndarray
     mins: np.ndarray
     maxs: np.ndarray
     sums: np.ndarray
+    first_ts: np.ndarray
+    firsts: np.ndarray
+    last_ts: np.ndarray
+    lasts: np.ndarray
+    min_ts: np.ndarray
+    max_ts: np.ndarray
+    stddevs: np.ndarray | None = None
 
     @property
     def avgs(self) -> np.ndarray:
         return self.sums / self.counts
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Contributions to buckets: one row per (block or bucket of decoded points)."""
+
+    bucket: np.ndarray
+    count: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    sum: np.ndarray
+    first_ts: np.ndarray
+    first: np.ndarray
+    last_ts: np.ndarray
+    last: np.ndarray
+    min_ts: np.ndarray
+    max_ts: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[Parts]) -> Parts:
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+
+    def take(self, order: np.ndarray) -> Parts:
+        return Parts(*(getattr(self, f)[order] for f in self.__dataclass_fields__))
+
+
+def nan_count(head: bytes) -> int:
+    """How many NaN values a block holds, from the first ``HEADER_PREFIX_BYTES`` of its payload.
+
+    ``tscodec.stats`` wants the whole blob; reading only a prefix keeps the payload of a statistics-served
+    block out of the query (PostgreSQL fetches a slice of a TOASTed value). docs/CODEC.md: version 1 has a
+    fixed header, version 2 starts with magic, version, checksum and three uvarints (count, payload size,
+    NaN count).
+    """
+    view = memoryview(head)
+    if version_of(view) == format_v1.VERSION:
+        return format_v1.Header(*format_v1.HEADER.unpack_from(view)[2:]).nan_count
+    count, pos = format_v2.get_uvarint(view, format_v2.FIXED_SIZE)
+    _, pos = format_v2.get_uvarint(view, pos)
+    return format_v2.get_uvarint(view, pos)[0] if count else 0
 
 
 def merged_points(payloads: list[bytes], start_ns: int, end_ns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,20 +99,104 @@ def merged_points(payloads: list[bytes], start_ns: int, end_ns: int) -> tuple[np
     return timestamps[lo:hi], values[lo:hi]
 
 
-def bucketize(timestamps: np.ndarray, values: np.ndarray, bucket_ns: int) -> Buckets:
-    """Count, min, max and sum per bucket aligned to multiples of ``bucket_ns``; NaN points are left out."""
+def without_nan(timestamps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = ~np.isnan(values)
-    timestamps, values = timestamps[keep], values[keep]
+    return timestamps[keep], values[keep]
+
+
+def from_stats(grid: Grid, rows: list[tuple]) -> Parts:
+    """Parts of blocks each wholly inside one bucket: rows of (start, end, count, min, max, sum, first, last)."""
+    if not rows:
+        return _empty_parts()
+    start, end, count, low, high, total, first, last = (np.array(c) for c in zip(*rows, strict=True))
+    start, end = start.astype(np.int64), end.astype(np.int64)
+    unknown = np.full(start.size, UNKNOWN_TS, np.int64)
+    floats = [np.asarray(c, np.float64) for c in (low, high, total)]
+    return Parts(grid.index(start), count.astype(np.int64), *floats, start, first.astype(np.float64),
+                 end, last.astype(np.float64), unknown, unknown)  # fmt: skip
+
+
+def from_points(grid: Grid, timestamps: np.ndarray, values: np.ndarray) -> Parts:
+    """Parts of time-ordered, NaN-free points in the grid's range: one per bucket."""
     if timestamps.size == 0:
-        empty = np.empty(0)
-        return Buckets(np.empty(0, np.int64), np.empty(0, np.int64), empty, empty, empty)
-    keys = (timestamps // bucket_ns) * bucket_ns
-    starts, first = np.unique(keys, return_index=True)
-    counts = np.diff(np.append(first, keys.size))
-    return Buckets(
-        starts=starts,
-        counts=counts,
-        mins=np.minimum.reduceat(values, first),
-        maxs=np.maximum.reduceat(values, first),
-        sums=np.add.reduceat(values, first),
+        return _empty_parts()
+    group, starts = _groups(grid.index(timestamps))
+    ends = np.append(starts[1:], timestamps.size) - 1
+    mins, min_at = _extreme(values, group, starts, np.minimum)
+    maxs, max_at = _extreme(values, group, starts, np.maximum)
+    return Parts(
+        bucket=grid.index(timestamps[starts]),
+        count=np.diff(np.append(starts, timestamps.size)),
+        min=mins,
+        max=maxs,
+        sum=np.add.reduceat(values, starts),
+        first_ts=timestamps[starts],
+        first=values[starts],
+        last_ts=timestamps[ends],
+        last=values[ends],
+        min_ts=timestamps[min_at],
+        max_ts=timestamps[max_at],
     )
+
+
+def stddevs(grid: Grid, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Population standard deviation per bucket with points (two passes, for accuracy)."""
+    if timestamps.size == 0:
+        return np.empty(0)
+    group, starts = _groups(grid.index(timestamps))
+    counts = np.diff(np.append(starts, timestamps.size))
+    deviations = values - (np.add.reduceat(values, starts) / counts)[group]
+    return np.sqrt(np.add.reduceat(deviations * deviations, starts) / counts)
+
+
+def combine(grid: Grid, parts: Parts, stddev: np.ndarray | None = None) -> Buckets:
+    """Each bucket's statistics from its parts (any order in, time order of buckets out)."""
+    if parts.bucket.size == 0:
+        ints, floats = np.empty(0, np.int64), np.empty(0)
+        return Buckets(ints, ints, floats, floats, floats, ints, floats, ints, floats, ints, ints, stddev)
+    by_first = parts.take(np.lexsort((parts.first_ts, parts.bucket)))
+    group, starts = _groups(by_first.bucket)
+    last_order = np.lexsort((by_first.last_ts, by_first.bucket))
+    latest = last_order[np.append(starts[1:], by_first.bucket.size) - 1]
+    mins, min_at = _extreme(by_first.min, group, starts, np.minimum)
+    maxs, max_at = _extreme(by_first.max, group, starts, np.maximum)
+    return Buckets(
+        starts=grid.starts[by_first.bucket[starts]],
+        counts=np.add.reduceat(by_first.count, starts),
+        mins=mins,
+        maxs=maxs,
+        sums=np.add.reduceat(by_first.sum, starts),
+        first_ts=by_first.first_ts[starts],
+        firsts=by_first.first[starts],
+        last_ts=by_first.last_ts[latest],
+        lasts=by_first.last[latest],
+        min_ts=by_first.min_ts[min_at],
+        max_ts=by_first.max_ts[max_at],
+        stddevs=stddev,
+    )
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted ``keys``: each element's group number and where each group starts."""
+    if keys.size == 0:
+        return keys, keys
+    starts = np.flatnonzero(np.diff(keys, prepend=keys[0] - 1))
+    return np.cumsum(np.diff(keys, prepend=keys[0]) != 0), starts
+
+
+def _extreme(
+    values: np.ndarray, group: np.ndarray, starts: np.ndarray, ufunc
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group the extreme value and the index of its first holder (rows are in time order)."""
+    if starts.size == 0:
+        return values, starts
+    best = ufunc.reduceat(values, starts)
+    holders = np.flatnonzero(values == best[group])
+    _, first = np.unique(group[holders], return_index=True)
+    at = holders[first]
+    return values[at], at
+
+
+def _empty_parts() -> Parts:
+    ints, floats = np.empty(0, np.int64), np.empty(0, np.float64)
+    return Parts(ints, ints, floats, floats, floats, ints, floats, ints, floats, ints, ints)

@@ -1,21 +1,30 @@
-"""The query rules: who may read, which ranges and bucket sizes are allowed."""
+"""The query rules: who may read, which ranges, bucket sizes, time zones and chart widths are allowed.
+
+Aggregates and chart columns are answered from block statistics wherever a block lies wholly inside one
+bucket and free of NaN values, decoding only the others (services/analytics/queries.py).
+"""
 
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from services.analytics import storage
-from services.analytics.queries import Buckets, bucketize, merged_points
-from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.analytics import grids, queries, storage
+from services.analytics.grids import Grid
+from services.analytics.queries import Buckets, merged_points
+from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailable
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
 from services.runtime.validation import parse_id
 
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000
-MAX_BUCKETS = 100_000
+MAX_BUCKETS = 1_000_000
+MAX_COLUMNS = 10_000
+CALENDAR_DAYS = {"day": 1, "week": 7}
+READ_ATTEMPTS = 3  # a statistics read retried when compaction replaced a block under it
 MAX_LATEST = 5_000
 
 
@@ -29,6 +38,32 @@ def reader_tenant(caller: Principal) -> uuid.UUID:
 def check_range(start_ns: int, end_ns: int) -> None:
     if end_ns <= start_ns:
         raise InvalidArgument.of("range", "end_ns must be after start_ns", reason="EMPTY_RANGE")
+
+
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise InvalidArgument.of(
+            "time_zone",
+            f"unknown time zone {name!r} (an IANA name like Europe/Berlin)",
+            reason="UNKNOWN_TIME_ZONE",
+        ) from e
+
+
+def bucket_grid(start_ns: int, end_ns: int, bucket_ns: int, calendar: str | None, zone: ZoneInfo) -> Grid:
+    """The buckets of an aggregate; telemetry starts in 1970, so the range is cut there first."""
+    if calendar:
+        if bucket_ns:
+            raise InvalidArgument.of("bucket_ns", "must be 0 with calendar buckets")
+        return grids.calendar(max(start_ns, 0), end_ns, zone, CALENDAR_DAYS[calendar])
+    if bucket_ns <= 0:
+        raise InvalidArgument.of("bucket_ns", "must be positive (or choose calendar buckets)")
+    if grids.fixed_count(start_ns, end_ns, bucket_ns) > MAX_BUCKETS:
+        raise InvalidArgument.of(
+            "bucket_ns", f"the range would hold more than {MAX_BUCKETS:,} buckets", reason="TOO_MANY_BUCKETS"
+        )
+    return grids.fixed(max(start_ns, 0), end_ns, bucket_ns)
 
 
 class QueryService:
@@ -50,18 +85,76 @@ class QueryService:
         return timestamps[:limit], values[:limit], timestamps.size > limit
 
     async def aggregate(
-        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, bucket_ns: int
+        self,
+        caller: Principal,
+        series_id: str,
+        start_ns: int,
+        end_ns: int,
+        bucket_ns: int,
+        *,
+        calendar: str | None = None,
+        zone_name: str = "",
+        with_stddev: bool = False,
     ) -> Buckets:
+        """Statistics per bucket: fixed ``bucket_ns`` since the epoch, or ``calendar`` "day"/"week"."""
         tenant_id = reader_tenant(caller)
         series = parse_id("series_id", series_id)
         check_range(start_ns, end_ns)
-        if bucket_ns <= 0:
-            raise InvalidArgument.of("bucket_ns", "must be positive")
-        if (end_ns - start_ns) // bucket_ns > MAX_BUCKETS:
-            raise InvalidArgument.of("bucket_ns", f"the range would hold more than {MAX_BUCKETS} buckets")
-        async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            payloads = await storage.block_payloads(conn, series, start_ns, end_ns)
-        return bucketize(*merged_points(payloads, start_ns, end_ns), bucket_ns)
+        grid = bucket_grid(start_ns, end_ns, bucket_ns, calendar, time_zone(zone_name))
+        if grid.edges[-1] <= grid.edges[0]:
+            return queries.combine(grid, queries.from_points(grid, *_no_points()))
+        return await self._bucketed(caller, tenant_id, series, grid, with_stddev)
+
+    async def chart_series(
+        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, columns: int
+    ) -> Buckets:
+        """M4: first, last, min and max point per pixel column (``min_ts``/``max_ts`` may be unknown)."""
+        tenant_id = reader_tenant(caller)
+        series = parse_id("series_id", series_id)
+        check_range(start_ns, end_ns)
+        if not 1 <= columns <= MAX_COLUMNS:
+            raise InvalidArgument.of("columns", f"must be between 1 and {MAX_COLUMNS:,}")
+        return await self._bucketed(
+            caller, tenant_id, series, grids.columns(start_ns, end_ns, columns), False
+        )
+
+    async def _bucketed(
+        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, decode_all: bool
+    ) -> Buckets:
+        rows, payloads = await self._read_blocks(caller, tenant_id, series, grid, decode_all)
+        lo, hi = int(grid.edges[0]), int(grid.edges[-1])
+        timestamps, values = queries.without_nan(*merged_points(payloads, lo, hi))
+        parts = queries.Parts.concat(
+            [queries.from_stats(grid, rows), queries.from_points(grid, timestamps, values)]
+        )
+        deviations = queries.stddevs(grid, timestamps, values) if decode_all else None
+        return queries.combine(grid, parts, deviations)
+
+    async def _read_blocks(
+        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, decode_all: bool
+    ) -> tuple[list[tuple], list[bytes]]:
+        """Statistics rows of the blocks served from them, and payloads of the others.
+
+        A block inside one bucket that holds NaN values is decoded too (its count includes them); its
+        payload is fetched in a second statement, and if compaction replaced it in between, we read again.
+        """
+        edges = grid.edges.tolist()
+        for _ in range(READ_ATTEMPTS):
+            async with self._cells.tenant(tenant_id, caller.cell) as conn:
+                found = await storage.block_statistics(conn, series, edges, decode_all)
+                payloads = [row[10] for row in found if row[10] is not None]
+                served = [row for row in found if row[9] is not None]
+                with_nan = [row[0] for row in served if queries.nan_count(row[9])]
+                if with_nan:
+                    fetched = await storage.payloads_by_id(conn, series, with_nan, edges[0], edges[-1])
+                    if len(fetched) != len(with_nan):
+                        continue
+                    payloads += fetched
+                    served = [row for row in served if row[0] not in set(with_nan)]
+            return [row[1:9] for row in served], payloads
+        raise Unavailable(
+            "telemetry blocks kept changing during the query; try again", reason="BLOCKS_CHANGING"
+        )
 
     async def latest(self, caller: Principal, series_ids: list[str]) -> list[tuple[uuid.UUID, int, float]]:
         tenant_id = reader_tenant(caller)
@@ -75,3 +168,7 @@ class QueryService:
         tenant_id = reader_tenant(caller)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.device_activity(conn)
+
+
+def _no_points() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty(0, np.int64), np.empty(0, np.float64)

@@ -6,6 +6,7 @@ import uuid
 
 from psycopg import AsyncConnection
 
+from services.analytics.queries import HEADER_PREFIX_BYTES
 from services.runtime.blocks import BLOCK_SPAN_NS
 
 
@@ -21,6 +22,53 @@ async def block_payloads(
         "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s AND end_ns >= %s"
         " AND start_ns > %s ORDER BY start_ns, id",
         [series_id, end_ns, start_ns, start_ns - BLOCK_SPAN_NS],
+    )
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def block_statistics(
+    conn: AsyncConnection, series_id: uuid.UUID, edges: list[int], decode_all: bool
+) -> list[tuple]:
+    """The blocks of a series overlapping ``[edges[0], edges[-1])``, oldest first, each as
+    (id, start, end, count, min, max, sum, first, last, head, payload).
+
+    A block wholly inside the range and inside one bucket (no inner edge in ``(start_ns, end_ns]``;
+    ``width_bucket`` counts the inner edges up to a time) comes with ``head``, the first bytes of its
+    payload (enough for the tscodec header), and no payload; every other block (all of them with
+    ``decode_all``) comes with its payload and no head. Bounded below as in ``block_payloads``.
+    """
+    lo, hi = edges[0], edges[-1]
+    cur = await conn.execute(
+        "SELECT id, start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
+        "   CASE WHEN inside THEN substring(payload FROM 1 FOR %(head)s) END,"
+        "   CASE WHEN inside THEN NULL ELSE payload END"
+        " FROM (SELECT b.*, NOT %(all)s AND b.start_ns >= %(lo)s AND b.end_ns < %(hi)s"
+        "     AND width_bucket(b.start_ns, e.cuts) = width_bucket(b.end_ns, e.cuts) AS inside"
+        "   FROM telemetry.blocks b CROSS JOIN (SELECT %(cuts)s::bigint[] AS cuts) e"
+        "   WHERE b.series_id = %(series)s AND b.start_ns < %(hi)s AND b.end_ns >= %(lo)s"
+        "     AND b.start_ns > %(floor)s) blocks"
+        " ORDER BY start_ns, id",
+        {
+            "head": HEADER_PREFIX_BYTES,
+            "all": decode_all,
+            "lo": lo,
+            "hi": hi,
+            "cuts": edges[1:-1],
+            "series": series_id,
+            "floor": lo - BLOCK_SPAN_NS,
+        },
+    )
+    return list(await cur.fetchall())
+
+
+async def payloads_by_id(
+    conn: AsyncConnection, series_id: uuid.UUID, ids: list[int], start_ns: int, end_ns: int
+) -> list[bytes]:
+    """The payloads of the given blocks of a series that still exist (they overlap [start_ns, end_ns))."""
+    cur = await conn.execute(
+        "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND id = ANY(%s::bigint[])"
+        " AND start_ns < %s AND start_ns > %s ORDER BY start_ns, id",
+        [series_id, ids, end_ns, start_ns - BLOCK_SPAN_NS],
     )
     return [row[0] for row in await cur.fetchall()]
 

@@ -201,6 +201,12 @@ ROWS: dict[str, Row] = {
             series_id=w.series, range=common_pb2.TimeRange(start_ns=0, end_ns=10**18), bucket_ns=10**13
         ),
     ),
+    "QueryService/ChartSeries": row(
+        A_TENANT_READERS | {"b_owner"},
+        lambda w: query_pb2.ChartSeriesRequest(
+            series_id=w.series, range=common_pb2.TimeRange(start_ns=0, end_ns=10**18), columns=1_000
+        ),
+    ),
     "QueryService/LatestValues": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.LatestValuesRequest(series_ids=[w.series])
     ),

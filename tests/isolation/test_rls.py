@@ -129,6 +129,13 @@ async def test_grpc_calls_in_tenant_b_never_reach_tenant_a(stack, signer, two_te
             query_pb2.LatestValuesRequest(series_ids=a.series_ids), metadata=as_b, timeout=5
         )
         assert list(latest.values) == []
+        whole = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
+        chart = await query.ChartSeries(
+            query_pb2.ChartSeriesRequest(series_id=a.series_ids[0], range=whole, columns=100),
+            metadata=as_b,
+            timeout=5,
+        )
+        assert list(chart.columns) == []
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
         listed = await tenancy.ListSeries(

@@ -1,0 +1,67 @@
+"""Writing blocks straight into telemetry.blocks (as the admin) and asking the query service about them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import grpc
+import numpy as np
+
+from services.runtime.blocks import encode_block, hour_runs
+from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
+from tests.isolation.test_rls import _as
+
+
+def split_blocks(timestamps: np.ndarray, cuts: set[int]) -> list[slice]:
+    """Hour runs of sorted ``timestamps``, each cut again before every index in ``cuts``."""
+    pieces = []
+    for run in hour_runs(timestamps):
+        bounds = [run.start, *sorted(c for c in cuts if run.start < c < run.stop), run.stop]
+        pieces += [slice(a, b) for a, b in itertools.pairwise(bounds)]
+    return pieces
+
+
+def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timestamps, values, pieces) -> None:
+    for piece in pieces:
+        write_row(admin_conn, tenant_id, encode_block(series_id, timestamps[piece], values[piece]))
+
+
+def write_row(admin_conn, tenant_id: uuid.UUID, block, **overrides) -> None:
+    row = {
+        "tenant_id": tenant_id,
+        "series_id": block.series_id,
+        "start_ns": block.start_ns,
+        "end_ns": block.end_ns,
+        "count": block.count,
+        "min_value": block.min_value,
+        "max_value": block.max_value,
+        "sum_value": block.sum_value,
+        "first_value": block.first_value,
+        "last_value": block.last_value,
+        "payload": block.payload,
+    } | overrides
+    admin_conn.execute(
+        f"INSERT INTO telemetry.blocks ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+        list(row.values()),
+    )
+
+
+class Query:
+    """The query service as the owner of one tenant."""
+
+    def __init__(self, channel: grpc.aio.Channel, signer, tenant_id: uuid.UUID) -> None:
+        self.stub = query_pb2_grpc.QueryServiceStub(channel)
+        self.metadata = _as(signer, tenant_id)
+
+    async def aggregate(self, series_id, lo: int, hi: int, **fields) -> list[query_pb2.Bucket]:
+        request = query_pb2.AggregateRequest(
+            series_id=str(series_id), range=common_pb2.TimeRange(start_ns=lo, end_ns=hi), **fields
+        )
+        return list((await self.stub.Aggregate(request, metadata=self.metadata, timeout=20)).buckets)
+
+    async def chart(self, series_id, lo: int, hi: int, columns: int) -> list[query_pb2.ChartColumn]:
+        request = query_pb2.ChartSeriesRequest(
+            series_id=str(series_id), range=common_pb2.TimeRange(start_ns=lo, end_ns=hi), columns=columns
+        )
+        return list((await self.stub.ChartSeries(request, metadata=self.metadata, timeout=20)).columns)

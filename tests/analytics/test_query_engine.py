@@ -1,0 +1,136 @@
+"""Aggregates and chart columns: block statistics where a block lies inside one bucket, decoded edges,
+calendar days across daylight-saving changes, and bad input refused with its status while serving on."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import grpc
+import numpy as np
+import pytest
+
+from services.runtime.blocks import encode_block
+from sfcloud.v1 import query_pb2
+from tests.analytics.helpers import Query, split_blocks, write_blocks, write_row
+from tests.e2e.provision import create_tenant
+from tests.e2e.test_bad_input import reason_of
+
+S = 10**9
+MINUTE, HOUR, DAY = 60 * S, 3600 * S, 86400 * S
+HOUR0 = 1_790_000_000 // 3600 * HOUR  # an hour boundary in 2026
+
+
+@pytest.fixture(scope="module")
+async def tenant(stack, signer):
+    return await create_tenant(stack.targets["tenancy"], signer, "Query engine")
+
+
+@pytest.fixture(scope="module")
+async def query(stack, signer, tenant):
+    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
+        yield Query(channel, signer, tenant.id)
+
+
+def ns(text: str, zone: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()) * S
+
+
+async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_decoded(
+    query, tenant, admin_conn
+):
+    series = uuid.uuid4()
+    inside = encode_block(series, HOUR0 + np.arange(10, 20, dtype=np.int64) * MINUTE, np.arange(10.0))
+    straddler = encode_block(series, HOUR0 + np.arange(25, 35, dtype=np.int64) * MINUTE, np.arange(10.0))
+    # Statistics that disagree with the payload show which of the two a query used.
+    write_row(admin_conn, tenant.id, inside, sum_value=1000.0, max_value=99.0)
+    write_row(admin_conn, tenant.id, straddler, sum_value=-1000.0)
+    buckets = await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=30 * MINUTE)
+    assert [b.start_ns for b in buckets] == [HOUR0, HOUR0 + 30 * MINUTE]
+    assert [b.count for b in buckets] == [15, 5]
+    assert buckets[0].sum == 1000.0 + sum(range(5)) and buckets[0].max == 99.0
+    assert buckets[1].sum == sum(range(5, 10)) and buckets[1].max == 9.0
+    assert (buckets[0].first_ts, buckets[0].first) == (HOUR0 + 10 * MINUTE, 0.0)
+    assert (buckets[0].last_ts, buckets[0].last) == (HOUR0 + 29 * MINUTE, 4.0)
+    assert not buckets[0].HasField("stddev")
+    exact = await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=30 * MINUTE, with_stddev=True)
+    assert exact[0].sum == sum(range(10)) + sum(range(5)) and exact[0].max == 9.0  # everything decoded
+    assert exact[1].stddev == pytest.approx(np.std(np.arange(5.0, 10.0)))
+    columns = await query.chart(series, HOUR0, HOUR0 + HOUR, 2)
+    assert columns[0].max == 99.0 and not columns[0].HasField("max_ts")
+    assert columns[1].HasField("max_ts") and (columns[1].max_ts, columns[1].max) == (HOUR0 + 34 * MINUTE, 9.0)
+
+
+async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(query, tenant, admin_conn):
+    series = uuid.uuid4()
+    values = np.array([1.0, np.nan, 3.0, np.nan])
+    write_blocks(
+        admin_conn, tenant.id, series, HOUR0 + np.arange(4, dtype=np.int64) * S, values, [slice(0, 4)]
+    )
+    [bucket] = await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
+    assert (bucket.count, bucket.sum, bucket.first, bucket.last) == (2, 4.0, 1.0, 3.0)
+    assert bucket.last_ts == HOUR0 + 2 * S
+
+
+@pytest.mark.parametrize(
+    ("zone", "calendar", "starts"),
+    [
+        ("Europe/Berlin", query_pb2.CALENDAR_BUCKET_DAY, ["2026-03-28", "2026-03-29", "2026-03-30"]),
+        ("Europe/Berlin", query_pb2.CALENDAR_BUCKET_WEEK, ["2026-03-23", "2026-03-30"]),
+        ("Asia/Kolkata", query_pb2.CALENDAR_BUCKET_DAY, ["2026-03-28", "2026-03-29", "2026-03-30"]),
+    ],
+)
+async def test_calendar_buckets_start_at_local_midnight_across_daylight_saving(
+    query, tenant, admin_conn, zone, calendar, starts
+):
+    series = uuid.uuid4()
+    lo, hi = ns("2026-03-28T00:00", zone), ns("2026-03-31T00:00", zone)
+    timestamps = np.arange(lo, hi, HOUR, dtype=np.int64)
+    write_blocks(
+        admin_conn, tenant.id, series, timestamps, np.ones(timestamps.size), split_blocks(timestamps, set())
+    )
+    buckets = await query.aggregate(series, lo, hi, calendar=calendar, time_zone=zone)
+    assert [b.start_ns for b in buckets] == [ns(f"{d}T00:00", zone) for d in starts]
+    if calendar == query_pb2.CALENDAR_BUCKET_DAY:
+        assert [b.count for b in buckets] == ([24, 23, 24] if zone == "Europe/Berlin" else [24, 24, 24])
+
+
+async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant, admin_conn):
+    series = uuid.uuid4()
+    write_blocks(admin_conn, tenant.id, series, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
+    cases = [
+        (query.aggregate(series, HOUR0, HOUR0 - 1, bucket_ns=S), "range", "EMPTY_RANGE"),
+        (query.aggregate(series, HOUR0, HOUR0 + DAY, bucket_ns=0), "bucket_ns", None),
+        (query.aggregate(series, HOUR0, HOUR0 + DAY, bucket_ns=1), "1,000,000 buckets", "TOO_MANY_BUCKETS"),
+        (query.aggregate("not-a-series", HOUR0, HOUR0 + DAY, bucket_ns=HOUR), "series_id", None),
+        (
+            query.aggregate(
+                series, HOUR0, HOUR0 + DAY, calendar=query_pb2.CALENDAR_BUCKET_DAY, time_zone="Mars/Olympus"
+            ),
+            "Mars/Olympus",
+            "UNKNOWN_TIME_ZONE",
+        ),
+        (
+            query.aggregate(
+                series, HOUR0, HOUR0 + DAY, bucket_ns=HOUR, calendar=query_pb2.CALENDAR_BUCKET_DAY
+            ),
+            "calendar",
+            None,
+        ),
+        (query.chart(series, HOUR0, HOUR0 + DAY, 0), "columns", None),
+        (query.chart(series, HOUR0, HOUR0 + DAY, 10_001), "columns", None),
+        (query.chart(series, HOUR0 + DAY, HOUR0, 10), "range", "EMPTY_RANGE"),
+    ]
+    for call, words, reason in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert words in caught.value.details()
+        if reason:
+            assert reason_of(caught.value) == reason
+    # The same range with a bucket that gives exactly 1,000,000 buckets is fine, and so is the service.
+    assert [b.count for b in await query.aggregate(series, HOUR0, HOUR0 + 10**6, bucket_ns=1)] == [1]
+    assert [c.first for c in await query.chart(series, HOUR0, HOUR0 + DAY, 10_000)] == [5.0]
+    # A well-formed series id without any block is an empty answer (analytics keeps no series catalog).
+    assert await query.aggregate(uuid.uuid4(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []

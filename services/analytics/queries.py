@@ -16,11 +16,10 @@ import numpy as np
 
 import tscodec
 from services.analytics.grids import Grid
-from tscodec import format_v1, format_v2
-from tscodec.format import version_of
+from tscodec import format_v2
 
 UNKNOWN_TS = np.iinfo(np.int64).min
-HEADER_PREFIX_BYTES = 128  # longer than any tscodec header (version 1: 105 bytes; version 2: at most 117)
+HEADER_PREFIX_BYTES = 32  # version 2: 9 fixed bytes, two uvarints of at most 10 bytes, the NaN count
 
 
 @dataclass(frozen=True)
@@ -69,20 +68,30 @@ class Parts:
         return Parts(*(getattr(self, f)[order] for f in self.__dataclass_fields__))
 
 
-def nan_count(head: bytes) -> int:
-    """How many NaN values a block holds, from the first ``HEADER_PREFIX_BYTES`` of its payload.
+def without_nan_blocks(heads: list[bytes]) -> np.ndarray:
+    """Which blocks surely hold no NaN value, from the first ``HEADER_PREFIX_BYTES`` of their payloads.
 
-    ``tscodec.stats`` wants the whole blob; reading only a prefix keeps the payload of a statistics-served
-    block out of the query (PostgreSQL fetches a slice of a TOASTed value). docs/CODEC.md: version 1 has a
-    fixed header, version 2 starts with magic, version, checksum and three uvarints (count, payload size,
-    NaN count).
+    ``tscodec.stats`` wants the whole blob; a prefix keeps the payload of a statistics-served block out of
+    the query. docs/CODEC.md: a version 2 header starts with magic, version, checksum (9 bytes) and the
+    uvarints count, payload size and NaN count; a NaN count of 0 is the single byte 0 (anything else, or
+    a version 1 blob, counts as "may hold NaN", which costs only a decode).
     """
-    view = memoryview(head)
-    if version_of(view) == format_v1.VERSION:
-        return format_v1.Header(*format_v1.HEADER.unpack_from(view)[2:]).nan_count
-    count, pos = format_v2.get_uvarint(view, format_v2.FIXED_SIZE)
-    _, pos = format_v2.get_uvarint(view, pos)
-    return format_v2.get_uvarint(view, pos)[0] if count else 0
+    if not heads:
+        return np.empty(0, bool)
+    raw = np.frombuffer(
+        b"".join(h[:HEADER_PREFIX_BYTES].ljust(HEADER_PREFIX_BYTES, b"\xff") for h in heads), np.uint8
+    )
+    raw = raw.reshape(len(heads), HEADER_PREFIX_BYTES)
+    varints = raw[:, format_v2.FIXED_SIZE :]
+    ends = np.cumsum(varints < 0x80, axis=1)  # uvarints ended so far, at each byte
+    nan_at = np.argmax(ends == 2, axis=1) + 1  # the NaN count starts after the second uvarint's last byte
+    has_two = ends[:, -2] >= 2
+    rows = np.arange(len(heads))
+    return (
+        (raw[:, 4] == format_v2.VERSION)
+        & has_two
+        & (varints[rows, np.minimum(nan_at, varints.shape[1] - 1)] == 0)
+    )
 
 
 def merged_points(payloads: list[bytes], start_ns: int, end_ns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +101,7 @@ def merged_points(payloads: list[bytes], start_ns: int, end_ns: int) -> tuple[np
     decoded = [tscodec.decode(p) for p in payloads]
     timestamps = np.concatenate([d[0] for d in decoded])
     values = np.concatenate([d[1] for d in decoded])
-    if len(decoded) > 1:
+    if len(decoded) > 1 and np.any(timestamps[1:] < timestamps[:-1]):
         order = np.argsort(timestamps, kind="stable")
         timestamps, values = timestamps[order], values[order]
     lo, hi = np.searchsorted(timestamps, [start_ns, end_ns], side="left")
@@ -120,13 +129,14 @@ def from_points(grid: Grid, timestamps: np.ndarray, values: np.ndarray) -> Parts
     """Parts of time-ordered, NaN-free points in the grid's range: one per bucket."""
     if timestamps.size == 0:
         return _empty_parts()
-    group, starts = _groups(grid.index(timestamps))
-    ends = np.append(starts[1:], timestamps.size) - 1
+    buckets, starts, counts = _runs(grid, timestamps)
+    group = np.repeat(np.arange(buckets.size), counts)
+    ends = starts + counts - 1
     mins, min_at = _extreme(values, group, starts, np.minimum)
     maxs, max_at = _extreme(values, group, starts, np.maximum)
     return Parts(
-        bucket=grid.index(timestamps[starts]),
-        count=np.diff(np.append(starts, timestamps.size)),
+        bucket=buckets,
+        count=counts,
         min=mins,
         max=maxs,
         sum=np.add.reduceat(values, starts),
@@ -143,9 +153,8 @@ def stddevs(grid: Grid, timestamps: np.ndarray, values: np.ndarray) -> np.ndarra
     """Population standard deviation per bucket with points (two passes, for accuracy)."""
     if timestamps.size == 0:
         return np.empty(0)
-    group, starts = _groups(grid.index(timestamps))
-    counts = np.diff(np.append(starts, timestamps.size))
-    deviations = values - (np.add.reduceat(values, starts) / counts)[group]
+    _, starts, counts = _runs(grid, timestamps)
+    deviations = values - np.repeat(np.add.reduceat(values, starts) / counts, counts)
     return np.sqrt(np.add.reduceat(deviations * deviations, starts) / counts)
 
 
@@ -176,6 +185,14 @@ def combine(grid: Grid, parts: Parts, stddev: np.ndarray | None = None) -> Bucke
     )
 
 
+def _runs(grid: Grid, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For sorted timestamps inside the grid: the buckets with points, where their points start, how many."""
+    bounds = np.searchsorted(timestamps, grid.edges, side="left")
+    sizes = np.diff(bounds)
+    buckets = np.flatnonzero(sizes)
+    return buckets, bounds[buckets], sizes[buckets]
+
+
 def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For sorted ``keys``: each element's group number and where each group starts."""
     if keys.size == 0:
@@ -192,8 +209,7 @@ def _extreme(
         return values, starts
     best = ufunc.reduceat(values, starts)
     holders = np.flatnonzero(values == best[group])
-    _, first = np.unique(group[holders], return_index=True)
-    at = holders[first]
+    at = holders[np.flatnonzero(np.diff(group[holders], prepend=-1))]  # holders are in group order
     return values[at], at
 
 

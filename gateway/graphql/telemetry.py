@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import AsyncGenerator
 from typing import Annotated
@@ -36,6 +37,64 @@ class Bucket:
     max: float | None
     sum: float | None
     avg: float | None
+    first_at: Timestamp = strawberry.field(description="Time of the bucket's earliest point.")
+    first: float | None
+    last_at: Timestamp = strawberry.field(description="Time of the bucket's latest point.")
+    last: float | None
+
+    @classmethod
+    def from_pb(cls, b: query_pb2.Bucket) -> Bucket:
+        return cls(
+            start=b.start_ns,
+            count=b.count,
+            min=finite(b.min),
+            max=finite(b.max),
+            sum=finite(b.sum),
+            avg=finite(b.avg),
+            first_at=b.first_ts,
+            first=finite(b.first),
+            last_at=b.last_ts,
+            last=finite(b.last),
+        )
+
+
+@strawberry.enum(
+    description="Calendar buckets, starting at local midnight in the time zone (a week on Monday)."
+)
+class Calendar(enum.Enum):
+    DAY = query_pb2.CALENDAR_BUCKET_DAY
+    WEEK = query_pb2.CALENDAR_BUCKET_WEEK
+
+
+@strawberry.type(description="One pixel column of a chart (M4): its first, last, smallest and largest point.")
+class ChartColumn:
+    start: Timestamp
+    first_at: Timestamp
+    first: float | None
+    last_at: Timestamp
+    last: float | None
+    min_at: Timestamp | None = strawberry.field(
+        description="Null when block statistics supplied the minimum."
+    )
+    min: float | None
+    max_at: Timestamp | None = strawberry.field(
+        description="Null when block statistics supplied the maximum."
+    )
+    max: float | None
+
+    @classmethod
+    def from_pb(cls, c: query_pb2.ChartColumn) -> ChartColumn:
+        return cls(
+            start=c.start_ns,
+            first_at=c.first_ts,
+            first=finite(c.first),
+            last_at=c.last_ts,
+            last=finite(c.last),
+            min_at=c.min_ts if c.HasField("min_ts") else None,
+            min=finite(c.min),
+            max_at=c.max_ts if c.HasField("max_ts") else None,
+            max=finite(c.max),
+        )
 
 
 def _range(start: int, end: int) -> common_pb2.TimeRange:
@@ -63,28 +122,48 @@ class TelemetryQuery:
         )
 
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanReadTenant], description="Count, min, max, sum, avg per bucket."
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="Count, min, max, sum, avg, first, last per bucket: fixed `bucket` widths since the epoch,"
+        " or `calendar` days or weeks in `timeZone` (an IANA name).",
     )
     async def aggregate(
-        self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, bucket: Duration
+        self,
+        info: Info,
+        series_id: strawberry.ID,
+        from_: From,
+        to: Timestamp,
+        bucket: Duration | None = None,
+        calendar: Calendar | None = None,
+        time_zone: str = "UTC",
     ) -> list[Bucket]:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))
         request = query_pb2.AggregateRequest(
-            series_id=str(series_id), range=_range(from_, to), bucket_ns=bucket
+            series_id=str(series_id),
+            range=_range(from_, to),
+            bucket_ns=bucket or 0,
+            calendar=calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
+            time_zone=time_zone,
         )
         response = await ctx.backends.call(ctx.backends.query.Aggregate, request, ctx.principal)
-        return [
-            Bucket(
-                start=b.start_ns,
-                count=b.count,
-                min=finite(b.min),
-                max=finite(b.max),
-                sum=finite(b.sum),
-                avg=finite(b.avg),
-            )
-            for b in response.buckets
-        ]
+        return [Bucket.from_pb(b) for b in response.buckets]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="A chart series (M4): first, last, min and max point of each of `columns` pixel columns.",
+    )
+    async def chart(
+        self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, columns: int
+    ) -> list[ChartColumn]:
+        ctx = info.context
+        await ctx.tenant_loaders().require_series(str(series_id))
+        if not 1 <= columns <= 10_000:
+            raise ApiError("columns must be between 1 and 10,000", "BAD_USER_INPUT")
+        request = query_pb2.ChartSeriesRequest(
+            series_id=str(series_id), range=_range(from_, to), columns=columns
+        )
+        response = await ctx.backends.call(ctx.backends.query.ChartSeries, request, ctx.principal)
+        return [ChartColumn.from_pb(c) for c in response.columns]
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant], description="The newest value of each series."

@@ -34,6 +34,10 @@ ROWS = {
         '{ aggregate(seriesId: "{series}", from: ' + RANGE + ', bucket: "1d") { count } }',
         {"a_session", "a_key_read"},
     ),
+    "chart": (
+        '{ chart(seriesId: "{series}", from: ' + RANGE + ", columns: 100) { first } }",
+        {"a_session", "a_key_read"},
+    ),
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),

@@ -1,0 +1,57 @@
+"""The GraphQL side of the query engine: calendar aggregates, chart columns, and bad input as errors."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from gateway.graphql.scalars import format_timestamp
+from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
+from tests.e2e.test_bad_input import batch
+
+S = 10**9
+AGGREGATE = """query($id: ID!, $from: Timestamp!, $to: Timestamp!, $tz: String!) {
+  aggregate(seriesId: $id, from: $from, to: $to, calendar: DAY, timeZone: $tz) {
+    start count first firstAt last lastAt } }"""
+CHART = """query($id: ID!, $from: Timestamp!, $to: Timestamp!) {
+  chart(seriesId: $id, from: $from, to: $to, columns: 4) { start first last min max minAt maxAt } }"""
+
+
+@pytest.fixture(scope="module")
+async def client_and_series(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "GraphQL queries")
+    start = (time.time_ns() // (3600 * S) - 30) * 3600 * S
+    timestamps = start + np.arange(0, 24 * 3600, 60, dtype=np.int64) * S
+    values = np.arange(timestamps.size, dtype=np.float64)
+    series = tenant.series_ids[0]
+    await send_batches(
+        stack.targets["ingest"], tenant.credential, [batch(series, timestamps.tolist(), values.tolist())]
+    )
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    yield client, series, timestamps
+    await client.close()
+
+
+def span(timestamps) -> dict:
+    return {"from": format_timestamp(int(timestamps[0])), "to": format_timestamp(int(timestamps[-1]) + 1)}
+
+
+async def test_calendar_days_and_chart_columns(client_and_series):
+    client, series, timestamps = client_and_series
+    body = await client.query(AGGREGATE, id=series, tz="UTC", **span(timestamps))
+    days = body["data"]["aggregate"]
+    assert sum(d["count"] for d in days) == timestamps.size and days[0]["first"] == 0.0
+    assert days[-1]["last"] == timestamps.size - 1
+    body = await client.query(CHART, id=series, **span(timestamps))
+    columns = body["data"]["chart"]
+    assert len(columns) == 4 and columns[0]["first"] == 0.0 and columns[-1]["max"] == timestamps.size - 1
+    assert all(c["min"] == c["first"] and c["max"] == c["last"] for c in columns)  # a rising line
+
+
+async def test_an_unknown_time_zone_is_bad_user_input(client_and_series):
+    client, series, timestamps = client_and_series
+    body = await client.query(AGGREGATE, id=series, tz="Mars/Olympus", **span(timestamps))
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "Mars/Olympus" in body["errors"][0]["message"]

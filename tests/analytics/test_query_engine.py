@@ -134,3 +134,30 @@ async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant
     assert [c.first for c in await query.chart(series, HOUR0, HOUR0 + DAY, 10_000)] == [5.0]
     # A well-formed series id without any block is an empty answer (analytics keeps no series catalog).
     assert await query.aggregate(uuid.uuid4(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
+
+
+async def test_a_block_replaced_between_the_two_reads_is_read_again(query, tenant, admin_conn, monkeypatch):
+    from services.analytics import storage
+
+    series = uuid.uuid4()
+    values = np.array([1.0, np.nan, 3.0])
+    write_blocks(
+        admin_conn, tenant.id, series, HOUR0 + np.arange(3, dtype=np.int64) * S, values, [slice(0, 3)]
+    )
+    real, calls = storage.payloads_by_id, []
+
+    async def gone_once(*args):
+        calls.append(args)
+        return [] if len(calls) == 1 else await real(*args)  # as if compaction replaced the block once
+
+    monkeypatch.setattr(storage, "payloads_by_id", gone_once)
+    [bucket] = await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
+    assert (bucket.count, bucket.sum, len(calls)) == (2, 4.0, 2)
+
+    async def always_gone(*args):
+        return []
+
+    monkeypatch.setattr(storage, "payloads_by_id", always_gone)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE

@@ -52,6 +52,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply pending migrations to SF_DATABASE_URL (an owner/admin connection).",
     )
 
+    storage = commands.add_parser(
+        "storage",
+        help="owner-side upkeep of the telemetry partitions",
+        description="Upkeep of telemetry.blocks on every cell, as the owner (SF_DATABASE_URL, SF_CELLS).",
+    )
+    storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
+    storage_commands.add_parser(
+        "maintain",
+        help="prepare partitions ahead and drop weeks past the longest retention (run daily)",
+        description="Prepare weekly partitions a week back and four ahead, and drop whole weekly "
+        "partitions older than the longest retention_days of any plan (tenants/plans.yaml or "
+        "SF_CATALOG_DIR); shorter plans are trimmed by the worker's retention pass.",
+    )
+
     tenants = commands.add_parser(
         "tenants",
         help="tenants as code: reconcile declared tenants",
@@ -177,6 +191,23 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage(args: argparse.Namespace) -> int:
+    from services.runtime.settings import parse_cells
+    from services.tenancy.catalog import DEFAULT_CATALOG_DIR
+    from sf.maintain import longest_retention_days, maintain
+
+    env = Env()
+    urls = {"default": env.url("SF_DATABASE_URL", ("postgresql", "postgres"))}
+    urls |= parse_cells(env.optional("SF_CELLS"))
+    days = longest_retention_days(Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))))
+    for done in maintain(urls, days):
+        dropped = ", ".join(done.dropped) or "none"
+        print(
+            f"{done.cell}: {done.created} partition(s) created; dropped (older than {days} days): {dropped}"
+        )
+    return 0
+
+
 def _tenants(args: argparse.Namespace) -> int:
     from services.tenancy.catalog import CatalogError
     from sf.tenants import apply, describe
@@ -238,6 +269,7 @@ COMMANDS = {
     "up": _up,
     "serve": _serve,
     "migrate": _migrate,
+    "storage": _storage,
     "tenants": _tenants,
     "simulate": _simulate,
     "edge": _edge,

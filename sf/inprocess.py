@@ -88,7 +88,13 @@ class InProcessStack:
 
     def worker_settings(self, consumer: str = "inprocess", claim_idle_s: float = 5.0) -> WorkerSettings:
         return WorkerSettings(
-            self._service("worker"), self.redis_url, consumer, claim_idle_s=claim_idle_s, poll_s=0.2
+            self._service("worker"),
+            self.redis_url,
+            consumer,
+            claim_idle_s=claim_idle_s,
+            poll_s=0.2,
+            tenancy_target=self.targets["tenancy"],
+            retention_interval_s=0,  # tests run retention passes themselves (tests/worker/test_retention.py)
         )
 
     def gateway_settings(self) -> GatewaySettings:

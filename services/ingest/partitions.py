@@ -4,9 +4,9 @@
 around now and reads the partitions back with their ranges. Both run as the owner role `sf_owner` (the
 caller's connection must be that role or one that may `SET ROLE` to it, as `sf migrate`'s is): the
 application roles own nothing and cannot create tables. `sf migrate` prepares a week back and four weeks
-ahead on every run; the worker is to call `ensure_ahead` on a schedule so that writes near "now" never
-land in the DEFAULT partition, and retention drops whole partitions that `list_partitions` reports as
-past. Where TimescaleDB is installed the table would be a hypertable instead: not built, see
+ahead on every run; `sf storage maintain` (run daily) calls `ensure_ahead` so that writes near "now" never land in
+the DEFAULT partition, and `drop_before` to drop whole weeks older than the longest retention of any plan
+(docs/STORAGE.md, "Retention"). Where TimescaleDB is installed the table would be a hypertable instead: not built, see
 docs/STORAGE.md.
 """
 
@@ -68,17 +68,27 @@ def ensure(conn: psycopg.Connection, from_ns: int, to_ns: int) -> int:
         return conn.execute("SELECT telemetry.ensure_partitions(%s, %s)", [from_ns, to_ns]).fetchone()[0]
 
 
+def drop_before(conn: psycopg.Connection, cutoff_ns: int) -> list[str]:
+    """Drop the weekly partitions that end at or before ``cutoff_ns`` (never DEFAULT), as the owner; their
+    names. The caller picks a cutoff every tenant allows (``sf storage maintain``: the longest retention)."""
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        rows = conn.execute("SELECT telemetry.drop_partitions_before(%s)", [cutoff_ns]).fetchall()
+    return [name for (name,) in rows]
+
+
 def list_partitions(conn: psycopg.Connection) -> list[Partition]:
     """Every partition with its range, oldest first, DEFAULT last."""
     rows = conn.execute(
         "SELECT c.oid::regclass::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
         " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'telemetry.blocks'::regclass"
     ).fetchall()
-    found = [_partition(name, bound) for name, bound in rows]
+    found = [partition_of(name, bound) for name, bound in rows]
     return sorted(found, key=lambda p: (p.is_default, p.start_ns or 0))
 
 
-def _partition(name: str, bound: str) -> Partition:
+def partition_of(name: str, bound: str) -> Partition:
+    """A partition from its name and ``pg_get_expr(relpartbound)``."""
     if bound == "DEFAULT":
         return Partition(name, None, None)
     match = _BOUNDS.fullmatch(bound)

@@ -15,7 +15,7 @@ from services.runtime.errors import (
     PermissionDenied,
     ResourceExhausted,
 )
-from services.runtime.principal import Principal
+from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, layout
@@ -208,9 +208,11 @@ class Organisations:
         return {"app.supplier_id": str(caller.require_supplier())}
 
     async def list_tenants(self, caller: Principal, page_size: int, token: str) -> tuple[list[Tenant], str]:
+        """A supplier's staff see its tenants; the operator and the worker service (retention) see all."""
         limit = min(max(page_size or 50, 1), MAX_PAGE)
-        settings = self._actor_settings(caller)
-        supplier = None if caller.platform_operator else caller.supplier_id
+        every = caller.platform_operator or _is_service(caller, "worker")
+        settings = {"app.operator": "on"} if every else self._actor_settings(caller)
+        supplier = None if every else caller.supplier_id
         async with self._db.transaction(settings) as conn:
             tenants = await storage.list_tenants(conn, supplier, decode_cursor(token), limit)
         return tenants, encode_cursor(tenants[-1]) if len(tenants) == limit else ""
@@ -277,3 +279,7 @@ class Organisations:
         if tenant is None:
             raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
         return tenant
+
+
+def _is_service(caller: Principal, name: str) -> bool:
+    return caller.kind is Kind.SERVICE and caller.subject == name

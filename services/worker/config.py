@@ -6,6 +6,9 @@
 | `SF_WORKER_CONSUMER` | host-pid | this process's name in the consumer group `compactors` |
 | `SF_WORKER_TARGET_POINTS` | 4096 | points per compacted block (an hour's blocks become ceil(n / target) blocks) |
 | `SF_WORKER_CLAIM_IDLE_S` | 60 | a job pending this long (its worker died or is stuck) is taken over |
+| `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service (the tenants and their plans, for retention) |
+| `SF_RETENTION_INTERVAL_S` | 3600 | seconds between retention passes (one worker at a time); 0: no retention |
+| `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from services.runtime.config import Env
 from services.runtime.settings import ServiceSettings
+from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 
 PORT = 50054
 
@@ -28,6 +33,9 @@ class WorkerSettings:
     target_points: int = 4096
     claim_idle_s: float = 60.0
     poll_s: float = 1.0  # longest wait on an empty stream before the due hours are looked at again
+    tenancy_target: str = "127.0.0.1:50053"
+    retention_interval_s: int = 3600  # 0: this worker never runs retention
+    catalog_dir: Path = DEFAULT_CATALOG_DIR
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
@@ -39,4 +47,7 @@ class WorkerSettings:
             consumer=env.str("SF_WORKER_CONSUMER", f"{socket.gethostname()}-{os.getpid()}"),
             target_points=env.int("SF_WORKER_TARGET_POINTS", 4096, minimum=16, maximum=1 << 20),
             claim_idle_s=env.int("SF_WORKER_CLAIM_IDLE_S", 60, minimum=1, maximum=86_400),
+            tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
+            retention_interval_s=env.int("SF_RETENTION_INTERVAL_S", 3600, minimum=0, maximum=7 * 86_400),
+            catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
         )

@@ -1,4 +1,5 @@
-"""Composition root of the worker: pools per cell, Redis, the compaction loop, health, shutdown.
+"""Composition root of the worker: pools per cell, Redis, the compaction loop, the retention schedule
+(with a channel to tenancy), health, shutdown.
 
 The worker has no API of its own: its gRPC server carries only the health service (readiness turns
 NOT_SERVING while PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
@@ -12,11 +13,17 @@ import contextlib
 import redis.asyncio as aioredis
 
 from services.runtime.cells import CellDatabases
+from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
+from services.tenancy.catalog import load_plans
 from services.worker.config import WorkerSettings
+from services.worker.directory import TenancyDirectory
 from services.worker.jobs import CompactionRunner, JobQueue
+from services.worker.retention import RetentionService
+from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
+from sfcloud.v1 import tenancy_pb2_grpc
 
 SERVICE_NAME = "sfcloud.worker"  # the health entry's name; there is no worker API
 
@@ -31,21 +38,42 @@ class WorkerServer:
         self.core.grpc.add_readiness_check(self.cells.check)
         queue = JobQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         self.runner = CompactionRunner(queue, CompactionService(self.cells, settings.target_points))
-        self._task: asyncio.Task | None = None
+        self.tenancy_channel = open_channel(settings.tenancy_target)
+        self.retention = self._retention(TokenSigner(settings.service.signing_key))
+        self._tasks: list[asyncio.Task] = []
+
+    def _retention(self, signer: TokenSigner) -> RetentionRunner | None:
+        if not self.settings.retention_interval_s:
+            return None
+        days = {
+            code: plan.quotas["retention_days"]
+            for code, plan in load_plans(self.settings.catalog_dir).items()
+        }
+        stub = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
+        directory = TenancyDirectory(stub, CallerIdentity(signer), days)
+        service = RetentionService(self.cells, directory)
+        return RetentionRunner(
+            self.redis, service, self.settings.retention_interval_s, self.settings.consumer
+        )
 
     async def start(self) -> int:
         await self.core.open()
         await self.cells.open_extra()
-        self._task = asyncio.create_task(self.runner.run())
+        self._tasks.append(asyncio.create_task(self.runner.run()))
+        if self.retention:
+            self._tasks.append(asyncio.create_task(self.retention.run()))
         return await self.core.serve()
 
     async def stop(self) -> None:
         """The job in hand finishes (within the grace period); the rest stay queued for other workers."""
         self.runner.stopping.set()
+        if self.retention:
+            self.retention.stopping.set()
         await self.core.stop()
-        if self._task:
+        if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._task, self.settings.service.shutdown_grace_s)
+                await asyncio.wait_for(asyncio.gather(*self._tasks), self.settings.service.shutdown_grace_s)
+        await self.tenancy_channel.close()
         await self.redis.aclose()
         await self.cells.close_extra()
         await self.core.close()

@@ -1,0 +1,275 @@
+"""Retention (docs/STORAGE.md, "Retention"; RELIABILITY D8): each tenant's blocks wholly older than its
+plan allows are deleted and nothing else; per-(tenant, series, day) counts and sums of the kept data stay
+identical, also when a pass is killed anywhere and run again; one worker at a time; row-level security
+keeps one tenant's pass off another's rows; `sf storage maintain` drops whole weeks past the longest
+retention of any plan."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+
+import grpc
+import numpy as np
+import pytest
+
+from services.ingest import partitions
+from services.runtime.blocks import encode_block
+from services.runtime.channels import CallerIdentity
+from services.runtime.compaction import HOUR_NS
+from services.tenancy.catalog import load_plans
+from services.worker import retention_storage
+from services.worker.directory import TenancyDirectory
+from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
+from services.worker.schedule import LOCK_KEY, RetentionRunner
+from sf.maintain import longest_retention_days, maintain
+from sfcloud.v1 import tenancy_pb2_grpc
+from tests.e2e.provision import create_tenant
+from tests.worker.test_crash import Dawdling
+
+AGES_DAYS = (40, 31, 29, 1)
+BLOCKS_PER_HOUR = 3
+
+
+def now_ns() -> int:
+    """Half past an hour, so the starter cutoff (30 days back) falls inside an hour, mid-block."""
+    return (time.time_ns() // HOUR_NS) * HOUR_NS + HOUR_NS // 2
+
+
+_INSERT = (
+    "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
+    " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: str, hour_start: int, seed: int) -> None:
+    """BLOCKS_PER_HOUR blocks inside the hour, written directly as the admin (values multiples of 1/4)."""
+    rng = np.random.default_rng(seed)
+    step = HOUR_NS // (BLOCKS_PER_HOUR * 100)
+    for b in range(BLOCKS_PER_HOUR):
+        timestamps = hour_start + (b * 100 + np.arange(100, dtype=np.int64)) * step + 11
+        block = encode_block(uuid.UUID(series_id), timestamps, rng.integers(-4000, 4000, 100) / 4)
+        admin_conn.execute(_INSERT, [tenant_id, *_row(block)])
+
+
+def _row(block) -> list:
+    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
+    return [getattr(block, n) for n in (*names, "first_value", "last_value", "payload")]
+
+
+def seed(admin_conn, tenant, now: int) -> None:
+    """Blocks 40, 31, 29 and 1 days old, and the hour that holds the 30-day cutoff, for two series."""
+    for i, series_id in enumerate(tenant.series_ids[:2]):
+        for age in AGES_DAYS:
+            hour = (now - age * DAY_NS) // HOUR_NS * HOUR_NS
+            write_blocks(admin_conn, tenant.id, series_id, hour, seed=age * 10 + i)
+        write_blocks(admin_conn, tenant.id, series_id, (now - 30 * DAY_NS) // HOUR_NS * HOUR_NS, seed=i)
+
+
+def blocks(admin_conn, tenant_id: uuid.UUID) -> dict[int, tuple]:
+    rows = admin_conn.execute(
+        "SELECT id, series_id, start_ns, end_ns, count, sum_value FROM telemetry.blocks WHERE tenant_id = %s",
+        [tenant_id],
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def day_totals(rows: dict[int, tuple]) -> dict:
+    """(series, day) → (points, sum) of the given blocks."""
+    totals: dict = {}
+    for series_id, start_ns, _end, count, total in rows.values():
+        points, s = totals.get((series_id, start_ns // DAY_NS), (0, 0.0))
+        totals[(series_id, start_ns // DAY_NS)] = (points + count, s + total)
+    return totals
+
+
+class OnlyThese:
+    """The real tenancy directory (ListTenants over gRPC as the service `worker`), narrowed to the tenants
+    of one test: other tests' tenants share the database."""
+
+    def __init__(self, directory: TenancyDirectory, tenant_ids: set[uuid.UUID]) -> None:
+        self._directory = directory
+        self._ids = tenant_ids
+
+    async def tenants(self):
+        return [t for t in await self._directory.tenants() if t.tenant_id in self._ids]
+
+
+@pytest.fixture
+async def directory(stack, signer):
+    days = {code: plan.quotas["retention_days"] for code, plan in load_plans().items()}
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        yield TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(channel), CallerIdentity(signer), days)
+
+
+@pytest.fixture
+async def starter(stack, signer):
+    return await create_tenant(stack.targets["tenancy"], signer, "Retention starter", 2, plan="starter")
+
+
+@pytest.fixture
+async def pro(stack, signer):
+    return await create_tenant(stack.targets["tenancy"], signer, "Retention pro", 2, plan="pro")
+
+
+@pytest.fixture
+async def seeded(starter, pro, admin_conn):
+    now = now_ns()
+    seed(admin_conn, starter, now)
+    seed(admin_conn, pro, now)
+    return now
+
+
+def expect_kept(before: dict[int, tuple], cutoff: int) -> dict[int, tuple]:
+    return {i: b for i, b in before.items() if b[2] >= cutoff}
+
+
+async def test_the_tenancy_directory_lists_tenants_with_their_plans_retention(directory, starter, pro):
+    listed = {t.tenant_id: t for t in await directory.tenants()}
+    assert (listed[starter.id].plan_code, listed[starter.id].retention_days) == ("starter", 30)
+    assert (listed[pro.id].plan_code, listed[pro.id].retention_days) == ("pro", 1095)
+    assert listed[starter.id].cell == "default"
+
+
+async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention(
+    worker_cells, directory, starter, pro, seeded, admin_conn
+):
+    now = seeded
+    cutoff = cutoff_ns(now, 30)
+    before, pro_before = blocks(admin_conn, starter.id), blocks(admin_conn, pro.id)
+    kept = expect_kept(before, cutoff)
+    assert 0 < len(kept) < len(before)
+    assert any(b[1] < cutoff <= b[2] for b in kept.values())  # a block across the cutoff stays whole
+
+    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}))
+    done = {t.tenant.tenant_id: t for t in await service.run_pass(now)}
+
+    after = blocks(admin_conn, starter.id)
+    assert after == kept
+    assert done[starter.id].deleted == len(before) - len(kept)
+    assert day_totals(after) == day_totals(kept)
+    assert all(end < cutoff for _s, _st, end, _c, _t in (set(before.values()) - set(after.values())))
+    assert blocks(admin_conn, pro.id) == pro_before and done[pro.id].deleted == 0
+
+
+async def test_a_notice_records_what_the_coming_week_deletes(
+    worker_cells, directory, starter, pro, seeded, admin_conn
+):
+    now = seeded
+    await RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id})).run_pass(now)
+    notices = dict(
+        (r[0], r[1:])
+        for r in admin_conn.execute(
+            "SELECT tenant_id, deletes_before_ns, oldest_end_ns, retention_days, notified_at"
+            " FROM telemetry.retention_notices WHERE tenant_id = ANY(%s)",
+            [[starter.id, pro.id]],
+        )
+    )
+    bound = cutoff_ns(now, 30) + NOTICE_DAYS * DAY_NS
+    oldest = admin_conn.execute(
+        "SELECT min(end_ns) FROM telemetry.blocks WHERE tenant_id = %s", [starter.id]
+    ).fetchone()[0]
+    assert notices == {starter.id: (bound, oldest, 30, None)}  # 29 days old: goes within the week
+    # Once nothing is due within a week, the notice goes.
+    await RetentionService(worker_cells, OnlyThese(directory, {starter.id})).run_pass(now + 60 * DAY_NS)
+    assert (
+        admin_conn.execute(
+            "SELECT count(*) FROM telemetry.retention_notices WHERE tenant_id = %s", [starter.id]
+        ).fetchone()[0]
+        == 0
+    )
+
+
+async def test_a_pass_killed_anywhere_then_run_again_gives_the_same_result(
+    worker_cells, directory, starter, pro, seeded, admin_conn
+):
+    now = seeded
+    rng = random.Random(8)
+    before, pro_before = blocks(admin_conn, starter.id), blocks(admin_conn, pro.id)
+    kept = expect_kept(before, cutoff_ns(now, 30))
+    only = OnlyThese(directory, {starter.id, pro.id})
+    dawdling = RetentionService(Dawdling(worker_cells, rng), only, chunk_blocks=2)
+    partial = 0
+    for _ in range(12):
+        task = asyncio.ensure_future(dawdling.run_pass(now))
+        await asyncio.sleep(rng.uniform(0, 0.02))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        current = blocks(admin_conn, starter.id)
+        assert set(kept) <= set(current) <= set(before)  # only due blocks ever go
+        assert day_totals(expect_kept(current, cutoff_ns(now, 30))) == day_totals(kept)
+        partial += len(kept) < len(current)
+    assert partial  # some passes were cut before they had deleted everything due
+    await RetentionService(worker_cells, only, chunk_blocks=2).run_pass(now)
+    assert blocks(admin_conn, starter.id) == kept
+    assert blocks(admin_conn, pro.id) == pro_before
+
+
+async def test_two_workers_only_one_runs_the_pass(
+    worker_cells, directory, starter, pro, seeded, redis_client, admin_conn
+):
+    await redis_client.delete(LOCK_KEY)
+    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}))
+    runners = [RetentionRunner(redis_client, service, 3600, holder) for holder in ("w1", "w2")]
+    try:
+        results = await asyncio.gather(*(r.run_once(seeded) for r in runners))
+        assert sorted(r is None for r in results) == [False, True]
+        # The turn is kept for the interval: neither runs another pass until it is over.
+        assert [await r.run_once(seeded) for r in runners] == [None, None]
+        assert await redis_client.pttl(LOCK_KEY) > 3_500_000
+    finally:
+        await redis_client.delete(LOCK_KEY)
+
+
+async def test_a_failed_pass_gives_the_turn_back(redis_client):
+    class Broken:
+        async def run_pass(self, now_ns=None):
+            raise RuntimeError("tenancy down")
+
+    await redis_client.delete(LOCK_KEY)
+    runner = RetentionRunner(redis_client, Broken(), 3600, "w1")
+    with pytest.raises(RuntimeError):
+        await runner.run_once()
+    assert await redis_client.exists(LOCK_KEY) == 0
+
+
+async def test_a_tenants_pass_never_deletes_another_tenants_rows(
+    stack, signer, worker_cells, directory, starter, admin_conn
+):
+    other = await create_tenant(stack.targets["tenancy"], signer, "Retention other", 2, plan="starter")
+    now = now_ns()
+    seed(admin_conn, starter, now)
+    seed(admin_conn, other, now)
+    other_before = blocks(admin_conn, other.id)
+    listed = {t.tenant_id: t for t in await directory.tenants()}
+    await RetentionService(worker_cells, directory).trim(listed[starter.id], now)
+    assert blocks(admin_conn, other.id) == other_before
+    # Even a statement naming the other tenant, inside this tenant's transaction, finds nothing of it.
+    async with worker_cells.tenant(starter.id, "default") as conn:
+        for p in await retention_storage.partitions_before(conn, cutoff_ns(now, 30)):
+            assert await retention_storage.delete_chunk(conn, p.name, other.id, now, 1000) == 0
+    assert blocks(admin_conn, other.id) == other_before
+
+
+def test_maintain_drops_whole_weeks_past_the_longest_retention_and_prepares_ahead(admin_url, admin_conn):
+    longest = longest_retention_days()
+    assert longest == 3650  # enterprise
+    now = now_ns()
+    cutoff = now - longest * DAY_NS
+    old_week = partitions.week_start_ns(cutoff) - 2 * partitions.WEEK_NS  # ends a week before the cutoff
+    straddling = partitions.week_start_ns(cutoff)  # holds the cutoff: some of it is still kept
+    partitions.ensure(admin_conn, old_week, straddling)
+    names = {p.name for p in partitions.list_partitions(admin_conn)}
+    assert {partitions.partition_name(old_week), partitions.partition_name(straddling)} <= names
+
+    done = maintain({"default": admin_url}, longest, now)
+
+    names = {p.name for p in partitions.list_partitions(admin_conn)}
+    assert partitions.partition_name(old_week) not in names
+    assert partitions.partition_name(old_week) in done[0].dropped
+    assert partitions.partition_name(straddling) in names
+    assert "telemetry.blocks_default" in names
+    assert partitions.partition_name(now + partitions.AHEAD_NS) in names
+    assert all(p.end_ns > cutoff for p in partitions.list_partitions(admin_conn) if not p.is_default)

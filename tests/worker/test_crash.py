@@ -104,6 +104,7 @@ async def start_worker_process(admin_url, redis_url, signing_key) -> asyncio.sub
             "SF_WORKER_LISTEN": f"127.0.0.1:{free_port()}",
             "SF_WORKER_CONSUMER": "doomed",
             "SF_WORKER_TARGET_POINTS": "256",
+            "SF_RETENTION_INTERVAL_S": "0",  # this test is about compaction (retention: test_retention.py)
             "SF_LOG_LEVEL": "WARNING",
         }
     )

@@ -7,6 +7,7 @@ retention of any plan."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ from services.worker import retention_storage
 from services.worker.directory import TenancyDirectory
 from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
 from services.worker.schedule import LOCK_KEY, RetentionRunner
+from services.worker.server import WorkerServer
 from sf.maintain import longest_retention_days, maintain
 from sfcloud.v1 import tenancy_pb2_grpc
 from tests.e2e.provision import create_tenant
@@ -273,3 +275,23 @@ def test_maintain_drops_whole_weeks_past_the_longest_retention_and_prepares_ahea
     assert "telemetry.blocks_default" in names
     assert partitions.partition_name(now + partitions.AHEAD_NS) in names
     assert all(p.end_ns > cutoff for p in partitions.list_partitions(admin_conn) if not p.is_default)
+
+
+async def test_the_worker_process_composes_a_retention_pass_from_its_settings(stack, starter, redis_client):
+    """`sf serve worker`'s composition root: tenancy over its channel as the service `worker`, the
+    catalog's retention, its cells and the Redis turn. Run at a "now" of 1970, so it deletes nothing
+    of the other tests' tenants that share the database."""
+    settings = dataclasses.replace(stack.worker_settings("retention-test"), retention_interval_s=3600)
+    server = WorkerServer(settings)
+    await redis_client.delete(LOCK_KEY)
+    await server.core.open()
+    try:
+        done = await server.retention.run_once(now_ns=DAY_NS)
+    finally:
+        await redis_client.delete(LOCK_KEY)
+        await server.tenancy_channel.close()
+        await server.redis.aclose()
+        await server.core.close()
+    mine = [t for t in done if t.tenant.tenant_id == starter.id]
+    assert [(t.tenant.retention_days, t.deleted) for t in mine] == [(30, 0)]
+    assert all(t.deleted == 0 for t in done)

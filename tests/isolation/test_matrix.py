@@ -97,7 +97,7 @@ ROWS: dict[str, Row] = {
         ),
     ),
     "TenancyService/ListTenants": row(
-        {"operator", "supplier_s", "supplier_t"}, lambda w: pb.ListTenantsRequest(page_size=200)
+        {"operator", "supplier_s", "supplier_t", "worker"}, lambda w: pb.ListTenantsRequest(page_size=200)
     ),
     "TenancyService/GetTenant": row(
         A_TENANT_READERS | {"operator", "supplier_s"}, lambda w: pb.GetTenantRequest(tenant_id=w.a.id)
@@ -213,8 +213,9 @@ ROWS: dict[str, Row] = {
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
 # Who may see A's ids in an answer: A's own principals, A's supplier and the operator (metadata), and the
-# gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it).
-ACTS_ON_A = {"a_owner", "a_viewer", "a_key_read", "supplier_s", "operator", "gateway", "ingest"}
+# gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it), and
+# the worker, which lists every tenant (ids, plans, cells: no data) for retention.
+ACTS_ON_A = {"a_owner", "a_viewer", "a_key_read", "supplier_s", "operator", "gateway", "ingest", "worker"}
 
 
 async def _toggle_state(world: World) -> pb.SetSubscriptionStateRequest:
@@ -383,6 +384,7 @@ async def world(stack, signer):
             "b_owner": Principal(Kind.USER, str(uuid.uuid4()), tenant_id=b_id, role=Role.OWNER),
             "gateway": service_principal("gateway"),
             "ingest": service_principal("ingest"),
+            "worker": service_principal("worker"),
             "anonymous": None,
         }
     )
@@ -433,6 +435,7 @@ PRINCIPALS = [
     "operator",
     "gateway",
     "ingest",
+    "worker",
     "anonymous",
 ]
 

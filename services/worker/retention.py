@@ -9,7 +9,8 @@ what will go, so the tenant can be warned.
   to the tenant (role sf_worker, row-level security forced): it cannot see, let alone delete, another
   tenant's rows. A pass killed at any moment has deleted only blocks that were due anyway; the next pass
   finishes the job.
-- A tenant whose plan is unknown here is skipped (nothing deleted), with a log line.
+- A tenant whose plan is unknown here is skipped (nothing deleted), with a log line; so is one whose cell
+  is down or not configured here, until a later pass.
 - Notice: after trimming, if the tenant has blocks ending before ``cutoff + 7 days`` (what the passes of
   the coming week will delete), `telemetry.retention_notices` holds that bound and the oldest such block's
   end; otherwise its notice is removed. Emailing the tenant's owners is not built.
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.runtime.errors import ServiceError
 from services.runtime.transactions import CellTransactions
 from services.worker import retention_storage as storage
 from services.worker.directory import TenantRetention
@@ -64,7 +66,15 @@ class RetentionService:
             if tenant.retention_days is None:
                 log.warning("retention skipped: unknown plan", extra={"plan": tenant.plan_code})
                 continue
-            done.append(await self.trim(tenant, now_ns))
+            try:
+                done.append(await self.trim(tenant, now_ns))
+            except (
+                ServiceError
+            ) as exc:  # its cell is down or not configured here: the others still get their pass
+                log.warning(
+                    "retention of a tenant failed; the next pass retries it",
+                    extra={"tenant_id": str(tenant.tenant_id), "error": exc.message},
+                )
         return done
 
     async def trim(self, tenant: TenantRetention, now_ns: int) -> Trimmed:

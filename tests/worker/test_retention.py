@@ -22,7 +22,7 @@ from services.runtime.channels import CallerIdentity
 from services.runtime.compaction import HOUR_NS
 from services.tenancy.catalog import load_plans
 from services.worker import retention_storage
-from services.worker.directory import TenancyDirectory
+from services.worker.directory import TenancyDirectory, TenantRetention
 from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
 from services.worker.schedule import LOCK_KEY, RetentionRunner
 from services.worker.server import WorkerServer
@@ -295,3 +295,23 @@ async def test_the_worker_process_composes_a_retention_pass_from_its_settings(st
     mine = [t for t in done if t.tenant.tenant_id == starter.id]
     assert [(t.tenant.retention_days, t.deleted) for t in mine] == [(30, 0)]
     assert all(t.deleted == 0 for t in done)
+
+
+class WithOneOnAnUnknownCell:
+    """The directory's tenants, with one more placed on a cell this worker is not configured for."""
+
+    def __init__(self, directory, tenant_ids: set[uuid.UUID]) -> None:
+        self._inner = OnlyThese(directory, tenant_ids)
+
+    async def tenants(self):
+        lost = TenantRetention(uuid.uuid4(), "cell_nowhere", "starter", 30)
+        return [lost, *await self._inner.tenants()]
+
+
+async def test_a_tenant_on_a_cell_not_configured_here_does_not_stop_the_pass(
+    worker_cells, directory, starter, seeded, admin_conn
+):
+    done = await RetentionService(worker_cells, WithOneOnAnUnknownCell(directory, {starter.id})).run_pass(
+        seeded
+    )
+    assert [(t.tenant.tenant_id, t.deleted > 0) for t in done] == [(starter.id, True)]

@@ -38,7 +38,7 @@ from edge.forwarder import ForwardOptions
 from edge.readings import Source
 from edge.sources.mqtt import MqttSource, parse_mqtt
 from edge.sources.opcua import OpcUaSource, parse_opcua
-from sfclient.session import SessionPolicy
+from sfclient.policy import SessionPolicy
 
 CREDENTIAL_ENV = "SF_EDGE_CREDENTIAL"
 

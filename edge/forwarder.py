@@ -23,7 +23,8 @@ from edge.buffer import BACKFILL, Buffer, StoredBatch
 from edge.readings import Reading
 from sfclient.backlog import Backlog, Batch
 from sfclient.batches import batch_parts
-from sfclient.session import DeviceSession, SessionPolicy
+from sfclient.policy import SessionPolicy
+from sfclient.session import DeviceSession
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 

@@ -6,7 +6,8 @@ clients (such as the edge agent) that number and keep their batches themselves.
 
 from sfclient.backlog import Backlog, Batch
 from sfclient.device import Device, DeviceOptions, DeviceRejected
-from sfclient.session import DeviceSession, DeviceStats, SessionPolicy
+from sfclient.policy import SessionPolicy
+from sfclient.session import DeviceSession, DeviceStats
 
 __all__ = [
     "Backlog",

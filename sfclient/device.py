@@ -23,7 +23,8 @@ import grpc
 
 from sfclient.backlog import Backlog
 from sfclient.batches import batch_parts
-from sfclient.session import DeviceSession, DeviceStats, SessionPolicy
+from sfclient.policy import SessionPolicy
+from sfclient.session import DeviceSession, DeviceStats
 from sfcloud.v1 import ingest_pb2_grpc
 
 CHANNEL_OPTIONS = (

@@ -41,25 +41,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 import tscodec
 from sfclient.backlog import Backlog, Batch
+from sfclient.policy import FATAL_CODES, SessionPolicy, retry_delay_s
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 log = logging.getLogger(__name__)
-
-FATAL_CODES = frozenset(
-    {
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.PERMISSION_DENIED,
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.UNIMPLEMENTED,
-    }
-)
 
 
 class AckTimeout(Exception):
@@ -68,24 +56,6 @@ class AckTimeout(Exception):
 
 class DrainExpired(Exception):
     """The session was closed and the time allowed for the last acknowledgements is up."""
-
-
-@dataclass(frozen=True)
-class SessionPolicy:
-    """The timing of a device session; the defaults suit a 1 Hz device."""
-
-    ack_timeout_s: float = 30.0
-    session_s: float = 600.0  # stream rotation period
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 10.0
-    drain_s: float = 5.0  # after close(), how long to wait for the last acknowledgements
-    drop_log_interval_s: float = 10.0
-    live_window_s: float = 30.0  # a live batch unacknowledged this long is resent on the backfill lane
-
-    def backoff(self, failures: int, jitter: float) -> float:
-        """Capped exponential delay, shortened by up to half so devices do not reconnect in lockstep."""
-        delay = min(self.backoff_initial_s * 2 ** min(failures - 1, 30), self.backoff_max_s)
-        return delay * (1.0 - 0.5 * jitter)
 
 
 @dataclass
@@ -115,16 +85,6 @@ def points_of(request: ingest_pb2.IngestRequest) -> int:
     """The points a batch carries, plain and in blocks (read from the block headers)."""
     plain = sum(len(s.timestamps_ns) for s in request.series)
     return plain + sum(tscodec.stats(b.payload).count for b in request.blocks)
-
-
-def retry_delay_s(exc: grpc.aio.AioRpcError) -> float | None:
-    """The wait the server asked for in a google.rpc.RetryInfo detail, if it sent one."""
-    status = rpc_status.from_call(exc)
-    for detail in status.details if status else ():
-        info = error_details_pb2.RetryInfo()
-        if detail.Unpack(info):
-            return info.retry_delay.ToTimedelta().total_seconds()
-    return None
 
 
 class DeviceSession:

@@ -23,7 +23,8 @@ from services.tenancy.provisioning import manifest_id
 from sf.simulate.feed import BATCH_TICKS, MachineFeed, TickClock, run_feed
 from sf.simulate.signals import MachineModel
 from sfclient.backlog import Backlog
-from sfclient.session import DeviceSession, DeviceStats, SessionPolicy
+from sfclient.policy import SessionPolicy
+from sfclient.session import DeviceSession, DeviceStats
 from sfcloud.v1 import ingest_pb2_grpc
 
 DEFAULT_BACKLOG_S = 3600.0

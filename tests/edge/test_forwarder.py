@@ -12,7 +12,7 @@ from edge.buffer import Buffer
 from edge.forwarder import BufferSink, Forwarder, ForwardOptions
 from edge.readings import Reading
 from sfclient.batches import batch_parts
-from sfclient.session import SessionPolicy
+from sfclient.policy import SessionPolicy
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import codec, live, telemetry, tenancy
+from sf.bench import codec, live, queries, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "codec": codec.run,
     "telemetry": telemetry.run,
+    "queries": queries.run,
     "tenancy": tenancy.run,
     "live": live.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
-    "telemetry": ("ingest.", "storage.", "query."),
+    "telemetry": ("ingest.", "storage.", "query.raw"),
+    "queries": ("query.year", "query.m4", "query.latest"),
     "tenancy": ("tenancy.",),
     "live": ("ingest.live",),
 }

@@ -144,13 +144,18 @@ async def _blocks_rate(stack: InProcessStack, signer) -> float:
     return sum(a.points_stored for a in acks) / (time.perf_counter() - started)
 
 
-async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:
-    import grpc
-
+def reader_metadata(signer, tenant_id) -> tuple:
+    """gRPC metadata of a service principal reading for the tenant, as the GraphQL gateway sends it."""
     from services.runtime.principal import Kind, Principal
     from services.runtime.tokens import METADATA_KEY
 
-    metadata = ((METADATA_KEY, signer.sign(Principal(Kind.SERVICE, "bench", tenant_id=tenant.id))),)
+    return ((METADATA_KEY, signer.sign(Principal(Kind.SERVICE, "bench", tenant_id=tenant_id))),)
+
+
+async def _grpc_read_day_ms(stack: InProcessStack, signer, tenant) -> float:
+    import grpc
+
+    metadata = reader_metadata(signer, tenant.id)
     request = query_pb2.ReadPointsRequest(
         series_id=tenant.series_ids[0],
         limit=100_000,

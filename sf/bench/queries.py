@@ -30,9 +30,10 @@ from sf.inprocess import InProcessStack
 from sf.seeding import create_tenant
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
 
-YEAR_START_NS = 1_735_689_600 * 10**9  # 2025-01-01 00:00 UTC
 YEAR = 365 * 86_400
 HOUR_NS = 3_600 * 10**9
+# The year up to the current hour, as a live factory's store holds it: "latest" reads recent data.
+YEAR_START_NS = (time.time_ns() // HOUR_NS) * HOUR_NS - YEAR * 10**9
 COLUMNS = 1_000
 LATEST_SERIES = 1_000
 LATEST_STEP_S = 10  # the 1,000 series hold one day each at one point per 10 s (8.6 M points in all)

@@ -43,7 +43,8 @@ test: setup ## Run the test suite against real PostgreSQL, Redis, gRPC and a bro
 test-long: setup ## Run the long tests (marker long): the codec fuzz, the outage test in real time
 	$(PY) -m pytest -m long -q
 
-bench: setup ## Print the DESIGN.md figures as JSON, each beside its baseline
+bench: ## Print the DESIGN.md figures as JSON, each beside its baseline (setup's output goes to stderr)
+	@$(MAKE) --no-print-directory setup >&2
 	@$(SF) bench --json
 
 lint: setup ## ruff check and format check

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from edge.errors import EdgeConfigError
+from edge.fields import mapping, required_text, text
 from edge.forwarder import ForwardOptions
 from edge.readings import Source
 from edge.sources.mqtt import MqttSource, parse_mqtt
@@ -66,19 +67,19 @@ def load(path: Path, env: Mapping[str, str] = os.environ) -> EdgeConfig:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise EdgeConfigError(str(path), f"cannot be read: {exc}") from None
-    return parse(_mapping(data, "the file"), env)
+    return parse(mapping(data, "the file"), env)
 
 
 def parse(data: Mapping, env: Mapping[str, str]) -> EdgeConfig:
-    cloud = _mapping(data.get("cloud"), "cloud")
-    buffer = _mapping(data.get("buffer", {}), "buffer")
+    cloud = mapping(data.get("cloud"), "cloud")
+    buffer = mapping(data.get("buffer", {}), "buffer")
     return EdgeConfig(
-        target=_text(cloud, "target", "cloud"),
+        target=required_text(cloud, "target", "cloud"),
         tls=_bool(cloud, "tls", "cloud", True),
         credential=_credential(cloud, env),
-        buffer_path=Path(_text(buffer, "path", "buffer", "sf-edge-buffer.db")),
+        buffer_path=Path(text(buffer, "path", "buffer", "sf-edge-buffer.db")),
         buffer_max_bytes=int(_number(buffer, "max_mb", "buffer", 100) * 2**20),
-        forward=_forward(_mapping(data.get("forward", {}), "forward")),
+        forward=_forward(mapping(data.get("forward", {}), "forward")),
         sources=_sources(data.get("sources")),
     )
 
@@ -103,7 +104,7 @@ def _sources(value: Any) -> tuple[Source, ...]:
     sources = []
     for index, section in enumerate(value):
         where = f"sources[{index}]"
-        kind = _mapping(section, where).get("kind")
+        kind = mapping(section, where).get("kind")
         if kind not in SOURCE_KINDS:
             raise EdgeConfigError(
                 f"{where}.kind", f"{kind!r} is not one of {', '.join(sorted(SOURCE_KINDS))}"
@@ -122,19 +123,6 @@ def _credential(cloud: Mapping, env: Mapping[str, str]) -> str:
             "cloud.credential", f"set {CREDENTIAL_ENV} (or cloud.credential) to the sfd_… device credential"
         )
     return credential
-
-
-def _mapping(value: Any, where: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise EdgeConfigError(where, "must be a mapping of keys to values")
-    return value
-
-
-def _text(section: Mapping, key: str, where: str, default: str | None = None) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise EdgeConfigError(f"{where}.{key}", "a non-empty string is needed")
-    return value
 
 
 def _bool(section: Mapping, key: str, where: str, default: bool) -> bool:

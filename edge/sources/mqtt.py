@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from edge.errors import EdgeConfigError
+from edge.fields import check_keys, required_text, text
 from edge.readings import Reading, Sink
 from edge.sources.mqtt_link import RECEIVE_MAXIMUM, Delivery, Link, LinkLost
 from edge.sources.mqtt_payload import PayloadError, decode
@@ -65,22 +66,18 @@ class MqttStats:
 
 def parse_mqtt(section: Mapping, where: str) -> MqttSourceConfig:
     """The ``kind: mqtt`` entry at ``where`` (``sources[1]``); errors name the wrong key."""
-    unknown = [key for key in section if key not in _KEYS]
-    if unknown:
-        raise EdgeConfigError(
-            f"{where}.{unknown[0]}", f"is not an MQTT source setting ({', '.join(sorted(_KEYS))})"
-        )
-    username, password = _text(section, where, "username"), _text(section, where, "password")
+    check_keys(section, where, _KEYS)
+    username, password = text(section, "username", where), text(section, "password", where)
     if password is not None and username is None:
         raise EdgeConfigError(f"{where}.username", "is needed with a password")
     return MqttSourceConfig(
-        name=_required(section, where, "name"),
-        host=_required(section, where, "host"),
-        client_id=_required(section, where, "client_id"),
+        name=required_text(section, "name", where),
+        host=required_text(section, "host", where),
+        client_id=required_text(section, "client_id", where),
         port=_port(section.get("port", 1883), f"{where}.port"),
         username=username,
         password=password,
-        prefix=_topic_part(_text(section, where, "prefix", "sfcloud"), f"{where}.prefix"),
+        prefix=_topic_part(text(section, "prefix", where, "sfcloud"), f"{where}.prefix"),
         series=_series(section.get("series"), f"{where}.series"),
     )
 
@@ -183,23 +180,6 @@ def _canonical_uuid(text: str) -> str | None:
     except ValueError:
         return None
     return canonical if canonical == text.lower() else None
-
-
-def _text(section: Mapping, where: str, key: str, default: str | None = None) -> str | None:
-    value = section.get(key)
-    if value is None:  # absent, or left empty in YAML
-        return default
-    if not isinstance(value, str) or not value.strip():
-        # the value itself is not shown: it may be the password
-        raise EdgeConfigError(f"{where}.{key}", "must be a non-empty string (quote numbers in YAML)")
-    return value
-
-
-def _required(section: Mapping, where: str, key: str) -> str:
-    value = _text(section, where, key)
-    if value is None:
-        raise EdgeConfigError(f"{where}.{key}", "is required")
-    return value
 
 
 def _port(value: object, where: str) -> int:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from asyncua import ua
 
 from edge.errors import EdgeConfigError
+from edge.fields import check_keys, required_text
 
 MODES = ("subscription", "polling")
 _KEYS = ("kind", "name", "endpoint", "mode", "interval_ms", "username", "password", "nodes")
@@ -49,12 +50,12 @@ class OpcUaSourceConfig:
 
 def parse_opcua(section: Mapping, where: str) -> OpcUaSourceConfig:
     """Check one ``kind: opcua`` section; an EdgeConfigError names the first wrong key."""
-    _check_keys(section, where, _KEYS)
+    check_keys(section, where, _KEYS)
     if section.get("kind", "opcua") != "opcua":
         raise EdgeConfigError(f"{where}.kind", f"'opcua' is needed here, not {section['kind']!r}")
     username, password = _credentials(section, where)
     return OpcUaSourceConfig(
-        name=_text(section, "name", where),
+        name=required_text(section, "name", where),
         endpoint=_endpoint(section, where),
         nodes=_nodes(section, where),
         mode=_choice(section, "mode", where, MODES),
@@ -64,27 +65,8 @@ def parse_opcua(section: Mapping, where: str) -> OpcUaSourceConfig:
     )
 
 
-def _check_keys(section: Any, where: str, known: tuple[str, ...]) -> None:
-    """Catches typos (``interval: 500``) that would otherwise silently fall back to a default."""
-    if not isinstance(section, Mapping):
-        raise EdgeConfigError(where, "must be a mapping of keys to values")
-    for key in section:
-        if key not in known:
-            raise EdgeConfigError(f"{where}.{key}", f"unknown key (known: {', '.join(known)})")
-
-
-def _text(section: Mapping, key: str, where: str) -> str:
-    value = section.get(key)
-    if value is None:
-        raise EdgeConfigError(f"{where}.{key}", "is required")
-    if not isinstance(value, str) or not value.strip():
-        # the type, not the value: this may be the password
-        raise EdgeConfigError(f"{where}.{key}", f"a non-empty string is needed, not {type(value).__name__}")
-    return value
-
-
 def _endpoint(section: Mapping, where: str) -> str:
-    endpoint = _text(section, "endpoint", where)
+    endpoint = required_text(section, "endpoint", where)
     host_port = endpoint.removeprefix("opc.tcp://").split("/", 1)[0]
     if not endpoint.startswith("opc.tcp://") or not host_port:
         raise EdgeConfigError(f"{where}.endpoint", f"{endpoint!r} is not an opc.tcp://host:port URL")
@@ -112,7 +94,7 @@ def _interval(section: Mapping, where: str) -> int:
 def _credentials(section: Mapping, where: str) -> tuple[str | None, str | None]:
     if "username" not in section and "password" not in section:
         return None, None
-    return _text(section, "username", where), _text(section, "password", where)
+    return required_text(section, "username", where), required_text(section, "password", where)
 
 
 def _nodes(section: Mapping, where: str) -> tuple[OpcUaNode, ...]:
@@ -125,12 +107,12 @@ def _nodes(section: Mapping, where: str) -> tuple[OpcUaNode, ...]:
 
 
 def _node(entry: Any, where: str) -> OpcUaNode:
-    _check_keys(entry, where, _NODE_KEYS)
+    check_keys(entry, where, _NODE_KEYS)
     return OpcUaNode(node_id=_node_id(entry, where), series_id=_series(entry, where))
 
 
 def _node_id(entry: Mapping, where: str) -> str:
-    text = _text(entry, "node", where)
+    text = required_text(entry, "node", where)
     try:
         node_id = ua.NodeId.from_string(text)
     except ua.UaStringParsingError:
@@ -145,7 +127,7 @@ def _node_id(entry: Mapping, where: str) -> str:
 
 
 def _series(entry: Mapping, where: str) -> str:
-    text = _text(entry, "series", where)
+    text = required_text(entry, "series", where)
     try:
         return str(uuid.UUID(text))
     except ValueError:

@@ -151,7 +151,7 @@ class IngestService:
         if kept:
             await self._live.publish(tenant_id, kept)
             await self._compaction.touched(
-                caller.cell, tenant_id, [(b.series_id, b.start_ns, b.end_ns) for b in encoded]
+                caller.cell, tenant_id, [(b.series_id, b.start_ns) for b in encoded]
             )
         return IngestOutcome(stored=sum(b.count for b in encoded), conflicts=conflicts)
 

@@ -11,8 +11,8 @@ Two Redis keys, shared by every tenant (they hold ids only, never telemetry; the
   there, atomically (one Lua script), then workers share them with XREADGROUP, XACK them after the
   compaction commits, and XAUTOCLAIM what a dead worker left pending.
 
-Only blocks wholly inside one hour are announced: those are the ones compaction merges (so a block never
-moves across an hour, a day or a weekly partition).
+Every block lies within one UTC hour (services/runtime/blocks.py), so a block's hour is that of its start,
+and compaction never moves a block across an hour, a day or a weekly partition.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from services.runtime.blocks import BLOCK_SPAN_NS
+
 log = logging.getLogger(__name__)
 
 DUE_KEY = "compact:due"
 JOBS_KEY = "compact:jobs"
 GROUP = "compactors"
-HOUR_NS = 3600 * 10**9
+HOUR_NS = BLOCK_SPAN_NS  # a job is one block span of one series
 DEFAULT_GRACE_S = 600  # an hour is compacted 10 minutes after it ends
 
 
@@ -59,12 +61,6 @@ class Job:
         return self.hour * HOUR_NS, (self.hour + 1) * HOUR_NS
 
 
-def hour_of(start_ns: int, end_ns: int) -> int | None:
-    """The UTC hour a block lies wholly inside, or None when it spans more than one."""
-    hour = start_ns // HOUR_NS
-    return hour if end_ns // HOUR_NS == hour else None
-
-
 class CompactionNotices:
     """Ingest's side: after a commit, announce the hours that got a block.
 
@@ -81,16 +77,12 @@ class CompactionNotices:
     def due_s(self, hour: int) -> float:
         return (hour + 1) * HOUR_NS / 10**9 + self._grace_s
 
-    async def touched(
-        self, cell: str, tenant_id: uuid.UUID, blocks: Iterable[tuple[uuid.UUID, int, int]]
-    ) -> None:
-        """``blocks``: (series, start_ns, end_ns) of each block just committed."""
+    async def touched(self, cell: str, tenant_id: uuid.UUID, blocks: Iterable[tuple[uuid.UUID, int]]) -> None:
+        """``blocks``: (series, start_ns) of each block just committed."""
         now = time.time()
         fresh: dict[str, float] = {}
-        for series_id, start_ns, end_ns in blocks:
-            hour = hour_of(start_ns, end_ns)
-            if hour is None:
-                continue
+        for series_id, start_ns in blocks:
+            hour = start_ns // HOUR_NS
             member = Job(cell, tenant_id, series_id, hour).member
             if self._waiting.get(member, 0) <= now + 30:  # unknown, or due soon: a worker may take it
                 fresh[member] = self.due_s(hour)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from psycopg import AsyncConnection
 
-from services.runtime.blocks import Block
+from services.runtime.blocks import INSERT, Block, insert_params
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,4 @@ async def replace_blocks(
     )
     if cur.rowcount != len(old):
         raise BlocksChanged(f"{cur.rowcount} of {len(old)} blocks deleted")
-    await conn.execute(
-        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-        " sum_value, first_value, last_value, payload) SELECT %s, * FROM unnest(%s::uuid[], %s::bigint[],"
-        " %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bytea[])",
-        [tenant_id, *_columns(new)],
-    )
-
-
-def _columns(blocks: list[Block]) -> list[list]:
-    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
-    names += ("first_value", "last_value", "payload")
-    return [[getattr(b, name) for b in blocks] for name in names]
+    await conn.execute(INSERT, insert_params(tenant_id, new))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 
 import grpc
 import numpy as np
 
-from services.runtime.blocks import encode_block, hour_runs
+from services.runtime.blocks import INSERT, Block, encode_block, hour_runs, insert_params
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
 from tests.isolation.test_rls import _as
 
@@ -27,24 +28,9 @@ def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timesta
         write_row(admin_conn, tenant_id, encode_block(series_id, timestamps[piece], values[piece]))
 
 
-def write_row(admin_conn, tenant_id: uuid.UUID, block, **overrides) -> None:
-    row = {
-        "tenant_id": tenant_id,
-        "series_id": block.series_id,
-        "start_ns": block.start_ns,
-        "end_ns": block.end_ns,
-        "count": block.count,
-        "min_value": block.min_value,
-        "max_value": block.max_value,
-        "sum_value": block.sum_value,
-        "first_value": block.first_value,
-        "last_value": block.last_value,
-        "payload": block.payload,
-    } | overrides
-    admin_conn.execute(
-        f"INSERT INTO telemetry.blocks ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
-        list(row.values()),
-    )
+def write_row(admin_conn, tenant_id: uuid.UUID, block: Block, **overrides) -> None:
+    """One block row, its columns optionally overridden (a lying statistic, an unknown NaN count)."""
+    admin_conn.execute(INSERT, insert_params(tenant_id, [dataclasses.replace(block, **overrides)]))
 
 
 class Query:

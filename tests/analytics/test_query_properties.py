@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.runtime.blocks import encode_block
 from sfcloud.v1 import query_pb2
-from tests.analytics.helpers import Query, split_blocks, write_blocks
+from tests.analytics.helpers import Query, split_blocks, write_row
 from tests.e2e.provision import create_tenant
 
 S = 10**9
@@ -44,7 +45,8 @@ async def query(stack, signer, tenant):
 
 @st.composite
 def stored(draw):
-    """Sorted unique timestamps, values (some NaN), where blocks are cut, and a query range around them."""
+    """Sorted unique timestamps, values (some NaN), where blocks are cut and which of them are stored
+    without a NaN count (as before migration 0011), and a query range around them."""
     base = int(draw(st.sampled_from(BASES)).timestamp()) * S
     span = draw(st.sampled_from(SPANS))
     offsets = draw(st.lists(st.integers(0, span - 1), min_size=1, max_size=300, unique=True))
@@ -52,9 +54,10 @@ def stored(draw):
     quarters = st.one_of(st.integers(-4000, 4000).map(lambda q: q / 4), st.just(math.nan))
     values = np.array(draw(st.lists(quarters, min_size=len(offsets), max_size=len(offsets))))
     cuts = set(draw(st.lists(st.integers(1, len(offsets)), max_size=20)))
+    legacy = draw(st.sets(st.integers(0, 40), max_size=5))  # blocks stored without their NaN count
     lo = base + draw(st.integers(-span // 4, span))
     hi = lo + draw(st.integers(1, span + span // 2))
-    return timestamps, values, cuts, lo, hi
+    return timestamps, values, (cuts, legacy), lo, hi
 
 
 def in_range(timestamps, values, lo, hi):
@@ -80,9 +83,11 @@ def local_midnight_ns(t: int, zone: ZoneInfo, week: bool) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()) * S
 
 
-async def write(admin_conn, tenant, timestamps, values, cuts) -> uuid.UUID:
-    series = uuid.uuid4()
-    write_blocks(admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, cuts))
+async def write(admin_conn, tenant, timestamps, values, blocks) -> uuid.UUID:
+    series, (cuts, legacy) = uuid.uuid4(), blocks
+    for n, piece in enumerate(split_blocks(timestamps, cuts)):
+        unknown = {"nan_count": None} if n in legacy else {}
+        write_row(admin_conn, tenant.id, encode_block(series, timestamps[piece], values[piece]), **unknown)
     return series
 
 

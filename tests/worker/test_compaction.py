@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 import tscodec
-from services.runtime.blocks import encode_block
+from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import DUE_KEY, HOUR_NS
 from services.runtime.settings import role_url
 from services.worker.service import Outcome
@@ -72,15 +72,17 @@ async def test_statistics_columns_are_those_ingest_computes(stack, tenant, compa
     await send_in_batches(stack, tenant, series, timestamps, values, per_batch=30)
     await compactor.compact(job(tenant, series, hour))
     rows = admin_conn.execute(
-        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, payload"
+        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, nan_count,"
+        " payload"
         " FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns",
         [series],
     ).fetchall()
     for row in rows:
         made = encode_block(uuid.UUID(series), *tscodec.decode(row[-1]))
         want = (made.start_ns, made.end_ns, made.count, made.min_value, made.max_value, made.sum_value)
-        want += (made.first_value, made.last_value)
-        assert np.array_equal(np.array(row[:8], dtype=float), np.array(want, dtype=float), equal_nan=True)
+        want += (made.first_value, made.last_value, made.nan_count)
+        assert np.array_equal(np.array(row[:9], dtype=float), np.array(want, dtype=float), equal_nan=True)
+    assert sum(row[8] for row in rows) == 1
 
 
 async def test_late_out_of_order_points_land_in_their_own_block_and_merge_next_pass(
@@ -113,11 +115,7 @@ async def test_a_timestamp_stored_twice_keeps_the_first_stored_value(tenant, com
     timestamps = hour * HOUR_NS + np.arange(10, dtype=np.int64) * 10**9
     for values in (np.full(10, 1.0), np.full(10, 2.0), np.arange(10.0)):  # stored in this order
         block = encode_block(series, timestamps, values)
-        admin_conn.execute(
-            "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-            " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
-        )
+        admin_conn.execute(INSERT, insert_params(tenant.id, [block]))
     assert await compactor.compact(job(tenant, str(series), hour)) == Outcome(merged=3, written=1)
     got_t, got_v = stored_points(admin_conn, series)
     assert np.array_equal(got_t, timestamps) and np.array_equal(got_v, np.full(10, 1.0))
@@ -140,11 +138,7 @@ def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, a
     other = uuid.uuid4()
     series = uuid.UUID(tenant.series_ids[0])
     block = encode_block(series, np.array([closed_hour(9) * HOUR_NS]), np.array([1.5]))
-    admin_conn.execute(
-        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-        " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
-    )
+    admin_conn.execute(INSERT, insert_params(tenant.id, [block]))
     with psycopg.connect(role_url(admin_url, "sf_worker", None)) as conn:
         assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] == 0
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(other)])

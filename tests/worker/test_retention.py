@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from services.ingest import partitions
-from services.runtime.blocks import encode_block
+from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.channels import CallerIdentity
 from services.runtime.compaction import HOUR_NS
 from services.tenancy.catalog import load_plans
@@ -40,12 +40,6 @@ def now_ns() -> int:
     return (time.time_ns() // HOUR_NS) * HOUR_NS + HOUR_NS // 2
 
 
-_INSERT = (
-    "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-    " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-
-
 def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: str, hour_start: int, seed: int) -> None:
     """BLOCKS_PER_HOUR blocks inside the hour, written directly as the admin (values multiples of 1/4)."""
     rng = np.random.default_rng(seed)
@@ -53,12 +47,7 @@ def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: str, hour_start: i
     for b in range(BLOCKS_PER_HOUR):
         timestamps = hour_start + (b * 100 + np.arange(100, dtype=np.int64)) * step + 11
         block = encode_block(uuid.UUID(series_id), timestamps, rng.integers(-4000, 4000, 100) / 4)
-        admin_conn.execute(_INSERT, [tenant_id, *_row(block)])
-
-
-def _row(block) -> list:
-    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
-    return [getattr(block, n) for n in (*names, "first_value", "last_value", "payload")]
+        admin_conn.execute(INSERT, insert_params(tenant_id, [block]))
 
 
 def seed(admin_conn, tenant, now: int) -> None:

@@ -151,3 +151,9 @@ class QueryService:
         tenant_id = reader_tenant(caller)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.device_activity(conn)
+
+    async def retention_notice(self, caller: Principal) -> tuple | None:
+        """What retention deletes of the caller's tenant within the week (row-level security: only its own)."""
+        tenant_id = reader_tenant(caller)
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+            return await storage.retention_notice(conn)

@@ -89,3 +89,14 @@ async def device_activity(conn: AsyncConnection) -> list[tuple]:
         " last_refusal_reason, last_refusal_message FROM telemetry.device_activity ORDER BY device_id"
     )
     return list(await cur.fetchall())
+
+
+async def retention_notice(conn: AsyncConnection) -> tuple | None:
+    """The standing retention notice of the tenant in context: (deletes_before_ns, oldest_end_ns,
+    retention_days, plan_code, notice_ns, effective_ns, notified_at), if any."""
+    cur = await conn.execute(
+        "SELECT deletes_before_ns, oldest_end_ns, retention_days, plan_code, notice_ns, effective_ns,"
+        " notified_at"
+        " FROM telemetry.retention_notices"
+    )
+    return await cur.fetchone()

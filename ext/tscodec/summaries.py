@@ -26,11 +26,12 @@ PARTS = np.dtype(
 def bucket_parts(blobs, edges, with_m2: bool = False) -> np.ndarray:
     from tscodec import decode
 
+    return np.concatenate([np.empty(0, PARTS), *(point_parts(*decode(b), edges, with_m2) for b in blobs)])
+
+
+def point_parts(timestamps: np.ndarray, values: np.ndarray, edges, with_m2: bool = False) -> np.ndarray:
+    """The rows of one block's points (any order), as ``bucket_parts`` gives them for its blob."""
     edges = np.ascontiguousarray(edges, dtype=np.int64)
-    return np.concatenate([np.empty(0, PARTS), *(_parts(*decode(b), edges, with_m2) for b in blobs)])
-
-
-def _parts(timestamps: np.ndarray, values: np.ndarray, edges: np.ndarray, with_m2: bool) -> np.ndarray:
     keep = (timestamps >= edges[0]) & (timestamps < edges[-1]) & ~np.isnan(values)
     timestamps, values = timestamps[keep], values[keep]
     order = np.argsort(timestamps, kind="stable")

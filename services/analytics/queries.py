@@ -2,7 +2,8 @@
 
 Aggregates and M4 chart columns are the same computation over a ``Grid`` (services/analytics/grids.py):
 every block wholly inside one bucket (and known to hold no NaN) contributes its stored statistics as
-they are; every other block is decoded and contributes per bucket it touches (``tscodec.bucket_parts``,
+they are, and so does every rollup entry the planner chose (services/runtime/rollups.py); every other
+block is decoded and contributes per bucket it touches (``tscodec.bucket_parts``,
 compiled: no per-point arrays beyond the decoded block). Both kinds are rows of ``PARTS``; ``combine``
 merges the rows of each bucket. A statistics row knows its first and last point (a block's ``start_ns``
 and ``end_ns``: blocks are stored in time order) but not where its minimum and maximum lie: those
@@ -17,6 +18,7 @@ import numpy as np
 
 import tscodec
 from services.analytics.grids import Grid
+from services.runtime import rollups
 from tscodec.summaries import PARTS
 
 UNKNOWN_TS = np.iinfo(np.int64).min
@@ -69,11 +71,23 @@ def summaries(rows: list[tuple]) -> np.ndarray:
 
 def from_stats(grid: Grid, blocks: np.ndarray) -> np.ndarray:
     """``PARTS`` rows of blocks (``SUMMARIES``) each wholly inside one bucket."""
-    parts = np.empty(blocks.size, PARTS)
-    parts["bucket"] = grid.index(blocks["start_ns"])
-    parts["first_ts"], parts["last_ts"] = blocks["start_ns"], blocks["end_ns"]
+    return _known_parts(grid, blocks, blocks["start_ns"], blocks["end_ns"])
+
+
+def from_rollups(grid: Grid, entries: list[np.ndarray]) -> np.ndarray:
+    """``PARTS`` rows of rollup entries (``rollups.STATS``), each inside one bucket (the caller chose a
+    width every bucket edge is a multiple of)."""
+    stats = np.concatenate([np.empty(0, rollups.STATS), *entries])
+    return _known_parts(grid, stats, stats["first_ts"], stats["last_ts"])
+
+
+def _known_parts(grid: Grid, rows: np.ndarray, first_ts: np.ndarray, last_ts: np.ndarray) -> np.ndarray:
+    """``PARTS`` rows from stored statistics: where their extremes lie is not known."""
+    parts = np.empty(rows.size, PARTS)
+    parts["bucket"] = grid.index(first_ts)
+    parts["first_ts"], parts["last_ts"] = first_ts, last_ts
     for field in ("count", "min", "max", "sum", "first", "last"):
-        parts[field] = blocks[field]
+        parts[field] = rows[field]
     parts["m2"] = 0.0
     parts["min_ts"] = parts["max_ts"] = UNKNOWN_TS
     return parts

@@ -25,11 +25,49 @@ async def block_payloads(
     return [row[0] for row in await cur.fetchall()]
 
 
+_BLOCKS = (
+    "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
+    "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
+    "     AND width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[])"
+    "   THEN NULL ELSE payload END, NULL::bytea"
+    " FROM telemetry.blocks b WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
+    "   AND start_ns > %(floor)s"
+)
+_ROLLED_UP = (  # a rollup of the given width for a whole hour inside the range
+    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(width)s"
+    " AND r.hour_ns >= %(lo)s AND r.hour_ns <= %(hi)s - 3600000000000"
+)
+_BLOCKS_OR_ROLLUPS = (  # the hours with a rollup come as its row, the others as their blocks
+    _BLOCKS
+    + " AND NOT EXISTS (SELECT 1"
+    + _ROLLED_UP
+    + " AND r.hour_ns = b.start_ns - b.start_ns %% 3600000000000)"
+    " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.stats" + _ROLLED_UP
+)
+
+
+async def has_rollups(conn: AsyncConnection, series_id: uuid.UUID, width_ns: int, lo: int, hi: int) -> bool:
+    """Whether the series has a rollup of this width for some whole hour inside ``[lo, hi)``."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1" + _ROLLED_UP + ")",
+        {"series": series_id, "width": width_ns, "lo": lo, "hi": hi},
+    )
+    return (await cur.fetchone())[0]
+
+
 async def block_statistics(
-    conn: AsyncConnection, series_id: uuid.UUID, lo: int, hi: int, cuts: str, decode_all: bool
+    conn: AsyncConnection,
+    series_id: uuid.UUID,
+    lo: int,
+    hi: int,
+    cuts: str,
+    decode_all: bool,
+    rollup_width: int | None = None,
 ) -> list[tuple]:
     """The blocks of a series overlapping ``[lo, hi)``, in no order, each as
-    (start, end, count, min, max, sum, first, last, payload).
+    (start, end, count, min, max, sum, first, last, payload, None); with ``rollup_width``, each whole
+    hour inside the range that has a rollup of that width comes instead as one row of Nones and its
+    rollup's packed statistics (services/runtime/rollups.py).
 
     ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal. A block
     wholly inside the range, inside one bucket (no cut in ``(start_ns, end_ns]``; ``width_bucket``
@@ -42,12 +80,7 @@ async def block_statistics(
     """
     cur = conn.cursor(binary=True)  # thousands of rows, and payloads: binary is quicker to parse
     await cur.execute(
-        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
-        "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
-        "     AND width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[])"
-        "   THEN NULL ELSE payload END"
-        " FROM telemetry.blocks WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
-        "   AND start_ns > %(floor)s",
+        _BLOCKS_OR_ROLLUPS if rollup_width else _BLOCKS,
         {
             "all": decode_all,
             "lo": lo,
@@ -55,6 +88,7 @@ async def block_statistics(
             "cuts": cuts,
             "series": series_id,
             "floor": lo - BLOCK_SPAN_NS,
+            "width": rollup_width,
         },
     )
     return list(await cur.fetchall())

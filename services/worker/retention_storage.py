@@ -43,6 +43,14 @@ async def delete_chunk(
     return cur.rowcount
 
 
+async def delete_rollups_before(conn: AsyncConnection, tenant_id: uuid.UUID, cutoff_ns: int) -> None:
+    """The tenant's rollups of every hour retention may trim blocks of (a rollup must never outlive a
+    change to its hour's blocks: migration 0012)."""
+    await conn.execute(
+        "DELETE FROM telemetry.rollups WHERE tenant_id = %s AND hour_ns < %s", [tenant_id, cutoff_ns]
+    )
+
+
 async def oldest_end_before(conn: AsyncConnection, tenant_id: uuid.UUID, before_ns: int) -> int | None:
     """The end of the tenant's oldest block ending before ``before_ns``, if any."""
     cur = await conn.execute(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 
 from services.runtime.blocks import INSERT, Block, insert_params
+from services.runtime.rollups import Rollup
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,33 @@ async def replace_blocks(
     if cur.rowcount != len(old):
         raise BlocksChanged(f"{cur.rowcount} of {len(old)} blocks deleted")
     await conn.execute(INSERT, insert_params(tenant_id, new))
+
+
+async def has_rollups(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, hour_ns: int
+) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM telemetry.rollups WHERE tenant_id = %s AND series_id = %s AND hour_ns = %s)",
+        [tenant_id, series_id, hour_ns],
+    )
+    return (await cur.fetchone())[0]
+
+
+async def replace_rollups(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, hour_ns: int, rollups: list[Rollup]
+) -> None:
+    """The hour's rollups become ``rollups`` (none: deleted)."""
+    await conn.execute(
+        "DELETE FROM telemetry.rollups WHERE tenant_id = %s AND series_id = %s AND hour_ns = %s",
+        [tenant_id, series_id, hour_ns],
+    )
+    if rollups:
+        await conn.execute(
+            "INSERT INTO telemetry.rollups (tenant_id, series_id, width_ns, hour_ns, stats)"
+            " SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[])",
+            [
+                tenant_id,
+                series_id,
+                *([getattr(r, f) for r in rollups] for f in ("width_ns", "hour_ns", "stats")),
+            ],
+        )

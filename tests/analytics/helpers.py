@@ -9,6 +9,7 @@ import uuid
 import grpc
 import numpy as np
 
+from services.runtime import rollups
 from services.runtime.blocks import INSERT, Block, encode_block, hour_runs, insert_params
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
 from tests.isolation.test_rls import _as
@@ -31,6 +32,26 @@ def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timesta
 def write_row(admin_conn, tenant_id: uuid.UUID, block: Block, **overrides) -> None:
     """One block row, its columns optionally overridden (a lying statistic, an unknown NaN count)."""
     admin_conn.execute(INSERT, insert_params(tenant_id, [dataclasses.replace(block, **overrides)]))
+
+
+def write_rollups(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timestamps, values, width_ns: int):
+    """The rollups of ``width_ns`` of every hour the points touch, made as the worker makes them."""
+    hours = np.unique(timestamps - timestamps % rollups.HOUR_NS)
+    for hour in hours.tolist():
+        inside = (timestamps >= hour) & (timestamps < hour + rollups.HOUR_NS)
+        write_rollup(
+            admin_conn,
+            tenant_id,
+            series_id,
+            rollups.summarise(hour, width_ns, timestamps[inside], values[inside]),
+        )
+
+
+def write_rollup(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, rollup: rollups.Rollup) -> None:
+    admin_conn.execute(
+        "INSERT INTO telemetry.rollups (tenant_id, series_id, width_ns, hour_ns, stats) VALUES (%s, %s, %s, %s, %s)",
+        [tenant_id, series_id, rollup.width_ns, rollup.hour_ns, rollup.stats],
+    )
 
 
 class Query:

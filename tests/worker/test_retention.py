@@ -18,12 +18,14 @@ import pytest
 from services.ingest import partitions
 from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import HOUR_NS
+from services.runtime.rollups import hour_of, summarise
 from services.worker import retention_storage
 from services.worker.directory import TenancyDirectory, TenantRetention
 from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
 from services.worker.schedule import LOCK_KEY, RetentionRunner
 from services.worker.server import WorkerServer
 from sf.maintain import longest_retention_days, maintain
+from tests.analytics.helpers import write_rollup
 from tests.e2e.provision import create_tenant
 from tests.worker.test_crash import Dawdling
 
@@ -130,12 +132,20 @@ async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention
     assert 0 < len(kept) < len(before)
     assert any(b[1] < cutoff <= b[2] for b in kept.values())  # a block across the cutoff stays whole
 
+    hours = [hour_of(cutoff) - 3 * HOUR_NS, hour_of(cutoff), hour_of(now)]  # past, trimmed, kept
+    for tenant, hour in [*((starter, h) for h in hours), (pro, hours[0])]:
+        point = np.array([hour + 1], np.int64), np.array([1.0])
+        write_rollup(admin_conn, tenant.id, uuid.UUID(tenant.series_ids[0]), summarise(hour, HOUR_NS, *point))
+
     service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier)
     await announced_a_week_before(service, now)
     done = {t.tenant.tenant_id: t for t in await service.run_pass(now)}
 
     after = blocks(admin_conn, starter.id)
     assert after == kept
+    rolled_up = "SELECT hour_ns FROM telemetry.rollups WHERE tenant_id = %s"
+    assert [h for (h,) in admin_conn.execute(rolled_up, [starter.id])] == hours[2:]  # none outlives a trim
+    assert [h for (h,) in admin_conn.execute(rolled_up, [pro.id])] == hours[:1]
     assert done[starter.id].deleted == len(before) - len(kept)
     assert done[starter.id].cutoff_ns == cutoff
     assert day_totals(after) == day_totals(kept)

@@ -126,13 +126,13 @@ class QueryService:
         """Blocks inside one bucket answer from their statistics, the others are decoded. Stored
         statistics hold no sum of squares: ``with_stddev`` decodes every block."""
         edges = grid.edges.tolist()
-        cuts = "{" + ",".join(map(str, edges[1:-1])) + "}"  # an array literal: quicker than a list
+        cuts = "{" + ",".join(map(str, [] if grid.width else edges[1:-1])) + "}"  # quicker than a list
         width = None if with_stddev else rollups.usable_width(grid.edges)  # rollups keep no squares
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             if width and not await storage.has_rollups(conn, series, width, edges[0], edges[-1]):
                 width = None  # the common case, and the plain statement is the quicker one
             found = await storage.block_statistics(
-                conn, series, edges[0], edges[-1], cuts, with_stddev, width
+                conn, series, edges[0], edges[-1], cuts, grid.width, with_stddev, width
             )
         stats = queries.summaries([row[:8] for row in found if row[0] is not None and row[8] is None])
         payloads = [row[8] for row in found if row[8] is not None]

@@ -28,13 +28,14 @@ async def block_payloads(
 _BLOCKS = (
     "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
     "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
-    "     AND width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[])"
+    "     AND CASE WHEN %(width)s::bigint > 0 THEN start_ns / %(width)s = end_ns / %(width)s"
+    "       ELSE width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[]) END"
     "   THEN NULL ELSE payload END, NULL::bytea"
     " FROM telemetry.blocks b WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
     "   AND start_ns > %(floor)s"
 )
 _ROLLED_UP = (  # a rollup of the given width for a whole hour inside the range
-    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(width)s"
+    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(rollup)s"
     " AND r.hour_ns >= %(lo)s AND r.hour_ns <= %(hi)s - 3600000000000"
 )
 _BLOCKS_OR_ROLLUPS = (  # the hours with a rollup come as its row, the others as their blocks
@@ -50,7 +51,7 @@ async def has_rollups(conn: AsyncConnection, series_id: uuid.UUID, width_ns: int
     """Whether the series has a rollup of this width for some whole hour inside ``[lo, hi)``."""
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1" + _ROLLED_UP + ")",
-        {"series": series_id, "width": width_ns, "lo": lo, "hi": hi},
+        {"series": series_id, "rollup": width_ns, "lo": lo, "hi": hi},
     )
     return (await cur.fetchone())[0]
 
@@ -61,6 +62,7 @@ async def block_statistics(
     lo: int,
     hi: int,
     cuts: str,
+    width: int,
     decode_all: bool,
     rollup_width: int | None = None,
 ) -> list[tuple]:
@@ -69,9 +71,10 @@ async def block_statistics(
     hour inside the range that has a rollup of that width comes instead as one row of Nones and its
     rollup's packed statistics (services/runtime/rollups.py).
 
-    ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal. A block
-    wholly inside the range, inside one bucket (no cut in ``(start_ns, end_ns]``; ``width_bucket``
-    counts the inner edges up to a time) and known to hold no NaN comes without its payload (NULL): its
+    ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal, or for
+    buckets of a fixed ``width`` (> 0) aligned to its multiples, "{}". A block wholly inside the range,
+    inside one bucket (no cut in ``(start_ns, end_ns]``: ``width_bucket`` counts the inner edges up to a
+    time; with a fixed width, integer division says it quicker) and known to hold no NaN comes without its payload (NULL): its
     statistics answer for it, and its payload is never read out of TOAST. Every other block (all of
     them with ``decode_all``) comes with its payload. Bounded below as in ``block_payloads``. In no
     order: the caller buckets the rows anyway, and sorting a year's blocks is a third of the work.
@@ -86,9 +89,10 @@ async def block_statistics(
             "lo": lo,
             "hi": hi,
             "cuts": cuts,
+            "width": width,
             "series": series_id,
             "floor": lo - BLOCK_SPAN_NS,
-            "width": rollup_width,
+            "rollup": rollup_width,
         },
     )
     return list(await cur.fetchall())

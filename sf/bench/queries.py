@@ -181,7 +181,8 @@ async def engine(
         stub = query_pb2_grpc.QueryServiceStub(channel)
         calls = {
             "query.year_hourly_avg_ms": lambda: stub.Aggregate(
-                query_pb2.AggregateRequest(series_id=sid, range=year, bucket_ns=HOUR_NS), metadata=metadata
+                query_pb2.AggregateRequest(series_id=sid, range=year, bucket_ns=HOUR_NS, as_columns=True),
+                metadata=metadata,
             ),
             "query.m4_year_ms": lambda: stub.ChartSeries(
                 query_pb2.ChartSeriesRequest(series_id=sid, range=year, columns=COLUMNS), metadata=metadata
@@ -198,10 +199,10 @@ async def engine(
 
 def check(engine_answers: dict[str, tuple], baseline_answers: dict[str, tuple]) -> None:
     """Both sides answered the same question: a fast wrong answer must not make a figure."""
-    hourly = engine_answers["query.year_hourly_avg_ms"][1].buckets
+    hourly = engine_answers["query.year_hourly_avg_ms"][1].columns.avg
     rows = baseline_answers["query.year_hourly_avg_ms"][1]
     assert len(hourly) == len(rows) == YEAR // 3_600
-    assert np.allclose([b.avg for b in hourly], [r[1] for r in rows])
+    assert np.allclose(hourly, [r[1] for r in rows])
     for name in ("query.m4_year_ms", "query.m4_hour_ms"):
         columns, rows = engine_answers[name][1].columns, baseline_answers[name][1]
         assert len(columns) == len(rows) == COLUMNS, name

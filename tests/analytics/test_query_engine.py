@@ -13,7 +13,7 @@ import pytest
 
 from services.runtime import rollups
 from services.runtime.blocks import encode_block
-from sfcloud.v1 import query_pb2
+from sfcloud.v1 import common_pb2, query_pb2
 from tests.analytics.helpers import Query, split_blocks, write_blocks, write_rollup, write_row
 from tests.e2e.provision import create_tenant
 from tests.e2e.test_bad_input import reason_of
@@ -182,3 +182,26 @@ async def test_whole_hours_with_a_rollup_are_answered_from_it_when_the_buckets_a
             series, start, HOUR0 + 2 * HOUR, bucket_ns=bucket, with_stddev=with_stddev
         )
         assert sum(b.sum for b in got) == values[timestamps >= start].sum()  # all from the blocks
+
+
+async def test_buckets_as_columns_are_the_same_numbers(query, tenant, admin_conn):
+    series = uuid.uuid4()
+    timestamps = HOUR0 + np.arange(0, 3 * HOUR, 7 * S, dtype=np.int64)
+    values = np.round(np.sin(np.arange(timestamps.size) / 50), 2)
+    write_blocks(
+        admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, {100, 700, 1200})
+    )
+    for with_stddev in (False, True):
+        fields = {"bucket_ns": 10 * MINUTE, "with_stddev": with_stddev}
+        buckets = await query.aggregate(series, HOUR0, HOUR0 + 3 * HOUR, **fields)
+        request = query_pb2.AggregateRequest(
+            series_id=str(series),
+            range=common_pb2.TimeRange(start_ns=HOUR0, end_ns=HOUR0 + 3 * HOUR),
+            as_columns=True,
+            **fields,
+        )
+        response = await query.stub.Aggregate(request, metadata=query.metadata)
+        assert not response.buckets and len(response.columns.start_ns) == len(buckets) == 18
+        for name in ("start_ns", "count", "min", "max", "sum", "avg", "first_ts", "first", "last_ts", "last"):
+            assert list(getattr(response.columns, name)) == [getattr(b, name) for b in buckets], name
+        assert list(response.columns.stddev) == ([b.stddev for b in buckets] if with_stddev else [])

@@ -6,7 +6,6 @@ bucket and free of NaN values, decoding only the others (services/analytics/quer
 
 from __future__ import annotations
 
-import time
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +26,6 @@ MAX_BUCKETS = 1_000_000
 MAX_COLUMNS = 10_000
 CALENDAR_DAYS = {"day": 1, "week": 7}
 MAX_LATEST = 5_000
-RECENT_NS = 7 * 86400 * 10**9  # latest values are first sought in the last week (the newest partitions)
 
 
 def reader_tenant(caller: Principal) -> uuid.UUID:
@@ -152,11 +150,7 @@ class QueryService:
             raise InvalidArgument.of("series_ids", f"at most {MAX_LATEST} series per call")
         ids = [parse_id("series_ids", s) for s in series_ids]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            found = await storage.latest_points(conn, ids, since_ns=time.time_ns() - RECENT_NS)
-            missing = list(set(ids) - {row[0] for row in found})
-            if missing:  # quiet series: look through every partition
-                found += await storage.latest_points(conn, missing)
-        return found
+            return await storage.latest_points(conn, ids)
 
     async def device_activity(self, caller: Principal) -> list[tuple]:
         tenant_id = reader_tenant(caller)

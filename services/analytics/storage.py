@@ -98,25 +98,14 @@ async def block_statistics(
     return list(await cur.fetchall())
 
 
-_LATEST = (
-    "SELECT s.id, b.end_ns, b.last_value FROM unnest(%(ids)s::uuid[]) AS s(id)"
-    " CROSS JOIN LATERAL (SELECT end_ns, last_value FROM telemetry.blocks"
-    "   WHERE series_id = s.id {} ORDER BY end_ns DESC, id DESC LIMIT 1) b"
-)
-_ANY_TIME = _LATEST.format("")
-_RECENT = _LATEST.format("AND end_ns > %(since)s AND start_ns > %(since)s - %(span)s")
-
-
 async def latest_points(
-    conn: AsyncConnection, series_ids: list[uuid.UUID], since_ns: int | None = None
+    conn: AsyncConnection, series_ids: list[uuid.UUID]
 ) -> list[tuple[uuid.UUID, int, float]]:
-    """(series, time, value) of the newest point of each series that has one (one newer than ``since_ns``).
-
-    With ``since_ns`` only blocks ending after it are looked at; as a block spans at most an hour they
-    all start after ``since_ns - BLOCK_SPAN_NS``, so PostgreSQL reads only the newest partitions.
-    """
-    query = _ANY_TIME if since_ns is None else _RECENT
-    cur = await conn.execute(query, {"ids": series_ids, "since": since_ns, "span": BLOCK_SPAN_NS})
+    """(series, time, value) of the newest point of each series that has one (ingest keeps them)."""
+    cur = await conn.execute(
+        "SELECT series_id, ts_ns, value FROM telemetry.series_latest WHERE series_id = ANY(%s::uuid[])",
+        [series_ids],
+    )
     return list(await cur.fetchall())
 
 

@@ -6,7 +6,7 @@ the client sends the query again with the hash, which registers it. The hash mus
 SHA-256 of the query text.
 
 Each tenant's queries live in one hash `t:{tenant}:apq` (hash → query) with its use order in
-`t:{tenant}:apq:used` (a sorted set by last use): at most `MAX_QUERIES` per tenant (the least
+`t:{tenant}:apq:used` (a sorted set by order of last use): at most `MAX_QUERIES` per tenant (the least
 recently used go first), each at most `MAX_QUERY_BYTES`, and both keys expire `TTL_S` after the
 tenant last used one. Keys start with their tenant like every key (`services/runtime/keys.py`),
 so one tenant cannot learn which queries another runs, and offboarding removes them.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 import uuid
 
 import redis.asyncio as aioredis
@@ -33,29 +32,43 @@ TTL_S = 7 * 86_400
 NOT_FOUND = "PersistedQueryNotFound"
 _HASH = re.compile(r"[0-9a-f]{64}")
 
-# KEYS: queries, used. ARGV: hash, query, now (ms), max queries, ttl (ms).
-_PUT = """
+# The use order is a logical clock: one more than the latest use.
+_NEXT = """
+local function next_use(used)
+  local top = redis.call('ZREVRANGE', used, 0, 0, 'WITHSCORES')
+  return (tonumber(top[2]) or 0) + 1
+end
+"""
+
+# KEYS: queries, used. ARGV: hash, query, max queries, ttl (ms).
+_PUT = (
+    _NEXT
+    + """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+redis.call('ZADD', KEYS[2], next_use(KEYS[2]), ARGV[1])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
 if extra > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[2], extra)
   for i = 1, #popped, 2 do redis.call('HDEL', KEYS[1], popped[i]) end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 """
+)
 
-# KEYS: queries, used. ARGV: hash, now (ms), ttl (ms). Returns the query or nil.
-_GET = """
+# KEYS: queries, used. ARGV: hash, ttl (ms). Returns the query or nil.
+_GET = (
+    _NEXT
+    + """
 local query = redis.call('HGET', KEYS[1], ARGV[1])
 if query then
-  redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], 'XX', next_use(KEYS[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 return query
 """
+)
 
 
 class PersistedQueryError(Exception):
@@ -90,15 +103,14 @@ class PersistedQueries:
         """The query to run: the stored one for a bare hash (None if unknown), else the sent one,
         registered once its hash is checked. Without Redis nothing is found or kept (logged), and
         clients fall back to sending the query."""
-        now_ms = int(time.time() * 1000)
         try:
             if query is None:
-                found = await self._get(keys=self._keys(tenant_id), args=[sha, now_ms, self._ttl_ms])
+                found = await self._get(keys=self._keys(tenant_id), args=[sha, self._ttl_ms])
                 return found.decode() if found is not None else None
             if hashlib.sha256(query.encode()).hexdigest() != sha:
                 raise PersistedQueryError("provided sha256Hash does not match the query")
             if len(query.encode()) <= MAX_QUERY_BYTES:
-                args = [sha, query, now_ms, self._max, self._ttl_ms]
+                args = [sha, query, self._max, self._ttl_ms]
                 await self._put(keys=self._keys(tenant_id), args=args)
         except RedisError as exc:
             log.warning("persisted queries unavailable", extra={"error": repr(exc)})

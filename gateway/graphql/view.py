@@ -148,6 +148,10 @@ class GraphQLView(GraphQL):
             response=response,
         )
 
+    def should_render_graphql_ide(self, request) -> bool:
+        """GraphiQL for a browser's GET without an operation; a GET naming a persisted query runs it."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
     async def execute_single(
         self, request, request_adapter, sub_response, context: Context, root_value, request_data
     ) -> ExecutionResult:

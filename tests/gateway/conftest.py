@@ -63,18 +63,21 @@ async def serves(client: httpx.AsyncClient) -> None:
     assert response.json()["data"]["me"]["kind"] == "api_key"
 
 
-@pytest.fixture(scope="module")
-async def tight_gateway(stack, tmp_path_factory) -> str:
-    """Another gateway on the same services, reading a catalog whose starter plan has tight operation
-    limits and whose standard plan a tight rate."""
-    catalog = tmp_path_factory.mktemp("catalog")
-    shutil.copytree(DEFAULT_CATALOG_DIR, catalog, dirs_exist_ok=True)
-    plans_file = Path(catalog / "plans.yaml")
-    plans = yaml.safe_load(plans_file.read_text())
+def tight_catalog(folder: Path) -> Path:
+    """A copy of the catalog whose starter plan has tight operation limits and standard a tight rate."""
+    shutil.copytree(DEFAULT_CATALOG_DIR, folder, dirs_exist_ok=True)
+    plans = yaml.safe_load((folder / "plans.yaml").read_text())
     by_code = {p["code"]: p for p in plans["plans"]}
     by_code["starter"]["quotas"].update(TIGHT_QUOTAS)
     by_code["standard"]["quotas"]["api_requests_per_minute"] = TIGHT_RATE
-    plans_file.write_text(yaml.safe_dump(plans))
+    (folder / "plans.yaml").write_text(yaml.safe_dump(plans))
+    return folder
+
+
+@pytest.fixture(scope="module")
+async def tight_gateway(stack, tmp_path_factory) -> str:
+    """Another gateway on the same services, reading the tight catalog."""
+    catalog = tight_catalog(tmp_path_factory.mktemp("catalog"))
     settings = dataclasses.replace(stack.gateway_settings(), catalog_dir=catalog)
     server = _QuietServer(server_config(settings))
     task = asyncio.create_task(server.serve())

@@ -22,7 +22,7 @@ from graphql import (
 )
 
 _COORDINATE = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
-_TYPE_REMOVED = re.compile(r"^(?:Type )?([A-Za-z_]\w*) was removed\.$")
+_TYPE_REMOVED = re.compile(r"^([A-Za-z_]\w*) was removed\.$")
 
 
 def _deprecated(old: GraphQLSchema, type_name: str, member: str) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 
 import grpc
 import numpy as np
 
 from services.runtime.blocks import encode_block, hour_runs
-from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
+from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 from tests.isolation.test_rls import _as
 
 
@@ -47,6 +48,23 @@ def write_row(admin_conn, tenant_id: uuid.UUID, block, **overrides) -> None:
     )
 
 
+class SeriesMaker:
+    """New series of one tenant, created through tenancy as its owner: analytics answers only for those."""
+
+    def __init__(self, channel: grpc.aio.Channel, signer, tenant) -> None:
+        self.stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        self.metadata = _as(signer, tenant.id)
+        self.machine_id = tenant.machine_id
+
+    async def new(self) -> uuid.UUID:
+        request = tenancy_pb2.CreateSeriesRequest(
+            machine_id=self.machine_id, name=f"s_{secrets.token_hex(6)}", unit="", kind="gauge"
+        )
+        return uuid.UUID(
+            (await self.stub.CreateSeries(request, metadata=self.metadata, timeout=10)).series.id
+        )
+
+
 class Query:
     """The query service as the owner of one tenant."""
 
@@ -59,6 +77,35 @@ class Query:
             series_id=str(series_id), range=common_pb2.TimeRange(start_ns=lo, end_ns=hi), **fields
         )
         return list((await self.stub.Aggregate(request, metadata=self.metadata, timeout=20)).buckets)
+
+    async def read(
+        self, series_id, lo: int, hi: int, limit: int = 0, token: str = ""
+    ) -> query_pb2.ReadPointsResponse:
+        request = query_pb2.ReadPointsRequest(
+            series_id=str(series_id),
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            limit=limit,
+            page_token=token,
+        )
+        return await self.stub.ReadPoints(request, metadata=self.metadata, timeout=20)
+
+    def stream(self, series_id, lo: int, hi: int, page_size: int = 0, token: str = "", **options):
+        """The StreamPoints call (iterate it for the pages)."""
+        request = query_pb2.StreamPointsRequest(
+            series_id=str(series_id),
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            page_size=page_size,
+            page_token=token,
+        )
+        return self.stub.StreamPoints(request, metadata=self.metadata, timeout=120, **options)
+
+    async def aligned(self, series_ids, lo: int, hi: int, **fields) -> query_pb2.AlignedAggregateResponse:
+        request = query_pb2.AlignedAggregateRequest(
+            series_ids=[str(s) for s in series_ids],
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            **fields,
+        )
+        return await self.stub.AlignedAggregate(request, metadata=self.metadata, timeout=20)
 
     async def chart(self, series_id, lo: int, hi: int, columns: int) -> list[query_pb2.ChartColumn]:
         request = query_pb2.ChartSeriesRequest(

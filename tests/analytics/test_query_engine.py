@@ -38,9 +38,9 @@ def ns(text: str, zone: str) -> int:
 
 
 async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_decoded(
-    query, tenant, admin_conn
+    query, tenant, admin_conn, series_maker
 ):
-    series = uuid.uuid4()
+    series = await series_maker.new()
     inside = encode_block(series, HOUR0 + np.arange(10, 20, dtype=np.int64) * MINUTE, np.arange(10.0))
     straddler = encode_block(series, HOUR0 + np.arange(25, 35, dtype=np.int64) * MINUTE, np.arange(10.0))
     # Statistics that disagree with the payload show which of the two a query used.
@@ -62,8 +62,10 @@ async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_
     assert columns[1].HasField("max_ts") and (columns[1].max_ts, columns[1].max) == (HOUR0 + 34 * MINUTE, 9.0)
 
 
-async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(query, tenant, admin_conn):
-    series = uuid.uuid4()
+async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(
+    query, tenant, admin_conn, series_maker
+):
+    series = await series_maker.new()
     values = np.array([1.0, np.nan, 3.0, np.nan])
     write_blocks(
         admin_conn, tenant.id, series, HOUR0 + np.arange(4, dtype=np.int64) * S, values, [slice(0, 4)]
@@ -82,9 +84,9 @@ async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(query, t
     ],
 )
 async def test_calendar_buckets_start_at_local_midnight_across_daylight_saving(
-    query, tenant, admin_conn, zone, calendar, starts
+    query, tenant, admin_conn, series_maker, zone, calendar, starts
 ):
-    series = uuid.uuid4()
+    series = await series_maker.new()
     lo, hi = ns("2026-03-28T00:00", zone), ns("2026-03-31T00:00", zone)
     timestamps = np.arange(lo, hi, HOUR, dtype=np.int64)
     write_blocks(
@@ -96,8 +98,8 @@ async def test_calendar_buckets_start_at_local_midnight_across_daylight_saving(
         assert [b.count for b in buckets] == ([24, 23, 24] if zone == "Europe/Berlin" else [24, 24, 24])
 
 
-async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant, admin_conn):
-    series = uuid.uuid4()
+async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
     write_blocks(admin_conn, tenant.id, series, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
     cases = [
         (query.aggregate(series, HOUR0, HOUR0 - 1, bucket_ns=S), "range", "EMPTY_RANGE"),
@@ -132,14 +134,16 @@ async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant
     # The same range with a bucket that gives exactly 1,000,000 buckets is fine, and so is the service.
     assert [b.count for b in await query.aggregate(series, HOUR0, HOUR0 + 10**6, bucket_ns=1)] == [1]
     assert [c.first for c in await query.chart(series, HOUR0, HOUR0 + DAY, 10_000)] == [5.0]
-    # A well-formed series id without any block is an empty answer (analytics keeps no series catalog).
-    assert await query.aggregate(uuid.uuid4(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
+    # A series of the tenant without any block is an empty answer.
+    assert await query.aggregate(await series_maker.new(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
 
 
-async def test_a_block_replaced_between_the_two_reads_is_read_again(query, tenant, admin_conn, monkeypatch):
+async def test_a_block_replaced_between_the_two_reads_is_read_again(
+    query, tenant, admin_conn, series_maker, monkeypatch
+):
     from services.analytics import storage
 
-    series = uuid.uuid4()
+    series = await series_maker.new()
     values = np.array([1.0, np.nan, 3.0])
     write_blocks(
         admin_conn, tenant.id, series, HOUR0 + np.arange(3, dtype=np.int64) * S, values, [slice(0, 3)]

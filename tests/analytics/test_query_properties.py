@@ -80,8 +80,8 @@ def local_midnight_ns(t: int, zone: ZoneInfo, week: bool) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()) * S
 
 
-async def write(admin_conn, tenant, timestamps, values, cuts) -> uuid.UUID:
-    series = uuid.uuid4()
+async def write(admin_conn, tenant, series_maker, timestamps, values, cuts) -> uuid.UUID:
+    series = await series_maker.new()
     write_blocks(admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, cuts))
     return series
 
@@ -92,9 +92,11 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(
 @SETTINGS
 @given(data=stored(), calendar=st.sampled_from(["fixed", "day", "week"]), zone=st.sampled_from(ZONES),
        buckets=st.integers(1, 3000), with_stddev=st.booleans())  # fmt: skip
-async def test_aggregate_matches_numpy(query, tenant, admin_conn, data, calendar, zone, buckets, with_stddev):
+async def test_aggregate_matches_numpy(
+    query, tenant, admin_conn, series_maker, data, calendar, zone, buckets, with_stddev
+):
     timestamps, values, cuts, lo, hi = data
-    series = await write(admin_conn, tenant, timestamps, values, cuts)
+    series = await write(admin_conn, tenant, series_maker, timestamps, values, cuts)
     t, v = in_range(timestamps, values, lo, hi)
     if calendar == "fixed":
         width = max(1, (hi - lo) // buckets)
@@ -119,9 +121,9 @@ async def test_aggregate_matches_numpy(query, tenant, admin_conn, data, calendar
 
 @SETTINGS
 @given(data=stored(), columns=st.integers(1, 2000))
-async def test_chart_series_matches_numpy_m4(query, tenant, admin_conn, data, columns):
+async def test_chart_series_matches_numpy_m4(query, tenant, admin_conn, series_maker, data, columns):
     timestamps, values, cuts, lo, hi = data
-    series = await write(admin_conn, tenant, timestamps, values, cuts)
+    series = await write(admin_conn, tenant, series_maker, timestamps, values, cuts)
     t, v = in_range(timestamps, values, lo, hi)
     n = min(columns, hi - lo)
     edges = np.array([lo + k * (hi - lo) // n for k in range(n + 1)], dtype=np.int64)

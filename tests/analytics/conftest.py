@@ -1,4 +1,5 @@
-"""Fixtures of the analytics tests: series made through tenancy for the module's own ``tenant``."""
+"""Fixtures of the analytics tests: series made through tenancy for the module's own ``tenant``, and the
+compaction worker's pool (from the worker tests) to compact while reading."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import grpc
 import pytest
 
 from tests.analytics.helpers import SeriesMaker
+from tests.worker.conftest import worker_cells  # noqa: F401 (a fixture: the worker's own pool)
 
 
 @pytest.fixture(scope="module")

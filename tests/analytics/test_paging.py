@@ -90,7 +90,7 @@ async def test_pages_continue_with_tokens_across_overlapping_late_blocks(
     # The stream gives the same points, a page per message, each with the token to resume after it.
     messages = [m async for m in query.stream(series, HOUR0, HOUR0 + HOUR, 10)]
     assert [len(m.timestamps_ns) for m in messages] == [10, 10, 10, 3]
-    assert sum((list(m.timestamps_ns) for m in messages), []) == want_ts[order].tolist()
+    assert [t for m in messages for t in m.timestamps_ns] == want_ts[order].tolist()
     assert [bool(m.next_page_token) for m in messages] == [True, True, True, False]
     resumed = [m async for m in query.stream(series, HOUR0, HOUR0 + HOUR, 10, messages[1].next_page_token)]
     assert [list(m.timestamps_ns) for m in resumed] == [list(m.timestamps_ns) for m in messages[2:]]

@@ -3,6 +3,7 @@ calendar days across daylight-saving changes, and bad input refused with its sta
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -165,3 +166,134 @@ async def test_a_block_replaced_between_the_two_reads_is_read_again(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_unknown_and_other_tenants_series_are_not_found_everywhere(
+    stack, signer, query, tenant, admin_conn, series_maker
+):
+    mine = await series_maker.new()
+    write_blocks(admin_conn, tenant.id, mine, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
+    other = await create_tenant(stack.targets["tenancy"], signer, "Query engine B", series_count=1)
+    theirs = other.series_ids[0]  # with a block, so only the catalog check can hide it
+    write_blocks(
+        admin_conn, other.id, uuid.UUID(theirs), np.array([HOUR0], np.int64), np.array([7.0]), [slice(0, 1)]
+    )
+    lo, hi = HOUR0, HOUR0 + DAY
+    for series in (uuid.uuid4(), theirs):
+        calls = [
+            query.read(series, lo, hi, 10),
+            _drain(query.stream(series, lo, hi, 10)),
+            query.aggregate(series, lo, hi, bucket_ns=HOUR),
+            query.chart(series, lo, hi, 10),
+            query.aligned([mine, series], lo, hi, bucket_ns=HOUR, function=query_pb2.AGGREGATE_FUNCTION_SUM),
+        ]
+        for call in calls:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await call
+            assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+            assert reason_of(caught.value) == "SERIES_NOT_FOUND" and str(series) in caught.value.details()
+    # LatestValues leaves unknown and foreign series out; the tenant's own answer as before.
+    request = query_pb2.LatestValuesRequest(series_ids=[str(mine), theirs, str(uuid.uuid4())])
+    latest = await query.stub.LatestValues(request, metadata=query.metadata, timeout=10)
+    assert [(v.series_id, v.value) for v in latest.values] == [(str(mine), 5.0)]
+    assert (await query.read(mine, lo, hi, 10)).values == [5.0]
+
+
+async def test_aligned_aggregate_puts_several_series_on_one_axis(query, tenant, admin_conn, series_maker):
+    a, b, c = [await series_maker.new() for _ in range(3)]
+    points = {
+        a: HOUR0 + np.array([0, 10, 70, 130], dtype=np.int64) * MINUTE,  # hours 0, 1, 2
+        b: HOUR0 + np.array([15, 200], dtype=np.int64) * MINUTE,  # hours 0, 3
+    }  # c has no points
+    for series, timestamps in points.items():
+        values = np.arange(1.0, timestamps.size + 1)
+        write_blocks(admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, {1}))
+    lo, hi = HOUR0, HOUR0 + 5 * HOUR
+    starts = [HOUR0 + k * HOUR for k in (0, 1, 2, 3)]
+    for function, column_a, column_b in [
+        (query_pb2.AGGREGATE_FUNCTION_SUM, [3.0, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+        (query_pb2.AGGREGATE_FUNCTION_COUNT, [2.0, 1.0, 1.0, None], [1.0, None, None, 1.0]),
+        (query_pb2.AGGREGATE_FUNCTION_LAST, [2.0, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+        (query_pb2.AGGREGATE_FUNCTION_AVG, [1.5, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+    ]:
+        got = await query.aligned([b, a, c], lo, hi, bucket_ns=HOUR, function=function)
+        assert list(got.starts_ns) == starts
+        assert [col.series_id for col in got.columns] == [str(b), str(a), str(c)]
+        for col, want in zip(got.columns, [column_b, column_a, [None] * 4], strict=True):
+            assert list(col.present) == [v is not None for v in want]
+            assert [v if p else None for v, p in zip(col.values, col.present, strict=True)] == want
+            assert all(math.isnan(v) for v, p in zip(col.values, col.present, strict=True) if not p)
+    # The same buckets as Aggregate gives each series alone.
+    alone = await query.aggregate(a, lo, hi, bucket_ns=HOUR)
+    got = await query.aligned([a], lo, hi, bucket_ns=HOUR, function=query_pb2.AGGREGATE_FUNCTION_MAX)
+    assert list(got.starts_ns) == [x.start_ns for x in alone]
+    assert list(got.columns[0].values) == [x.max for x in alone]
+    # Calendar days in a time zone work as in Aggregate.
+    day = await query.aligned(
+        [a, b],
+        lo,
+        hi,
+        calendar=query_pb2.CALENDAR_BUCKET_DAY,
+        time_zone="Asia/Kolkata",
+        function=query_pb2.AGGREGATE_FUNCTION_COUNT,
+    )
+    kolkata = await query.aggregate(
+        a, lo, hi, calendar=query_pb2.CALENDAR_BUCKET_DAY, time_zone="Asia/Kolkata"
+    )
+    assert list(day.starts_ns) == sorted({x.start_ns for x in kolkata} | set(day.starts_ns))
+    assert sum(day.columns[0].values[i] for i, p in enumerate(day.columns[0].present) if p) == 4
+
+
+async def test_aligned_aggregate_refuses_bad_input_and_serves_on(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
+    write_blocks(admin_conn, tenant.id, series, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
+    total = query_pb2.AGGREGATE_FUNCTION_SUM
+    cases = [
+        (
+            query.aligned([], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total),
+            "series_ids",
+            "TOO_MANY_SERIES",
+        ),
+        (
+            query.aligned(
+                [uuid.uuid4() for _ in range(101)], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total
+            ),
+            "1 to 100 series",
+            "TOO_MANY_SERIES",
+        ),
+        (query.aligned([series, series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total), "twice", None),
+        (query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR), "function", None),
+        (query.aligned([series], HOUR0, HOUR0 - 1, bucket_ns=HOUR, function=total), "range", "EMPTY_RANGE"),
+        (query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=0, function=total), "bucket_ns", None),
+        (
+            query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=1, function=total),
+            "1,000,000 buckets",
+            "TOO_MANY_BUCKETS",
+        ),
+        (
+            query.aligned(
+                [series],
+                HOUR0,
+                HOUR0 + DAY,
+                calendar=query_pb2.CALENDAR_BUCKET_WEEK,
+                time_zone="Mars/Olympus",
+                function=total,
+            ),
+            "Mars/Olympus",
+            "UNKNOWN_TIME_ZONE",
+        ),
+        (query.aligned(["x"], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total), "series_ids", None),
+    ]
+    for call, words, reason in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, words
+        assert words in caught.value.details()
+        if reason:
+            assert reason_of(caught.value) == reason
+    got = await query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total)
+    assert (list(got.starts_ns), list(got.columns[0].values)) == ([HOUR0], [5.0])
+
+
+async def _drain(call) -> list:
+    return [message async for message in call]

@@ -148,6 +148,15 @@ def _range(start: int, end: int) -> common_pb2.TimeRange:
     return common_pb2.TimeRange(start_ns=start, end_ns=end)
 
 
+def _buckets(bucket: int | None, calendar: Calendar | None, time_zone: str) -> dict:
+    """The bucket fields of an aggregate request."""
+    return {
+        "bucket_ns": bucket or 0,
+        "calendar": calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
+        "time_zone": time_zone,
+    }
+
+
 @strawberry.type
 class TelemetryQuery:
     @strawberry.field(
@@ -200,11 +209,7 @@ class TelemetryQuery:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))
         request = query_pb2.AggregateRequest(
-            series_id=str(series_id),
-            range=_range(from_, to),
-            bucket_ns=bucket or 0,
-            calendar=calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
-            time_zone=time_zone,
+            series_id=str(series_id), range=_range(from_, to), **_buckets(bucket, calendar, time_zone)
         )
         response = await ctx.backends.call(ctx.backends.query.Aggregate, request, ctx.principal)
         return [Bucket.from_pb(b) for b in response.buckets]
@@ -233,10 +238,8 @@ class TelemetryQuery:
         request = query_pb2.AlignedAggregateRequest(
             series_ids=[str(s) for s in series_ids],
             range=_range(from_, to),
-            bucket_ns=bucket or 0,
-            calendar=calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
-            time_zone=time_zone,
             function=function.value,
+            **_buckets(bucket, calendar, time_zone),
         )
         response = await ctx.backends.call(ctx.backends.query.AlignedAggregate, request, ctx.principal)
         return AlignedAggregate.from_pb(response)

@@ -8,9 +8,11 @@ import uuid
 
 import grpc
 import numpy as np
+import pytest
 
 from services.runtime.blocks import encode_block, hour_runs
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from tests.e2e.test_bad_input import reason_of
 from tests.isolation.test_rls import _as
 
 
@@ -112,3 +114,19 @@ class Query:
             series_id=str(series_id), range=common_pb2.TimeRange(start_ns=lo, end_ns=hi), columns=columns
         )
         return list((await self.stub.ChartSeries(request, metadata=self.metadata, timeout=20)).columns)
+
+
+async def drain(call) -> list:
+    """Every message of a server stream."""
+    return [message async for message in call]
+
+
+async def assert_refused(cases, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT) -> None:
+    """Each (call, words in the message, reason or None) fails with ``code``."""
+    for call, words, reason in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() == code, words
+        assert words in caught.value.details()
+        if reason:
+            assert reason_of(caught.value) == reason

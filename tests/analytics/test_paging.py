@@ -6,30 +6,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import grpc
 import numpy as np
 import pytest
 
 from services.analytics.paging import CHUNK_BLOCKS
 from services.runtime.blocks import encode_block
-from tests.analytics.helpers import Query, split_blocks, write_blocks, write_row
-from tests.e2e.provision import create_tenant
-from tests.e2e.test_bad_input import reason_of
+from tests.analytics.helpers import Query, assert_refused, drain, split_blocks, write_blocks, write_row
 
 S = 10**9
 MINUTE, HOUR = 60 * S, 3600 * S
 HOUR0 = 1_790_000_000 // 3600 * HOUR
-
-
-@pytest.fixture(scope="module")
-async def tenant(stack, signer):
-    return await create_tenant(stack.targets["tenancy"], signer, "Paging")
-
-
-@pytest.fixture(scope="module")
-async def query(stack, signer, tenant):
-    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
-        yield Query(channel, signer, tenant.id)
 
 
 @pytest.fixture
@@ -156,20 +142,10 @@ async def test_bad_page_tokens_and_sizes_are_refused_and_the_service_serves_on(
         (query.read(series, HOUR0 + 1, hi, 5, token), "page_token", "BAD_PAGE_TOKEN"),  # another range
         (query.read(series, HOUR0, hi, 100_001), "limit", None),
         (query.read(series, hi, HOUR0, 5), "range", "EMPTY_RANGE"),
-        (_drain(query.stream(series, HOUR0, hi, 5, "!!")), "page_token", "BAD_PAGE_TOKEN"),
-        (_drain(query.stream(series, HOUR0, hi, 100_001)), "page_size", None),
-        (_drain(query.stream(series, hi, hi, 5)), "range", "EMPTY_RANGE"),
+        (drain(query.stream(series, HOUR0, hi, 5, "!!")), "page_token", "BAD_PAGE_TOKEN"),
+        (drain(query.stream(series, HOUR0, hi, 100_001)), "page_size", None),
+        (drain(query.stream(series, hi, hi, 5)), "range", "EMPTY_RANGE"),
     ]
-    for call, words, reason in cases:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await call
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, words
-        assert words in caught.value.details()
-        if reason:
-            assert reason_of(caught.value) == reason
+    await assert_refused(cases)
     rest = await query.read(series, HOUR0, hi, 100, token)
     assert rest.timestamps_ns == (HOUR0 + np.arange(5, 20) * S).tolist() and not rest.has_more
-
-
-async def _drain(call) -> list:
-    return [message async for message in call]

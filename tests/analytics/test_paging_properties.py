@@ -12,32 +12,18 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-import grpc
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.runtime.compaction import HOUR_NS, Job
 from services.runtime.settings import DEFAULT_CELL
 from services.worker.service import CompactionService
-from tests.analytics.helpers import Query, split_blocks, write_blocks
-from tests.e2e.provision import create_tenant
+from tests.analytics.helpers import split_blocks, write_blocks
 
 S = 10**9
 BASES = [datetime(2026, 3, 6, 22, tzinfo=UTC), datetime(2026, 10, 24, 23, 30, tzinfo=UTC)]
 SPANS = [10 * S, 2 * HOUR_NS + 7 * S, 5 * HOUR_NS]
-
-
-@pytest.fixture(scope="module")
-async def tenant(stack, signer):
-    return await create_tenant(stack.targets["tenancy"], signer, "Paging properties")
-
-
-@pytest.fixture(scope="module")
-async def query(stack, signer, tenant):
-    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
-        yield Query(channel, signer, tenant.id)
 
 
 def offsets(span: int, max_size: int):

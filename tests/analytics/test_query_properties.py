@@ -12,15 +12,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import grpc
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sfcloud.v1 import query_pb2
-from tests.analytics.helpers import Query, split_blocks, write_blocks
-from tests.e2e.provision import create_tenant
+from tests.analytics.helpers import split_blocks, write_blocks
 
 S = 10**9
 HOUR, DAY = 3600 * S, 86400 * S
@@ -29,17 +27,6 @@ BASES = [datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 3, 27, tzinfo=UTC), da
          datetime(2026, 4, 3, tzinfo=UTC)]  # fmt: skip
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Asia/Kathmandu"]
 SPANS = [10 * S, 2 * HOUR, 3 * DAY, 9 * DAY]
-
-
-@pytest.fixture(scope="module")
-async def tenant(stack, signer):
-    return await create_tenant(stack.targets["tenancy"], signer, "Query properties")
-
-
-@pytest.fixture(scope="module")
-async def query(stack, signer, tenant):
-    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
-        yield Query(channel, signer, tenant.id)
 
 
 @st.composite

@@ -18,11 +18,12 @@ from tscodec import format_v1, format_v2
 from tscodec.format import MAGIC, BlockStats, CodecError, as_view, block_stats, version_of
 
 try:
-    from tscodec._kernels import decode, encode
+    from tscodec._kernels import bucket_parts, decode, encode
 
     IMPLEMENTATION = "cython"
 except ImportError:
     from tscodec.reference import decode, encode
+    from tscodec.summaries import bucket_parts
 
     IMPLEMENTATION = "python"
 
@@ -34,6 +35,7 @@ __all__ = [
     "MAGIC",
     "BlockStats",
     "CodecError",
+    "bucket_parts",
     "decode",
     "encode",
     "stats",
@@ -44,6 +46,10 @@ __all__ = [
 #     convert to int64 and ``values`` to float64 without loss, both 1-D and of one
 #     length, at most format_v2.MAX_COUNT points; otherwise CodecError says which
 #     rule failed.
+#
+# bucket_parts(blobs, edges, with_m2=False) -> structured array (summaries.PARTS)
+#     Per blob and per bucket of ``edges`` its points fall in: count, min, max, sum, first, last, where
+#     the extremes first occur, and with ``with_m2`` the sum of squared deviations. See summaries.py.
 #
 # decode(blob) -> (timestamps, values)
 #     The int64 timestamps and float64 values of a blob, bit for bit. Raises

@@ -13,6 +13,7 @@ format is specified in docs/CODEC.md; the sources are split by layer:
 - ``_v2_ints.pxi``: integer columns (delta order, constant / dense / sparse)
 - ``_v2_values.pxi``: the value section (decimal or float bits, exceptions, dictionary)
 - ``_v2_blob.pxi``: header, statistics, and the Python-visible ``encode``/``decode``
+- ``_summaries.pxi``: statistics of decoded blocks per time bucket (``tscodec.summaries``)
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -24,3 +25,4 @@ include "_v2_tokens.pxi"
 include "_v2_ints.pxi"
 include "_v2_values.pxi"
 include "_v2_blob.pxi"
+include "_summaries.pxi"

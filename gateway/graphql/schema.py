@@ -10,9 +10,10 @@ from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 
-Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery))
+Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery))
 Mutation = merge_types("Mutation", (AccountMutation,))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 

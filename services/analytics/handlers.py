@@ -166,6 +166,23 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             ]
         )
 
+    async def GetRetentionNotice(self, request, context) -> pb.GetRetentionNoticeResponse:
+        found = await self._service.retention_notice(current_principal())
+        if found is None:
+            return pb.GetRetentionNoticeResponse()
+        before, oldest, days, plan, notice_ns, effective_ns, notified_at = found
+        return pb.GetRetentionNoticeResponse(
+            notice=pb.RetentionNotice(
+                deletes_before_ns=before,
+                oldest_end_ns=oldest,
+                retention_days=days,
+                plan_code=plan,
+                notice_ns=notice_ns,
+                effective_ns=effective_ns,
+                notified_ns=_ns(notified_at),
+            )
+        )
+
 
 def _ns(moment) -> int:
     return int(moment.timestamp() * 1e9) if moment else 0

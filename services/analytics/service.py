@@ -21,8 +21,9 @@ import numpy as np
 from services.analytics import aligned, grids, paging, queries, storage
 from services.analytics.aligned import Aligned
 from services.analytics.grids import Grid
-from services.analytics.queries import Buckets, merged_points
-from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from services.analytics.queries import Buckets
+from services.runtime import rollups
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
 from services.runtime.validation import parse_id
@@ -32,7 +33,6 @@ MAX_LIMIT = 100_000
 MAX_BUCKETS = 1_000_000
 MAX_COLUMNS = 10_000
 CALENDAR_DAYS = {"day": 1, "week": 7}
-READ_ATTEMPTS = 3  # a statistics read retried when compaction replaced a block under it
 MAX_LATEST = 5_000
 MAX_ALIGNED = 100  # series per AlignedAggregate call
 ALIGNED_AT_ONCE = 4  # of its series read at once (each one transaction; a pool holds 8 connections)
@@ -196,7 +196,7 @@ class QueryService:
         grid = bucket_grid(start_ns, end_ns, bucket_ns, calendar, time_zone(zone_name))
         await self._require_series(tenant_id, [series])
         if grid.edges[-1] <= grid.edges[0]:
-            return _no_buckets(grid)
+            return queries.combine(grid, queries.from_stats(grid, queries.summaries([])), with_stddev)
         return await self._bucketed(caller, tenant_id, series, grid, with_stddev)
 
     async def aligned_aggregate(
@@ -250,43 +250,30 @@ class QueryService:
         )
 
     async def _bucketed(
-        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, decode_all: bool
+        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, with_stddev: bool
     ) -> Buckets:
-        rows, payloads = await self._read_blocks(caller, tenant_id, series, grid, decode_all)
-        lo, hi = int(grid.edges[0]), int(grid.edges[-1])
-        timestamps, values = queries.without_nan(*merged_points(payloads, lo, hi))
-        parts = queries.Parts.concat(
-            [queries.from_stats(grid, rows), queries.from_points(grid, timestamps, values)]
-        )
-        deviations = queries.stddevs(grid, timestamps, values) if decode_all else None
-        return queries.combine(grid, parts, deviations)
-
-    async def _read_blocks(
-        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, decode_all: bool
-    ) -> tuple[list[tuple], list[bytes]]:
-        """Statistics rows of the blocks served from them, and payloads of the others.
-
-        A block inside one bucket that holds NaN values is decoded too (its count includes them); its
-        payload is fetched in a second statement, and if compaction replaced it in between, we read again.
-        """
+        """Blocks inside one bucket answer from their statistics, the others are decoded. Stored
+        statistics hold no sum of squares: ``with_stddev`` decodes every block."""
         edges = grid.edges.tolist()
         cuts = "{" + ",".join(map(str, edges[1:-1])) + "}"  # an array literal: quicker than a list
-        for _ in range(READ_ATTEMPTS):
-            async with self._cells.tenant(tenant_id, caller.cell) as conn:
-                found = await storage.block_statistics(conn, series, edges[0], edges[-1], cuts, decode_all)
-                payloads = [row[10] for row in found if row[10] is not None]
-                candidates = [row for row in found if row[9] is not None]
-                clean = queries.without_nan_blocks([row[9] for row in candidates])
-                with_nan = [row[0] for row, ok in zip(candidates, clean, strict=True) if not ok]
-                if with_nan:
-                    fetched = await storage.payloads_by_id(conn, series, with_nan, edges[0], edges[-1])
-                    if len(fetched) != len(with_nan):
-                        continue
-                    payloads += fetched
-            return [row[1:9] for row, ok in zip(candidates, clean, strict=True) if ok], payloads
-        raise Unavailable(
-            "telemetry blocks kept changing during the query; try again", reason="BLOCKS_CHANGING"
+        width = None if with_stddev else rollups.usable_width(grid.edges)  # rollups keep no squares
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+            if width and not await storage.has_rollups(conn, series, width, edges[0], edges[-1]):
+                width = None  # the common case, and the plain statement is the quicker one
+            found = await storage.block_statistics(
+                conn, series, edges[0], edges[-1], cuts, with_stddev, width
+            )
+        stats = queries.summaries([row[:8] for row in found if row[0] is not None and row[8] is None])
+        payloads = [row[8] for row in found if row[8] is not None]
+        entries = [rollups.unpack(row[9]) for row in found if row[9] is not None]
+        parts = np.concatenate(
+            [
+                queries.from_stats(grid, stats),
+                queries.from_payloads(grid, payloads, with_stddev),
+                queries.from_rollups(grid, entries),
+            ]
         )
+        return queries.combine(grid, parts, with_stddev)
 
     async def latest(self, caller: Principal, series_ids: list[str]) -> list[tuple[uuid.UUID, int, float]]:
         tenant_id = reader_tenant(caller)
@@ -305,10 +292,12 @@ class QueryService:
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.device_activity(conn)
 
-
-def _no_points() -> tuple[np.ndarray, np.ndarray]:
-    return np.empty(0, np.int64), np.empty(0, np.float64)
+    async def retention_notice(self, caller: Principal) -> tuple | None:
+        """What retention deletes of the caller's tenant within the week (row-level security: only its own)."""
+        tenant_id = reader_tenant(caller)
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+            return await storage.retention_notice(conn)
 
 
 def _no_buckets(grid: Grid) -> Buckets:
-    return queries.combine(grid, queries.from_points(grid, *_no_points()))
+    return queries.combine(grid, queries.from_stats(grid, queries.summaries([])))

@@ -6,7 +6,6 @@ import uuid
 
 from psycopg import AsyncConnection
 
-from services.analytics.queries import HEADER_PREFIX_BYTES
 from services.runtime.blocks import BLOCK_SPAN_NS
 
 
@@ -37,52 +36,73 @@ async def block_chunk(
     return list(await cur.fetchall())
 
 
+_BLOCKS = (
+    "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
+    "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
+    "     AND width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[])"
+    "   THEN NULL ELSE payload END, NULL::bytea"
+    " FROM telemetry.blocks b WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
+    "   AND start_ns > %(floor)s"
+)
+_ROLLED_UP = (  # a rollup of the given width for a whole hour inside the range
+    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(width)s"
+    " AND r.hour_ns >= %(lo)s AND r.hour_ns <= %(hi)s - 3600000000000"
+)
+_BLOCKS_OR_ROLLUPS = (  # the hours with a rollup come as its row, the others as their blocks
+    _BLOCKS
+    + " AND NOT EXISTS (SELECT 1"
+    + _ROLLED_UP
+    + " AND r.hour_ns = b.start_ns - b.start_ns %% 3600000000000)"
+    " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.stats" + _ROLLED_UP
+)
+
+
+async def has_rollups(conn: AsyncConnection, series_id: uuid.UUID, width_ns: int, lo: int, hi: int) -> bool:
+    """Whether the series has a rollup of this width for some whole hour inside ``[lo, hi)``."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1" + _ROLLED_UP + ")",
+        {"series": series_id, "width": width_ns, "lo": lo, "hi": hi},
+    )
+    return (await cur.fetchone())[0]
+
+
 async def block_statistics(
-    conn: AsyncConnection, series_id: uuid.UUID, lo: int, hi: int, cuts: str, decode_all: bool
+    conn: AsyncConnection,
+    series_id: uuid.UUID,
+    lo: int,
+    hi: int,
+    cuts: str,
+    decode_all: bool,
+    rollup_width: int | None = None,
 ) -> list[tuple]:
-    """The blocks of a series overlapping ``[lo, hi)``, oldest first, each as
-    (id, start, end, count, min, max, sum, first, last, head, payload).
+    """The blocks of a series overlapping ``[lo, hi)``, in no order, each as
+    (start, end, count, min, max, sum, first, last, payload, None); with ``rollup_width``, each whole
+    hour inside the range that has a rollup of that width comes instead as one row of Nones and its
+    rollup's packed statistics (services/runtime/rollups.py).
 
     ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal. A block
-    wholly inside the range and inside one bucket (no cut in ``(start_ns, end_ns]``;
-    ``width_bucket`` counts the inner edges up to a time) comes with ``head``, the first bytes of its
-    payload (enough for the tscodec header), and no payload; every other block (all of them with
-    ``decode_all``) comes with its payload and no head. Bounded below as in ``block_chunk``.
+    wholly inside the range, inside one bucket (no cut in ``(start_ns, end_ns]``; ``width_bucket``
+    counts the inner edges up to a time) and known to hold no NaN comes without its payload (NULL): its
+    statistics answer for it, and its payload is never read out of TOAST. Every other block (all of
+    them with ``decode_all``) comes with its payload. Bounded below as in ``block_chunk``. In no
+    order: the caller buckets the rows anyway, and sorting a year's blocks is a third of the work.
+    One statement rather than statistics first and payloads second: it needs no snapshot across
+    statements (compaction may replace blocks in between) and, prepared, it is the quicker of the two.
     """
-    cur = conn.cursor(binary=True)  # thousands of rows: binary is quicker to parse
+    cur = conn.cursor(binary=True)  # thousands of rows, and payloads: binary is quicker to parse
     await cur.execute(
-        "SELECT id, start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
-        "   CASE WHEN inside THEN substring(payload FROM 1 FOR %(head)s) END,"
-        "   CASE WHEN inside THEN NULL ELSE payload END"
-        " FROM (SELECT b.*, NOT %(all)s AND b.start_ns >= %(lo)s AND b.end_ns < %(hi)s"
-        "     AND width_bucket(b.start_ns, e.cuts) = width_bucket(b.end_ns, e.cuts) AS inside"
-        "   FROM telemetry.blocks b CROSS JOIN (SELECT %(cuts)s::bigint[] AS cuts) e"
-        "   WHERE b.series_id = %(series)s AND b.start_ns < %(hi)s AND b.end_ns >= %(lo)s"
-        "     AND b.start_ns > %(floor)s) blocks"
-        " ORDER BY start_ns, id",
+        _BLOCKS_OR_ROLLUPS if rollup_width else _BLOCKS,
         {
-            "head": HEADER_PREFIX_BYTES,
             "all": decode_all,
             "lo": lo,
             "hi": hi,
             "cuts": cuts,
             "series": series_id,
             "floor": lo - BLOCK_SPAN_NS,
+            "width": rollup_width,
         },
     )
     return list(await cur.fetchall())
-
-
-async def payloads_by_id(
-    conn: AsyncConnection, series_id: uuid.UUID, ids: list[int], start_ns: int, end_ns: int
-) -> list[bytes]:
-    """The payloads of the given blocks of a series that still exist (they overlap [start_ns, end_ns))."""
-    cur = await conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND id = ANY(%s::bigint[])"
-        " AND start_ns < %s AND start_ns > %s ORDER BY start_ns, id",
-        [series_id, ids, end_ns, start_ns - BLOCK_SPAN_NS],
-    )
-    return [row[0] for row in await cur.fetchall()]
 
 
 _LATEST = (
@@ -114,3 +134,14 @@ async def device_activity(conn: AsyncConnection) -> list[tuple]:
         " last_refusal_reason, last_refusal_message FROM telemetry.device_activity ORDER BY device_id"
     )
     return list(await cur.fetchall())
+
+
+async def retention_notice(conn: AsyncConnection) -> tuple | None:
+    """The standing retention notice of the tenant in context: (deletes_before_ns, oldest_end_ns,
+    retention_days, plan_code, notice_ns, effective_ns, notified_at), if any."""
+    cur = await conn.execute(
+        "SELECT deletes_before_ns, oldest_end_ns, retention_days, plan_code, notice_ns, effective_ns,"
+        " notified_at"
+        " FROM telemetry.retention_notices"
+    )
+    return await cur.fetchone()

@@ -9,7 +9,7 @@ from datetime import date
 
 from psycopg import AsyncConnection
 
-from services.runtime.blocks import BLOCK_SPAN_NS, Block
+from services.runtime.blocks import BLOCK_SPAN_NS, COLUMNS, Block, column_arrays, insert_sql
 
 
 @dataclass(frozen=True)
@@ -20,44 +20,32 @@ class BatchKey:
     batch_no: int
 
 
-_FIELDS = (
-    "series_id",
-    "start_ns",
-    "end_ns",
-    "count",
-    "min_value",
-    "max_value",
-    "sum_value",
-    "first_value",
-    "last_value",
-    "payload",
-)
-
-
 LATE_AFTER_NS = 3600 * 10**9  # a point more than an hour old on arrival counts as late
 
+_INSERT_BLOCKS = insert_sql("%(tenant)s", [f"%(c{i})s" for i in range(len(COLUMNS))])
 _WRITE = (
     # 1. claim the batch: advance the session's high-water mark, or nothing when the batch is a retry
-    "WITH claim AS ("
+    "WITH claim AS ("  # noqa: S608 (the blocks' INSERT is a constant)
     " INSERT INTO telemetry.ingest_sessions AS s (tenant_id, device_id, session_id, last_batch_no)"
     " VALUES (%(tenant)s, %(device)s, %(session)s, %(batch)s)"
     " ON CONFLICT (tenant_id, device_id, session_id) DO UPDATE SET last_batch_no = excluded.last_batch_no,"
     " updated_at = now() WHERE s.last_batch_no < excluded.last_batch_no RETURNING 1),"
     # 2. the blocks, only when claimed
     " written AS ("
-    " INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-    " sum_value, first_value, last_value, payload) SELECT %(tenant)s, * FROM unnest("
-    " %(c0)s::uuid[], %(c1)s::bigint[], %(c2)s::bigint[], %(c3)s::int[], %(c4)s::float8[], %(c5)s::float8[],"
-    " %(c6)s::float8[], %(c7)s::float8[], %(c8)s::float8[], %(c9)s::bytea[]) WHERE EXISTS (SELECT 1 FROM claim)"
-    " RETURNING count, octet_length(payload) AS bytes, end_ns),"
-    # 3. the device's usage of the day, counting what was written
+    f" {_INSERT_BLOCKS} WHERE EXISTS (SELECT 1 FROM claim)"
+    " RETURNING series_id, start_ns, count, octet_length(payload) AS bytes, end_ns),"
+    # 3. the rollups of the hours written into are no longer current (migration 0012)
+    " stale AS ("
+    " DELETE FROM telemetry.rollups r USING written w WHERE r.tenant_id = %(tenant)s"
+    " AND r.series_id = w.series_id AND r.hour_ns = w.start_ns - w.start_ns %% 3600000000000),"
+    # 4. the device's usage of the day, counting what was written
     " metered AS ("
     " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches, conflicts)"
     " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, coalesce(sum(count), 0),"
     " coalesce(sum(bytes), 0), 1, %(conflicts)s FROM written HAVING EXISTS (SELECT 1 FROM claim)"
     " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
     " bytes = u.bytes + excluded.bytes, batches = u.batches + 1, conflicts = u.conflicts + excluded.conflicts),"
-    # 4. the device's activity: last batch, newest point, points that arrived more than an hour late
+    # 5. the device's activity: last batch, newest point, points that arrived more than an hour late
     " active AS ("
     " INSERT INTO telemetry.device_activity AS a (tenant_id, device_id, last_batch_at, last_point_ns, late_points)"
     " SELECT %(tenant)s, %(device)s, now(), max(end_ns),"
@@ -77,7 +65,7 @@ async def write_blocks(
     conflicts: int = 0,
 ) -> bool:
     """Store a batch and its usage in one statement; False when it was stored before (a retry)."""
-    columns = [[getattr(b, name) for b in blocks] for name in _FIELDS]
+    columns = column_arrays(blocks)
     params = {
         "tenant": tenant_id,
         "late_before": time.time_ns() - LATE_AFTER_NS,
@@ -148,5 +136,8 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     await conn.execute("DELETE FROM telemetry.usage_daily WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.ingest_sessions WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.device_activity WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.rollups WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.retention_notices WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.retention_announcements WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

@@ -33,6 +33,37 @@ class Block:
     first_value: float
     last_value: float
     payload: bytes
+    nan_count: int
+
+
+# The columns a writer fills, in ``Block``'s field order, with their PostgreSQL array types.
+COLUMNS = {
+    "series_id": "uuid", "start_ns": "bigint", "end_ns": "bigint", "count": "int", "min_value": "float8",
+    "max_value": "float8", "sum_value": "float8", "first_value": "float8", "last_value": "float8",
+    "payload": "bytea", "nan_count": "int",
+}  # fmt: skip
+
+
+def insert_sql(tenant: str, arrays: list[str]) -> str:
+    """An INSERT of blocks from one array parameter per column (placeholders ``arrays``, in ``COLUMNS``
+    order) for the tenant placeholder ``tenant``: one statement, however many blocks."""
+    unnest = ", ".join(f"{a}::{t}[]" for a, t in zip(arrays, COLUMNS.values(), strict=True))
+    return (
+        f"INSERT INTO telemetry.blocks (tenant_id, {', '.join(COLUMNS)})"  # noqa: S608 (constant names)
+        f" SELECT {tenant}, * FROM unnest({unnest})"
+    )
+
+
+INSERT = insert_sql("%s", ["%s"] * len(COLUMNS))
+
+
+def insert_params(tenant_id: uuid.UUID, blocks: list[Block]) -> list:
+    """The parameters of ``INSERT`` for ``blocks`` of one tenant."""
+    return [tenant_id, *column_arrays(blocks)]
+
+
+def column_arrays(blocks: list[Block]) -> list[list]:
+    return [[getattr(b, name) for b in blocks] for name in COLUMNS]
 
 
 def encode_block(
@@ -52,6 +83,7 @@ def encode_block(
         first_value=stats.first,
         last_value=stats.last,
         payload=payload,
+        nan_count=stats.nan_count,
     )
 
 

@@ -14,6 +14,7 @@ from services.tenancy.audit import AuditLog
 from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
+from services.tenancy.retention import RetentionMail, RetentionNotice
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
 from sfcloud.v1 import tenancy_pb2 as pb
@@ -136,6 +137,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         recovery: Recovery,
         transfers: Transfers,
         metering: Metering,
+        retention: RetentionMail,
     ) -> None:
         self._orgs = organisations
         self._access = access
@@ -145,6 +147,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         self._recovery = recovery
         self._transfers = transfers
         self._metering = metering
+        self._retention = retention
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -376,3 +379,14 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
     async def ListAuditEvents(self, request, context) -> pb.ListAuditEventsResponse:
         events, token = await self._audit.events(current_principal(), request.page_size, request.page_token)
         return pb.ListAuditEventsResponse(events=[event_pb(e) for e in events], next_page_token=token)
+
+    async def NotifyRetention(self, request, context) -> pb.NotifyRetentionResponse:
+        notice = RetentionNotice(
+            request.notice_ns,
+            request.deletes_before_ns,
+            request.oldest_end_ns,
+            request.retention_days,
+            request.effective_ns,
+        )
+        recipients, already = await self._retention.notify(current_principal(), notice)
+        return pb.NotifyRetentionResponse(recipients=recipients, already_sent=already)

@@ -1,4 +1,4 @@
-"""Sending the control plane's emails (invitations, password resets) through SMTP.
+"""Sending the control plane's emails (invitations, password resets, retention notices) through SMTP.
 
 With no `SF_SMTP_URL` (local development) mail is written to the log
 instead, so a developer can still follow the links.

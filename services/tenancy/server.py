@@ -17,6 +17,7 @@ from services.tenancy.invitations import Invitations
 from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
+from services.tenancy.retention import RetentionMail
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
@@ -46,6 +47,7 @@ class TenancyServer:
             Recovery(db, self.passwords, mailer, public_url),
             Transfers(db),
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
+            RetentionMail(db, mailer, public_url),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
 

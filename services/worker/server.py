@@ -1,5 +1,5 @@
 """Composition root of the worker: pools per cell, Redis, the compaction loop, the retention schedule
-(with a channel to tenancy), health, shutdown.
+(with a channel to tenancy: the tenants, and the mail of retention notices), health, shutdown.
 
 The worker has no API of its own: its gRPC server carries only the health service (readiness turns
 NOT_SERVING while PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
@@ -20,6 +20,7 @@ from services.tenancy.catalog import load_plans
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
 from services.worker.jobs import CompactionRunner, JobQueue
+from services.worker.notices import TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
@@ -50,8 +51,9 @@ class WorkerServer:
             for code, plan in load_plans(self.settings.catalog_dir).items()
         }
         stub = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
-        directory = TenancyDirectory(stub, CallerIdentity(signer), days)
-        service = RetentionService(self.cells, directory)
+        identity = CallerIdentity(signer)
+        directory = TenancyDirectory(stub, identity, days)
+        service = RetentionService(self.cells, directory, TenancyNotifier(stub, identity))
         return RetentionRunner(
             self.redis, service, self.settings.retention_interval_s, self.settings.consumer
         )

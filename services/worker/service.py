@@ -8,6 +8,8 @@
   are read in the order they were stored (their identity ``id``; a compacted block takes the place of the
   blocks it merged, so it is older than anything stored after it) and of equal timestamps the first one
   read is kept. Ingest never stores a second value for a timestamp, so this drops nothing it wrote.
+- The hour's rollups (services/runtime/rollups.py) are rewritten in the same transaction where worth
+  keeping, also for an hour needing no merge that lacks them (writers of its blocks deleted them).
 - The swap (delete the old rows, insert the new) is one transaction holding ingest's per-series lock
   (``pg_try_advisory_xact_lock``): no ingest write and no other worker can interleave; a worker killed at
   any moment leaves either the old blocks or the new ones. A busy series is left for later.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tscodec
+from services.runtime import rollups
 from services.runtime.blocks import Block, encode_block
 from services.runtime.compaction import Job
 from services.runtime.transactions import CellTransactions
@@ -33,6 +36,7 @@ class Outcome:
     busy: bool = False  # another writer held the series: try again later
     merged: int = 0  # blocks replaced
     written: int = 0  # blocks written in their place
+    rollups: int = 0  # rollup rows written for the hour
 
 
 BUSY = Outcome(busy=True)
@@ -69,14 +73,27 @@ class CompactionService:
         self._target = target_points
 
     async def compact(self, job: Job) -> Outcome:
+        """Merge the hour's blocks if they are more than their points need, and keep its rollups current."""
         start_ns, end_ns = job.range_ns
         async with self._cells.tenant(job.tenant_id, job.cell) as conn:
             if not await storage.try_lock_series(conn, job.series_id):
                 return BUSY
             old = await storage.hour_blocks(conn, job.tenant_id, job.series_id, start_ns, end_ns)
-            if not needs_compaction([b.count for b in old], self._target):
+            if not old:
+                return Outcome()
+            merge = needs_compaction([b.count for b in old], self._target)
+            if not merge and not await self._rollups_missing(conn, job, old):
                 return Outcome()
             timestamps, values = merged_points([tscodec.decode(b.payload) for b in old])
-            new = compacted_blocks(job.series_id, timestamps, values, self._target)
-            await storage.replace_blocks(conn, job.tenant_id, start_ns, end_ns, old, new)
-        return Outcome(merged=len(old), written=len(new))
+            new = compacted_blocks(job.series_id, timestamps, values, self._target) if merge else old
+            if merge:
+                await storage.replace_blocks(conn, job.tenant_id, start_ns, end_ns, old, new)
+            kept = rollups.build(start_ns, timestamps, values, len(new), sum(len(b.payload) for b in new))
+            await storage.replace_rollups(conn, job.tenant_id, job.series_id, start_ns, kept)
+        return Outcome(merged=len(old) if merge else 0, written=len(new) if merge else 0, rollups=len(kept))
+
+    async def _rollups_missing(self, conn, job: Job, blocks: list) -> bool:
+        """Whether the hour should have rollups and has none (every change to its blocks deletes them)."""
+        size = sum(len(b.payload) for b in blocks)
+        wanted = any(rollups.worth_keeping(w, len(blocks), size) for w in rollups.WIDTHS)
+        return wanted and not await storage.has_rollups(conn, job.tenant_id, job.series_id, job.range_ns[0])

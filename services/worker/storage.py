@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from psycopg import AsyncConnection
 
-from services.runtime.blocks import Block
+from services.runtime.blocks import INSERT, Block, insert_params
+from services.runtime.rollups import Rollup
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,34 @@ async def replace_blocks(
     )
     if cur.rowcount != len(old):
         raise BlocksChanged(f"{cur.rowcount} of {len(old)} blocks deleted")
-    await conn.execute(
-        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-        " sum_value, first_value, last_value, payload) SELECT %s, * FROM unnest(%s::uuid[], %s::bigint[],"
-        " %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bytea[])",
-        [tenant_id, *_columns(new)],
+    await conn.execute(INSERT, insert_params(tenant_id, new))
+
+
+async def has_rollups(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, hour_ns: int
+) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM telemetry.rollups WHERE tenant_id = %s AND series_id = %s AND hour_ns = %s)",
+        [tenant_id, series_id, hour_ns],
     )
+    return (await cur.fetchone())[0]
 
 
-def _columns(blocks: list[Block]) -> list[list]:
-    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
-    names += ("first_value", "last_value", "payload")
-    return [[getattr(b, name) for b in blocks] for name in names]
+async def replace_rollups(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, hour_ns: int, rollups: list[Rollup]
+) -> None:
+    """The hour's rollups become ``rollups`` (none: deleted)."""
+    await conn.execute(
+        "DELETE FROM telemetry.rollups WHERE tenant_id = %s AND series_id = %s AND hour_ns = %s",
+        [tenant_id, series_id, hour_ns],
+    )
+    if rollups:
+        await conn.execute(
+            "INSERT INTO telemetry.rollups (tenant_id, series_id, width_ns, hour_ns, stats)"
+            " SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[])",
+            [
+                tenant_id,
+                series_id,
+                *([getattr(r, f) for r in rollups] for f in ("width_ns", "hour_ns", "stats")),
+            ],
+        )

@@ -21,7 +21,7 @@ import numpy as np
 import psycopg
 
 from services.ingest import partitions
-from services.runtime.blocks import encode_block, hour_runs
+from services.runtime.blocks import INSERT, encode_block, hour_runs, insert_params
 from services.runtime.tokens import TokenSigner
 from sf.bench.databases import fresh_databases
 from sf.bench.figures import Figure
@@ -41,11 +41,6 @@ RUNS = 7  # engine runs per figure; the median is reported
 BASELINE_RUNS = 3  # row-table runs (seconds each on a year); the median is reported
 BLOCKS_PER_INSERT = 1_000
 
-_INSERT = (
-    "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-    " sum_value, first_value, last_value, payload) SELECT %s, * FROM unnest(%s::uuid[], %s::bigint[],"
-    " %s::bigint[], %s::int[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bytea[])"
-)
 _COPY_ROW = np.dtype(  # one row of PostgreSQL's binary COPY format: field count, then (length, bytes) each
     [("n", ">i2"), ("l1", ">i4"), ("sid", "V16"), ("l2", ">i4"), ("ts", ">i8"), ("l3", ">i4"), ("v", ">f8")]
 )
@@ -71,11 +66,8 @@ def sensor(start_ns: int, seconds: int, step_s: int, seed: int) -> tuple[np.ndar
 def write_blocks(conn: psycopg.Connection, tenant_id: uuid.UUID, series_id: uuid.UUID, ts, vs) -> int:
     """Store points as one block per UTC hour, as ingest would; the number of blocks."""
     blocks = [encode_block(series_id, ts[run], vs[run]) for run in hour_runs(ts)]
-    fields = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value",
-              "first_value", "last_value", "payload")  # fmt: skip
     for at in range(0, len(blocks), BLOCKS_PER_INSERT):
-        chunk = blocks[at : at + BLOCKS_PER_INSERT]
-        conn.execute(_INSERT, [tenant_id, *([getattr(b, f) for b in chunk] for f in fields)])
+        conn.execute(INSERT, insert_params(tenant_id, blocks[at : at + BLOCKS_PER_INSERT]))
     return len(blocks)
 
 

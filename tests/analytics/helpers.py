@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
 import uuid
@@ -10,7 +11,8 @@ import grpc
 import numpy as np
 import pytest
 
-from services.runtime.blocks import encode_block, hour_runs
+from services.runtime import rollups
+from services.runtime.blocks import INSERT, Block, encode_block, hour_runs, insert_params
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 from tests.e2e.test_bad_input import reason_of
 from tests.isolation.test_rls import _as
@@ -30,23 +32,28 @@ def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timesta
         write_row(admin_conn, tenant_id, encode_block(series_id, timestamps[piece], values[piece]))
 
 
-def write_row(admin_conn, tenant_id: uuid.UUID, block, **overrides) -> None:
-    row = {
-        "tenant_id": tenant_id,
-        "series_id": block.series_id,
-        "start_ns": block.start_ns,
-        "end_ns": block.end_ns,
-        "count": block.count,
-        "min_value": block.min_value,
-        "max_value": block.max_value,
-        "sum_value": block.sum_value,
-        "first_value": block.first_value,
-        "last_value": block.last_value,
-        "payload": block.payload,
-    } | overrides
+def write_row(admin_conn, tenant_id: uuid.UUID, block: Block, **overrides) -> None:
+    """One block row, its columns optionally overridden (a lying statistic, an unknown NaN count)."""
+    admin_conn.execute(INSERT, insert_params(tenant_id, [dataclasses.replace(block, **overrides)]))
+
+
+def write_rollups(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, timestamps, values, width_ns: int):
+    """The rollups of ``width_ns`` of every hour the points touch, made as the worker makes them."""
+    hours = np.unique(timestamps - timestamps % rollups.HOUR_NS)
+    for hour in hours.tolist():
+        inside = (timestamps >= hour) & (timestamps < hour + rollups.HOUR_NS)
+        write_rollup(
+            admin_conn,
+            tenant_id,
+            series_id,
+            rollups.summarise(hour, width_ns, timestamps[inside], values[inside]),
+        )
+
+
+def write_rollup(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, rollup: rollups.Rollup) -> None:
     admin_conn.execute(
-        f"INSERT INTO telemetry.blocks ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
-        list(row.values()),
+        "INSERT INTO telemetry.rollups (tenant_id, series_id, width_ns, hour_ns, stats) VALUES (%s, %s, %s, %s, %s)",
+        [tenant_id, series_id, rollup.width_ns, rollup.hour_ns, rollup.stats],
     )
 
 

@@ -12,9 +12,10 @@ import grpc
 import numpy as np
 import pytest
 
+from services.runtime import rollups
 from services.runtime.blocks import encode_block
 from sfcloud.v1 import query_pb2
-from tests.analytics.helpers import assert_refused, drain, split_blocks, write_blocks, write_row
+from tests.analytics.helpers import assert_refused, drain, split_blocks, write_blocks, write_rollup, write_row
 from tests.e2e.provision import create_tenant
 
 S = 10**9
@@ -121,33 +122,51 @@ async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant
     assert await query.aggregate(await series_maker.new(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
 
 
-async def test_a_block_replaced_between_the_two_reads_is_read_again(
-    query, tenant, admin_conn, series_maker, monkeypatch
-):
-    from services.analytics import storage
-
+async def test_blocks_with_nan_or_an_unknown_nan_count_are_decoded(query, tenant, admin_conn, series_maker):
+    """Statistics answer only for blocks known to hold no NaN: their count and first/last include NaN."""
     series = await series_maker.new()
-    values = np.array([1.0, np.nan, 3.0])
-    write_blocks(
-        admin_conn, tenant.id, series, HOUR0 + np.arange(3, dtype=np.int64) * S, values, [slice(0, 3)]
-    )
-    real, calls = storage.payloads_by_id, []
-
-    async def gone_once(*args):
-        calls.append(args)
-        return [] if len(calls) == 1 else await real(*args)  # as if compaction replaced the block once
-
-    monkeypatch.setattr(storage, "payloads_by_id", gone_once)
+    timestamps = HOUR0 + np.arange(6, dtype=np.int64) * S
+    values = np.array([np.nan, 1.0, 3.0, 5.0, 7.0, np.nan])
+    with_nan = encode_block(series, timestamps[:3], values[:3])
+    clean = encode_block(series, timestamps[3:5], values[3:5])
+    assert (with_nan.nan_count, clean.nan_count) == (1, 0)
+    write_row(admin_conn, tenant.id, with_nan)
+    write_row(admin_conn, tenant.id, clean, sum_value=-1.0, nan_count=None)  # written before migration 0011
+    write_row(admin_conn, tenant.id, encode_block(series, timestamps[5:], values[5:]))  # NaN only
     [bucket] = await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
-    assert (bucket.count, bucket.sum, len(calls)) == (2, 4.0, 2)
+    assert (bucket.count, bucket.sum, bucket.first, bucket.last) == (4, 16.0, 1.0, 7.0)
 
-    async def always_gone(*args):
-        return []
 
-    monkeypatch.setattr(storage, "payloads_by_id", always_gone)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await query.aggregate(series, HOUR0, HOUR0 + HOUR, bucket_ns=HOUR)
-    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+async def test_whole_hours_with_a_rollup_are_answered_from_it_when_the_buckets_allow(
+    query, tenant, admin_conn, series_maker
+):
+    """Rollups that disagree with the blocks show which one a query read."""
+    series = await series_maker.new()
+    timestamps = HOUR0 + np.arange(0, 2 * HOUR, 10 * S, dtype=np.int64)  # two hours, 6 blocks
+    values = np.arange(timestamps.size, dtype=np.float64)
+    write_blocks(
+        admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, {120, 240, 360, 480, 600})
+    )
+    first_hour = timestamps < HOUR0 + HOUR
+    for width in (HOUR, MINUTE):
+        lying = rollups.summarise(HOUR0, width, timestamps[first_hour], values[first_hour] + 1000)
+        write_rollup(admin_conn, tenant.id, series, lying)
+    true_sum = [values[first_hour].sum(), values[~first_hour].sum()]
+
+    hourly = await query.aggregate(series, HOUR0, HOUR0 + 2 * HOUR, bucket_ns=HOUR)
+    assert [b.sum for b in hourly] == [true_sum[0] + 360 * 1000, true_sum[1]]  # hour 0 from its rollup
+    five = await query.aggregate(series, HOUR0, HOUR0 + 2 * HOUR, bucket_ns=5 * MINUTE)
+    assert five[0].sum == values[:30].sum() + 30 * 1000  # minute entries serve 5-minute buckets
+    assert five[12].sum == values[360:390].sum()  # the second hour has no rollup: its blocks
+    for start, bucket, with_stddev in (
+        (HOUR0, 90 * S, False),  # not a multiple of a minute
+        (HOUR0 + MINUTE, HOUR, False),  # hour 0 is not whole in the range
+        (HOUR0, HOUR, True),  # rollups keep no squares
+    ):
+        got = await query.aggregate(
+            series, start, HOUR0 + 2 * HOUR, bucket_ns=bucket, with_stddev=with_stddev
+        )
+        assert sum(b.sum for b in got) == values[timestamps >= start].sum()  # all from the blocks
 
 
 async def test_unknown_and_other_tenants_series_are_not_found_everywhere(

@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.runtime.blocks import encode_block
 from sfcloud.v1 import query_pb2
-from tests.analytics.helpers import split_blocks, write_blocks
+from tests.analytics.helpers import split_blocks, write_rollups, write_row
 
 S = 10**9
-HOUR, DAY = 3600 * S, 86400 * S
+MINUTE, HOUR, DAY = 60 * S, 3600 * S, 86400 * S
 # Days before daylight-saving changes: the US and Europe in spring, Europe in autumn, Lord Howe (30 min).
 BASES = [datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 10, 23, tzinfo=UTC),
          datetime(2026, 4, 3, tzinfo=UTC)]  # fmt: skip
@@ -31,7 +32,9 @@ SPANS = [10 * S, 2 * HOUR, 3 * DAY, 9 * DAY]
 
 @st.composite
 def stored(draw):
-    """Sorted unique timestamps, values (some NaN), where blocks are cut, and a query range around them."""
+    """Sorted unique timestamps, values (some NaN), where blocks are cut, which of them are stored
+    without a NaN count (as before migration 0011) and which rollups every hour has, and a query range
+    around them."""
     base = int(draw(st.sampled_from(BASES)).timestamp()) * S
     span = draw(st.sampled_from(SPANS))
     offsets = draw(st.lists(st.integers(0, span - 1), min_size=1, max_size=300, unique=True))
@@ -39,9 +42,11 @@ def stored(draw):
     quarters = st.one_of(st.integers(-4000, 4000).map(lambda q: q / 4), st.just(math.nan))
     values = np.array(draw(st.lists(quarters, min_size=len(offsets), max_size=len(offsets))))
     cuts = set(draw(st.lists(st.integers(1, len(offsets)), max_size=20)))
+    legacy = draw(st.sets(st.integers(0, 40), max_size=5))  # blocks stored without their NaN count
+    rolled = draw(st.sampled_from([None, MINUTE, HOUR]))  # every hour also has a rollup of this width
     lo = base + draw(st.integers(-span // 4, span))
     hi = lo + draw(st.integers(1, span + span // 2))
-    return timestamps, values, cuts, lo, hi
+    return timestamps, values, (cuts, legacy, rolled), lo, hi
 
 
 def in_range(timestamps, values, lo, hi):
@@ -67,9 +72,13 @@ def local_midnight_ns(t: int, zone: ZoneInfo, week: bool) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()) * S
 
 
-async def write(admin_conn, tenant, series_maker, timestamps, values, cuts) -> uuid.UUID:
-    series = await series_maker.new()
-    write_blocks(admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, cuts))
+async def write(admin_conn, tenant, series_maker, timestamps, values, blocks) -> uuid.UUID:
+    series, (cuts, legacy, rolled) = await series_maker.new(), blocks
+    for n, piece in enumerate(split_blocks(timestamps, cuts)):
+        unknown = {"nan_count": None} if n in legacy else {}
+        write_row(admin_conn, tenant.id, encode_block(series, timestamps[piece], values[piece]), **unknown)
+    if rolled:
+        write_rollups(admin_conn, tenant.id, series, timestamps, values, rolled)
     return series
 
 
@@ -77,16 +86,18 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(
 
 
 @SETTINGS
-@given(data=stored(), calendar=st.sampled_from(["fixed", "day", "week"]), zone=st.sampled_from(ZONES),
+@given(data=stored(), calendar=st.sampled_from(["fixed", "minutes", "day", "week"]), zone=st.sampled_from(ZONES),
        buckets=st.integers(1, 3000), with_stddev=st.booleans())  # fmt: skip
 async def test_aggregate_matches_numpy(
     query, tenant, admin_conn, series_maker, data, calendar, zone, buckets, with_stddev
 ):
+    """Fixed widths of any size, or of whole minutes (as dashboards ask, and rollups can answer)."""
     timestamps, values, cuts, lo, hi = data
     series = await write(admin_conn, tenant, series_maker, timestamps, values, cuts)
     t, v = in_range(timestamps, values, lo, hi)
-    if calendar == "fixed":
+    if calendar in ("fixed", "minutes"):
         width = max(1, (hi - lo) // buckets)
+        width = max(MINUTE, width // MINUTE * MINUTE) if calendar == "minutes" else width
         keys = t // width * width
         fields = {"bucket_ns": width}
     else:

@@ -51,6 +51,7 @@ def test_the_reference_takes_over_when_the_extension_is_missing():
         "import tscodec\n"
         "assert tscodec.IMPLEMENTATION == 'python', tscodec.IMPLEMENTATION\n"
         "assert tscodec.decode(tscodec.encode([2, 1], [0.5, -0.0]))[0].tolist() == [2, 1]\n"
+        "assert tscodec.bucket_parts([tscodec.encode([2, 1], [0.5, -0.0])], [0, 9])['count'].tolist() == [2]\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
 

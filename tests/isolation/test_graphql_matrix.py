@@ -47,6 +47,10 @@ ROWS = {
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
+    "retentionNotice": (
+        "{ retentionNotice { deletesBefore retentionDays notifiedAt } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
 }
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {

@@ -187,6 +187,16 @@ ROWS: dict[str, Row] = {
     "TenancyService/ListAuditEvents": row(
         {"a_owner", "b_owner", "supplier_s", "supplier_t", "operator"}, lambda w: pb.ListAuditEventsRequest()
     ),
+    # Only the worker, with a token scoped to the tenant, may have a tenant mailed (tests/tenancy/test_retention_mail.py).
+    "TenancyService/NotifyRetention": row(
+        set(),
+        lambda w: pb.NotifyRetentionRequest(
+            notice_ns=1, deletes_before_ns=2, oldest_end_ns=1, retention_days=30, effective_ns=1
+        ),
+    ),
+    "QueryService/GetRetentionNotice": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.GetRetentionNoticeRequest()
+    ),
     "QueryService/DeviceActivity": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.DeviceActivityRequest()
     ),

@@ -6,12 +6,25 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from datetime import UTC, datetime
 
+import grpc
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from services.runtime.cells import CellDatabases
+from services.runtime.channels import CallerIdentity
+from services.runtime.compaction import HOUR_NS
+from services.runtime.db import Database
+from services.runtime.settings import role_url
+from services.tenancy.catalog import load_plans
+from services.worker.directory import TenancyDirectory
+from services.worker.notices import TenancyNotifier
+from services.worker.retention import DAY_NS, RetentionService
+from sfcloud.v1 import tenancy_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
+from tests.worker.test_retention import OnlyThese, write_blocks
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -83,6 +96,7 @@ async def test_sign_in_see_machines_and_a_moving_chart(stack, signer, page):
         await asyncio.sleep(0.5)
     assert int(await chart.get_attribute("data-updates") or 0) >= 1
     assert await chart.locator(".value").inner_text() == "31.500"
+    await expect(page.locator("#retention")).to_be_hidden()  # nothing of this tenant is due for deletion
 
 
 async def test_sign_out_ends_the_session(stack, signer, page):
@@ -92,3 +106,32 @@ async def test_sign_out_ends_the_session(stack, signer, page):
     await page.wait_for_url(stack.gateway_url + "/login")
     await page.goto(stack.gateway_url + "/")
     assert page.url.endswith("/login")
+
+
+async def retention_pass(stack, signer, admin_url: str, tenant_ids: set, now_ns: int) -> None:
+    """A retention pass of the worker (its own role, tenancy over gRPC) for the given tenants."""
+    db = Database(role_url(admin_url, "sf_worker", None), max_size=2)
+    await db.open()
+    days = {code: plan.quotas["retention_days"] for code, plan in load_plans().items()}
+    try:
+        async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+            stub, identity = tenancy_pb2_grpc.TenancyServiceStub(channel), CallerIdentity(signer)
+            directory = OnlyThese(TenancyDirectory(stub, identity, days), tenant_ids)
+            cells = CellDatabases(db, {}, "sf-worker-browser-test")
+            await RetentionService(cells, directory, TenancyNotifier(stub, identity)).run_pass(now_ns)
+    finally:
+        await db.close()
+
+
+async def test_a_retention_notice_shows_as_a_banner(stack, signer, admin_url, admin_conn, page):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser retention", plan="starter")
+    now = time.time_ns()
+    write_blocks(admin_conn, tenant.id, tenant.series_ids[0], (now - 29 * DAY_NS) // HOUR_NS * HOUR_NS, 3)
+    await retention_pass(stack, signer, admin_url, {tenant.id}, now)
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    banner = page.locator("#retention")
+    await expect(banner).to_be_visible()
+    deletes_before = datetime.fromtimestamp((now - 23 * DAY_NS) / 1e9, UTC).strftime("%Y-%m-%d")
+    await expect(banner).to_contain_text(f"Data recorded before {deletes_before}")
+    await expect(banner).to_contain_text("the starter plan keeps 30 days")
+    await expect(banner).to_contain_text("move to a plan that keeps data longer or export it")

@@ -1,22 +1,27 @@
-"""Fixtures of the compaction tests: the worker's own pool (role sf_worker), data sent through ingest,
-and the per-(tenant, series, day) totals compaction must keep."""
+"""Fixtures of the worker tests: the worker's own pool (role sf_worker), data sent through ingest, the
+per-(tenant, series, day) totals compaction must keep, and tenancy as retention uses it."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
+import grpc
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
 import tscodec
 from services.runtime.cells import CellDatabases
+from services.runtime.channels import CallerIdentity
 from services.runtime.compaction import DUE_KEY, HOUR_NS, JOBS_KEY, Job
 from services.runtime.db import Database
 from services.runtime.settings import DEFAULT_CELL, role_url
+from services.tenancy.catalog import load_plans
+from services.worker.directory import TenancyDirectory
+from services.worker.notices import TenancyNotifier
 from services.worker.service import CompactionService
-from sfcloud.v1 import ingest_pb2
+from sfcloud.v1 import ingest_pb2, tenancy_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
 
 DAY_NS = 24 * HOUR_NS
@@ -134,3 +139,22 @@ async def empty_queue(redis_client):
 @pytest.fixture
 async def tenant(stack, signer):
     return await create_tenant(stack.targets["tenancy"], signer, "Compaction", series_count=3)
+
+
+@pytest.fixture
+async def tenancy_stub(stack):
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        yield tenancy_pb2_grpc.TenancyServiceStub(channel)
+
+
+@pytest.fixture
+def directory(tenancy_stub, signer) -> TenancyDirectory:
+    """The tenants with their plans' retention, from tenancy over gRPC as the service `worker`."""
+    days = {code: plan.quotas["retention_days"] for code, plan in load_plans().items()}
+    return TenancyDirectory(tenancy_stub, CallerIdentity(signer), days)
+
+
+@pytest.fixture
+def notifier(tenancy_stub, signer) -> TenancyNotifier:
+    """Retention notices mailed by the stack's tenancy (its mail goes to the log: no SMTP configured)."""
+    return TenancyNotifier(tenancy_stub, CallerIdentity(signer))

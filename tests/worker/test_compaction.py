@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 import tscodec
-from services.runtime.blocks import encode_block
+from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import DUE_KEY, HOUR_NS
+from services.runtime.rollups import MINUTE_NS, unpack
 from services.runtime.settings import role_url
 from services.worker.service import Outcome
 from tests.worker.conftest import (
@@ -45,7 +46,7 @@ async def test_small_blocks_become_few_large_ones_with_identical_points(
         for s, h in [(s0, hours[0]), (s0, hours[1]), (s1, hours[0])]
     ]
 
-    assert outcomes == [Outcome(merged=25, written=4)] * 3
+    assert outcomes == [Outcome(merged=25, written=4, rollups=1)] * 3  # an hour of 4 blocks gets a rollup
     assert block_counts(admin_conn, s0) == [256, 256, 256, 232] * 2
     for series in (s0, s1):
         got_t, got_v = stored_points(admin_conn, series)
@@ -72,15 +73,17 @@ async def test_statistics_columns_are_those_ingest_computes(stack, tenant, compa
     await send_in_batches(stack, tenant, series, timestamps, values, per_batch=30)
     await compactor.compact(job(tenant, series, hour))
     rows = admin_conn.execute(
-        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, payload"
+        "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, nan_count,"
+        " payload"
         " FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns",
         [series],
     ).fetchall()
     for row in rows:
         made = encode_block(uuid.UUID(series), *tscodec.decode(row[-1]))
         want = (made.start_ns, made.end_ns, made.count, made.min_value, made.max_value, made.sum_value)
-        want += (made.first_value, made.last_value)
-        assert np.array_equal(np.array(row[:8], dtype=float), np.array(want, dtype=float), equal_nan=True)
+        want += (made.first_value, made.last_value, made.nan_count)
+        assert np.array_equal(np.array(row[:9], dtype=float), np.array(want, dtype=float), equal_nan=True)
+    assert sum(row[8] for row in rows) == 1
 
 
 async def test_late_out_of_order_points_land_in_their_own_block_and_merge_next_pass(
@@ -89,16 +92,19 @@ async def test_late_out_of_order_points_land_in_their_own_block_and_merge_next_p
     series, hour = tenant.series_ids[0], closed_hour(3)
     timestamps, values = hour_points(hour, 600, 3, step_ns=4 * 10**9)
     await send_in_batches(stack, tenant, series, timestamps, values, per_batch=60)
-    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=10, written=3)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=10, written=3, rollups=1)
+    assert rollup_hours(admin_conn, series) == [hour * HOUR_NS]
     await redis_client.zrem(DUE_KEY, job(tenant, series, hour).member)  # as a worker would have taken it
 
     late_t = (timestamps[::-7] + 2 * 10**9)[:50]  # between stored points, sent newest first
     late_v = np.arange(50) / 8
     await send_in_batches(stack, tenant, series, late_t, late_v, per_batch=25)
     assert len(block_counts(admin_conn, series)) == 5
+    assert rollup_hours(admin_conn, series) == []  # ingest deleted the hour's rollup with its late blocks
     assert await redis_client.zscore(DUE_KEY, job(tenant, series, hour).member) is not None  # announced again
 
-    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=5, written=3)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=5, written=3, rollups=1)
+    assert rollup_hours(admin_conn, series) == [hour * HOUR_NS]
     got_t, got_v = stored_points(admin_conn, series)
     want_t = np.concatenate([timestamps, late_t])
     want_v = np.concatenate([values, late_v])
@@ -113,11 +119,7 @@ async def test_a_timestamp_stored_twice_keeps_the_first_stored_value(tenant, com
     timestamps = hour * HOUR_NS + np.arange(10, dtype=np.int64) * 10**9
     for values in (np.full(10, 1.0), np.full(10, 2.0), np.arange(10.0)):  # stored in this order
         block = encode_block(series, timestamps, values)
-        admin_conn.execute(
-            "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-            " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
-        )
+        admin_conn.execute(INSERT, insert_params(tenant.id, [block]))
     assert await compactor.compact(job(tenant, str(series), hour)) == Outcome(merged=3, written=1)
     got_t, got_v = stored_points(admin_conn, series)
     assert np.array_equal(got_t, timestamps) and np.array_equal(got_v, np.full(10, 1.0))
@@ -140,11 +142,7 @@ def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, a
     other = uuid.uuid4()
     series = uuid.UUID(tenant.series_ids[0])
     block = encode_block(series, np.array([closed_hour(9) * HOUR_NS]), np.array([1.5]))
-    admin_conn.execute(
-        "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-        " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [tenant.id, *(getattr(block, f) for f in block.__dataclass_fields__)],
-    )
+    admin_conn.execute(INSERT, insert_params(tenant.id, [block]))
     with psycopg.connect(role_url(admin_url, "sf_worker", None)) as conn:
         assert conn.execute("SELECT count(*) FROM telemetry.blocks").fetchone()[0] == 0
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(other)])
@@ -154,3 +152,38 @@ def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, a
         conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the worker may not update blocks
             conn.execute("UPDATE telemetry.blocks SET count = count")
+
+
+def rollup_hours(admin_conn, series: str) -> list[int]:
+    return [
+        row[0]
+        for row in admin_conn.execute(
+            "SELECT hour_ns FROM telemetry.rollups WHERE series_id = %s ORDER BY hour_ns", [series]
+        )
+    ]
+
+
+async def test_a_fast_hour_gets_minute_and_hour_rollups_and_a_slow_one_none(
+    stack, tenant, compactor, admin_conn
+):
+    fast, slow, hour = tenant.series_ids[1], tenant.series_ids[2], closed_hour(13)
+    timestamps, values = hour_points(hour, 60_000, 5, step_ns=HOUR_NS // 60_000)  # ~17 Hz, 12 blocks
+    await send_in_batches(stack, tenant, fast, timestamps, values, per_batch=5_000)
+    assert await compactor.compact(job(tenant, fast, hour)) == Outcome(rollups=2)  # big blocks: no merge
+    rows = dict(
+        admin_conn.execute(
+            "SELECT width_ns, stats FROM telemetry.rollups WHERE series_id = %s", [fast]
+        ).fetchall()
+    )
+    minutes = unpack(rows[MINUTE_NS])
+    assert minutes["count"].tolist() == [1_000] * 60
+    assert minutes["sum"].tolist() == [values[i : i + 1_000].sum() for i in range(0, 60_000, 1_000)]
+    assert unpack(rows[HOUR_NS])[["count", "min", "max", "first", "last"]].tolist() == [
+        (60_000, values.min(), values.max(), values[0], values[-1])
+    ]
+    assert await compactor.compact(job(tenant, fast, hour)) == Outcome()  # current: nothing to do
+
+    t, v = hour_points(hour, 60, 6)
+    await send_in_batches(stack, tenant, slow, t, v, per_batch=60)
+    assert await compactor.compact(job(tenant, slow, hour)) == Outcome()  # one block: its statistics suffice
+    assert rollup_hours(admin_conn, slow) == []

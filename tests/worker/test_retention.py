@@ -12,22 +12,20 @@ import random
 import time
 import uuid
 
-import grpc
 import numpy as np
 import pytest
 
 from services.ingest import partitions
-from services.runtime.blocks import encode_block
-from services.runtime.channels import CallerIdentity
+from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import HOUR_NS
-from services.tenancy.catalog import load_plans
+from services.runtime.rollups import hour_of, summarise
 from services.worker import retention_storage
 from services.worker.directory import TenancyDirectory, TenantRetention
 from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
 from services.worker.schedule import LOCK_KEY, RetentionRunner
 from services.worker.server import WorkerServer
 from sf.maintain import longest_retention_days, maintain
-from sfcloud.v1 import tenancy_pb2_grpc
+from tests.analytics.helpers import write_rollup
 from tests.e2e.provision import create_tenant
 from tests.worker.test_crash import Dawdling
 
@@ -40,12 +38,6 @@ def now_ns() -> int:
     return (time.time_ns() // HOUR_NS) * HOUR_NS + HOUR_NS // 2
 
 
-_INSERT = (
-    "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-    " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-
-
 def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: str, hour_start: int, seed: int) -> None:
     """BLOCKS_PER_HOUR blocks inside the hour, written directly as the admin (values multiples of 1/4)."""
     rng = np.random.default_rng(seed)
@@ -53,12 +45,7 @@ def write_blocks(admin_conn, tenant_id: uuid.UUID, series_id: str, hour_start: i
     for b in range(BLOCKS_PER_HOUR):
         timestamps = hour_start + (b * 100 + np.arange(100, dtype=np.int64)) * step + 11
         block = encode_block(uuid.UUID(series_id), timestamps, rng.integers(-4000, 4000, 100) / 4)
-        admin_conn.execute(_INSERT, [tenant_id, *_row(block)])
-
-
-def _row(block) -> list:
-    names = ("series_id", "start_ns", "end_ns", "count", "min_value", "max_value", "sum_value")
-    return [getattr(block, n) for n in (*names, "first_value", "last_value", "payload")]
+        admin_conn.execute(INSERT, insert_params(tenant_id, [block]))
 
 
 def seed(admin_conn, tenant, now: int) -> None:
@@ -100,13 +87,6 @@ class OnlyThese:
 
 
 @pytest.fixture
-async def directory(stack, signer):
-    days = {code: plan.quotas["retention_days"] for code, plan in load_plans().items()}
-    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
-        yield TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(channel), CallerIdentity(signer), days)
-
-
-@pytest.fixture
 async def starter(stack, signer):
     return await create_tenant(stack.targets["tenancy"], signer, "Retention starter", 2, plan="starter")
 
@@ -128,6 +108,13 @@ def expect_kept(before: dict[int, tuple], cutoff: int) -> dict[int, tuple]:
     return {i: b for i, b in before.items() if b[2] >= cutoff}
 
 
+async def announced_a_week_before(service: RetentionService, now: int) -> None:
+    """A pass a week before ``now``: its announcement lets the pass at ``now`` delete what is past the
+    plan (nothing is deleted without a week's notice)."""
+    done = await service.run_pass(now - NOTICE_DAYS * DAY_NS)
+    assert all(t.deleted == 0 and t.cutoff_ns is None for t in done)
+
+
 async def test_the_tenancy_directory_lists_tenants_with_their_plans_retention(directory, starter, pro):
     listed = {t.tenant_id: t for t in await directory.tenants()}
     assert (listed[starter.id].plan_code, listed[starter.id].retention_days) == ("starter", 30)
@@ -136,7 +123,7 @@ async def test_the_tenancy_directory_lists_tenants_with_their_plans_retention(di
 
 
 async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention(
-    worker_cells, directory, starter, pro, seeded, admin_conn
+    worker_cells, directory, notifier, starter, pro, seeded, admin_conn
 ):
     now = seeded
     cutoff = cutoff_ns(now, 30)
@@ -145,26 +132,37 @@ async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention
     assert 0 < len(kept) < len(before)
     assert any(b[1] < cutoff <= b[2] for b in kept.values())  # a block across the cutoff stays whole
 
-    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}))
+    hours = [hour_of(cutoff) - 3 * HOUR_NS, hour_of(cutoff), hour_of(now)]  # past, trimmed, kept
+    for tenant, hour in [*((starter, h) for h in hours), (pro, hours[0])]:
+        point = np.array([hour + 1], np.int64), np.array([1.0])
+        write_rollup(admin_conn, tenant.id, uuid.UUID(tenant.series_ids[0]), summarise(hour, HOUR_NS, *point))
+
+    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier)
+    await announced_a_week_before(service, now)
     done = {t.tenant.tenant_id: t for t in await service.run_pass(now)}
 
     after = blocks(admin_conn, starter.id)
     assert after == kept
+    rolled_up = "SELECT hour_ns FROM telemetry.rollups WHERE tenant_id = %s"
+    assert [h for (h,) in admin_conn.execute(rolled_up, [starter.id])] == hours[2:]  # none outlives a trim
+    assert [h for (h,) in admin_conn.execute(rolled_up, [pro.id])] == hours[:1]
     assert done[starter.id].deleted == len(before) - len(kept)
+    assert done[starter.id].cutoff_ns == cutoff
     assert day_totals(after) == day_totals(kept)
     assert all(end < cutoff for _s, _st, end, _c, _t in (set(before.values()) - set(after.values())))
     assert blocks(admin_conn, pro.id) == pro_before and done[pro.id].deleted == 0
 
 
 async def test_a_notice_records_what_the_coming_week_deletes(
-    worker_cells, directory, starter, pro, seeded, admin_conn
+    worker_cells, directory, notifier, starter, pro, seeded, admin_conn
 ):
     now = seeded
-    await RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id})).run_pass(now)
+    await RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier).run_pass(now)
     notices = dict(
         (r[0], r[1:])
         for r in admin_conn.execute(
-            "SELECT tenant_id, deletes_before_ns, oldest_end_ns, retention_days, notified_at"
+            "SELECT tenant_id, deletes_before_ns, oldest_end_ns, retention_days, plan_code, notice_ns,"
+            " effective_ns, notified_at IS NOT NULL"
             " FROM telemetry.retention_notices WHERE tenant_id = ANY(%s)",
             [[starter.id, pro.id]],
         )
@@ -173,26 +171,29 @@ async def test_a_notice_records_what_the_coming_week_deletes(
     oldest = admin_conn.execute(
         "SELECT min(end_ns) FROM telemetry.blocks WHERE tenant_id = %s", [starter.id]
     ).fetchone()[0]
-    assert notices == {starter.id: (bound, oldest, 30, None)}  # 29 days old: goes within the week
-    # Once nothing is due within a week, the notice goes.
-    await RetentionService(worker_cells, OnlyThese(directory, {starter.id})).run_pass(now + 60 * DAY_NS)
-    assert (
-        admin_conn.execute(
-            "SELECT count(*) FROM telemetry.retention_notices WHERE tenant_id = %s", [starter.id]
-        ).fetchone()[0]
-        == 0
-    )
+    # 29 days old: goes within the week, not before a week from now; mailed through tenancy.
+    week = NOTICE_DAYS * DAY_NS
+    assert notices == {starter.id: (bound, oldest, 30, "starter", now, now + week, True)}
+    # Once everything due is deleted (each deletion a week after its announcement), the notice goes.
+    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id}), notifier)
+    await service.run_pass(now + 60 * DAY_NS - week)
+    await service.run_pass(now + 60 * DAY_NS)
+    for table in ("retention_notices", "retention_announcements"):
+        count = f"SELECT count(*) FROM telemetry.{table} WHERE tenant_id = %s"
+        assert admin_conn.execute(count, [starter.id]).fetchone()[0] == 0
+    assert blocks(admin_conn, starter.id) == {}
 
 
 async def test_a_pass_killed_anywhere_then_run_again_gives_the_same_result(
-    worker_cells, directory, starter, pro, seeded, admin_conn
+    worker_cells, directory, notifier, starter, pro, seeded, admin_conn
 ):
     now = seeded
     rng = random.Random(8)
     before, pro_before = blocks(admin_conn, starter.id), blocks(admin_conn, pro.id)
     kept = expect_kept(before, cutoff_ns(now, 30))
     only = OnlyThese(directory, {starter.id, pro.id})
-    dawdling = RetentionService(Dawdling(worker_cells, rng), only, chunk_blocks=2)
+    await announced_a_week_before(RetentionService(worker_cells, only, notifier), now)
+    dawdling = RetentionService(Dawdling(worker_cells, rng), only, notifier, chunk_blocks=2)
     partial = 0
     for _ in range(12):
         task = asyncio.ensure_future(dawdling.run_pass(now))
@@ -204,16 +205,16 @@ async def test_a_pass_killed_anywhere_then_run_again_gives_the_same_result(
         assert day_totals(expect_kept(current, cutoff_ns(now, 30))) == day_totals(kept)
         partial += len(kept) < len(current)
     assert partial  # some passes were cut before they had deleted everything due
-    await RetentionService(worker_cells, only, chunk_blocks=2).run_pass(now)
+    await RetentionService(worker_cells, only, notifier, chunk_blocks=2).run_pass(now)
     assert blocks(admin_conn, starter.id) == kept
     assert blocks(admin_conn, pro.id) == pro_before
 
 
 async def test_two_workers_only_one_runs_the_pass(
-    worker_cells, directory, starter, pro, seeded, redis_client, admin_conn
+    worker_cells, directory, notifier, starter, pro, seeded, redis_client, admin_conn
 ):
     await redis_client.delete(LOCK_KEY)
-    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}))
+    service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier)
     runners = [RetentionRunner(redis_client, service, 3600, holder) for holder in ("w1", "w2")]
     try:
         results = await asyncio.gather(*(r.run_once(seeded) for r in runners))
@@ -238,7 +239,7 @@ async def test_a_failed_pass_gives_the_turn_back(redis_client):
 
 
 async def test_a_tenants_pass_never_deletes_another_tenants_rows(
-    stack, signer, worker_cells, directory, starter, admin_conn
+    stack, signer, worker_cells, directory, notifier, starter, admin_conn
 ):
     other = await create_tenant(stack.targets["tenancy"], signer, "Retention other", 2, plan="starter")
     now = now_ns()
@@ -246,7 +247,9 @@ async def test_a_tenants_pass_never_deletes_another_tenants_rows(
     seed(admin_conn, other, now)
     other_before = blocks(admin_conn, other.id)
     listed = {t.tenant_id: t for t in await directory.tenants()}
-    await RetentionService(worker_cells, directory).trim(listed[starter.id], now)
+    service = RetentionService(worker_cells, directory, notifier)
+    await service.trim(listed[starter.id], now - NOTICE_DAYS * DAY_NS)
+    assert (await service.trim(listed[starter.id], now)).deleted > 0
     assert blocks(admin_conn, other.id) == other_before
     # Even a statement naming the other tenant, inside this tenant's transaction, finds nothing of it.
     async with worker_cells.tenant(starter.id, "default") as conn:
@@ -309,9 +312,9 @@ class WithOneOnAnUnknownCell:
 
 
 async def test_a_tenant_on_a_cell_not_configured_here_does_not_stop_the_pass(
-    worker_cells, directory, starter, seeded, admin_conn
+    worker_cells, directory, notifier, starter, seeded, admin_conn
 ):
-    done = await RetentionService(worker_cells, WithOneOnAnUnknownCell(directory, {starter.id})).run_pass(
-        seeded
-    )
+    service = RetentionService(worker_cells, WithOneOnAnUnknownCell(directory, {starter.id}), notifier)
+    await service.run_pass(seeded - NOTICE_DAYS * DAY_NS)
+    done = await service.run_pass(seeded)
     assert [(t.tenant.tenant_id, t.deleted > 0) for t in done] == [(starter.id, True)]

@@ -119,7 +119,23 @@ async function chartFor(container, series) {
   };
 }
 
+// While retention will delete some of the tenant's data within the week, a banner says what and how to keep it.
+const RETENTION = "{ retentionNotice { deletesBefore oldestEnd retentionDays planCode effectiveAt } }";
+const day = (ts) => toDate(ts).toISOString().slice(0, 10);
+
+async function showRetention() {
+  const notice = (await gql(RETENTION)).retentionNotice;
+  const banner = document.getElementById("retention");
+  banner.hidden = !notice;
+  if (!notice) { return; }
+  const from = toDate(notice.effectiveAt) > new Date() ? ` from ${day(notice.effectiveAt)} on` : "";
+  banner.textContent = `Data recorded before ${day(notice.deletesBefore)} (the oldest from ${day(notice.oldestEnd)}) `
+    + `will be deleted within the week${from}: the ${notice.planCode} plan keeps ${notice.retentionDays} days. `
+    + "To keep it, move to a plan that keeps data longer or export it first.";
+}
+
 async function main() {
+  showRetention().catch((error) => say(`Could not load the retention notice: ${error.message}`));
   try {
     const data = await gql("{ machines { id name line site series { id name unit kind decimals latest { timestamp value } } } }");
     renderNav(data.machines);

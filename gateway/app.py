@@ -1,4 +1,5 @@
-"""Composition root of the gateway: Redis, service clients, sessions, GraphQL, pages, tracing."""
+"""Composition root of the gateway: Redis, service clients, sessions, GraphQL and its guards, pages,
+tracing, the request size limit."""
 
 from __future__ import annotations
 
@@ -23,9 +24,13 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.auth import GatewayAuth
 from gateway.backends import Backends
+from gateway.bodylimit import BodyLimit
 from gateway.config import GatewaySettings
-from gateway.graphql.view import GraphQLView
+from gateway.graphql.persisted import PersistedQueries
+from gateway.graphql.view import GraphQLView, Guards
 from gateway.metering import ApiCallMeter
+from gateway.plans import PlanLimits, load_limits
+from gateway.ratelimit import ApiRateLimiter
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
 
@@ -86,9 +91,13 @@ def create_app(settings: GatewaySettings) -> Starlette:
     backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
     sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
     meter = ApiCallMeter(backends, settings.usage_interval_s)
-    graphql = GraphQLView(
-        backends, redis, GatewayAuth(backends, sessions, settings.cookie_name), sessions, meter
+    guards = Guards(
+        PlanLimits(backends, load_limits(settings.catalog_dir)),
+        ApiRateLimiter(redis),
+        PersistedQueries(redis),
     )
+    auth = GatewayAuth(backends, sessions, settings.cookie_name)
+    graphql = GraphQLView(backends, redis, auth, sessions, meter, guards)
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
 
     async def healthz(request: Request) -> Response:
@@ -125,7 +134,11 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Mount("/static/vendor", StaticFiles(directory=PLOTLY_DIR), name="vendor"),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[Middleware(OpenTelemetryMiddleware), Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(OpenTelemetryMiddleware),
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )

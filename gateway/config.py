@@ -8,14 +8,18 @@
 | `SF_SIGNING_KEY` | (required) | key of the internal tokens |
 | `SF_COOKIE_SECURE` | true | `__Host-` session cookie with Secure (browsers accept it on http://localhost) |
 | `SF_SESSION_IDLE_S` / `SF_SESSION_MAX_S` | 1800 / 43200 | idle and absolute session lifetime |
+| `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's API limits (`plans.yaml`, `gateway/plans.py`) |
+| `SF_GATEWAY_MAX_BODY_BYTES` | 1048576 | larger request bodies are refused with 413 |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from services.runtime.config import ConfigError, Env
 from services.runtime.telemetry import EXPORTERS
+from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class GatewaySettings:
     session_max_s: int = 43200
     otel_exporter: str = "none"
     usage_interval_s: float = 10.0
+    catalog_dir: Path = DEFAULT_CATALOG_DIR
+    max_body_bytes: int = 1 << 20
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -58,4 +64,6 @@ class GatewaySettings:
             session_max_s=env.int("SF_SESSION_MAX_S", 43200, minimum=60),
             otel_exporter=env.choice("SF_OTEL_EXPORTER", "none", EXPORTERS),
             usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
+            catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
+            max_body_bytes=env.int("SF_GATEWAY_MAX_BODY_BYTES", 1 << 20, minimum=1024, maximum=1 << 30),
         )

@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
         "SF_CATALOG_DIR); shorter plans are trimmed by the worker's retention pass.",
     )
 
+    daily = commands.add_parser(
+        "daily",
+        help="run the daily upkeep now and then every --every seconds (sf up starts it)",
+        description="`sf storage maintain` and `sf tenants purge`, now and then on a timer, each one's "
+        "failure logged without stopping the other or the next round: the scheduler of the local "
+        "stack (production runs the two commands as scheduled jobs).",
+    )
+    daily.add_argument("--every", type=float, default=86400.0, metavar="SECONDS", help="default: a day")
+    daily.add_argument("--once", action="store_true", help="one round, then exit")
+
     tenants = commands.add_parser(
         "tenants",
         help="tenants as code: reconcile declared tenants",
@@ -208,6 +218,20 @@ def _storage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _daily(args: argparse.Namespace) -> int:
+    jobs = (("storage maintain", lambda: _storage(args)), ("tenants purge", _purge))
+    while True:
+        for name, job in jobs:
+            try:
+                job()
+            except Exception as exc:  # a scheduler outlives a failed round (a database restarting, say)
+                print(f"sf daily: {name} failed, next round in {args.every:g} s: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+        if args.once:
+            return 0
+        time.sleep(args.every)
+
+
 def _tenants(args: argparse.Namespace) -> int:
     from services.tenancy.catalog import CatalogError
     from sf.tenants import apply, describe
@@ -270,6 +294,7 @@ COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
     "storage": _storage,
+    "daily": _daily,
     "tenants": _tenants,
     "simulate": _simulate,
     "edge": _edge,

@@ -88,6 +88,7 @@ class Stack:
             wait_grpc_healthy(env[f"SF_{name.upper()}_LISTEN"], self.children)
         self._spawn(["serve", "gateway"], env)
         wait_http_ready(f"http://{env['SF_GATEWAY_LISTEN']}/readyz", self.children)
+        self._spawn(["daily"], env)  # partitions ahead, old weeks dropped, cancelled tenants purged
         if self.simulate:
             self._spawn(["simulate", "--backfill", "600"], env)
         return env

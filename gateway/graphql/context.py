@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from gateway.auth import Caller
 from gateway.backends import Backends
 from gateway.graphql.errors import ApiError
+from gateway.plans import DEFAULT_LIMITS, ApiLimits
 from gateway.sessions import Session, SessionStore
 from services.runtime.principal import Principal
 from sfcloud.v1 import query_pb2, tenancy_pb2
@@ -73,6 +74,7 @@ class Context:
     redis: aioredis.Redis
     sessions: SessionStore
     caller: Caller
+    limits: ApiLimits = DEFAULT_LIMITS  # of the caller's plan
     request: object = None
     response: object = None
     loaders: Loaders | None = None

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from opentelemetry.trace import Tracer
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.limits import OperationLimits
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
+from gateway.graphql.tracing import OperationSpan, default_tracer
 
 Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery))
 Mutation = merge_types("Mutation", (AccountMutation,))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logs nothing: the caller's mistakes are answered, not logged (a refused 1,000-alias document
+        would otherwise be logged whole), and `ErrorBoundary` logs unexpected errors with their trace id."""
+
+
+def build_schema(tracer: Tracer | None = None) -> strawberry.Schema:
+    """The schema; its extensions are classes or factories, so each operation gets its own.
+    Misspelled fields get no "Did you mean" suggestions (they would map the schema for a scraper)."""
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            QueryDepthLimiter(max_depth=10),
-            MaxAliasesLimiter(max_alias_count=15),
-            MaxTokensLimiter(max_token_count=2000),
-            ErrorBoundary(),
-        ],
+        extensions=[partial(OperationSpan, tracer or default_tracer()), OperationLimits, ErrorBoundary],
+        config=StrawberryConfig(disable_field_suggestions=True),
     )

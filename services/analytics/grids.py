@@ -22,6 +22,7 @@ _MICROSECOND = timedelta(microseconds=1)
 class Grid:
     edges: np.ndarray  # int64, len n + 1, edges[0] == lo, edges[-1] == hi, strictly increasing
     starts: np.ndarray  # int64, len n
+    width: int = 0  # fixed grids: every inner edge is a multiple of it (0: edges are irregular)
 
     def index(self, timestamps: np.ndarray) -> np.ndarray:
         """The bucket of each timestamp in ``[lo, hi)``."""
@@ -38,7 +39,7 @@ def fixed(lo: int, hi: int, width: int) -> Grid:
     starts = np.arange(first, last + 1, dtype=np.int64) * width
     edges = np.append(starts, hi)
     edges[0] = lo
-    return Grid(edges, starts)
+    return Grid(edges, starts, width)
 
 
 def columns(lo: int, hi: int, n: int) -> Grid:

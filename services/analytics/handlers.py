@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-from services.analytics.queries import UNKNOWN_TS
+import numpy as np
+
+from services.analytics.queries import UNKNOWN_TS, Buckets
 from services.analytics.service import QueryService
 from services.runtime.principal import current_principal
 from sfcloud.v1 import query_pb2 as pb
@@ -73,6 +75,8 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             zone_name=request.time_zone,
             with_stddev=request.with_stddev,
         )
+        if request.as_columns:
+            return pb.AggregateResponse(columns=bucket_columns(b))
         response = pb.AggregateResponse()
         add = response.buckets.add  # in place: a year of hours is 8,760 buckets, and this halves their cost
         columns = (
@@ -186,3 +190,15 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
 
 def _ns(moment) -> int:
     return int(moment.timestamp() * 1e9) if moment else 0
+
+
+def bucket_columns(b: Buckets) -> pb.BucketColumns:
+    """Each statistic as one packed array (numpy → list → repeated field: no message per bucket)."""
+    columns = pb.BucketColumns()
+    for field, values in (
+        ("start_ns", b.starts), ("count", b.counts), ("min", b.mins), ("max", b.maxs), ("sum", b.sums),
+        ("avg", b.avgs), ("first_ts", b.first_ts), ("first", b.firsts), ("last_ts", b.last_ts),
+        ("last", b.lasts), ("stddev", b.stddevs if b.stddevs is not None else np.empty(0)),
+    ):  # fmt: skip
+        getattr(columns, field).extend(values.tolist())
+    return columns

@@ -9,7 +9,6 @@ read a page at a time (services/analytics/paging.py). A series id the caller's t
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ CALENDAR_DAYS = {"day": 1, "week": 7}
 MAX_LATEST = 5_000
 MAX_ALIGNED = 100  # series per AlignedAggregate call
 ALIGNED_AT_ONCE = 4  # of its series read at once (each one transaction; a pool holds 8 connections)
-RECENT_NS = 7 * 86400 * 10**9  # latest values are first sought in the last week (the newest partitions)
 
 
 def reader_tenant(caller: Principal) -> uuid.UUID:
@@ -255,13 +253,13 @@ class QueryService:
         """Blocks inside one bucket answer from their statistics, the others are decoded. Stored
         statistics hold no sum of squares: ``with_stddev`` decodes every block."""
         edges = grid.edges.tolist()
-        cuts = "{" + ",".join(map(str, edges[1:-1])) + "}"  # an array literal: quicker than a list
+        cuts = "{" + ",".join(map(str, [] if grid.width else edges[1:-1])) + "}"  # quicker than a list
         width = None if with_stddev else rollups.usable_width(grid.edges)  # rollups keep no squares
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             if width and not await storage.has_rollups(conn, series, width, edges[0], edges[-1]):
                 width = None  # the common case, and the plain statement is the quicker one
             found = await storage.block_statistics(
-                conn, series, edges[0], edges[-1], cuts, with_stddev, width
+                conn, series, edges[0], edges[-1], cuts, grid.width, with_stddev, width
             )
         stats = queries.summaries([row[:8] for row in found if row[0] is not None and row[8] is None])
         payloads = [row[8] for row in found if row[8] is not None]
@@ -281,11 +279,7 @@ class QueryService:
             raise InvalidArgument.of("series_ids", f"at most {MAX_LATEST} series per call")
         ids = [parse_id("series_ids", s) for s in series_ids]
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            found = await storage.latest_points(conn, ids, since_ns=time.time_ns() - RECENT_NS)
-            missing = list(set(ids) - {row[0] for row in found})
-            if missing:  # quiet series: look through every partition
-                found += await storage.latest_points(conn, missing)
-        return found
+            return await storage.latest_points(conn, ids)
 
     async def device_activity(self, caller: Principal) -> list[tuple]:
         tenant_id = reader_tenant(caller)

@@ -39,13 +39,14 @@ async def block_chunk(
 _BLOCKS = (
     "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value,"
     "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
-    "     AND width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[])"
+    "     AND CASE WHEN %(width)s::bigint > 0 THEN start_ns / %(width)s = end_ns / %(width)s"
+    "       ELSE width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[]) END"
     "   THEN NULL ELSE payload END, NULL::bytea"
     " FROM telemetry.blocks b WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
     "   AND start_ns > %(floor)s"
 )
 _ROLLED_UP = (  # a rollup of the given width for a whole hour inside the range
-    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(width)s"
+    " FROM telemetry.rollups r WHERE r.series_id = %(series)s AND r.width_ns = %(rollup)s"
     " AND r.hour_ns >= %(lo)s AND r.hour_ns <= %(hi)s - 3600000000000"
 )
 _BLOCKS_OR_ROLLUPS = (  # the hours with a rollup come as its row, the others as their blocks
@@ -61,7 +62,7 @@ async def has_rollups(conn: AsyncConnection, series_id: uuid.UUID, width_ns: int
     """Whether the series has a rollup of this width for some whole hour inside ``[lo, hi)``."""
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1" + _ROLLED_UP + ")",
-        {"series": series_id, "width": width_ns, "lo": lo, "hi": hi},
+        {"series": series_id, "rollup": width_ns, "lo": lo, "hi": hi},
     )
     return (await cur.fetchone())[0]
 
@@ -72,6 +73,7 @@ async def block_statistics(
     lo: int,
     hi: int,
     cuts: str,
+    width: int,
     decode_all: bool,
     rollup_width: int | None = None,
 ) -> list[tuple]:
@@ -80,9 +82,10 @@ async def block_statistics(
     hour inside the range that has a rollup of that width comes instead as one row of Nones and its
     rollup's packed statistics (services/runtime/rollups.py).
 
-    ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal. A block
-    wholly inside the range, inside one bucket (no cut in ``(start_ns, end_ns]``; ``width_bucket``
-    counts the inner edges up to a time) and known to hold no NaN comes without its payload (NULL): its
+    ``cuts`` is the bucket edges strictly inside the range, as a PostgreSQL array literal, or for
+    buckets of a fixed ``width`` (> 0) aligned to its multiples, "{}". A block wholly inside the range,
+    inside one bucket (no cut in ``(start_ns, end_ns]``: ``width_bucket`` counts the inner edges up to a
+    time; with a fixed width, integer division says it quicker) and known to hold no NaN comes without its payload (NULL): its
     statistics answer for it, and its payload is never read out of TOAST. Every other block (all of
     them with ``decode_all``) comes with its payload. Bounded below as in ``block_chunk``. In no
     order: the caller buckets the rows anyway, and sorting a year's blocks is a third of the work.
@@ -97,33 +100,23 @@ async def block_statistics(
             "lo": lo,
             "hi": hi,
             "cuts": cuts,
+            "width": width,
             "series": series_id,
             "floor": lo - BLOCK_SPAN_NS,
-            "width": rollup_width,
+            "rollup": rollup_width,
         },
     )
     return list(await cur.fetchall())
 
 
-_LATEST = (
-    "SELECT s.id, b.end_ns, b.last_value FROM unnest(%(ids)s::uuid[]) AS s(id)"
-    " CROSS JOIN LATERAL (SELECT end_ns, last_value FROM telemetry.blocks"
-    "   WHERE series_id = s.id {} ORDER BY end_ns DESC, id DESC LIMIT 1) b"
-)
-_ANY_TIME = _LATEST.format("")
-_RECENT = _LATEST.format("AND end_ns > %(since)s AND start_ns > %(since)s - %(span)s")
-
-
 async def latest_points(
-    conn: AsyncConnection, series_ids: list[uuid.UUID], since_ns: int | None = None
+    conn: AsyncConnection, series_ids: list[uuid.UUID]
 ) -> list[tuple[uuid.UUID, int, float]]:
-    """(series, time, value) of the newest point of each series that has one (one newer than ``since_ns``).
-
-    With ``since_ns`` only blocks ending after it are looked at; as a block spans at most an hour they
-    all start after ``since_ns - BLOCK_SPAN_NS``, so PostgreSQL reads only the newest partitions.
-    """
-    query = _ANY_TIME if since_ns is None else _RECENT
-    cur = await conn.execute(query, {"ids": series_ids, "since": since_ns, "span": BLOCK_SPAN_NS})
+    """(series, time, value) of the newest point of each series that has one (ingest keeps them)."""
+    cur = await conn.execute(
+        "SELECT series_id, ts_ns, value FROM telemetry.series_latest WHERE series_id = ANY(%s::uuid[])",
+        [series_ids],
+    )
     return list(await cur.fetchall())
 
 

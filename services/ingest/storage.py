@@ -33,19 +33,26 @@ _WRITE = (
     # 2. the blocks, only when claimed
     " written AS ("
     f" {_INSERT_BLOCKS} WHERE EXISTS (SELECT 1 FROM claim)"
-    " RETURNING series_id, start_ns, count, octet_length(payload) AS bytes, end_ns),"
+    " RETURNING series_id, start_ns, count, octet_length(payload) AS bytes, end_ns, last_value),"
     # 3. the rollups of the hours written into are no longer current (migration 0012)
     " stale AS ("
     " DELETE FROM telemetry.rollups r USING written w WHERE r.tenant_id = %(tenant)s"
     " AND r.series_id = w.series_id AND r.hour_ns = w.start_ns - w.start_ns %% 3600000000000),"
-    # 4. the device's usage of the day, counting what was written
+    # 4. each series' newest point, where the batch holds a newer one
+    " latest AS ("
+    " INSERT INTO telemetry.series_latest AS l (tenant_id, series_id, ts_ns, value)"
+    " SELECT DISTINCT ON (series_id) %(tenant)s, series_id, end_ns, last_value FROM written"
+    " ORDER BY series_id, end_ns DESC"
+    " ON CONFLICT (tenant_id, series_id) DO UPDATE SET ts_ns = excluded.ts_ns, value = excluded.value"
+    " WHERE l.ts_ns < excluded.ts_ns),"
+    # 5. the device's usage of the day, counting what was written
     " metered AS ("
     " INSERT INTO telemetry.usage_daily AS u (tenant_id, day, device_id, points, bytes, batches, conflicts)"
     " SELECT %(tenant)s, (now() AT TIME ZONE 'UTC')::date, %(device)s, coalesce(sum(count), 0),"
     " coalesce(sum(bytes), 0), 1, %(conflicts)s FROM written HAVING EXISTS (SELECT 1 FROM claim)"
     " ON CONFLICT (tenant_id, day, device_id) DO UPDATE SET points = u.points + excluded.points,"
     " bytes = u.bytes + excluded.bytes, batches = u.batches + 1, conflicts = u.conflicts + excluded.conflicts),"
-    # 5. the device's activity: last batch, newest point, points that arrived more than an hour late
+    # 6. the device's activity: last batch, newest point, points that arrived more than an hour late
     " active AS ("
     " INSERT INTO telemetry.device_activity AS a (tenant_id, device_id, last_batch_at, last_point_ns, late_points)"
     " SELECT %(tenant)s, %(device)s, now(), max(end_ns),"
@@ -137,6 +144,7 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     await conn.execute("DELETE FROM telemetry.ingest_sessions WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.device_activity WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.rollups WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM telemetry.series_latest WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.retention_notices WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.retention_announcements WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])

@@ -128,7 +128,7 @@ class RetentionService:
         deleted = 0
         while True:
             async with self._cells.tenant(tenant.tenant_id, tenant.cell) as conn:
-                await storage.delete_rollups_before(conn, tenant.tenant_id, cutoff)
+                await storage.delete_summaries_before(conn, tenant.tenant_id, cutoff)
                 n = await storage.delete_chunk(conn, partition, tenant.tenant_id, cutoff, self._chunk)
             deleted += n
             if n < self._chunk:

@@ -43,12 +43,17 @@ async def delete_chunk(
     return cur.rowcount
 
 
-async def delete_rollups_before(conn: AsyncConnection, tenant_id: uuid.UUID, cutoff_ns: int) -> None:
-    """The tenant's rollups of every hour retention may trim blocks of (a rollup must never outlive a
-    change to its hour's blocks: migration 0012)."""
-    await conn.execute(
-        "DELETE FROM telemetry.rollups WHERE tenant_id = %s AND hour_ns < %s", [tenant_id, cutoff_ns]
-    )
+async def delete_summaries_before(conn: AsyncConnection, tenant_id: uuid.UUID, cutoff_ns: int) -> None:
+    """What summarises blocks retention may delete: the rollups of every hour it may trim (a rollup
+    never outlives a change to its hour's blocks: migration 0012), and the newest point of series whose
+    newest point is past the cutoff (migration 0013)."""
+    for table, column in (("rollups", "hour_ns"), ("series_latest", "ts_ns")):
+        await conn.execute(
+            sql.SQL("DELETE FROM telemetry.{} WHERE tenant_id = %s AND {} < %s").format(
+                sql.Identifier(table), sql.Identifier(column)
+            ),
+            [tenant_id, cutoff_ns],
+        )
 
 
 async def oldest_end_before(conn: AsyncConnection, tenant_id: uuid.UUID, before_ns: int) -> int | None:

@@ -14,7 +14,7 @@ import pytest
 
 from services.runtime import rollups
 from services.runtime.blocks import encode_block
-from sfcloud.v1 import query_pb2
+from sfcloud.v1 import common_pb2, query_pb2
 from tests.analytics.helpers import assert_refused, drain, split_blocks, write_blocks, write_rollup, write_row
 from tests.e2e.provision import create_tenant
 
@@ -189,10 +189,10 @@ async def test_unknown_and_other_tenants_series_are_not_found_everywhere(
             query.aligned([mine, series], lo, hi, bucket_ns=HOUR, function=query_pb2.AGGREGATE_FUNCTION_SUM),
         ]
         await assert_refused([(c, str(series), "SERIES_NOT_FOUND") for c in calls], grpc.StatusCode.NOT_FOUND)
-    # LatestValues leaves unknown and foreign series out; the tenant's own answer as before.
-    request = query_pb2.LatestValuesRequest(series_ids=[str(mine), theirs, str(uuid.uuid4())])
+    # LatestValues leaves unknown and foreign series out (no error, and nothing of the other tenant).
+    request = query_pb2.LatestValuesRequest(series_ids=[theirs, str(uuid.uuid4())])
     latest = await query.stub.LatestValues(request, metadata=query.metadata, timeout=10)
-    assert [(v.series_id, v.value) for v in latest.values] == [(str(mine), 5.0)]
+    assert list(latest.values) == []
     assert (await query.read(mine, lo, hi, 10)).values == [5.0]
 
 
@@ -284,3 +284,26 @@ async def test_aligned_aggregate_refuses_bad_input_and_serves_on(query, tenant, 
     await assert_refused(cases)
     got = await query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total)
     assert (list(got.starts_ns), list(got.columns[0].values)) == ([HOUR0], [5.0])
+
+
+async def test_buckets_as_columns_are_the_same_numbers(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
+    timestamps = HOUR0 + np.arange(0, 3 * HOUR, 7 * S, dtype=np.int64)
+    values = np.round(np.sin(np.arange(timestamps.size) / 50), 2)
+    write_blocks(
+        admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, {100, 700, 1200})
+    )
+    for with_stddev in (False, True):
+        fields = {"bucket_ns": 10 * MINUTE, "with_stddev": with_stddev}
+        buckets = await query.aggregate(series, HOUR0, HOUR0 + 3 * HOUR, **fields)
+        request = query_pb2.AggregateRequest(
+            series_id=str(series),
+            range=common_pb2.TimeRange(start_ns=HOUR0, end_ns=HOUR0 + 3 * HOUR),
+            as_columns=True,
+            **fields,
+        )
+        response = await query.stub.Aggregate(request, metadata=query.metadata)
+        assert not response.buckets and len(response.columns.start_ns) == len(buckets) == 18
+        for name in ("start_ns", "count", "min", "max", "sum", "avg", "first_ts", "first", "last_ts", "last"):
+            assert list(getattr(response.columns, name)) == [getattr(b, name) for b in buckets], name
+        assert list(response.columns.stddev) == ([b.stddev for b in buckets] if with_stddev else [])

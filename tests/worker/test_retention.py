@@ -137,12 +137,21 @@ async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention
         point = np.array([hour + 1], np.int64), np.array([1.0])
         write_rollup(admin_conn, tenant.id, uuid.UUID(tenant.series_ids[0]), summarise(hour, HOUR_NS, *point))
 
+    newest = [cutoff - 1, now]  # the newest points of two series: one past retention
+    for series, ts in zip(starter.series_ids, newest, strict=False):
+        admin_conn.execute(
+            "INSERT INTO telemetry.series_latest (tenant_id, series_id, ts_ns, value) VALUES (%s, %s, %s, 1)",
+            [starter.id, series, ts],
+        )
+
     service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier)
     await announced_a_week_before(service, now)
     done = {t.tenant.tenant_id: t for t in await service.run_pass(now)}
 
     after = blocks(admin_conn, starter.id)
     assert after == kept
+    latest = "SELECT ts_ns FROM telemetry.series_latest WHERE tenant_id = %s"
+    assert [t for (t,) in admin_conn.execute(latest, [starter.id])] == newest[1:]
     rolled_up = "SELECT hour_ns FROM telemetry.rollups WHERE tenant_id = %s"
     assert [h for (h,) in admin_conn.execute(rolled_up, [starter.id])] == hours[2:]  # none outlives a trim
     assert [h for (h,) in admin_conn.execute(rolled_up, [pro.id])] == hours[:1]

@@ -1,0 +1,77 @@
+"""What a caller's plan allows of the API: request rate and the size of one GraphQL operation.
+
+The limits are optional quotas of each plan in `tenants/plans.yaml` (read with the tenancy
+catalog, as the worker reads retention); a plan that leaves one out gets the default below.
+A tenant's plan comes from the tenancy service and is remembered for a minute, so a plan
+change reaches the gateway within that time. Callers outside any tenant (the platform
+operator, suppliers' staff, anonymous requests) get the defaults.
+
+| quota in plans.yaml | default | limits |
+| --- | --- | --- |
+| `api_requests_per_minute` | 600 | requests of one API key (a token bucket holding a minute's worth) |
+| `graphql_max_depth` | 10 | nesting of fields, fragments followed |
+| `graphql_max_aliases` | 15 | aliases in one document |
+| `graphql_max_tokens` | 2,000 | lexical tokens in one document (checked while parsing) |
+| `graphql_max_cost` | 50,000 | the operation's cost (`gateway/graphql/cost.py`): items of lists it asks for |
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from gateway.backends import Backends
+from services.runtime.cache import TtlCache
+from services.runtime.principal import Principal
+from services.runtime.tokens import service_principal
+from services.tenancy.catalog import load_plans
+from sfcloud.v1 import tenancy_pb2
+
+PLAN_CACHE_S = 60
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    api_requests_per_minute: int = 600
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    graphql_max_cost: int = 50_000
+
+    @classmethod
+    def from_quotas(cls, quotas: dict[str, int]) -> ApiLimits:
+        return cls(**{f.name: quotas[f.name] for f in fields(cls) if f.name in quotas})
+
+
+DEFAULT_LIMITS = ApiLimits()
+
+
+def load_limits(catalog_dir: Path) -> dict[str, ApiLimits]:
+    """Every plan's API limits, by plan code."""
+    return {code: ApiLimits.from_quotas(plan.quotas) for code, plan in load_plans(catalog_dir).items()}
+
+
+class PlanLimits:
+    """The limits of a caller's plan, looked up by tenant and remembered for a minute."""
+
+    def __init__(self, backends: Backends, by_plan: dict[str, ApiLimits]) -> None:
+        self._backends = backends
+        self._by_plan = by_plan
+        self._tenants = TtlCache(PLAN_CACHE_S, max_entries=50_000)
+
+    async def of(self, principal: Principal | None) -> ApiLimits:
+        if principal is None or principal.tenant_id is None:
+            return DEFAULT_LIMITS
+        limits = self._tenants.get(principal.tenant_id)
+        if limits is None:
+            limits = self._by_plan.get(await self._plan_code(principal.tenant_id), DEFAULT_LIMITS)
+            self._tenants.put(principal.tenant_id, limits)
+        return limits
+
+    async def _plan_code(self, tenant_id: uuid.UUID) -> str:
+        request = tenancy_pb2.GetTenantRequest(tenant_id=str(tenant_id))
+        response = await self._backends.call(
+            self._backends.tenancy.GetTenant, request, service_principal("gateway", tenant_id)
+        )
+        return response.tenant.plan_code

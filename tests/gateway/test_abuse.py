@@ -1,0 +1,204 @@
+"""Abuse is refused with the right code, before anything runs, and the gateway keeps serving:
+a query 50 levels deep, 1,000 aliases, a 10 MB body, a list of 1,000,000 items, too many requests.
+Real HTTP (httpx, raw sockets) against the real gateway and services."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from gateway.graphql.scalars import format_timestamp
+from tests.gateway.conftest import TIGHT_RATE, new_developer, serves
+
+POINTS = """query Points($id: ID!, $from: Timestamp!, $to: Timestamp!, $n: Int!) {
+  points(seriesId: $id, from: $from, to: $to, first: $n) { hasMore } }"""
+DASHBOARD = "query Dashboard { machines { name series { name latest { value } } } }"
+LATEST = "query($ids: [ID!]!) { series(ids: $ids) { latest { value } } }"
+
+
+def errors_of(response) -> list[dict]:
+    body = response.json()
+    assert "data" not in body, body  # refused before execution: no data entry at all
+    return body["errors"]
+
+
+def points_variables(developer, first: int) -> dict:
+    return {
+        "id": developer.tenant.series_ids[0],
+        "from": format_timestamp(0),
+        "to": format_timestamp(10**18),
+        "n": first,
+    }
+
+
+async def test_a_query_fifty_levels_deep_is_refused(developer):
+    deep = "query Deep { " + "machines { " * 50 + "name" + " }" * 50 + " }"
+    async with developer.client() as client:
+        response = await client.post("/graphql", json={"query": deep})
+        assert response.status_code == 200
+        errors = errors_of(response)
+        assert {e["extensions"]["code"] for e in errors} == {"BAD_USER_INPUT"}
+        assert any("exceeds maximum operation depth of 10" in e["message"] for e in errors), errors
+        await serves(client)
+
+
+async def test_a_thousand_aliases_are_refused_and_sixteen_too(developer):
+    thousand = "{ " + " ".join(f"a{i}: me {{ kind }}" for i in range(1000)) + " }"
+    sixteen = "{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }"
+    fifteen = "{ " + " ".join(f"a{i}: __typename" for i in range(15)) + " }"
+    async with developer.client() as client:
+        errors = errors_of(await client.post("/graphql", json={"query": thousand}))
+        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Document contains more than 2000 tokens" in errors[0]["message"]  # caught while parsing
+        errors = errors_of(await client.post("/graphql", json={"query": sixteen}))
+        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert errors[0]["message"] == "16 aliases found. Allowed: 15"
+        assert (await client.post("/graphql", json={"query": fifteen})).json()["data"]["a14"] == "Query"
+        await serves(client)
+
+
+async def test_a_million_points_are_refused_by_cost_and_ten_thousand_pass(developer):
+    async with developer.client() as client:
+        response = await client.post(
+            "/graphql", json={"query": POINTS, "variables": points_variables(developer, 1_000_000)}
+        )
+        (error,) = errors_of(response)
+        assert error["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "reason": "QUERY_TOO_COSTLY",
+            "cost": 1_000_000,
+            "maxCost": 50_000,
+        }
+        assert error["message"].startswith("the query's cost 1,000,000 is over your plan's limit of 50,000")
+        response = await client.post(
+            "/graphql", json={"query": POINTS, "variables": points_variables(developer, 10_000)}
+        )
+        assert response.json() == {"data": {"points": {"hasMore": False}}}
+        await serves(client)
+
+
+async def test_sizes_in_variable_defaults_and_columns_are_counted(developer):
+    by_default = POINTS.replace("$n: Int!", "$n: Int = 1000000")
+    chart = """query($id: ID!) { chart(seriesId: $id, from: "1970-01-01T00:00:00Z",
+      to: "2100-01-01T00:00:00Z", columns: 1000000) { first } }"""
+    variables = points_variables(developer, 0)
+    del variables["n"]
+    async with developer.client() as client:
+        for query, values in (
+            (by_default, variables),
+            (chart, {"id": developer.tenant.series_ids[0]}),
+        ):
+            response = await client.post("/graphql", json={"query": query, "variables": values})
+            body = response.json()
+            assert body["errors"][0]["extensions"].get("reason") == "QUERY_TOO_COSTLY", (query, body)
+        await serves(client)
+
+
+async def test_introspection_stays_on(developer):
+    from graphql import get_introspection_query
+
+    async with developer.client() as client:
+        response = await client.post("/graphql", json={"query": get_introspection_query()})
+        assert response.status_code == 200
+        assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_a_ten_megabyte_body_is_refused_with_413(developer):
+    body = b'{"query": "{ me { kind } }", "variables": {"pad": "' + b"x" * (10 << 20) + b'"}}'
+    async with developer.client() as client:
+        response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        await serves(client)
+
+
+async def _raw_request(base_url: str, head: bytes, body_chunks=()) -> bytes:
+    """The status line the gateway answers with, sending ``head`` and then as much of the body as it
+    takes before answering."""
+    url = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(head)
+    for chunk in body_chunks:
+        writer.write(chunk)
+        await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    return status
+
+
+async def test_a_declared_ten_megabytes_are_refused_before_any_byte_of_the_body_is_sent(developer):
+    head = (
+        f"POST /graphql HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {developer.key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {10 << 20}\r\n\r\n"
+    ).encode()
+    status = await _raw_request(developer.base_url, head)
+    assert status.startswith(b"HTTP/1.1 413"), status
+    async with developer.client() as client:
+        await serves(client)
+
+
+async def test_a_chunked_body_is_refused_once_past_the_limit(developer):
+    head = (
+        f"POST /graphql HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {developer.key}\r\n"
+        "content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    ).encode()
+    chunk = b"x" * (256 << 10)
+    chunks = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 5  # 1.25 MiB, over the 1 MiB limit
+    status = await _raw_request(developer.base_url, head, chunks)
+    assert status.startswith(b"HTTP/1.1 413"), status
+    async with developer.client() as client:
+        await serves(client)
+
+
+async def test_too_many_requests_get_429_with_ratelimit_headers(stack, signer, tenancy, tight_gateway):
+    limit = TIGHT_RATE
+    noisy = await new_developer(stack, signer, tenancy, tight_gateway, plan="standard")
+    quiet = await new_developer(stack, signer, tenancy, tight_gateway, plan="standard")
+    async with noisy.client() as client:
+        remaining = []
+        for _ in range(limit):
+            response = await client.post("/graphql", json={"query": "{ me { kind } }"})
+            assert response.status_code == 200, response.text
+            assert response.headers["ratelimit-limit"] == str(limit)
+            assert response.headers["ratelimit-policy"] == f"{limit};w=60"
+            remaining.append(int(response.headers["ratelimit-remaining"]))
+        assert remaining == list(range(limit - 1, -1, -1))
+        refused = await client.post("/graphql", json={"query": "{ me { kind } }"})
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60 // limit + 1
+    assert 1 <= int(refused.headers["ratelimit-reset"]) <= 60
+    async with quiet.client() as client:  # another key of the same plan is not held back
+        await serves(client)
+
+
+async def test_the_limits_come_from_the_callers_plan(stack, signer, tenancy, tight_gateway):
+    developer = await new_developer(stack, signer, tenancy, tight_gateway)
+    allowed_on_starter = [
+        (DASHBOARD, {}),  # depth 4: the tight catalog allows 3
+        ("{ a: me { kind } b: me { kind } c: me { kind } }", {}),  # 3 aliases: it allows 2
+        (POINTS, points_variables(developer, 1000)),  # cost 1,000: it allows 100
+        (LATEST, {"ids": developer.tenant.series_ids * 20}),  # 60 ids, each with its value: cost 120
+    ]
+    async with developer.client() as tight, developer.client(stack.gateway_url) as usual:
+        for query, variables in allowed_on_starter:
+            payload = {"query": query, "variables": variables}
+            assert "errors" not in (await usual.post("/graphql", json=payload)).json(), query
+            body = (await tight.post("/graphql", json=payload)).json()
+            assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", query
+        few = {"query": LATEST, "variables": {"ids": developer.tenant.series_ids * 10}}  # cost 60
+        assert "errors" not in (await tight.post("/graphql", json=few)).json()
+        padded = "{ me { kind " + "tenantId " * 200 + "} }"  # over the 200 tokens it allows
+        body = (await tight.post("/graphql", json={"query": padded})).json()
+        assert "Document contains more than 200 tokens" in body["errors"][0]["message"]
+
+
+async def test_a_misspelled_field_gets_no_suggestion_and_a_syntax_error_no_internals(developer):
+    async with developer.client() as client:
+        (error,) = errors_of(await client.post("/graphql", json={"query": "{ machins { id } }"}))
+        assert error["message"] == "Cannot query field 'machins' on type 'Query'."
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        (error,) = errors_of(await client.post("/graphql", json={"query": "{ machines { id "}))
+        assert error["message"].startswith("Syntax Error: Expected Name, found <EOF>.")
+        assert "Traceback" not in error["message"] and set(error["extensions"]) == {"code"}
+        await serves(client)

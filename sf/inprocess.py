@@ -49,6 +49,7 @@ class InProcessStack:
     worker: bool = False  # also run the compaction worker (off by default: most tests need not wait for it)
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
+    servers: dict[str, object] = field(default_factory=dict)  # by name, to look at a running server's state
     gateway_url: str = ""
     _servers: list = field(default_factory=list)
     _gateway: _QuietServer | None = None
@@ -67,6 +68,7 @@ class InProcessStack:
     async def _start(self, name: str, server) -> None:
         port = await server.start()
         self._servers.append(server)
+        self.servers[name] = server
         self.targets[name] = f"127.0.0.1:{port}"
 
     async def start(self) -> InProcessStack:
@@ -80,7 +82,9 @@ class InProcessStack:
                 IngestSettings(self._service("ingest"), tenancy, self.redis_url, usage_interval_s=1)
             ),
         )
-        await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
+        await self._start(
+            "analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"), tenancy))
+        )
         if self.worker:
             await self._start("worker", WorkerServer(self.worker_settings()))
         await self._start_gateway()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -13,6 +16,7 @@ from services.runtime.principal import Principal
 from services.runtime.tokens import METADATA_KEY, TokenSigner
 
 DEFAULT_DEADLINE_S = 10.0
+R = TypeVar("R")
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
@@ -35,6 +39,13 @@ class CallerIdentity:
 
     def metadata(self, principal: Principal) -> tuple[tuple[str, str], ...]:
         return ((METADATA_KEY, self._signer.sign(principal)),)
+
+    async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
+        """One unary call as ``principal``, with the default deadline; a failure as our own error."""
+        try:
+            return await method(request, metadata=self.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+        except grpc.aio.AioRpcError as exc:
+            raise translate_rpc_error(exc) from None
 
 
 _BY_CODE = {

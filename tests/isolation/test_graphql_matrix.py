@@ -34,6 +34,12 @@ ROWS = {
         '{ aggregate(seriesId: "{series}", from: ' + RANGE + ', bucket: "1d") { count } }',
         {"a_session", "a_key_read"},
     ),
+    "alignedAggregate": (
+        '{ alignedAggregate(seriesIds: ["{series}"], from: '
+        + RANGE
+        + ', bucket: "1d", function: SUM) { starts } }',
+        {"a_session", "a_key_read"},
+    ),
     "chart": (
         '{ chart(seriesId: "{series}", from: ' + RANGE + ", columns: 100) { first } }",
         {"a_session", "a_key_read"},

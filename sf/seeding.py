@@ -94,3 +94,14 @@ async def send_batches(ingest_target: str, credential: str, batches: list) -> li
             iter(batches), metadata=device_metadata(credential), timeout=120
         )
         return [ack async for ack in call]
+
+
+async def create_api_key(
+    tenancy_target: str, signer: TokenSigner, tenant_id: uuid.UUID, scopes: list[str]
+) -> str:
+    """A new API key of the tenant, made as its owner; the key itself."""
+    owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant_id, role=Role.OWNER)
+    async with grpc.aio.insecure_channel(tenancy_target) as channel:
+        request = tenancy_pb2.CreateApiKeyRequest(name=f"key-{secrets.token_hex(3)}", scopes=scopes)
+        stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        return (await stub.CreateApiKey(request, metadata=_metadata(signer, owner), timeout=10)).key

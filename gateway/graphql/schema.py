@@ -20,6 +20,7 @@ from gateway.graphql.limits import OperationLimits
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
+from gateway.graphql.validations import ValidationMemory
 
 Query = merge_types(
     "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery)
@@ -29,6 +30,10 @@ Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 
 class Schema(strawberry.Schema):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.validations = ValidationMemory()  # answers of validation, by document, limits, variables
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -17,15 +17,17 @@ from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.limits import OperationLimits
+from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 from gateway.graphql.validations import ValidationMemory
 
 Query = merge_types(
-    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery)
+    "Query",
+    (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery, ProductionQuery),
 )
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation))
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 

@@ -1,14 +1,18 @@
 """`sf tenants purge`: offboard cancelled tenants whose grace period is over.
 
-For each: its telemetry on its cell, its Redis keys (sessions, live channels), then its control-plane
-records, its audit trail and the accounts that belonged to it alone. The tenant record goes last, so
+For each: its telemetry on its cell (its exports' records too), its export packages under
+`SF_EXPORT_DIR` (when set), its Redis keys (sessions, live channels), then its control-plane records, its
+audit trail and the accounts that belonged to it alone. The tenant record goes last, so
 an interrupted purge is finished by the next run. Run it daily (a Kubernetes CronJob in production).
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis.asyncio as aioredis
 
@@ -21,6 +25,7 @@ from services.runtime.settings import parse_cells, role_url
 from services.runtime.tokens import service_principal
 from services.tenancy import audit
 from services.tenancy.storage import organisations
+from services.worker.config import DEFAULT_EXPORT_DIR
 
 PURGER = service_principal("sf-purge")
 
@@ -52,7 +57,8 @@ async def purge_due(env: Env) -> list[Purged]:
     try:
         async with tenancy.transaction({"app.operator": "on"}) as conn:
             due = await organisations.due_for_purge(conn)
-        return [await _purge(tenancy, cells, redis, tenant_id, cell) for tenant_id, cell in due]
+        exports = Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR)))
+        return [await _purge(tenancy, cells, redis, exports, tenant_id, cell) for tenant_id, cell in due]
     finally:
         await redis.aclose()
         await cells.close_extra()
@@ -61,10 +67,16 @@ async def purge_due(env: Env) -> list[Purged]:
 
 
 async def _purge(
-    tenancy: Database, cells: CellDatabases, redis: aioredis.Redis, tenant_id: uuid.UUID, cell: str
+    tenancy: Database,
+    cells: CellDatabases,
+    redis: aioredis.Redis,
+    exports: Path,
+    tenant_id: uuid.UUID,
+    cell: str,
 ) -> Purged:
     async with cells.tenant(tenant_id, cell) as conn:
         blocks = await telemetry.delete_tenant_data(conn, tenant_id)
+    await asyncio.to_thread(shutil.rmtree, exports / str(tenant_id), True)
     keys = [key async for key in redis.scan_iter(match=tenant_key(tenant_id, "*"), count=1000)]
     if keys:
         await redis.delete(*keys)

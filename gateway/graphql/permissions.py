@@ -7,7 +7,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from services.runtime.principal import Kind, Scope
+from services.runtime.principal import Kind, Role, Scope
 
 
 class CanReadTenant(BasePermission):
@@ -31,3 +31,18 @@ class IsSignedIn(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.caller.principal is not None
+
+
+class CanExport(BasePermission):
+    """A tenant's owner or admin, or an API key of a tenant with the read scope (the worker checks it too)."""
+
+    message = "exports need a tenant owner or admin, or an API key with the read scope"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        if principal is None or principal.tenant_id is None:
+            return False
+        if principal.kind is Kind.USER:
+            return principal.role in (Role.OWNER, Role.ADMIN)
+        return principal.kind is Kind.API_KEY and Scope.READ in principal.scopes

@@ -15,13 +15,16 @@ from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 
-Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Query = merge_types(
+    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery, ExportQuery)
+)
+Mutation = merge_types("Mutation", (AccountMutation, ExportMutation))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import codec, live, queries, telemetry, tenancy
+from sf.bench import codec, exports, live, queries, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -13,6 +13,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "queries": queries.run,
     "tenancy": tenancy.run,
     "live": live.run,
+    "exports": exports.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
@@ -20,6 +21,7 @@ PREFIXES = {
     "queries": ("query.year", "query.m4", "query.latest"),
     "tenancy": ("tenancy.",),
     "live": ("ingest.live",),
+    "exports": ("programme.",),
 }
 
 

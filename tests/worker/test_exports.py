@@ -20,6 +20,7 @@ import pytest
 from services.exchange.package import PackageError
 from services.runtime.blocks import BLOCK_SPAN_NS
 from services.runtime.config import Env
+from sf.cli import main
 from sf.imports import run_import
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
@@ -246,3 +247,23 @@ async def test_a_cancelled_tenant_exports_in_its_grace_period(stack, tenancy, so
     assert grace == ("cancelled", True)
     export, path = await export_package(stack, tenant, tmp_path)
     assert export["pointsDone"] == 45_000 and zipfile.is_zipfile(path)
+
+
+async def test_the_sf_import_command(stack, tenancy, source, admin_url, monkeypatch, capsys, tmp_path):
+    """`sf import`: a tampered package exits 1 naming the file; the intact one imports and writes the mapping."""
+    tenant, _ = source
+    _, path = await export_package(stack, tenant, tmp_path)
+    target = await empty_tenant(tenancy)
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    (folder / "series.json").write_text((folder / "series.json").read_text().replace("sensor_0", "sensor_9"))
+    monkeypatch.setenv("SF_DATABASE_URL", admin_url)
+    code = await asyncio.to_thread(main, ["import", str(folder), "--tenant", str(target)])
+    assert code == 1 and "series.json: SHA-256 mismatch" in capsys.readouterr().err
+    mapping = tmp_path / "ids.json"
+    code = await asyncio.to_thread(
+        main, ["import", str(path), "--tenant", str(target), "--mapping", str(mapping)]
+    )
+    assert code == 0 and "45000 points" in capsys.readouterr().out
+    assert set(json.loads(mapping.read_text())["series"]) == set(tenant.series_ids)

@@ -21,23 +21,16 @@ async def run_import(path: Path, tenant_id: uuid.UUID, env: Env) -> ImportReport
     admin_url = env.url("SF_DATABASE_URL", ("postgresql", "postgres"))
     password = env.optional("SF_DATABASE_APP_PASSWORD")
     tenancy = Database(role_url(admin_url, "sf_tenancy", password), min_size=1, max_size=1, name="sf-import")
-    cells = CellDatabases(
-        Database(role_url(admin_url, "sf_ingest", password), min_size=1, max_size=1, name="sf-import"),
-        {
-            cell: role_url(url, "sf_ingest", password)
-            for cell, url in parse_cells(env.optional("SF_CELLS")).items()
-        },
-        "sf-import",
+    cells = CellDatabases.of_role(
+        admin_url, parse_cells(env.optional("SF_CELLS")), "sf_ingest", password, "sf-import"
     )
     with Package(path) as package:  # opened (manifest read) before any connection
         await tenancy.open()
-        await cells.for_cell("default").open()
-        await cells.open_extra()
+        await cells.open_all()
         try:
             return await import_package(package, tenant_id, tenancy, cells)
         finally:
-            await cells.close_extra()
-            await cells.for_cell("default").close()
+            await cells.close_all()
             await tenancy.close()
 
 

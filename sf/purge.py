@@ -42,18 +42,12 @@ async def purge_due(env: Env) -> list[Purged]:
     admin_url = env.url("SF_DATABASE_URL", ("postgresql", "postgres"))
     password = env.optional("SF_DATABASE_APP_PASSWORD")
     tenancy = Database(role_url(admin_url, "sf_tenancy", password), min_size=1, max_size=1, name="sf-purge")
-    cells = CellDatabases(
-        Database(role_url(admin_url, "sf_ingest", password), min_size=1, max_size=1, name="sf-purge"),
-        {
-            cell: role_url(url, "sf_ingest", password)
-            for cell, url in parse_cells(env.optional("SF_CELLS")).items()
-        },
-        "sf-purge",
+    cells = CellDatabases.of_role(
+        admin_url, parse_cells(env.optional("SF_CELLS")), "sf_ingest", password, "sf-purge"
     )
     redis = aioredis.Redis.from_url(env.url("SF_REDIS_URL", ("redis", "rediss", "unix")))
     await tenancy.open()
-    await cells.for_cell("default").open()
-    await cells.open_extra()
+    await cells.open_all()
     try:
         async with tenancy.transaction({"app.operator": "on"}) as conn:
             due = await organisations.due_for_purge(conn)
@@ -61,8 +55,7 @@ async def purge_due(env: Env) -> list[Purged]:
         return [await _purge(tenancy, cells, redis, exports, tenant_id, cell) for tenant_id, cell in due]
     finally:
         await redis.aclose()
-        await cells.close_extra()
-        await cells.for_cell("default").close()
+        await cells.close_all()
         await tenancy.close()
 
 

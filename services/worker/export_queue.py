@@ -24,6 +24,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from services.runtime.errors import ServiceError, Unavailable
 from services.worker.exporter import ExportJob
+from services.worker.jobs import run_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +107,7 @@ class ExportRunner:
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                await self._queue.ensure_group()
-                while not self.stopping.is_set():
-                    await self.run_once()
-            except (RedisError, OSError) as exc:
-                log.warning("export queue unavailable", extra={"error": repr(exc)})
-                await asyncio.sleep(1)
+        await run_until_stopped(self.stopping, self._queue.ensure_group, self.run_once, "export")
 
     async def run_once(self) -> bool:
         """One job if there is one; True when one was finished and acknowledged."""

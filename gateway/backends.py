@@ -12,7 +12,7 @@ from typing import TypeVar
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, open_channel, translate_rpc_error
+from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import export_pb2_grpc, query_pb2_grpc, tenancy_pb2_grpc
@@ -42,12 +42,7 @@ class Backends:
         self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])
 
     async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
-        try:
-            return await method(
-                request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise translate_rpc_error(exc) from None
+        return await self._identity.call(method, request, principal)
 
     async def close(self) -> None:
         for channel in self._channels:

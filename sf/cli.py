@@ -137,6 +137,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     edge.add_argument("--config", type=Path, required=True, help="the agent's YAML configuration file")
 
+    detect = commands.add_parser(
+        "detect",
+        help="fit an anomaly detector on a training CSV and flag the rows of a test CSV",
+        description="Fit the multivariate anomaly detector (docs/ANALYTICS.md) on TRAIN.csv, score "
+        "TEST.csv row by row (causally) and write PRED.csv with `datetime,anomaly` (0/1) for every "
+        "test row; each anomaly found is printed with the series behind it. CSV files need a "
+        "`datetime` column and numeric sensor columns, separated by `;` or `,`; label columns "
+        "(`anomaly`, `changepoint`) are ignored. Bad input exits with status 2.",
+    )
+    detect.add_argument("--train", type=Path, required=True, metavar="TRAIN.csv", help="normal operation")
+    detect.add_argument("--test", type=Path, required=True, metavar="TEST.csv", help="the rows to score")
+    detect.add_argument(
+        "--out", type=Path, required=True, metavar="PRED.csv", help="where to write 0/1 per row"
+    )
+
     bench = commands.add_parser(
         "bench",
         help="measure the DESIGN.md figures beside their baselines",
@@ -315,6 +330,19 @@ def _edge(args: argparse.Namespace) -> int:
     return cli.run(args.config) if args.action == "run" else cli.status(args.config)
 
 
+def _detect(args: argparse.Namespace) -> int:
+    from services.analytics.anomaly import BadSensorData
+    from sf.detect import describe, detect_files
+
+    try:
+        test, found = detect_files(args.train, args.test, args.out)
+    except BadSensorData as exc:
+        print(f"sf detect: {exc.message} ({exc.reason})", file=sys.stderr)
+        return 2
+    print("\n".join(describe(test, found)))
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from sf.bench.run import run
 
@@ -337,5 +365,6 @@ COMMANDS = {
     "import": _import,
     "simulate": _simulate,
     "edge": _edge,
+    "detect": _detect,
     "bench": _bench,
 }

@@ -54,6 +54,7 @@ class InProcessStack:
     export_dir: str = ""  # the worker's SF_EXPORT_DIR (a fresh temporary folder when empty)
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
+    servers: dict[str, object] = field(default_factory=dict)  # by name, to look at a running server's state
     gateway_url: str = ""
     _servers: list = field(default_factory=list)
     _gateway: _QuietServer | None = None
@@ -72,6 +73,7 @@ class InProcessStack:
     async def _start(self, name: str, server) -> None:
         port = await server.start()
         self._servers.append(server)
+        self.servers[name] = server
         self.targets[name] = f"127.0.0.1:{port}"
 
     async def start(self) -> InProcessStack:
@@ -85,7 +87,9 @@ class InProcessStack:
                 IngestSettings(self._service("ingest"), tenancy, self.redis_url, usage_interval_s=1)
             ),
         )
-        await self._start("analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"))))
+        await self._start(
+            "analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"), tenancy))
+        )
         if not self.export_dir:
             self.export_dir = tempfile.mkdtemp(prefix="sf-exports-")
         await self._start("worker", WorkerServer(replace(self.worker_settings(), compaction=self.worker)))

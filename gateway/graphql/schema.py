@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.graphql.account import AccountMutation, AccountQuery
+from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
@@ -22,9 +23,9 @@ from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 
 Query = merge_types(
-    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery, ExportQuery)
+    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery, ExportQuery)
 )
-Mutation = merge_types("Mutation", (AccountMutation, ExportMutation))
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, ExportMutation))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 

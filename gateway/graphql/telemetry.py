@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 from collections.abc import AsyncGenerator
@@ -18,29 +19,34 @@ from services.runtime.keys import live_channel
 from sfcloud.v1 import common_pb2, query_pb2
 
 MAX_LIVE_SERIES = 500
+MAX_ALIGNED_SERIES = 100
 From = Annotated[Timestamp, strawberry.argument(name="from", description="Start of the range (inclusive).")]
 
 
 @strawberry.type(description="A page of raw points, as two parallel columns.")
 class PointPage:
-    timestamps: list[Timestamp]
+    timestamps: list[Timestamp] = strawberry.field(description="The points' times, ascending.")
     values: list[float | None] = strawberry.field(description="One per timestamp; null when not finite.")
     has_more: bool = strawberry.field(description="True when the range holds more points after this page.")
     next_from: Timestamp | None = strawberry.field(description="Pass as `from` to read the next page.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` (with the same series, `from` and `to`) to read the next page;"
+        " null on the last page. Opaque; it stays valid while blocks are compacted."
+    )
 
 
 @strawberry.type(description="Statistics of one time bucket; buckets without points are left out.")
 class Bucket:
-    start: Timestamp
-    count: int
-    min: float | None
-    max: float | None
-    sum: float | None
-    avg: float | None
+    start: Timestamp = strawberry.field(description="The bucket's start (the first may lie before `from`).")
+    count: int = strawberry.field(description="Points in the bucket (NaN points count nowhere).")
+    min: float | None = strawberry.field(description="The smallest value; null when not finite.")
+    max: float | None = strawberry.field(description="The largest value; null when not finite.")
+    sum: float | None = strawberry.field(description="The sum of the values; null when not finite.")
+    avg: float | None = strawberry.field(description="The mean value; null when not finite.")
     first_at: Timestamp = strawberry.field(description="Time of the bucket's earliest point.")
-    first: float | None
+    first: float | None = strawberry.field(description="The earliest point's value; null when not finite.")
     last_at: Timestamp = strawberry.field(description="Time of the bucket's latest point.")
-    last: float | None
+    last: float | None = strawberry.field(description="The latest point's value; null when not finite.")
 
     @classmethod
     def from_pb(cls, b: query_pb2.Bucket) -> Bucket:
@@ -68,19 +74,19 @@ class Calendar(enum.Enum):
 
 @strawberry.type(description="One pixel column of a chart (M4): its first, last, smallest and largest point.")
 class ChartColumn:
-    start: Timestamp
-    first_at: Timestamp
-    first: float | None
-    last_at: Timestamp
-    last: float | None
+    start: Timestamp = strawberry.field(description="The column's start.")
+    first_at: Timestamp = strawberry.field(description="Time of the column's first point.")
+    first: float | None = strawberry.field(description="The first point's value; null when not finite.")
+    last_at: Timestamp = strawberry.field(description="Time of the column's last point.")
+    last: float | None = strawberry.field(description="The last point's value; null when not finite.")
     min_at: Timestamp | None = strawberry.field(
         description="Null when block statistics supplied the minimum."
     )
-    min: float | None
+    min: float | None = strawberry.field(description="The smallest value; null when not finite.")
     max_at: Timestamp | None = strawberry.field(
         description="Null when block statistics supplied the maximum."
     )
-    max: float | None
+    max: float | None = strawberry.field(description="The largest value; null when not finite.")
 
     @classmethod
     def from_pb(cls, c: query_pb2.ChartColumn) -> ChartColumn:
@@ -97,21 +103,84 @@ class ChartColumn:
         )
 
 
+@strawberry.enum(description="What an aligned aggregate reports of each bucket.")
+class AggregateFunction(enum.Enum):
+    COUNT = query_pb2.AGGREGATE_FUNCTION_COUNT
+    MIN = query_pb2.AGGREGATE_FUNCTION_MIN
+    MAX = query_pb2.AGGREGATE_FUNCTION_MAX
+    SUM = query_pb2.AGGREGATE_FUNCTION_SUM
+    AVG = query_pb2.AGGREGATE_FUNCTION_AVG
+    FIRST = query_pb2.AGGREGATE_FUNCTION_FIRST
+    LAST = query_pb2.AGGREGATE_FUNCTION_LAST
+
+
+@strawberry.type(description="One series' values on the shared time axis of an aligned aggregate.")
+class AlignedColumn:
+    series_id: strawberry.ID = strawberry.field(description="The series.")
+    values: list[float | None] = strawberry.field(
+        description="One per bucket of `starts`; null where the series has no points in the bucket (or the"
+        " value is not finite)."
+    )
+
+
+@strawberry.type(
+    description="Several series aggregated over the same buckets: one time axis, a column per series."
+)
+class AlignedAggregate:
+    starts: list[Timestamp] = strawberry.field(
+        description="Starts of the buckets in which at least one of the series has points, ascending."
+    )
+    columns: list[AlignedColumn] = strawberry.field(description="One per asked series, in the order asked.")
+
+    @classmethod
+    def from_pb(cls, response: query_pb2.AlignedAggregateResponse) -> AlignedAggregate:
+        columns = [
+            AlignedColumn(
+                series_id=strawberry.ID(c.series_id),
+                values=[finite(v) if p else None for v, p in zip(c.values, c.present, strict=True)],
+            )
+            for c in response.columns
+        ]
+        return cls(starts=list(response.starts_ns), columns=columns)
+
+
 def _range(start: int, end: int) -> common_pb2.TimeRange:
     return common_pb2.TimeRange(start_ns=start, end_ns=end)
+
+
+def _buckets(bucket: int | None, calendar: Calendar | None, time_zone: str) -> dict:
+    """The bucket fields of an aggregate request."""
+    return {
+        "bucket_ns": bucket or 0,
+        "calendar": calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
+        "time_zone": time_zone,
+    }
 
 
 @strawberry.type
 class TelemetryQuery:
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanReadTenant], description="Raw points of a series in [from, to)."
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="Raw points of a series in [from, to), `first` (1 to 100,000) at a time: pass a page's"
+        " `endCursor` as `after` for the next.",
     )
     async def points(
-        self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, first: int = 10_000
+        self,
+        info: Info,
+        series_id: strawberry.ID,
+        from_: From,
+        to: Timestamp,
+        first: int = 10_000,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="The previous page's `endCursor`; null for the first."),
+        ] = None,
     ) -> PointPage:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))
-        request = query_pb2.ReadPointsRequest(series_id=str(series_id), range=_range(from_, to), limit=first)
+        request = query_pb2.ReadPointsRequest(
+            series_id=str(series_id), range=_range(from_, to), limit=first, page_token=after or ""
+        )
         page = await ctx.backends.call(ctx.backends.query.ReadPoints, request, ctx.principal)
         timestamps = list(page.timestamps_ns)
         return PointPage(
@@ -119,6 +188,7 @@ class TelemetryQuery:
             values=[finite(v) for v in page.values],
             has_more=page.has_more,
             next_from=timestamps[-1] + 1 if page.has_more and timestamps else None,
+            end_cursor=page.next_page_token or None,
         )
 
     @strawberry.field(
@@ -139,14 +209,40 @@ class TelemetryQuery:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))
         request = query_pb2.AggregateRequest(
-            series_id=str(series_id),
-            range=_range(from_, to),
-            bucket_ns=bucket or 0,
-            calendar=calendar.value if calendar else query_pb2.CALENDAR_BUCKET_UNSPECIFIED,
-            time_zone=time_zone,
+            series_id=str(series_id), range=_range(from_, to), **_buckets(bucket, calendar, time_zone)
         )
         response = await ctx.backends.call(ctx.backends.query.Aggregate, request, ctx.principal)
         return [Bucket.from_pb(b) for b in response.buckets]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="One function (e.g. AVG) of several series (1 to 100) per bucket, on one time axis: fixed"
+        " `bucket` widths since the epoch, or `calendar` days or weeks in `timeZone`.",
+    )
+    async def aligned_aggregate(
+        self,
+        info: Info,
+        series_ids: list[strawberry.ID],
+        from_: From,
+        to: Timestamp,
+        function: AggregateFunction,
+        bucket: Duration | None = None,
+        calendar: Calendar | None = None,
+        time_zone: str = "UTC",
+    ) -> AlignedAggregate:
+        ctx = info.context
+        if not 0 < len(series_ids) <= MAX_ALIGNED_SERIES:
+            raise ApiError(f"seriesIds must hold 1 to {MAX_ALIGNED_SERIES} ids", "BAD_USER_INPUT")
+        loaders = ctx.tenant_loaders()
+        await asyncio.gather(*(loaders.require_series(str(s)) for s in series_ids))  # one ListSeries call
+        request = query_pb2.AlignedAggregateRequest(
+            series_ids=[str(s) for s in series_ids],
+            range=_range(from_, to),
+            function=function.value,
+            **_buckets(bucket, calendar, time_zone),
+        )
+        response = await ctx.backends.call(ctx.backends.query.AlignedAggregate, request, ctx.principal)
+        return AlignedAggregate.from_pb(response)
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant],

@@ -1,4 +1,9 @@
-"""Analytics' settings: the shared service settings (it needs nothing more yet)."""
+"""Analytics' settings: the shared service settings and where tenancy is (to check series exist).
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service, asked which series a tenant has |
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,12 @@ PORT = 50052
 @dataclass(frozen=True)
 class AnalyticsSettings:
     service: ServiceSettings
+    tenancy_target: str = "127.0.0.1:50053"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AnalyticsSettings:
-        return cls(service=ServiceSettings.from_env("analytics", PORT, env or Env()))
+        env = env or Env()
+        return cls(
+            service=ServiceSettings.from_env("analytics", PORT, env),
+            tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
 import numpy as np
 
 from services.analytics.queries import UNKNOWN_TS, Buckets
@@ -11,6 +14,15 @@ from sfcloud.v1 import query_pb2 as pb
 from sfcloud.v1 import query_pb2_grpc
 
 CALENDARS = {pb.CALENDAR_BUCKET_DAY: "day", pb.CALENDAR_BUCKET_WEEK: "week"}
+FUNCTIONS = {
+    pb.AGGREGATE_FUNCTION_COUNT: "count",
+    pb.AGGREGATE_FUNCTION_MIN: "min",
+    pb.AGGREGATE_FUNCTION_MAX: "max",
+    pb.AGGREGATE_FUNCTION_SUM: "sum",
+    pb.AGGREGATE_FUNCTION_AVG: "avg",
+    pb.AGGREGATE_FUNCTION_FIRST: "first",
+    pb.AGGREGATE_FUNCTION_LAST: "last",
+}
 
 
 class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
@@ -18,16 +30,39 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
         self._service = service
 
     async def ReadPoints(self, request: pb.ReadPointsRequest, context) -> pb.ReadPointsResponse:
-        timestamps, values, has_more = await self._service.read_points(
+        page = await self._service.read_points(
             current_principal(),
             request.series_id,
             request.range.start_ns,
             request.range.end_ns,
             request.limit,
+            request.page_token,
         )
         return pb.ReadPointsResponse(
-            timestamps_ns=timestamps.tolist(), values=values.tolist(), has_more=has_more
+            timestamps_ns=page.timestamps.tolist(),
+            values=page.values.tolist(),
+            has_more=page.has_more,
+            next_page_token=page.next_token,
         )
+
+    async def StreamPoints(
+        self, request: pb.StreamPointsRequest, context
+    ) -> AsyncIterator[pb.StreamPointsResponse]:
+        pages = self._service.stream_points(
+            current_principal(),
+            request.series_id,
+            request.range.start_ns,
+            request.range.end_ns,
+            request.page_size,
+            request.page_token,
+        )
+        async with aclosing(pages):  # a cancelled call ends the read at once
+            async for page in pages:
+                yield pb.StreamPointsResponse(
+                    timestamps_ns=page.timestamps.tolist(),
+                    values=page.values.tolist(),
+                    next_page_token=page.next_token,
+                )
 
     async def Aggregate(self, request: pb.AggregateRequest, context) -> pb.AggregateResponse:
         b = await self._service.aggregate(
@@ -87,6 +122,29 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             if max_ts != UNKNOWN_TS:
                 column.max_ts = max_ts
         return response
+
+    async def AlignedAggregate(
+        self, request: pb.AlignedAggregateRequest, context
+    ) -> pb.AlignedAggregateResponse:
+        result = await self._service.aligned_aggregate(
+            current_principal(),
+            list(request.series_ids),
+            request.range.start_ns,
+            request.range.end_ns,
+            request.bucket_ns,
+            FUNCTIONS.get(request.function),
+            calendar=CALENDARS.get(request.calendar),
+            zone_name=request.time_zone,
+        )
+        return pb.AlignedAggregateResponse(
+            starts_ns=result.starts.tolist(),
+            columns=[
+                pb.AlignedColumn(series_id=series_id, values=values.tolist(), present=present.tolist())
+                for series_id, values, present in zip(
+                    request.series_ids, result.values, result.present, strict=True
+                )
+            ],
+        )
 
     async def LatestValues(self, request: pb.LatestValuesRequest, context) -> pb.LatestValuesResponse:
         latest = await self._service.latest(current_principal(), list(request.series_ids))

@@ -50,20 +50,6 @@ class Buckets:
         return self.sums / self.counts
 
 
-def merged_points(payloads: list[bytes], start_ns: int, end_ns: int) -> tuple[np.ndarray, np.ndarray]:
-    """All points of the blocks inside [start_ns, end_ns), ordered by time (stable across blocks)."""
-    if not payloads:
-        return np.empty(0, np.int64), np.empty(0, np.float64)
-    decoded = [tscodec.decode(p) for p in payloads]
-    timestamps = np.concatenate([d[0] for d in decoded])
-    values = np.concatenate([d[1] for d in decoded])
-    if len(decoded) > 1 and np.any(timestamps[1:] < timestamps[:-1]):
-        order = np.argsort(timestamps, kind="stable")
-        timestamps, values = timestamps[order], values[order]
-    lo, hi = np.searchsorted(timestamps, [start_ns, end_ns], side="left")
-    return timestamps[lo:hi], values[lo:hi]
-
-
 def summaries(rows: list[tuple]) -> np.ndarray:
     """Rows of (start, end, count, min, max, sum, first, last) as a ``SUMMARIES`` array."""
     return np.array(rows, SUMMARIES) if rows else np.empty(0, SUMMARIES)

@@ -1,21 +1,28 @@
-"""The query rules: who may read, which ranges, bucket sizes, time zones and chart widths are allowed.
+"""The query rules: who may read, which series, ranges, bucket sizes, time zones and chart widths are allowed.
 
 Aggregates and chart columns are answered from block statistics wherever a block lies wholly inside one
-bucket and free of NaN values, decoding only the others (services/analytics/queries.py).
+bucket and free of NaN values, decoding only the others (services/analytics/queries.py). Raw points are
+read a page at a time (services/analytics/paging.py). A series id the caller's tenant does not have
+(another tenant's included) is NOT_FOUND; tenancy says which exist (``SeriesCatalog``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from services.analytics import grids, queries, storage
+from services.analytics import aligned, grids, paging, queries, storage
+from services.analytics.aligned import Aligned
 from services.analytics.grids import Grid
-from services.analytics.queries import Buckets, merged_points
+from services.analytics.queries import Buckets
 from services.runtime import rollups
-from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
 from services.runtime.validation import parse_id
@@ -26,6 +33,8 @@ MAX_BUCKETS = 1_000_000
 MAX_COLUMNS = 10_000
 CALENDAR_DAYS = {"day": 1, "week": 7}
 MAX_LATEST = 5_000
+MAX_ALIGNED = 100  # series per AlignedAggregate call
+ALIGNED_AT_ONCE = 4  # of its series read at once (each one transaction; a pool holds 8 connections)
 
 
 def reader_tenant(caller: Principal) -> uuid.UUID:
@@ -66,23 +75,105 @@ def bucket_grid(start_ns: int, end_ns: int, bucket_ns: int, calendar: str | None
     return grids.fixed(max(start_ns, 0), end_ns, bucket_ns)
 
 
+def page_size(field: str, size: int) -> int:
+    size = size or DEFAULT_LIMIT
+    if not 1 <= size <= MAX_LIMIT:
+        raise InvalidArgument.of(field, f"must be between 1 and {MAX_LIMIT:,}")
+    return size
+
+
+class SeriesCatalog(Protocol):
+    async def unknown(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """The ids among ``series_ids`` that are not series of the tenant."""
+
+
+@dataclass(frozen=True)
+class Page:
+    timestamps: np.ndarray
+    values: np.ndarray
+    next_token: str  # empty on the last page
+
+    @property
+    def has_more(self) -> bool:
+        return bool(self.next_token)
+
+
+@dataclass(frozen=True)
+class _PointRead:
+    """A validated raw-point read: whose, which series and range, and where it goes on."""
+
+    caller: Principal
+    tenant_id: uuid.UUID
+    series: uuid.UUID
+    start_ns: int
+    end_ns: int
+    resume_ns: int
+
+
 class QueryService:
-    def __init__(self, cells: CellTransactions) -> None:
+    def __init__(self, cells: CellTransactions, catalog: SeriesCatalog) -> None:
         self._cells = cells
+        self._catalog = catalog
+        self.reads = paging.ReadStats()
 
     async def read_points(
-        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, limit: int
-    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, limit: int, page_token: str = ""
+    ) -> Page:
+        """The first ``limit`` points from where ``page_token`` left off (the range's start without one)."""
+        size = page_size("limit", limit)
+        read = await self._point_read(caller, series_id, start_ns, end_ns, page_token)
+        return await self._page(read, read.resume_ns, size)
+
+    async def stream_points(
+        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, size: int, page_token: str = ""
+    ) -> AsyncIterator[Page]:
+        """The range's points as pages of ``size``, each read when the previous one was taken.
+
+        Each page is its own short snapshot transaction; no connection is held while a page waits for the
+        client, and a page holds at most ``paging.CHUNK_BLOCKS`` payloads and its points.
+        """
+        size = page_size("page_size", size)
+        read = await self._point_read(caller, series_id, start_ns, end_ns, page_token)
+        self.reads.open_streams += 1
+        try:
+            at = read.resume_ns
+            while at < read.end_ns:
+                page = await self._page(read, at, size)
+                if page.timestamps.size:
+                    yield page
+                if not page.has_more:
+                    return
+                at = int(page.timestamps[-1]) + 1
+        finally:
+            self.reads.open_streams -= 1
+
+    async def _point_read(
+        self, caller: Principal, series_id: str, start_ns: int, end_ns: int, page_token: str
+    ) -> _PointRead:
         tenant_id = reader_tenant(caller)
         series = parse_id("series_id", series_id)
         check_range(start_ns, end_ns)
-        limit = limit or DEFAULT_LIMIT
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidArgument.of("limit", f"must be between 1 and {MAX_LIMIT}")
-        async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            payloads = await storage.block_payloads(conn, series, start_ns, end_ns)
-        timestamps, values = merged_points(payloads, start_ns, end_ns)
-        return timestamps[:limit], values[:limit], timestamps.size > limit
+        resume_ns = paging.resume_at(page_token, series, start_ns, end_ns)
+        await self._require_series(tenant_id, [series])
+        return _PointRead(caller, tenant_id, series, start_ns, end_ns, resume_ns)
+
+    async def _page(self, read: _PointRead, lo: int, size: int) -> Page:
+        async with self._cells.tenant(read.tenant_id, read.caller.cell, snapshot=True) as conn:
+
+            async def fetch(after: tuple[int, int] | None, n: int) -> list[tuple[int, int, bytes]]:
+                return await storage.block_chunk(conn, read.series, lo, read.end_ns, after, n)
+
+            timestamps, values, more = await paging.read_page(fetch, lo, read.end_ns, size, self.reads)
+        self.reads.pages += 1
+        token = (
+            paging.page_token(read.series, read.start_ns, read.end_ns, int(timestamps[-1])) if more else ""
+        )
+        return Page(timestamps, values, token)
+
+    async def _require_series(self, tenant_id: uuid.UUID, series: list[uuid.UUID]) -> None:
+        unknown = await self._catalog.unknown(tenant_id, series)
+        if unknown:
+            raise NotFound(f"series {unknown[0]} not found", reason="SERIES_NOT_FOUND")
 
     async def aggregate(
         self,
@@ -101,9 +192,46 @@ class QueryService:
         series = parse_id("series_id", series_id)
         check_range(start_ns, end_ns)
         grid = bucket_grid(start_ns, end_ns, bucket_ns, calendar, time_zone(zone_name))
+        await self._require_series(tenant_id, [series])
         if grid.edges[-1] <= grid.edges[0]:
             return queries.combine(grid, queries.from_stats(grid, queries.summaries([])), with_stddev)
         return await self._bucketed(caller, tenant_id, series, grid, with_stddev)
+
+    async def aligned_aggregate(
+        self,
+        caller: Principal,
+        series_ids: list[str],
+        start_ns: int,
+        end_ns: int,
+        bucket_ns: int,
+        function: str | None,
+        *,
+        calendar: str | None = None,
+        zone_name: str = "",
+    ) -> Aligned:
+        """``function`` of each series per bucket (as ``aggregate``), all on one axis of bucket starts."""
+        tenant_id = reader_tenant(caller)
+        if not 1 <= len(series_ids) <= MAX_ALIGNED:
+            raise InvalidArgument.of(
+                "series_ids", f"must name 1 to {MAX_ALIGNED} series", reason="TOO_MANY_SERIES"
+            )
+        ids = [parse_id("series_ids", s) for s in series_ids]
+        if len(set(ids)) < len(ids):
+            raise InvalidArgument.of("series_ids", "must not name a series twice")
+        if function not in aligned.FUNCTIONS:
+            raise InvalidArgument.of("function", f"must be one of {', '.join(aligned.FUNCTIONS)}")
+        check_range(start_ns, end_ns)
+        grid = bucket_grid(start_ns, end_ns, bucket_ns, calendar, time_zone(zone_name))
+        await self._require_series(tenant_id, ids)
+        if grid.edges[-1] <= grid.edges[0]:
+            return aligned.align([_no_buckets(grid) for _ in ids], function)
+        turns = asyncio.Semaphore(ALIGNED_AT_ONCE)
+
+        async def column(series: uuid.UUID) -> Buckets:
+            async with turns:
+                return await self._bucketed(caller, tenant_id, series, grid, False)
+
+        return aligned.align(await asyncio.gather(*(column(s) for s in ids)), function)
 
     async def chart_series(
         self, caller: Principal, series_id: str, start_ns: int, end_ns: int, columns: int
@@ -114,6 +242,7 @@ class QueryService:
         check_range(start_ns, end_ns)
         if not 1 <= columns <= MAX_COLUMNS:
             raise InvalidArgument.of("columns", f"must be between 1 and {MAX_COLUMNS:,}")
+        await self._require_series(tenant_id, [series])
         return await self._bucketed(
             caller, tenant_id, series, grids.columns(start_ns, end_ns, columns), False
         )
@@ -162,3 +291,7 @@ class QueryService:
         tenant_id = reader_tenant(caller)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.retention_notice(conn)
+
+
+def _no_buckets(grid: Grid) -> Buckets:
+    return queries.combine(grid, queries.from_stats(grid, queries.summaries([])))

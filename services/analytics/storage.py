@@ -9,20 +9,31 @@ from psycopg import AsyncConnection
 from services.runtime.blocks import BLOCK_SPAN_NS
 
 
-async def block_payloads(
-    conn: AsyncConnection, series_id: uuid.UUID, start_ns: int, end_ns: int
-) -> list[bytes]:
-    """Payloads of the blocks of a series that overlap [start_ns, end_ns), oldest first.
+async def block_chunk(
+    conn: AsyncConnection,
+    series_id: uuid.UUID,
+    start_ns: int,
+    end_ns: int,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> list[tuple[int, int, bytes]]:
+    """The next ``limit`` blocks of a series overlapping [start_ns, end_ns) after the key ``after``
+    (``(start_ns, id)`` of the last block of the previous chunk; None for the first), as
+    (id, start_ns, payload) in key order. The primary key ``(tenant_id, series_id, start_ns, id)`` serves
+    the order and the keyset bound, so a chunk reads only its own rows.
 
-    No such block starts before ``start_ns - BLOCK_SPAN_NS`` (services/runtime/blocks.py): the bound
-    lets PostgreSQL skip the partitions and index entries of everything older.
+    No block overlapping the range starts before ``start_ns - BLOCK_SPAN_NS`` (services/runtime/blocks.py):
+    the bound lets PostgreSQL skip the partitions and index entries of everything older.
     """
-    cur = await conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s AND end_ns >= %s"
-        " AND start_ns > %s ORDER BY start_ns, id",
-        [series_id, end_ns, start_ns, start_ns - BLOCK_SPAN_NS],
+    floor = start_ns - BLOCK_SPAN_NS
+    after_start, after_id = after or (floor, 0)
+    cur = conn.cursor(binary=True)
+    await cur.execute(
+        "SELECT id, start_ns, payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s"
+        " AND end_ns >= %s AND start_ns > %s AND (start_ns, id) > (%s, %s) ORDER BY start_ns, id LIMIT %s",
+        [series_id, end_ns, start_ns, floor, after_start, after_id, limit],
     )
-    return [row[0] for row in await cur.fetchall()]
+    return list(await cur.fetchall())
 
 
 _BLOCKS = (
@@ -76,7 +87,7 @@ async def block_statistics(
     inside one bucket (no cut in ``(start_ns, end_ns]``: ``width_bucket`` counts the inner edges up to a
     time; with a fixed width, integer division says it quicker) and known to hold no NaN comes without its payload (NULL): its
     statistics answer for it, and its payload is never read out of TOAST. Every other block (all of
-    them with ``decode_all``) comes with its payload. Bounded below as in ``block_payloads``. In no
+    them with ``decode_all``) comes with its payload. Bounded below as in ``block_chunk``. In no
     order: the caller buckets the rows anyway, and sorting a year's blocks is a third of the work.
     One statement rather than statistics first and payloads second: it needs no snapshot across
     statements (compaction may replace blocks in between) and, prepared, it is the quicker of the two.

@@ -1,7 +1,8 @@
-"""Which series and devices exist, asked of the tenancy service and remembered for a while.
+"""Which devices and series exist, asked of the tenancy service and remembered for a while.
 
 Ingest never reads tenancy's tables: it asks over gRPC with its own service
-identity, scoped to the device's tenant, and caches positive answers briefly.
+identity, scoped to the device's tenant, and caches positive answers briefly
+(series through the shared ``SeriesDirectory``, services/runtime/series.py).
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-import grpc
-
 from services.ingest.errors import BadDeviceCredential, SubscriptionInactive
 from services.runtime.cache import TtlCache
-from services.runtime.channels import DEFAULT_DEADLINE_S, CallerIdentity, translate_rpc_error
+from services.runtime.channels import CallerIdentity
 from services.runtime.errors import Unauthenticated
 from services.runtime.principal import Kind, Principal
+from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 
@@ -34,7 +34,7 @@ class TenancyCatalog:
         self._stub = stub
         self._identity = identity
         self._devices = TtlCache(min(ttl_s, 5))  # a revoked credential or suspended tenant stops within 5 s
-        self._series = TtlCache(ttl_s)
+        self._series = SeriesDirectory(stub, identity, "ingest", ttl_s)
         self._rates: dict[uuid.UUID, int] = {}  # tenant → points/s quota, as of its last authentication
 
     async def authenticate_device(self, credential: str) -> Principal:
@@ -71,29 +71,13 @@ class TenancyCatalog:
 
     async def unknown_series(self, tenant_id: uuid.UUID, series_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """The ids among ``series_ids`` that are not series of ``tenant_id``."""
-        missing = [s for s in series_ids if not self._series.get((tenant_id, s))]
-        if not missing:
-            return []
-        response = await self._call(
-            self._stub.ListSeries,
-            tenancy_pb2.ListSeriesRequest(series_ids=[str(s) for s in missing]),
-            service_principal("ingest", tenant_id),
-        )
-        found = {uuid.UUID(s.id) for s in response.series}
-        for series_id in found:
-            self._series.put((tenant_id, series_id), True)
-        return [s for s in missing if s not in found]
+        return await self._series.unknown(tenant_id, series_ids)
 
     async def _call(self, method, request, principal: Principal):
         try:
-            return await method(
-                request, metadata=self._identity.metadata(principal), timeout=DEFAULT_DEADLINE_S
-            )
-        except grpc.aio.AioRpcError as exc:
-            error = translate_rpc_error(exc)
-            if isinstance(error, Unauthenticated):
-                raise BadDeviceCredential(error.message, reason=error.reason) from None
-            raise error from None
+            return await self._identity.call(method, request, principal)
+        except Unauthenticated as error:
+            raise BadDeviceCredential(error.message, reason=error.reason) from None
 
 
 class DeviceAuthenticator:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import grpc
@@ -85,13 +86,19 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        if handler.unary_stream:  # the request is one message instead of a stream; the wrapper is the same
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(handler.unary_stream, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
                 self._streaming(handler.stream_stream, metadata),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        raise TypeError(f"{details.method}: only unary and bidirectional RPCs are wired")
+        raise TypeError(f"{details.method}: only unary, server-streaming and bidirectional RPCs are wired")
 
     async def _enter(self, metadata: Sequence[tuple[str, str | bytes]]) -> None:
         principal = await self._authenticator.authenticate(metadata)
@@ -110,11 +117,12 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
         return run
 
     def _streaming(self, behaviour: Callable, metadata: Sequence) -> Callable:
-        async def run(requests: AsyncIterator, context: grpc.aio.ServicerContext) -> AsyncIterator:
+        async def run(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator:
             try:
                 await self._enter(metadata)
-                async for response in behaviour(requests, context):
-                    yield response
+                async with aclosing(behaviour(requests, context)) as responses:  # closed when the call ends
+                    async for response in responses:
+                        yield response
             except Exception as exc:
                 await _abort(context, exc)
 

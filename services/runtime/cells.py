@@ -48,9 +48,11 @@ class CellDatabases:
                 f"database cell {cell!r} is not configured here", reason="UNKNOWN_CELL"
             ) from None
 
-    def tenant(self, tenant_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
-        """A transaction scoped to the tenant, on the tenant's cell."""
-        return self.for_cell(cell).tenant(tenant_id)
+    def tenant(
+        self, tenant_id: uuid.UUID, cell: str, *, snapshot: bool = False
+    ) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to the tenant, on the tenant's cell (REPEATABLE READ with ``snapshot``)."""
+        return self.for_cell(cell).tenant(tenant_id, snapshot=snapshot)
 
     async def open_extra(self) -> None:
         for cell, pool in self._pools.items():

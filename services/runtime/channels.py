@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -13,6 +16,7 @@ from services.runtime.principal import Principal
 from services.runtime.tokens import METADATA_KEY, TokenSigner
 
 DEFAULT_DEADLINE_S = 10.0
+R = TypeVar("R")
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
@@ -36,6 +40,13 @@ class CallerIdentity:
     def metadata(self, principal: Principal) -> tuple[tuple[str, str], ...]:
         return ((METADATA_KEY, self._signer.sign(principal)),)
 
+    async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
+        """One unary call as ``principal``, with the default deadline; a failure as our own error."""
+        try:
+            return await method(request, metadata=self.metadata(principal), timeout=DEFAULT_DEADLINE_S)
+        except grpc.aio.AioRpcError as exc:
+            raise translate_rpc_error(exc) from None
+
 
 _BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
@@ -51,13 +62,17 @@ _BY_CODE = {
 
 
 def translate_rpc_error(exc: grpc.aio.AioRpcError) -> errors.ServiceError:
-    """Another service's status as our own error, keeping its message and reason."""
+    """Another service's status as our own error, keeping its message, reason and field violations."""
     cls = _BY_CODE.get(exc.code(), errors.ServiceError)
-    reason = None
+    reason, violations = None, ()
     status = rpc_status.from_call(exc)
     if status is not None:
         for detail in status.details:
-            info = error_details_pb2.ErrorInfo()
+            info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
             if detail.Unpack(info):
                 reason = info.reason
-    return cls(exc.details() or exc.code().name, reason=reason)
+            elif detail.Unpack(bad):
+                violations = tuple(
+                    errors.FieldViolation(v.field, v.description) for v in bad.field_violations
+                )
+    return cls(exc.details() or exc.code().name, reason=reason, violations=violations)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import psycopg
+from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.runtime.errors import Unavailable
@@ -46,19 +47,34 @@ class Database:
         async with self.pool.connection(timeout=2.0) as conn:
             await conn.execute("SELECT 1")
 
-    def tenant(self, tenant_id: uuid.UUID) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A transaction scoped to one tenant by row-level security."""
-        return self.transaction({TENANT_SETTING: str(tenant_id)})
+    def tenant(
+        self, tenant_id: uuid.UUID, *, snapshot: bool = False
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A transaction scoped to one tenant by row-level security (see ``transaction`` for ``snapshot``)."""
+        return self.transaction({TENANT_SETTING: str(tenant_id)}, snapshot=snapshot)
 
     @asynccontextmanager
-    async def transaction(self, settings: Mapping[str, str]) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A transaction whose first statement sets the given `app.*` settings locally."""
+    async def transaction(
+        self, settings: Mapping[str, str], *, snapshot: bool = False
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A transaction whose first statement sets the given `app.*` settings locally.
+
+        With ``snapshot`` it is REPEATABLE READ: all its statements see the database as of its first one
+        (several reads that must agree with each other); the connection goes back to the pool as it came.
+        """
         try:
-            async with self.pool.connection() as conn, conn.transaction():
-                if settings:
-                    calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
-                    params = [part for item in settings.items() for part in item]
-                    await conn.execute(f"SELECT {calls}", params)
-                yield conn
+            async with self.pool.connection() as conn:
+                if snapshot:
+                    await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
+                try:
+                    async with conn.transaction():
+                        if settings:
+                            calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
+                            params = [part for item in settings.items() for part in item]
+                            await conn.execute(f"SELECT {calls}", params)
+                        yield conn
+                finally:
+                    if snapshot and not conn.closed:
+                        await conn.set_isolation_level(None)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable("database unavailable, try again", reason="DATABASE_UNAVAILABLE") from exc

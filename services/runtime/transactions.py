@@ -17,5 +17,8 @@ class Transactions(Protocol):
 
 
 class CellTransactions(Protocol):
-    def tenant(self, tenant_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
-        """A transaction scoped to one tenant, on the database cell that holds its telemetry."""
+    def tenant(
+        self, tenant_id: uuid.UUID, cell: str, *, snapshot: bool = False
+    ) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to one tenant, on the database cell that holds its telemetry; with
+        ``snapshot`` every statement in it sees the data as of the first (REPEATABLE READ)."""

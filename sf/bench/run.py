@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import codec, exports, live, queries, telemetry, tenancy
+from sf.bench import anomaly, codec, exports, live, queries, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -13,6 +13,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "queries": queries.run,
     "tenancy": tenancy.run,
     "live": live.run,
+    "analytics": anomaly.run,
     "exports": exports.run,
 }
 PREFIXES = {
@@ -21,6 +22,7 @@ PREFIXES = {
     "queries": ("query.year", "query.m4", "query.latest"),
     "tenancy": ("tenancy.",),
     "live": ("ingest.live",),
+    "analytics": ("analytics.",),
     "exports": ("programme.",),
 }
 

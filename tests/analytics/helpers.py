@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import secrets
 import uuid
 
 import grpc
 import numpy as np
+import pytest
 
 from services.runtime import rollups
 from services.runtime.blocks import INSERT, Block, encode_block, hour_runs, insert_params
-from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
+from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from tests.e2e.test_bad_input import reason_of
 from tests.isolation.test_rls import _as
 
 
@@ -54,6 +57,23 @@ def write_rollup(admin_conn, tenant_id: uuid.UUID, series_id: uuid.UUID, rollup:
     )
 
 
+class SeriesMaker:
+    """New series of one tenant, created through tenancy as its owner: analytics answers only for those."""
+
+    def __init__(self, channel: grpc.aio.Channel, signer, tenant) -> None:
+        self.stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        self.metadata = _as(signer, tenant.id)
+        self.machine_id = tenant.machine_id
+
+    async def new(self) -> uuid.UUID:
+        request = tenancy_pb2.CreateSeriesRequest(
+            machine_id=self.machine_id, name=f"s_{secrets.token_hex(6)}", unit="", kind="gauge"
+        )
+        return uuid.UUID(
+            (await self.stub.CreateSeries(request, metadata=self.metadata, timeout=10)).series.id
+        )
+
+
 class Query:
     """The query service as the owner of one tenant."""
 
@@ -67,8 +87,53 @@ class Query:
         )
         return list((await self.stub.Aggregate(request, metadata=self.metadata, timeout=20)).buckets)
 
+    async def read(
+        self, series_id, lo: int, hi: int, limit: int = 0, token: str = ""
+    ) -> query_pb2.ReadPointsResponse:
+        request = query_pb2.ReadPointsRequest(
+            series_id=str(series_id),
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            limit=limit,
+            page_token=token,
+        )
+        return await self.stub.ReadPoints(request, metadata=self.metadata, timeout=20)
+
+    def stream(self, series_id, lo: int, hi: int, page_size: int = 0, token: str = "", **options):
+        """The StreamPoints call (iterate it for the pages)."""
+        request = query_pb2.StreamPointsRequest(
+            series_id=str(series_id),
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            page_size=page_size,
+            page_token=token,
+        )
+        return self.stub.StreamPoints(request, metadata=self.metadata, timeout=120, **options)
+
+    async def aligned(self, series_ids, lo: int, hi: int, **fields) -> query_pb2.AlignedAggregateResponse:
+        request = query_pb2.AlignedAggregateRequest(
+            series_ids=[str(s) for s in series_ids],
+            range=common_pb2.TimeRange(start_ns=lo, end_ns=hi),
+            **fields,
+        )
+        return await self.stub.AlignedAggregate(request, metadata=self.metadata, timeout=20)
+
     async def chart(self, series_id, lo: int, hi: int, columns: int) -> list[query_pb2.ChartColumn]:
         request = query_pb2.ChartSeriesRequest(
             series_id=str(series_id), range=common_pb2.TimeRange(start_ns=lo, end_ns=hi), columns=columns
         )
         return list((await self.stub.ChartSeries(request, metadata=self.metadata, timeout=20)).columns)
+
+
+async def drain(call) -> list:
+    """Every message of a server stream."""
+    return [message async for message in call]
+
+
+async def assert_refused(cases, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT) -> None:
+    """Each (call, words in the message, reason or None) fails with ``code``."""
+    for call, words, reason in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() == code, words
+        assert words in caught.value.details()
+        if reason:
+            assert reason_of(caught.value) == reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -55,3 +56,64 @@ async def test_an_unknown_time_zone_is_bad_user_input(client_and_series):
     body = await client.query(AGGREGATE, id=series, tz="Mars/Olympus", **span(timestamps))
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "Mars/Olympus" in body["errors"][0]["message"]
+
+
+POINTS = """query($id: ID!, $from: Timestamp!, $to: Timestamp!, $first: Int!, $after: String) {
+  points(seriesId: $id, from: $from, to: $to, first: $first, after: $after) {
+    timestamps values hasMore endCursor } }"""
+ALIGNED = """query($ids: [ID!]!, $from: Timestamp!, $to: Timestamp!, $bucket: Duration) {
+  alignedAggregate(seriesIds: $ids, from: $from, to: $to, bucket: $bucket, function: MAX) {
+    starts columns { seriesId values } } }"""
+
+
+@pytest.fixture(scope="module")
+async def two_series(stack, signer):
+    """A tenant whose first series has a point a minute for two hours, its second one every 20 minutes."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "GraphQL paging")
+    start = (time.time_ns() // (3600 * S) - 10) * 3600 * S
+    a, b = tenant.series_ids[:2]
+    minutes = start + np.arange(0, 120 * 60, 60, dtype=np.int64) * S
+    batches = [
+        batch(a, minutes.tolist(), np.arange(120.0).tolist(), 1),
+        batch(b, minutes[::20].tolist(), (-np.arange(6.0)).tolist(), 2),
+    ]
+    await send_batches(stack.targets["ingest"], tenant.credential, batches)
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    yield client, tenant, minutes
+    await client.close()
+
+
+async def test_points_page_on_with_the_end_cursor(two_series):
+    client, tenant, minutes = two_series
+    got, after, pages = [], None, 0
+    while True:
+        body = await client.query(POINTS, id=tenant.series_ids[0], first=50, after=after, **span(minutes))
+        page = body["data"]["points"]
+        got += page["values"]
+        pages += 1
+        assert page["hasMore"] == (page["endCursor"] is not None)
+        if not page["hasMore"]:
+            break
+        after = page["endCursor"]
+    assert (got, pages) == (list(range(120)), 3)
+    # A cursor of another series is bad input.
+    body = await client.query(POINTS, id=tenant.series_ids[1], first=50, after=after, **span(minutes))
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "page_token" in body["errors"][0]["message"]
+
+
+async def test_aligned_aggregate_charts_several_series_on_one_axis(two_series):
+    client, tenant, minutes = two_series
+    a, b, empty = tenant.series_ids
+    body = await client.query(ALIGNED, ids=[a, b, empty], bucket="1h", **span(minutes))
+    result = body["data"]["alignedAggregate"]
+    assert len(result["starts"]) == 2
+    assert result["columns"] == [
+        {"seriesId": a, "values": [59.0, 119.0]},
+        {"seriesId": b, "values": [-0.0, -3.0]},
+        {"seriesId": empty, "values": [None, None]},
+    ]
+    unknown = await client.query(ALIGNED, ids=[a, str(uuid.uuid4())], bucket="1h", **span(minutes))
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    too_many = await client.query(ALIGNED, ids=[a] * 101, bucket="1h", **span(minutes))
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -3,6 +3,7 @@ calendar days across daylight-saving changes, and bad input refused with its sta
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,24 +15,12 @@ import pytest
 from services.runtime import rollups
 from services.runtime.blocks import encode_block
 from sfcloud.v1 import common_pb2, query_pb2
-from tests.analytics.helpers import Query, split_blocks, write_blocks, write_rollup, write_row
+from tests.analytics.helpers import assert_refused, drain, split_blocks, write_blocks, write_rollup, write_row
 from tests.e2e.provision import create_tenant
-from tests.e2e.test_bad_input import reason_of
 
 S = 10**9
 MINUTE, HOUR, DAY = 60 * S, 3600 * S, 86400 * S
 HOUR0 = 1_790_000_000 // 3600 * HOUR  # an hour boundary in 2026
-
-
-@pytest.fixture(scope="module")
-async def tenant(stack, signer):
-    return await create_tenant(stack.targets["tenancy"], signer, "Query engine")
-
-
-@pytest.fixture(scope="module")
-async def query(stack, signer, tenant):
-    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
-        yield Query(channel, signer, tenant.id)
 
 
 def ns(text: str, zone: str) -> int:
@@ -39,9 +28,9 @@ def ns(text: str, zone: str) -> int:
 
 
 async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_decoded(
-    query, tenant, admin_conn
+    query, tenant, admin_conn, series_maker
 ):
-    series = uuid.uuid4()
+    series = await series_maker.new()
     inside = encode_block(series, HOUR0 + np.arange(10, 20, dtype=np.int64) * MINUTE, np.arange(10.0))
     straddler = encode_block(series, HOUR0 + np.arange(25, 35, dtype=np.int64) * MINUTE, np.arange(10.0))
     # Statistics that disagree with the payload show which of the two a query used.
@@ -63,8 +52,10 @@ async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_
     assert columns[1].HasField("max_ts") and (columns[1].max_ts, columns[1].max) == (HOUR0 + 34 * MINUTE, 9.0)
 
 
-async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(query, tenant, admin_conn):
-    series = uuid.uuid4()
+async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(
+    query, tenant, admin_conn, series_maker
+):
+    series = await series_maker.new()
     values = np.array([1.0, np.nan, 3.0, np.nan])
     write_blocks(
         admin_conn, tenant.id, series, HOUR0 + np.arange(4, dtype=np.int64) * S, values, [slice(0, 4)]
@@ -83,9 +74,9 @@ async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(query, t
     ],
 )
 async def test_calendar_buckets_start_at_local_midnight_across_daylight_saving(
-    query, tenant, admin_conn, zone, calendar, starts
+    query, tenant, admin_conn, series_maker, zone, calendar, starts
 ):
-    series = uuid.uuid4()
+    series = await series_maker.new()
     lo, hi = ns("2026-03-28T00:00", zone), ns("2026-03-31T00:00", zone)
     timestamps = np.arange(lo, hi, HOUR, dtype=np.int64)
     write_blocks(
@@ -97,8 +88,8 @@ async def test_calendar_buckets_start_at_local_midnight_across_daylight_saving(
         assert [b.count for b in buckets] == ([24, 23, 24] if zone == "Europe/Berlin" else [24, 24, 24])
 
 
-async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant, admin_conn):
-    series = uuid.uuid4()
+async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
     write_blocks(admin_conn, tenant.id, series, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
     cases = [
         (query.aggregate(series, HOUR0, HOUR0 - 1, bucket_ns=S), "range", "EMPTY_RANGE"),
@@ -123,23 +114,17 @@ async def test_bad_input_gets_its_status_and_the_service_serves_on(query, tenant
         (query.chart(series, HOUR0, HOUR0 + DAY, 10_001), "columns", None),
         (query.chart(series, HOUR0 + DAY, HOUR0, 10), "range", "EMPTY_RANGE"),
     ]
-    for call, words, reason in cases:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await call
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert words in caught.value.details()
-        if reason:
-            assert reason_of(caught.value) == reason
+    await assert_refused(cases)
     # The same range with a bucket that gives exactly 1,000,000 buckets is fine, and so is the service.
     assert [b.count for b in await query.aggregate(series, HOUR0, HOUR0 + 10**6, bucket_ns=1)] == [1]
     assert [c.first for c in await query.chart(series, HOUR0, HOUR0 + DAY, 10_000)] == [5.0]
-    # A well-formed series id without any block is an empty answer (analytics keeps no series catalog).
-    assert await query.aggregate(uuid.uuid4(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
+    # A series of the tenant without any block is an empty answer.
+    assert await query.aggregate(await series_maker.new(), HOUR0, HOUR0 + DAY, bucket_ns=HOUR) == []
 
 
-async def test_blocks_with_nan_or_an_unknown_nan_count_are_decoded(query, tenant, admin_conn):
+async def test_blocks_with_nan_or_an_unknown_nan_count_are_decoded(query, tenant, admin_conn, series_maker):
     """Statistics answer only for blocks known to hold no NaN: their count and first/last include NaN."""
-    series = uuid.uuid4()
+    series = await series_maker.new()
     timestamps = HOUR0 + np.arange(6, dtype=np.int64) * S
     values = np.array([np.nan, 1.0, 3.0, 5.0, 7.0, np.nan])
     with_nan = encode_block(series, timestamps[:3], values[:3])
@@ -153,10 +138,10 @@ async def test_blocks_with_nan_or_an_unknown_nan_count_are_decoded(query, tenant
 
 
 async def test_whole_hours_with_a_rollup_are_answered_from_it_when_the_buckets_allow(
-    query, tenant, admin_conn
+    query, tenant, admin_conn, series_maker
 ):
     """Rollups that disagree with the blocks show which one a query read."""
-    series = uuid.uuid4()
+    series = await series_maker.new()
     timestamps = HOUR0 + np.arange(0, 2 * HOUR, 10 * S, dtype=np.int64)  # two hours, 6 blocks
     values = np.arange(timestamps.size, dtype=np.float64)
     write_blocks(
@@ -184,8 +169,125 @@ async def test_whole_hours_with_a_rollup_are_answered_from_it_when_the_buckets_a
         assert sum(b.sum for b in got) == values[timestamps >= start].sum()  # all from the blocks
 
 
-async def test_buckets_as_columns_are_the_same_numbers(query, tenant, admin_conn):
-    series = uuid.uuid4()
+async def test_unknown_and_other_tenants_series_are_not_found_everywhere(
+    stack, signer, query, tenant, admin_conn, series_maker
+):
+    mine = await series_maker.new()
+    write_blocks(admin_conn, tenant.id, mine, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
+    other = await create_tenant(stack.targets["tenancy"], signer, "Query engine B", series_count=1)
+    theirs = other.series_ids[0]  # with a block, so only the catalog check can hide it
+    write_blocks(
+        admin_conn, other.id, uuid.UUID(theirs), np.array([HOUR0], np.int64), np.array([7.0]), [slice(0, 1)]
+    )
+    lo, hi = HOUR0, HOUR0 + DAY
+    for series in (uuid.uuid4(), theirs):
+        calls = [
+            query.read(series, lo, hi, 10),
+            drain(query.stream(series, lo, hi, 10)),
+            query.aggregate(series, lo, hi, bucket_ns=HOUR),
+            query.chart(series, lo, hi, 10),
+            query.aligned([mine, series], lo, hi, bucket_ns=HOUR, function=query_pb2.AGGREGATE_FUNCTION_SUM),
+        ]
+        await assert_refused([(c, str(series), "SERIES_NOT_FOUND") for c in calls], grpc.StatusCode.NOT_FOUND)
+    # LatestValues leaves unknown and foreign series out (no error, and nothing of the other tenant).
+    request = query_pb2.LatestValuesRequest(series_ids=[theirs, str(uuid.uuid4())])
+    latest = await query.stub.LatestValues(request, metadata=query.metadata, timeout=10)
+    assert list(latest.values) == []
+    assert (await query.read(mine, lo, hi, 10)).values == [5.0]
+
+
+async def test_aligned_aggregate_puts_several_series_on_one_axis(query, tenant, admin_conn, series_maker):
+    a, b, c = [await series_maker.new() for _ in range(3)]
+    points = {
+        a: HOUR0 + np.array([0, 10, 70, 130], dtype=np.int64) * MINUTE,  # hours 0, 1, 2
+        b: HOUR0 + np.array([15, 200], dtype=np.int64) * MINUTE,  # hours 0, 3
+    }  # c has no points
+    for series, timestamps in points.items():
+        values = np.arange(1.0, timestamps.size + 1)
+        write_blocks(admin_conn, tenant.id, series, timestamps, values, split_blocks(timestamps, {1}))
+    lo, hi = HOUR0, HOUR0 + 5 * HOUR
+    starts = [HOUR0 + k * HOUR for k in (0, 1, 2, 3)]
+    for function, column_a, column_b in [
+        (query_pb2.AGGREGATE_FUNCTION_SUM, [3.0, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+        (query_pb2.AGGREGATE_FUNCTION_COUNT, [2.0, 1.0, 1.0, None], [1.0, None, None, 1.0]),
+        (query_pb2.AGGREGATE_FUNCTION_LAST, [2.0, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+        (query_pb2.AGGREGATE_FUNCTION_AVG, [1.5, 3.0, 4.0, None], [1.0, None, None, 2.0]),
+    ]:
+        got = await query.aligned([b, a, c], lo, hi, bucket_ns=HOUR, function=function)
+        assert list(got.starts_ns) == starts
+        assert [col.series_id for col in got.columns] == [str(b), str(a), str(c)]
+        for col, want in zip(got.columns, [column_b, column_a, [None] * 4], strict=True):
+            assert list(col.present) == [v is not None for v in want]
+            assert [v if p else None for v, p in zip(col.values, col.present, strict=True)] == want
+            assert all(math.isnan(v) for v, p in zip(col.values, col.present, strict=True) if not p)
+    # The same buckets as Aggregate gives each series alone.
+    alone = await query.aggregate(a, lo, hi, bucket_ns=HOUR)
+    got = await query.aligned([a], lo, hi, bucket_ns=HOUR, function=query_pb2.AGGREGATE_FUNCTION_MAX)
+    assert list(got.starts_ns) == [x.start_ns for x in alone]
+    assert list(got.columns[0].values) == [x.max for x in alone]
+    # Calendar days in a time zone work as in Aggregate.
+    day = await query.aligned(
+        [a, b],
+        lo,
+        hi,
+        calendar=query_pb2.CALENDAR_BUCKET_DAY,
+        time_zone="Asia/Kolkata",
+        function=query_pb2.AGGREGATE_FUNCTION_COUNT,
+    )
+    kolkata = await query.aggregate(
+        a, lo, hi, calendar=query_pb2.CALENDAR_BUCKET_DAY, time_zone="Asia/Kolkata"
+    )
+    assert list(day.starts_ns) == sorted({x.start_ns for x in kolkata} | set(day.starts_ns))
+    assert sum(day.columns[0].values[i] for i, p in enumerate(day.columns[0].present) if p) == 4
+
+
+async def test_aligned_aggregate_refuses_bad_input_and_serves_on(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
+    write_blocks(admin_conn, tenant.id, series, np.array([HOUR0], np.int64), np.array([5.0]), [slice(0, 1)])
+    total = query_pb2.AGGREGATE_FUNCTION_SUM
+    cases = [
+        (
+            query.aligned([], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total),
+            "series_ids",
+            "TOO_MANY_SERIES",
+        ),
+        (
+            query.aligned(
+                [uuid.uuid4() for _ in range(101)], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total
+            ),
+            "1 to 100 series",
+            "TOO_MANY_SERIES",
+        ),
+        (query.aligned([series, series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total), "twice", None),
+        (query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR), "function", None),
+        (query.aligned([series], HOUR0, HOUR0 - 1, bucket_ns=HOUR, function=total), "range", "EMPTY_RANGE"),
+        (query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=0, function=total), "bucket_ns", None),
+        (
+            query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=1, function=total),
+            "1,000,000 buckets",
+            "TOO_MANY_BUCKETS",
+        ),
+        (
+            query.aligned(
+                [series],
+                HOUR0,
+                HOUR0 + DAY,
+                calendar=query_pb2.CALENDAR_BUCKET_WEEK,
+                time_zone="Mars/Olympus",
+                function=total,
+            ),
+            "Mars/Olympus",
+            "UNKNOWN_TIME_ZONE",
+        ),
+        (query.aligned(["x"], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total), "series_ids", None),
+    ]
+    await assert_refused(cases)
+    got = await query.aligned([series], HOUR0, HOUR0 + DAY, bucket_ns=HOUR, function=total)
+    assert (list(got.starts_ns), list(got.columns[0].values)) == ([HOUR0], [5.0])
+
+
+async def test_buckets_as_columns_are_the_same_numbers(query, tenant, admin_conn, series_maker):
+    series = await series_maker.new()
     timestamps = HOUR0 + np.arange(0, 3 * HOUR, 7 * S, dtype=np.int64)
     values = np.round(np.sin(np.arange(timestamps.size) / 50), 2)
     write_blocks(

@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import grpc
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +19,7 @@ from hypothesis import strategies as st
 
 from services.runtime.blocks import encode_block
 from sfcloud.v1 import query_pb2
-from tests.analytics.helpers import Query, split_blocks, write_rollups, write_row
-from tests.e2e.provision import create_tenant
+from tests.analytics.helpers import split_blocks, write_rollups, write_row
 
 S = 10**9
 MINUTE, HOUR, DAY = 60 * S, 3600 * S, 86400 * S
@@ -30,17 +28,6 @@ BASES = [datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 3, 27, tzinfo=UTC), da
          datetime(2026, 4, 3, tzinfo=UTC)]  # fmt: skip
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Asia/Kathmandu"]
 SPANS = [10 * S, 2 * HOUR, 3 * DAY, 9 * DAY]
-
-
-@pytest.fixture(scope="module")
-async def tenant(stack, signer):
-    return await create_tenant(stack.targets["tenancy"], signer, "Query properties")
-
-
-@pytest.fixture(scope="module")
-async def query(stack, signer, tenant):
-    async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
-        yield Query(channel, signer, tenant.id)
 
 
 @st.composite
@@ -85,8 +72,8 @@ def local_midnight_ns(t: int, zone: ZoneInfo, week: bool) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()) * S
 
 
-async def write(admin_conn, tenant, timestamps, values, blocks) -> uuid.UUID:
-    series, (cuts, legacy, rolled) = uuid.uuid4(), blocks
+async def write(admin_conn, tenant, series_maker, timestamps, values, blocks) -> uuid.UUID:
+    series, (cuts, legacy, rolled) = await series_maker.new(), blocks
     for n, piece in enumerate(split_blocks(timestamps, cuts)):
         unknown = {"nan_count": None} if n in legacy else {}
         write_row(admin_conn, tenant.id, encode_block(series, timestamps[piece], values[piece]), **unknown)
@@ -101,10 +88,12 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(
 @SETTINGS
 @given(data=stored(), calendar=st.sampled_from(["fixed", "minutes", "day", "week"]), zone=st.sampled_from(ZONES),
        buckets=st.integers(1, 3000), with_stddev=st.booleans())  # fmt: skip
-async def test_aggregate_matches_numpy(query, tenant, admin_conn, data, calendar, zone, buckets, with_stddev):
+async def test_aggregate_matches_numpy(
+    query, tenant, admin_conn, series_maker, data, calendar, zone, buckets, with_stddev
+):
     """Fixed widths of any size, or of whole minutes (as dashboards ask, and rollups can answer)."""
     timestamps, values, cuts, lo, hi = data
-    series = await write(admin_conn, tenant, timestamps, values, cuts)
+    series = await write(admin_conn, tenant, series_maker, timestamps, values, cuts)
     t, v = in_range(timestamps, values, lo, hi)
     if calendar in ("fixed", "minutes"):
         width = max(1, (hi - lo) // buckets)
@@ -130,9 +119,9 @@ async def test_aggregate_matches_numpy(query, tenant, admin_conn, data, calendar
 
 @SETTINGS
 @given(data=stored(), columns=st.integers(1, 2000))
-async def test_chart_series_matches_numpy_m4(query, tenant, admin_conn, data, columns):
+async def test_chart_series_matches_numpy_m4(query, tenant, admin_conn, series_maker, data, columns):
     timestamps, values, cuts, lo, hi = data
-    series = await write(admin_conn, tenant, timestamps, values, cuts)
+    series = await write(admin_conn, tenant, series_maker, timestamps, values, cuts)
     t, v = in_range(timestamps, values, lo, hi)
     n = min(columns, hi - lo)
     edges = np.array([lo + k * (hi - lo) // n for k in range(n + 1)], dtype=np.int64)

@@ -34,6 +34,12 @@ ROWS = {
         '{ aggregate(seriesId: "{series}", from: ' + RANGE + ', bucket: "1d") { count } }',
         {"a_session", "a_key_read"},
     ),
+    "alignedAggregate": (
+        '{ alignedAggregate(seriesIds: ["{series}"], from: '
+        + RANGE
+        + ', bucket: "1d", function: SUM) { starts } }',
+        {"a_session", "a_key_read"},
+    ),
     "chart": (
         '{ chart(seriesId: "{series}", from: ' + RANGE + ", columns: 100) { first } }",
         {"a_session", "a_key_read"},
@@ -41,6 +47,7 @@ ROWS = {
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
+    "apiKeys": ("{ apiKeys { id prefix } }", {"a_session", "b_session"}),
     "retentionNotice": (
         "{ retentionNotice { deletesBefore retentionDays notifiedAt } }",
         {"a_session", "a_key_read", "b_session"},
@@ -51,6 +58,14 @@ ROWS = {
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
+    "createApiKey": (
+        'mutation { createApiKey(name: "matrix", scopes: [READ]) { key errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "revokeApiKey": (
+        'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") { revoked } }',
+        {"a_session", "b_session"},
+    ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}

@@ -213,17 +213,28 @@ ROWS: dict[str, Row] = {
     ),
     "TenancyService/ListDevices": row(A_TENANT_READERS | {"b_owner"}, lambda w: pb.ListDevicesRequest()),
     "QueryService/ReadPoints": row(
-        A_TENANT_READERS | {"b_owner"},
-        lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=TIME_RANGE),
+        A_TENANT_READERS, lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=TIME_RANGE)
+    ),
+    "QueryService/StreamPoints": row(
+        A_TENANT_READERS, lambda w: query_pb2.StreamPointsRequest(series_id=w.series, range=TIME_RANGE)
     ),
     "QueryService/Aggregate": row(
-        A_TENANT_READERS | {"b_owner"},
+        A_TENANT_READERS,
         lambda w: query_pb2.AggregateRequest(
             series_id=w.series, range=common_pb2.TimeRange(start_ns=0, end_ns=10**18), bucket_ns=10**13
         ),
     ),
+    "QueryService/AlignedAggregate": row(
+        A_TENANT_READERS,
+        lambda w: query_pb2.AlignedAggregateRequest(
+            series_ids=[w.series],
+            range=common_pb2.TimeRange(start_ns=0, end_ns=10**18),
+            bucket_ns=10**13,
+            function=query_pb2.AGGREGATE_FUNCTION_SUM,
+        ),
+    ),
     "QueryService/ChartSeries": row(
-        A_TENANT_READERS | {"b_owner"},
+        A_TENANT_READERS,
         lambda w: query_pb2.ChartSeriesRequest(
             series_id=w.series, range=common_pb2.TimeRange(start_ns=0, end_ns=10**18), columns=1_000
         ),
@@ -238,6 +249,7 @@ ROWS: dict[str, Row] = {
     "ExportService/ReadExport": row(EXPORTERS, lambda w: export_pb2.ReadExportRequest(export_id=w.export)),
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
+# The query RPCs that name a series answer B's owner NOT_FOUND for A's series, as for one that never existed.
 # Who may see A's ids in an answer: A's own principals, A's supplier and the operator (metadata), and the
 # gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it), and
 # the worker, which lists every tenant (ids, plans, cells: no data) for retention.
@@ -366,7 +378,10 @@ async def world(stack, signer):
         principal = principals[who]
         metadata = ((METADATA_KEY, signer.sign(principal)),) if principal else ()
         service, name = method.split("/")
-        return await getattr(stubs[service], name)(request, metadata=metadata, timeout=10)
+        rpc = getattr(stubs[service], name)(request, metadata=metadata, timeout=10)
+        if hasattr(rpc, "__aiter__"):  # a server stream: all its messages
+            return [message async for message in rpc]
+        return await rpc
 
     principals["operator"] = OPERATOR
     s = (
@@ -500,7 +515,7 @@ async def test_matrix(world, method):
             continue
         outcomes[who] = "ok"
         if who not in ACTS_ON_A:
-            texts = _ids_in(response)
+            texts = [t for message in _messages(response) for t in _ids_in(message)]
             leaked = {i for i in world.a_ids() if any(i in text for text in texts)}
             assert not leaked, f"{method} as {who} returned A's ids {leaked}"
     wrong = {
@@ -509,6 +524,10 @@ async def test_matrix(world, method):
         if (outcome != spec.allowed_outcome if who in spec.allowed else outcome not in DENIED)
     }
     assert wrong == {}, f"{method}: {outcomes}"
+
+
+def _messages(response) -> list:
+    return response if isinstance(response, list) else [response]
 
 
 def _ids_in(message) -> list[str]:

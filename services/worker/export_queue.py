@@ -24,7 +24,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from services.runtime.errors import ServiceError, Unavailable
 from services.worker.exporter import ExportJob
-from services.worker.jobs import run_until_stopped
+from services.worker.jobs import ensure_group, run_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,7 @@ class ExportQueue:
         self._poll_ms = max(1, int(poll_s * 1000))
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(JOBS_KEY, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self._redis, JOBS_KEY, GROUP)
 
     async def put(self, job: ExportJob) -> None:
         try:

@@ -34,6 +34,15 @@ return #due
 """
 
 
+async def ensure_group(redis: Any, stream: str, group: str) -> None:
+    """The consumer group on the stream (both made if missing; an existing group is left as it is)."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
 class Compactor(Protocol):
     async def compact(self, job: Job) -> Outcome: ...
 
@@ -56,11 +65,7 @@ class JobQueue:
         self._promote = redis.register_script(_PROMOTE)
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(JOBS_KEY, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self._redis, JOBS_KEY, GROUP)
 
     async def promote(self, now_s: float | None = None) -> int:
         """Due hours into the stream; returns how many."""

@@ -16,6 +16,7 @@ from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
@@ -25,9 +26,18 @@ from gateway.graphql.validations import ValidationMemory
 
 Query = merge_types(
     "Query",
-    (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery, ProductionQuery),
+    (
+        AssetQuery,
+        TelemetryQuery,
+        DeviceQuery,
+        AccountQuery,
+        ApiKeyQuery,
+        RetentionQuery,
+        ProductionQuery,
+        ExportQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation))
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 

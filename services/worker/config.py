@@ -1,4 +1,5 @@
-"""The worker's settings: the shared service settings (role `sf_worker`), Redis, and the compaction knobs.
+"""The worker's settings: the shared service settings (role `sf_worker`), Redis, the compaction knobs and
+the export directory.
 
 | variable | default | meaning |
 | --- | --- | --- |
@@ -9,13 +10,15 @@
 | `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service (the tenants and their plans, for retention) |
 | `SF_RETENTION_INTERVAL_S` | 3600 | seconds between retention passes (one worker at a time); 0: no retention |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
+| `SF_EXPORT_DIR` | `.sfcloud/exports` | where export packages are written and read from (shared by every worker) |
+| `SF_WORKER_COMPACTION` | true | whether this worker takes compaction jobs (exports it always takes) |
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.runtime.config import Env
@@ -23,6 +26,7 @@ from services.runtime.settings import ServiceSettings
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 
 PORT = 50054
+DEFAULT_EXPORT_DIR = Path(__file__).resolve().parents[2] / ".sfcloud" / "exports"
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,15 @@ class WorkerSettings:
     tenancy_target: str = "127.0.0.1:50053"
     retention_interval_s: int = 3600  # 0: this worker never runs retention
     catalog_dir: Path = DEFAULT_CATALOG_DIR
+    export_dir: Path = DEFAULT_EXPORT_DIR
+    compaction: bool = True
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
         env = env or Env()
         service = ServiceSettings.from_env("worker", PORT, env)
         return cls(
-            service=replace(service, reflection=False),  # health only: nothing to reflect
+            service=service,
             redis_url=env.url("SF_REDIS_URL", ("redis", "rediss", "unix")),
             consumer=env.str("SF_WORKER_CONSUMER", f"{socket.gethostname()}-{os.getpid()}"),
             target_points=env.int("SF_WORKER_TARGET_POINTS", 4096, minimum=16, maximum=1 << 20),
@@ -50,4 +56,6 @@ class WorkerSettings:
             tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
             retention_interval_s=env.int("SF_RETENTION_INTERVAL_S", 3600, minimum=0, maximum=7 * 86_400),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
+            export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
+            compaction=env.bool("SF_WORKER_COMPACTION", True),
         )

@@ -1,8 +1,9 @@
-"""Composition root of the worker: pools per cell, Redis, the compaction loop, the retention schedule
-(with a channel to tenancy: the tenants, and the mail of retention notices), health, shutdown.
+"""Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
+(ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
+mail of retention notices), health, shutdown.
 
-The worker has no API of its own: its gRPC server carries only the health service (readiness turns
-NOT_SERVING while PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
+Its gRPC server carries ExportService and the health service (readiness turns NOT_SERVING while
+PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy.catalog import load_plans
+from services.worker.catalog import TenancyCatalog
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
+from services.worker.export_queue import ExportQueue, ExportRunner
+from services.worker.exporter import Exporter
+from services.worker.exports import ExportsApi
+from services.worker.handlers import ExportHandlers
 from services.worker.jobs import CompactionRunner, JobQueue
 from services.worker.notices import TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
-from sfcloud.v1 import tenancy_pb2_grpc
+from sfcloud.v1 import export_pb2, export_pb2_grpc, tenancy_pb2_grpc
 
-SERVICE_NAME = "sfcloud.worker"  # the health entry's name; there is no worker API
+SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 
 
 class WorkerServer:
@@ -40,8 +46,19 @@ class WorkerServer:
         queue = JobQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         self.runner = CompactionRunner(queue, CompactionService(self.cells, settings.target_points))
         self.tenancy_channel = open_channel(settings.tenancy_target)
+        self.exports = self._exports(TokenSigner(settings.service.signing_key))
         self.retention = self._retention(TokenSigner(settings.service.signing_key))
         self._tasks: list[asyncio.Task] = []
+
+    def _exports(self, signer: TokenSigner) -> ExportRunner:
+        settings = self.settings
+        queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
+        api = ExportsApi(self.cells, queue, settings.export_dir)
+        export_pb2_grpc.add_ExportServiceServicer_to_server(ExportHandlers(api), self.core.grpc.server)
+        catalog = TenancyCatalog(
+            tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
+        )
+        return ExportRunner(queue, Exporter(self.cells, catalog, settings.export_dir))
 
     def _retention(self, signer: TokenSigner) -> RetentionRunner | None:
         if not self.settings.retention_interval_s:
@@ -61,7 +78,9 @@ class WorkerServer:
     async def start(self) -> int:
         await self.core.open()
         await self.cells.open_extra()
-        self._tasks.append(asyncio.create_task(self.runner.run()))
+        if self.settings.compaction:
+            self._tasks.append(asyncio.create_task(self.runner.run()))
+        self._tasks.append(asyncio.create_task(self.exports.run()))
         if self.retention:
             self._tasks.append(asyncio.create_task(self.retention.run()))
         return await self.core.serve()
@@ -69,6 +88,7 @@ class WorkerServer:
     async def stop(self) -> None:
         """The job in hand finishes (within the grace period); the rest stay queued for other workers."""
         self.runner.stopping.set()
+        self.exports.stopping.set()
         if self.retention:
             self.retention.stopping.set()
         await self.core.stop()

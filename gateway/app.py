@@ -34,6 +34,7 @@ from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
+from services.runtime.memory import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -127,6 +128,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends.open()
         metering = asyncio.create_task(meter.run())
+        freeze_startup_objects()
         yield
         metering.cancel()
         await meter.flush()

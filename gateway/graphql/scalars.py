@@ -50,27 +50,29 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNIT_NS[match.group(2)]
 
 
-Timestamp = strawberry.scalar(
-    NewType("Timestamp", int),
-    name="Timestamp",
-    description="A point in time, RFC 3339 in UTC with up to nanosecond precision, e.g. 2026-11-29T09:00:00.5Z.",
-    serialize=format_timestamp,
-    parse_value=parse_timestamp,
-)
+Timestamp = NewType("Timestamp", int)
+Duration = NewType("Duration", int)
+Count = NewType("Count", int)
 
-Duration = strawberry.scalar(
-    NewType("Duration", int),
-    name="Duration",
-    description="A positive length of time: a whole number and a unit (ns, us, ms, s, m, h, d), e.g. 1m.",
-    serialize=format_duration,
-    parse_value=parse_duration,
-)
-
-Count = strawberry.scalar(
-    NewType("Count", int),
-    name="Count",
-    description="A count of things (points, bytes) from 0 to 2^63 - 1, as a JSON number (exact in "
-    "JavaScript up to 2^53).",
-    serialize=int,
-    parse_value=int,
-)
+# How the schema serialises them (`StrawberryConfig.scalar_map`, gateway/graphql/schema.py).
+SCALARS = {
+    Timestamp: strawberry.scalar(
+        name="Timestamp",
+        description="A point in time, RFC 3339 in UTC with up to nanosecond precision, e.g. 2026-11-29T09:00:00.5Z.",
+        serialize=format_timestamp,
+        parse_value=parse_timestamp,
+    ),
+    Duration: strawberry.scalar(
+        name="Duration",
+        description="A positive length of time: a whole number and a unit (ns, us, ms, s, m, h, d), e.g. 1m.",
+        serialize=format_duration,
+        parse_value=parse_duration,
+    ),
+    Count: strawberry.scalar(
+        name="Count",
+        description="A count of things (points, bytes) from 0 to 2^63 - 1, as a JSON number (exact in "
+        "JavaScript up to 2^53).",
+        serialize=int,
+        parse_value=int,
+    ),
+}

@@ -20,6 +20,7 @@ from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
+from gateway.graphql.scalars import SCALARS
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 from gateway.graphql.validations import ValidationMemory
@@ -61,5 +62,5 @@ def build_schema(tracer: Tracer | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[partial(OperationSpan, tracer or default_tracer()), OperationLimits, ErrorBoundary],
-        config=StrawberryConfig(disable_field_suggestions=True),
+        config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )

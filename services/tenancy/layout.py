@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.tenancy import credentials
+from services.tenancy import alarm_rules, credentials
 from services.tenancy.models import Asset, Device, Series
 from services.tenancy.storage import access, assets
 
@@ -52,7 +52,8 @@ async def _machine(
         series = Series(
             layout_id(*path, s["name"]), machine_id, s["name"], s["unit"], s["kind"], s["decimals"], own
         )
-        await assets.insert_series(conn, tenant_id, series)
+        if await assets.insert_series(conn, tenant_id, series) and own:
+            await alarm_rules.template_rules(conn, tenant_id, series.id, own, machine["type"])
     if "device" not in machine:
         return {}
     credential = machine.get("credential") or credentials.new_device_credential()

@@ -20,7 +20,15 @@ import pytest
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY, service_principal
 from sf.seeding import send_batches
-from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2,
+    alarms_pb2_grpc,
+    common_pb2,
+    query_pb2,
+    query_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+)
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR
 from tests.e2e.test_bad_input import batch
@@ -42,9 +50,10 @@ class World:
     device: str
     key_id: str
     principals: dict[str, Principal | None] = field(default_factory=dict)
+    alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule, alarm and endpoint
 
     def a_ids(self) -> set[str]:
-        return {self.a.id, self.machine, self.series, self.device, self.key_id}
+        return {self.a.id, self.machine, self.series, self.device, self.key_id, *self.alarm_ids.values()}
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,50 @@ ROWS: dict[str, Row] = {
     "QueryService/LatestValues": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.LatestValuesRequest(series_ids=[w.series])
     ),
+    # Alarms: rules on A's series only by A's managers (B's owner gets NOT_FOUND for A's series and rules),
+    # acting on alarms by A's owners, admins and operators, reading by A's readers; the internal calls only
+    # by the worker (and analytics) with a token scoped to the tenant, which no principal here holds.
+    "AlarmService/CreateAlarmRule": row({"a_owner"}, lambda w: _rule_request(w.series)),
+    "AlarmService/UpdateAlarmRule": row(
+        {"a_owner"}, lambda w: alarms_pb2.UpdateAlarmRuleRequest(rule_id=w.alarm_ids["rule"], spec=_spec())
+    ),
+    "AlarmService/DeleteAlarmRule": row({"a_owner"}, lambda w: _fresh_rule(w)),
+    "AlarmService/ListAlarmRules": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: alarms_pb2.ListAlarmRulesRequest()
+    ),
+    "AlarmService/CreateAlarmEndpoint": row(
+        MANAGERS_ANYWHERE,
+        lambda w: alarms_pb2.CreateAlarmEndpointRequest(
+            kind=alarms_pb2.ALARM_ENDPOINT_KIND_EMAIL, target="alarms@example.com"
+        ),
+    ),
+    "AlarmService/DeleteAlarmEndpoint": row({"a_owner"}, lambda w: _fresh_endpoint(w)),
+    "AlarmService/ListAlarmEndpoints": row(
+        {"a_owner", "b_owner"}, lambda w: alarms_pb2.ListAlarmEndpointsRequest()
+    ),
+    "AlarmService/ListAlarms": row(A_TENANT_READERS | {"b_owner"}, lambda w: alarms_pb2.ListAlarmsRequest()),
+    "AlarmService/GetAlarm": row(
+        A_TENANT_READERS, lambda w: alarms_pb2.GetAlarmRequest(alarm_id=w.alarm_ids["alarm"])
+    ),
+    "AlarmService/AcknowledgeAlarm": row(
+        {"a_owner"}, lambda w: _fresh_alarm(w, alarms_pb2.AcknowledgeAlarmRequest)
+    ),
+    "AlarmService/ClearAlarm": row({"a_owner"}, lambda w: _fresh_alarm(w, alarms_pb2.ClearAlarmRequest)),
+    "AlarmService/CommentAlarm": row(
+        {"a_owner"}, lambda w: alarms_pb2.CommentAlarmRequest(alarm_id=w.alarm_ids["alarm"], comment="seen")
+    ),
+    "AlarmService/ReportAlarmCondition": row(
+        set(),
+        lambda w: alarms_pb2.ReportAlarmConditionRequest(
+            rule_id=w.alarm_ids["rule"], kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD, time_ns=1, active=True
+        ),
+    ),
+    "AlarmService/RecordAlarmDelivery": row(
+        set(), lambda w: alarms_pb2.RecordAlarmDeliveryRequest(delivery_id=str(uuid.uuid4()), delivered=True)
+    ),
+    "AlarmService/SendAlarmEmail": row(
+        set(), lambda w: alarms_pb2.SendAlarmEmailRequest(delivery_id=str(uuid.uuid4()))
+    ),
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
 # The query RPCs that name a series answer B's owner NOT_FOUND for A's series, as for one that never existed.
@@ -312,9 +365,62 @@ async def _fresh_key(world: World) -> pb.RevokeApiKeyRequest:
     return pb.RevokeApiKeyRequest(key_id=created.api_key.id)
 
 
+def _spec() -> alarms_pb2.AlarmRuleSpec:
+    return alarms_pb2.AlarmRuleSpec(
+        name="hot",
+        severity=alarms_pb2.ALARM_SEVERITY_WARNING,
+        condition=alarms_pb2.ALARM_CONDITION_ABOVE,
+        threshold=80,
+        enabled=True,
+    )
+
+
+def _rule_request(series_id: str) -> alarms_pb2.CreateAlarmRuleRequest:
+    return alarms_pb2.CreateAlarmRuleRequest(
+        kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD, series_id=series_id, spec=_spec()
+    )
+
+
+async def _fresh_rule(world: World) -> alarms_pb2.DeleteAlarmRuleRequest:
+    created = await world.principals["_call"](
+        "AlarmService/CreateAlarmRule", _rule_request(world.series), "a_owner"
+    )
+    return alarms_pb2.DeleteAlarmRuleRequest(rule_id=created.rule.id)
+
+
+async def _fresh_endpoint(world: World) -> alarms_pb2.DeleteAlarmEndpointRequest:
+    request = alarms_pb2.CreateAlarmEndpointRequest(
+        kind=alarms_pb2.ALARM_ENDPOINT_KIND_WEBHOOK, target="https://hooks.example.com/a"
+    )
+    created = await world.principals["_call"]("AlarmService/CreateAlarmEndpoint", request, "a_owner")
+    return alarms_pb2.DeleteAlarmEndpointRequest(endpoint_id=created.endpoint.id)
+
+
+async def _raised_alarm(world: World) -> str:
+    """A new alarm of A: a fresh rule whose condition A's worker reports."""
+    call = world.principals["_call"]
+    rule = (await call("AlarmService/CreateAlarmRule", _rule_request(world.series), "a_owner")).rule
+    report = alarms_pb2.ReportAlarmConditionRequest(
+        rule_id=rule.id,
+        kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD,
+        time_ns=time.time_ns(),
+        active=True,
+        value=81,
+    )
+    return (await call("AlarmService/ReportAlarmCondition", report, "_a_worker")).transitions[0].alarm.id
+
+
+async def _fresh_alarm(world: World, message):
+    return message(alarm_id=await _raised_alarm(world))
+
+
 def declared_methods() -> set[str]:
     names = set()
-    for module, service in ((tenancy_pb2, "TenancyService"), (query_pb2, "QueryService")):
+    for module, service in (
+        (tenancy_pb2, "TenancyService"),
+        (query_pb2, "QueryService"),
+        (alarms_pb2, "AlarmService"),
+    ):
         for method in module.DESCRIPTOR.services_by_name[service].methods:
             names.add(f"{service}/{method.name}")
     return names
@@ -334,6 +440,7 @@ async def world(stack, signer):
     stubs = {
         "TenancyService": tenancy_pb2_grpc.TenancyServiceStub(channels["TenancyService"]),
         "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
+        "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
     }
     principals: dict = {}
 
@@ -445,7 +552,13 @@ async def world(stack, signer):
     await send_batches(
         stack.targets["ingest"], device.credential, [batch(series.id, [time.time_ns()], [1.0])]
     )
-    yield World(a, b, s.id, machine, series.id, device.device.id, key.id, principals)
+    principals["_a_worker"] = service_principal("worker", a_id)
+    world = World(a, b, s.id, machine, series.id, device.device.id, key.id, principals)
+    world.alarm_ids["rule"] = (
+        await call("AlarmService/CreateAlarmRule", _rule_request(series.id), "a_owner")
+    ).rule.id
+    world.alarm_ids["alarm"] = await _raised_alarm(world)
+    yield world
     for channel in channels.values():
         await channel.close()
 

@@ -12,3 +12,8 @@ def tenant_key(tenant_id: uuid.UUID, *parts: str) -> str:
 def live_channel(tenant_id: uuid.UUID) -> str:
     """Pub/sub channel of a tenant's live values, published by ingest after each commit."""
     return tenant_key(tenant_id, "live")
+
+
+def alarm_channel(tenant_id: uuid.UUID) -> str:
+    """Pub/sub channel of a tenant's alarm changes (raised, acknowledged, cleared), for subscriptions."""
+    return tenant_key(tenant_id, "alarms")

@@ -29,6 +29,11 @@ class LiveValue:
     series_id: strawberry.ID = strawberry.field(description="The series this value belongs to.")
     timestamp: Timestamp = strawberry.field(description="When the value was measured.")
     value: float | None = strawberry.field(description="The value; null when not a finite number.")
+    missed: int = strawberry.field(
+        default=0,
+        description="Live values only: how many values of the subscription were dropped just before this"
+        " one because the connection read too slowly (at most 1,000 wait for a subscriber).",
+    )
 
     @classmethod
     def from_pb(cls, v: query_pb2.LatestValue) -> LiveValue:

@@ -31,3 +31,14 @@ class IsSignedIn(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.caller.principal is not None
+
+
+class IsTenantUser(BasePermission):
+    """A signed-in member of a tenant (a person, not an API key): managing keys is never a key's job."""
+
+    message = "this needs a tenant member's signed-in session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return principal is not None and principal.kind is Kind.USER and principal.tenant_id is not None

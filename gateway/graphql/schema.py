@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.graphql.account import AccountMutation, AccountQuery
+from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
@@ -20,8 +21,10 @@ from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 
-Query = merge_types("Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, RetentionQuery))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Query = merge_types(
+    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery)
+)
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation))
 Subscription = merge_types("Subscription", (TelemetrySubscription,))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from strawberry.types import Info
 
 from gateway.graphql.assets import LiveValue, finite
 from gateway.graphql.errors import ApiError
+from gateway.graphql.live import LiveRelay, relay
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Duration, Timestamp
 from services.runtime.keys import live_channel
@@ -284,12 +284,15 @@ class TelemetrySubscription:
         wanted = {str((await loaders.require_series(str(s))).id) for s in series_ids}
         pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(live_channel(ctx.principal.require_tenant()))
+        waiting = LiveRelay()
+        feeding = asyncio.create_task(relay(pubsub.listen(), wanted, waiting))
         try:
-            async for message in pubsub.listen():
-                for point in json.loads(message["data"])["points"]:
-                    if point["s"] in wanted:
-                        yield LiveValue(
-                            series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"]
-                        )
+            while True:
+                point, missed = await waiting.take()
+                yield LiveValue(
+                    series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"], missed=missed
+                )
         finally:
+            feeding.cancel()
+            await asyncio.gather(feeding, return_exceptions=True)
             await pubsub.aclose()

@@ -17,6 +17,7 @@ Automatic persisted queries: `gateway/graphql/persisted.py`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ import redis.asyncio as aioredis
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -49,6 +50,9 @@ from services.runtime.errors import ServiceError, Unavailable
 CALLER_SCOPE_KEY = "sf.caller"
 LIMITS_SCOPE_KEY = "sf.limits"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# Where strawberry's GraphiQL page (strawberry/static/graphiql.html) looks for a CSRF token and sends it.
+_IDE_CSRF_COOKIE = 'const csrfToken = Cookies.get("csrftoken");'
+_IDE_CSRF_HEADER = 'defaultHeaders["x-csrftoken"]'
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,20 @@ class GraphQLView(GraphQL):
             request=request,
             response=response,
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL for signed-in users only (others go to sign in first); a session's page sends the
+        session's CSRF token, which strawberry's page would look for in a cookie we do not set."""
+        caller: Caller = request.scope[CALLER_SCOPE_KEY]
+        if caller.principal is None:
+            return RedirectResponse("/login?next=/graphql", status_code=303)
+        html = self.graphql_ide_html
+        if caller.by_cookie:
+            html = html.replace(
+                _IDE_CSRF_COOKIE, f"const csrfToken = {json.dumps(caller.session.csrf_token)};"
+            )
+            html = html.replace(_IDE_CSRF_HEADER, 'defaultHeaders["x-csrf-token"]')
+        return HTMLResponse(html)
 
     def should_render_graphql_ide(self, request) -> bool:
         """GraphiQL for a browser's GET without an operation; a GET naming a persisted query runs it."""

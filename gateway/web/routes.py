@@ -54,7 +54,8 @@ class WebRoutes:
         return TEMPLATES.TemplateResponse(request, "app.html", {"session": session})
 
     async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
-        return TEMPLATES.TemplateResponse(request, "login.html", {"error": error}, status_code=status)
+        context = {"error": error, "next": local_path(request.query_params.get("next"))}
+        return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
 
     async def login(self, request: Request) -> Response:
         if not same_origin(request):
@@ -75,7 +76,7 @@ class WebRoutes:
             "user_agent": request.headers.get("user-agent", "")[:200],
         }
         cookie, _ = await self._sessions.create(**fields)
-        redirect = RedirectResponse("/", status_code=303)
+        redirect = RedirectResponse(local_path(str(form.get("next", ""))) or "/", status_code=303)
         redirect.set_cookie(
             self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"
         )
@@ -127,3 +128,11 @@ def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:
         "role": _ROLE_NAMES.get(membership.role) if membership else None,
         "platform_operator": response.user.platform_operator,
     }
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (after sign-in we go back there), else None: never
+    another site's address (``//host``, ``https://…``), so the login page is no open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None

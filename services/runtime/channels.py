@@ -62,13 +62,17 @@ _BY_CODE = {
 
 
 def translate_rpc_error(exc: grpc.aio.AioRpcError) -> errors.ServiceError:
-    """Another service's status as our own error, keeping its message and reason."""
+    """Another service's status as our own error, keeping its message, reason and field violations."""
     cls = _BY_CODE.get(exc.code(), errors.ServiceError)
-    reason = None
+    reason, violations = None, ()
     status = rpc_status.from_call(exc)
     if status is not None:
         for detail in status.details:
-            info = error_details_pb2.ErrorInfo()
+            info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
             if detail.Unpack(info):
                 reason = info.reason
-    return cls(exc.details() or exc.code().name, reason=reason)
+            elif detail.Unpack(bad):
+                violations = tuple(
+                    errors.FieldViolation(v.field, v.description) for v in bad.field_violations
+                )
+    return cls(exc.details() or exc.code().name, reason=reason, violations=violations)

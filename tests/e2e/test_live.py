@@ -9,6 +9,7 @@ import time
 import pytest
 import websockets
 
+from sfcloud.v1 import ingest_pb2
 from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
 
@@ -83,4 +84,44 @@ async def test_a_foreign_origin_is_refused(stack, signer):
             await open_socket(stack, client, origin="https://evil.example")
         assert caught.value.response.status_code == 403
     finally:
+        await client.close()
+
+
+async def test_a_subscriber_that_reads_late_gets_every_value_or_its_count(stack, signer):
+    """Values stored while a client reads nothing reach it later, or are counted in `missed` (the
+    gateway keeps at most 1,000 waiting per subscription: tests/gateway/test_live_relay.py)."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Live slow", series_count=20)
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    ws = await open_socket(stack, client)
+    try:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await next_message(ws, "connection_ack")
+        query = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { timestamp missed } }"
+        payload = {"query": query, "variables": {"ids": tenant.series_ids}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        await asyncio.sleep(1)  # subscribed
+        start, batches = time.time_ns() - 3_600 * 10**9, 60
+        requests = [
+            ingest_pb2.IngestRequest(
+                batch_no=n + 1,
+                series=[
+                    ingest_pb2.SeriesPoints(series_id=s, timestamps_ns=[start + n], values=[1.0])
+                    for s in tenant.series_ids
+                ],
+            )
+            for n in range(batches)
+        ]
+        await send_batches(
+            stack.targets["ingest"], tenant.credential, requests
+        )  # one live value per series each
+        assert (await client.query("{ me { kind } }"))["data"]["me"]["kind"] == "user"  # still serving
+
+        received = missed = 0
+        async with asyncio.timeout(30):
+            while received + missed < batches * len(tenant.series_ids):
+                value = (await next_message(ws, "next"))["payload"]["data"]["liveValues"]
+                received, missed = received + 1, missed + value["missed"]
+        assert received + missed == batches * len(tenant.series_ids)
+    finally:
+        await ws.close()
         await client.close()

@@ -47,6 +47,7 @@ ROWS = {
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
+    "apiKeys": ("{ apiKeys { id prefix } }", {"a_session", "b_session"}),
     "retentionNotice": (
         "{ retentionNotice { deletesBefore retentionDays notifiedAt } }",
         {"a_session", "a_key_read", "b_session"},
@@ -55,6 +56,14 @@ ROWS = {
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
+    "createApiKey": (
+        'mutation { createApiKey(name: "matrix", scopes: [READ]) { key errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "revokeApiKey": (
+        'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") { revoked } }',
+        {"a_session", "b_session"},
+    ),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 

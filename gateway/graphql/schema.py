@@ -12,6 +12,8 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.graphql.account import AccountMutation, AccountQuery
+from gateway.graphql.alarm_rules import AlarmRuleMutation, AlarmRuleQuery
+from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
@@ -22,10 +24,20 @@ from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
 
 Query = merge_types(
-    "Query", (AssetQuery, TelemetryQuery, DeviceQuery, AccountQuery, ApiKeyQuery, RetentionQuery)
+    "Query",
+    (
+        AssetQuery,
+        TelemetryQuery,
+        DeviceQuery,
+        AccountQuery,
+        ApiKeyQuery,
+        RetentionQuery,
+        AlarmQuery,
+        AlarmRuleQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation))
-Subscription = merge_types("Subscription", (TelemetrySubscription,))
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, AlarmMutation, AlarmRuleMutation))
+Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 
 
 class Schema(strawberry.Schema):

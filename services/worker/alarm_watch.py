@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import ServiceError
-from services.runtime.keys import alarm_channel, tenant_key
+from services.runtime.keys import alarm_channel, alarm_message, tenant_key
 from services.worker import alarm_storage
 from services.worker.alarm_client import AlarmClient
 from services.worker.alarm_notify import Notifier
@@ -241,10 +241,8 @@ class AlarmWatch:
     async def publish(redis: Any, tenant_id: uuid.UUID, transition: pb.AlarmTransition) -> None:
         """The change on the tenant's alarm channel; a Redis failure loses only the live message."""
         try:
-            await redis.publish(alarm_channel(tenant_id), alarm_message(transition.alarm, transition.event))
+            await redis.publish(
+                alarm_channel(tenant_id), alarm_message(transition.event, transition.alarm.id)
+            )
         except (RedisError, OSError) as exc:
             log.warning("alarm publish failed", extra={"error": repr(exc)})
-
-
-def alarm_message(alarm: pb.Alarm, event: str) -> str:
-    return json.dumps({"event": event, "alarm_id": alarm.id})

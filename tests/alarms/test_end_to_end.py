@@ -6,7 +6,6 @@ fails twice gets the same delivery a third time after backing off; a silent devi
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import time
 import uuid
@@ -15,40 +14,13 @@ import grpc
 import pytest
 
 from services.runtime.principal import Kind, Principal, Role
-from services.runtime.settings import ServiceSettings, role_url
 from services.runtime.tokens import METADATA_KEY
-from services.tenancy.config import TenancySettings
-from services.tenancy.server import TenancyServer
-from services.worker.server import WorkerServer
 from sfcloud.v1 import alarms_pb2 as pb
-from sfcloud.v1 import alarms_pb2_grpc, ingest_pb2, tenancy_pb2, tenancy_pb2_grpc
-from tests.alarms.helpers import AlarmApi, S, above, threshold_rule
+from sfcloud.v1 import alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from tests.alarms.conftest import ATTEMPTS, RETRY_BASE_S
+from tests.alarms.helpers import AlarmApi, Device, S, above, eventually, threshold_rule
 from tests.alarms.receiver import WebhookReceiver
-from tests.e2e.provision import create_tenant, send_batches
-
-RETRY_BASE_S = 0.2
-ATTEMPTS = 4
-
-
-@pytest.fixture(scope="module")
-async def alarm_stack(stack, admin_url, signing_key, inbox):
-    """A tenancy that mails through the local SMTP server, and a worker evaluating alarms through it."""
-    service = ServiceSettings("tenancy", "127.0.0.1:0", role_url(admin_url, "sf_tenancy", None), signing_key)
-    tenancy = TenancyServer(TenancySettings(service, smtp_url=inbox.url, public_url="http://sf.test"))
-    target = f"127.0.0.1:{await tenancy.start()}"
-    settings = dataclasses.replace(
-        stack.worker_settings("alarms-e2e"),
-        tenancy_target=target,
-        alarm_interval_s=1,
-        alarm_tick_s=0.1,
-        alarm_retry_base_s=RETRY_BASE_S,
-        alarm_attempts=ATTEMPTS,
-    )
-    worker = WorkerServer(settings)
-    await worker.start()
-    yield target
-    await worker.stop()
-    await tenancy.stop()
+from tests.e2e.provision import create_tenant
 
 
 @pytest.fixture
@@ -66,42 +38,6 @@ async def receiver():
 
 def owner_of(tenant) -> Principal:
     return Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant.id, role=Role.OWNER)
-
-
-class Device:
-    """A device sending points of one series through ingest, one batch per call, a second apart."""
-
-    def __init__(self, stack, tenant, series_id: str) -> None:
-        self._target, self._credential, self._series = stack.targets["ingest"], tenant.credential, series_id
-        self._session, self._batch_no = uuid.uuid4().hex, 0
-        self.t_ns = time.time_ns() - 3600 * S  # ahead of the rule's creation below, then ever later
-
-    def start_after(self, rule: pb.AlarmRule) -> None:
-        self.t_ns = max(self.t_ns, rule.created_ns)
-
-    async def send(self, *values: float) -> None:
-        for value in values:
-            self._batch_no += 1
-            self.t_ns += S // 1000  # a millisecond apart: well inside the flapping window, never ahead of now
-            request = ingest_pb2.IngestRequest(
-                batch_no=self._batch_no,
-                session_id=self._session,
-                series=[
-                    ingest_pb2.SeriesPoints(series_id=self._series, timestamps_ns=[self.t_ns], values=[value])
-                ],
-            )
-            await send_batches(self._target, self._credential, [request])
-
-
-async def eventually(check, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not come true in time")
-        await asyncio.sleep(0.1)
 
 
 def mails_to(inbox, address: str) -> list:

@@ -11,9 +11,11 @@ import pytest
 
 from gateway.graphql.schema import build_schema
 from services.runtime.principal import Kind, Principal, Role
+from services.runtime.tokens import service_principal
 from sf.seeding import create_tenant, send_batches
+from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as pb
-from sfcloud.v1 import tenancy_pb2_grpc
+from tests.alarms.helpers import AlarmApi, above, threshold_rule
 from tests.control_plane import Tenancy
 from tests.e2e.provision import session_cookie
 from tests.e2e.test_bad_input import batch
@@ -52,6 +54,10 @@ ROWS = {
         "{ retentionNotice { deletesBefore retentionDays notifiedAt } }",
         {"a_session", "a_key_read", "b_session"},
     ),
+    "alarms": ("{ alarms { id ruleName } }", {"a_session", "a_key_read", "b_session"}),
+    "alarm": ('{ alarm(id: "{alarm}") { alarm { id } history { action } } }', {"a_session", "a_key_read"}),
+    "alarmRules": ("{ alarmRules { id seriesId } }", {"a_session", "a_key_read", "b_session"}),
+    "alarmEndpoints": ("{ alarmEndpoints { id target } }", {"a_session", "b_session"}),
 }
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
@@ -62,6 +68,42 @@ MUTATIONS = {
     ),
     "revokeApiKey": (
         'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") { revoked } }',
+        {"a_session", "b_session"},
+    ),
+    # Alarm mutations answer another tenant's (or no) object with a NOT_FOUND user error in the payload;
+    # B's rule on A's series is refused so (tests/alarms/test_graphql.py shows the codes).
+    "createAlarmRule": (
+        'mutation { createAlarmRule(kind: THRESHOLD, seriesId: "{series}",'
+        ' settings: {name: "m", severity: INFO, condition: ABOVE, threshold: 1}) { rule { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "updateAlarmRule": (
+        'mutation { updateAlarmRule(id: "00000000-0000-0000-0000-000000000000",'
+        ' settings: {name: "m", severity: INFO, condition: ABOVE}) { rule { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "deleteAlarmRule": (
+        'mutation { deleteAlarmRule(id: "00000000-0000-0000-0000-000000000000") { deleted } }',
+        {"a_session", "b_session"},
+    ),
+    "createAlarmEndpoint": (
+        'mutation { createAlarmEndpoint(kind: EMAIL, target: "ops@example.com") { secret errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "deleteAlarmEndpoint": (
+        'mutation { deleteAlarmEndpoint(id: "00000000-0000-0000-0000-000000000000") { deleted } }',
+        {"a_session", "b_session"},
+    ),
+    "acknowledgeAlarm": (
+        'mutation { acknowledgeAlarm(id: "{alarm}") { alarm { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "clearAlarm": (
+        'mutation { clearAlarm(id: "00000000-0000-0000-0000-000000000000") { errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "commentAlarm": (
+        'mutation { commentAlarm(id: "{alarm}", comment: "seen") { errors { code } } }',
         {"a_session", "b_session"},
     ),
 }
@@ -108,20 +150,36 @@ async def keys_for(tenancy, a) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 async def all_callers(stack, signer, callers):
-    """The sessions plus A's two API keys (made once: keys count against the plan's quota)."""
+    """The sessions plus A's two API keys (made once: keys count against the plan's quota), and an
+    alarm of A's (a rule on A's series whose condition A's worker reported)."""
     a, headers = callers
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         keys = await keys_for(Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer), a)
-    return a, headers | keys
+        alarm_id = await raised_alarm(AlarmApi(alarms_pb2_grpc.AlarmServiceStub(channel), signer), a)
+    return a, headers | keys, alarm_id
+
+
+async def raised_alarm(alarms: AlarmApi, tenant) -> str:
+    owner = Principal(Kind.USER, "owner", tenant_id=tenant.id, role=Role.OWNER)
+    rule = (await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(1)), owner)).rule
+    report = alarms_pb2.ReportAlarmConditionRequest(
+        rule_id=rule.id, kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD, time_ns=time.time_ns(), active=True
+    )
+    answer = await alarms.call("ReportAlarmCondition", report, service_principal("worker", tenant.id))
+    return answer.transitions[0].alarm.id
 
 
 @pytest.mark.parametrize("field", sorted(ROWS) + sorted(MUTATIONS))
 async def test_graphql_matrix(stack, all_callers, field):
-    a, headers = all_callers
+    a, headers, alarm_id = all_callers
     query_template, allowed = ROWS.get(field) or MUTATIONS[field]
-    query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
+    query = (
+        query_template.replace("{series}", a.series_ids[0])
+        .replace("{machine}", a.machine_id)
+        .replace("{alarm}", alarm_id)
+    )
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
-    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id)) if i not in query}
+    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), alarm_id) if i not in query}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         for who, extra in headers.items():
             response = await http.post("/graphql", json={"query": query}, headers=extra)

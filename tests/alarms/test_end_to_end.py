@@ -65,8 +65,13 @@ async def test_raise_notify_acknowledge_clear_and_flapping(
     device.start_after(rule)
 
     # Real points through ingest: 85 raises (80 is the threshold), 78 stays raised (hysteresis 5).
-    await device.send(70, 75, 85, 82, 78)
+    await device.send(70, 75)
+    sent_at = time.monotonic()
+    await device.send(85, 82, 78)
     (raised,) = await receiver.wait_for(1)
+    # Stored point to webhook: the live feed, a 0.1 s tick here (0.25 s by default), read, report, post.
+    assert raised.at - sent_at < 2.0, raised.at - sent_at
+    print(f"ingest -> webhook latency {1000 * (raised.at - sent_at):.0f} ms")
     assert raised.verified(secret), "the signature must verify with the endpoint's secret"
     assert not raised.verified("whsec_wrong")
     body = raised.json

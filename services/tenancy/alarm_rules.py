@@ -130,12 +130,16 @@ class AlarmRules:
         return updated
 
     async def delete(self, caller: Principal, rule_id: str) -> None:
+        await self._delete(caller, "rule", rule_id, storage.delete_rule)
+
+    async def _delete(self, caller: Principal, what: str, object_id: str, remove) -> None:
+        """Delete the tenant's alarm rule or endpoint, audited; NOT_FOUND if the tenant has none such."""
         tenant_id = caller.require_role(*MANAGERS)
-        rule_uuid = parse_id("rule_id", rule_id)
+        parsed = parse_id(f"{what}_id", object_id)
         async with self._db.tenant(tenant_id) as conn:
-            if not await storage.delete_rule(conn, rule_uuid):
-                raise NotFound("alarm rule not found", reason="ALARM_RULE_NOT_FOUND")
-            await audit.record(conn, caller, "alarm_rule.delete", target=rule_id)
+            if not await remove(conn, parsed):
+                raise NotFound(f"alarm {what} not found", reason=f"ALARM_{what.upper()}_NOT_FOUND")
+            await audit.record(conn, caller, f"alarm_{what}.delete", target=object_id)
 
     async def list(self, caller: Principal) -> list[Rule]:
         """Readers of the tenant, and the worker (a token scoped to the tenant) that evaluates them."""
@@ -161,12 +165,7 @@ class AlarmRules:
         return endpoint, secret
 
     async def delete_endpoint(self, caller: Principal, endpoint_id: str) -> None:
-        tenant_id = caller.require_role(*MANAGERS)
-        endpoint_uuid = parse_id("endpoint_id", endpoint_id)
-        async with self._db.tenant(tenant_id) as conn:
-            if not await storage.delete_endpoint(conn, endpoint_uuid):
-                raise NotFound("alarm endpoint not found", reason="ALARM_ENDPOINT_NOT_FOUND")
-            await audit.record(conn, caller, "alarm_endpoint.delete", target=endpoint_id)
+        await self._delete(caller, "endpoint", endpoint_id, storage.delete_endpoint)
 
     async def endpoints(self, caller: Principal) -> list[Endpoint]:
         tenant_id = caller.require_role(*MANAGERS)

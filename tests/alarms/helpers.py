@@ -5,25 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 
-from services.runtime.principal import Principal
-from services.runtime.tokens import METADATA_KEY, TokenSigner
+from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import alarms_pb2 as pb
 from sfcloud.v1 import alarms_pb2_grpc, ingest_pb2
+from tests.control_plane import Tenancy
 from tests.e2e.provision import send_batches
 
 S = 1_000_000_000
 
 
-@dataclass
-class AlarmApi:
-    stub: alarms_pb2_grpc.AlarmServiceStub
-    signer: TokenSigner
-
-    def call(self, method: str, request, principal: Principal):
-        metadata = ((METADATA_KEY, self.signer.sign(principal)),)
-        return getattr(self.stub, method)(request, metadata=metadata, timeout=10)
+def alarm_api(channel, signer: TokenSigner) -> Tenancy:
+    """AlarmService (served by tenancy), callable as any principal, like the tenancy tests' client."""
+    return Tenancy(alarms_pb2_grpc.AlarmServiceStub(channel), signer)
 
 
 def above(

@@ -16,9 +16,9 @@ import pytest
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY
 from sfcloud.v1 import alarms_pb2 as pb
-from sfcloud.v1 import alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
 from tests.alarms.conftest import ATTEMPTS, RETRY_BASE_S
-from tests.alarms.helpers import AlarmApi, Device, S, above, eventually, threshold_rule
+from tests.alarms.helpers import Device, S, above, alarm_api, eventually, threshold_rule
 from tests.alarms.receiver import WebhookReceiver
 from tests.e2e.provision import create_tenant
 
@@ -26,7 +26,7 @@ from tests.e2e.provision import create_tenant
 @pytest.fixture
 async def alarms(alarm_stack, signer):
     async with grpc.aio.insecure_channel(alarm_stack) as channel:
-        yield AlarmApi(alarms_pb2_grpc.AlarmServiceStub(channel), signer)
+        yield alarm_api(channel, signer)
 
 
 @pytest.fixture
@@ -131,21 +131,38 @@ async def test_raise_notify_acknowledge_clear_and_flapping(
     assert statuses == [("delivered", 10), ("held", 14)]  # 5 changes x 2 endpoints sent; 7 x 2 held
 
 
+async def raise_once(stack, signer, alarms, receiver: WebhookReceiver, name: str) -> tuple[uuid.UUID, str]:
+    """A new tenant with a webhook to ``receiver`` and a rule that one point raises: (tenant, secret)."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, name)
+    owner = owner_of(tenant)
+    hook = pb.CreateAlarmEndpointRequest(kind=pb.ALARM_ENDPOINT_KIND_WEBHOOK, target=receiver.url)
+    secret = (await alarms.call("CreateAlarmEndpoint", hook, owner)).secret
+    rule_request = threshold_rule(tenant.series_ids[0], above(10))
+    device = Device(stack, tenant, tenant.series_ids[0])
+    device.start_after((await alarms.call("CreateAlarmRule", rule_request, owner)).rule)
+    await device.send(11)
+    return tenant.id, secret
+
+
+async def delivery_outcome(admin_conn, tenant_id: uuid.UUID) -> tuple:
+    """(status, tries, last error) of the tenant's one delivery, once it is no longer pending."""
+
+    async def recorded():
+        row = admin_conn.execute(
+            "SELECT status, attempts, last_error FROM tenancy.alarm_deliveries WHERE tenant_id = %s",
+            [tenant_id],
+        ).fetchone()
+        return row if row and row[0] != "pending" else None
+
+    return await eventually(recorded)
+
+
 async def test_a_webhook_that_fails_twice_gets_the_third_try_after_backing_off(
     stack, signer, alarms, admin_conn
 ):
     receiver = await WebhookReceiver(fail_first=2).start()
     try:
-        tenant = await create_tenant(stack.targets["tenancy"], signer, "alarms retry")
-        owner = owner_of(tenant)
-        hook = pb.CreateAlarmEndpointRequest(kind=pb.ALARM_ENDPOINT_KIND_WEBHOOK, target=receiver.url)
-        secret = (await alarms.call("CreateAlarmEndpoint", hook, owner)).secret
-        rule = (
-            await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(10)), owner)
-        ).rule
-        device = Device(stack, tenant, tenant.series_ids[0])
-        device.start_after(rule)
-        await device.send(11)
+        tenant_id, secret = await raise_once(stack, signer, alarms, receiver, "alarms retry")
         tries = await receiver.wait_for(3)
         await asyncio.sleep(3 * RETRY_BASE_S)
         assert [r.status for r in receiver.requests] == [500, 500, 200]
@@ -153,15 +170,7 @@ async def test_a_webhook_that_fails_twice_gets_the_third_try_after_backing_off(
         assert all(r.verified(secret) for r in tries)  # each try signed anew, over its own timestamp
         gaps = [b.at - a.at for a, b in itertools.pairwise(tries)]
         assert gaps[0] >= RETRY_BASE_S and gaps[1] >= 2 * RETRY_BASE_S, gaps
-
-        async def recorded():
-            row = admin_conn.execute(
-                "SELECT status, attempts, last_error FROM tenancy.alarm_deliveries WHERE tenant_id = %s",
-                [tenant.id],
-            ).fetchone()
-            return row if row and row[0] != "pending" else None
-
-        assert await eventually(recorded) == ("delivered", 3, "")
+        assert await delivery_outcome(admin_conn, tenant_id) == ("delivered", 3, "")
     finally:
         await receiver.stop()
 
@@ -169,25 +178,8 @@ async def test_a_webhook_that_fails_twice_gets_the_third_try_after_backing_off(
 async def test_a_receiver_that_never_answers_well_is_given_up_and_recorded(stack, signer, alarms, admin_conn):
     receiver = await WebhookReceiver(fail_first=1000).start()
     try:
-        tenant = await create_tenant(stack.targets["tenancy"], signer, "alarms give up")
-        owner = owner_of(tenant)
-        hook = pb.CreateAlarmEndpointRequest(kind=pb.ALARM_ENDPOINT_KIND_WEBHOOK, target=receiver.url)
-        await alarms.call("CreateAlarmEndpoint", hook, owner)
-        rule = (
-            await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(10)), owner)
-        ).rule
-        device = Device(stack, tenant, tenant.series_ids[0])
-        device.start_after(rule)
-        await device.send(11)
-
-        async def recorded():
-            row = admin_conn.execute(
-                "SELECT status, attempts, last_error FROM tenancy.alarm_deliveries WHERE tenant_id = %s",
-                [tenant.id],
-            ).fetchone()
-            return row if row and row[0] != "pending" else None
-
-        assert await eventually(recorded) == ("failed", ATTEMPTS, "HTTP 500")
+        tenant_id, _ = await raise_once(stack, signer, alarms, receiver, "alarms give up")
+        assert await delivery_outcome(admin_conn, tenant_id) == ("failed", ATTEMPTS, "HTTP 500")
         assert len(receiver.requests) == ATTEMPTS
     finally:
         await receiver.stop()

@@ -15,9 +15,8 @@ from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import service_principal
 from services.tenancy.catalog import load_templates
 from sfcloud.v1 import alarms_pb2 as pb
-from sfcloud.v1 import alarms_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as tpb
-from tests.alarms.helpers import AlarmApi, S, above, threshold_rule
+from tests.alarms.helpers import S, above, alarm_api, threshold_rule
 from tests.control_plane import OPERATOR, rejected
 from tests.e2e.test_bad_input import reason_of
 from tests.tenancy.test_retention_mail import violated_field
@@ -27,7 +26,7 @@ from tests.tenancy.test_subscriptions import _machine
 @pytest.fixture
 async def alarms(stack, signer):
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
-        yield AlarmApi(alarms_pb2_grpc.AlarmServiceStub(channel), signer)
+        yield alarm_api(channel, signer)
 
 
 async def tenant_with_series(tenancy) -> tuple[tpb.Tenant, Principal, str]:

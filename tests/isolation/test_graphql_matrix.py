@@ -13,9 +13,9 @@ from gateway.graphql.schema import build_schema
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import service_principal
 from sf.seeding import create_tenant, send_batches
-from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2, tenancy_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as pb
-from tests.alarms.helpers import AlarmApi, above, threshold_rule
+from tests.alarms.helpers import above, alarm_api, threshold_rule
 from tests.control_plane import Tenancy
 from tests.e2e.provision import session_cookie
 from tests.e2e.test_bad_input import batch
@@ -155,11 +155,11 @@ async def all_callers(stack, signer, callers):
     a, headers = callers
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         keys = await keys_for(Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer), a)
-        alarm_id = await raised_alarm(AlarmApi(alarms_pb2_grpc.AlarmServiceStub(channel), signer), a)
+        alarm_id = await raised_alarm(alarm_api(channel, signer), a)
     return a, headers | keys, alarm_id
 
 
-async def raised_alarm(alarms: AlarmApi, tenant) -> str:
+async def raised_alarm(alarms, tenant) -> str:
     owner = Principal(Kind.USER, "owner", tenant_id=tenant.id, role=Role.OWNER)
     rule = (await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(1)), owner)).rule
     report = alarms_pb2.ReportAlarmConditionRequest(

@@ -1,5 +1,6 @@
 """Building a tenant's plant from a layout: sites, lines and machines of template machine types,
-with their series (and alarm defaults), their ideal cycle times, and edge devices where declared.
+with their series (and alarm defaults, which become alarm rules of a series when it is made), their
+ideal cycle times, and edge devices where declared.
 
 Ids are UUIDv5s of the tenant and the object's path, so building the same layout again adds only
 what is missing: the same function serves creating a tenant and reconciling a manifest.

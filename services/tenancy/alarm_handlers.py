@@ -199,3 +199,9 @@ class AlarmHandlers(alarms_pb2_grpc.AlarmServiceServicer):
     async def SendAlarmEmail(self, request, context) -> pb.SendAlarmEmailResponse:
         await self._alarms.send_email(current_principal(), request.delivery_id)
         return pb.SendAlarmEmailResponse()
+
+    async def ClaimAbandonedAlarmDeliveries(
+        self, request, context
+    ) -> pb.ClaimAbandonedAlarmDeliveriesResponse:
+        found = await self._alarms.claim_abandoned(current_principal(), request.older_than_s)
+        return pb.ClaimAbandonedAlarmDeliveriesResponse(transitions=[transition_pb(t) for t in found])

@@ -182,6 +182,19 @@ class Alarms:
         async with self._db.tenant(tenant_id) as conn:
             await storage.finish_delivery(conn, delivery_uuid, delivered, attempts, error)
 
+    async def claim_abandoned(self, caller: Principal, older_than_s: int) -> list[Transition]:
+        """The tenant's deliveries whose worker stopped before finishing them, for another worker."""
+        caller.require_service("worker")
+        tenant_id = caller.require_tenant()
+        if not 1 <= older_than_s <= 86_400:
+            raise InvalidArgument.of("older_than_s", "must be 1 to 86,400 seconds")
+        grouped: dict[tuple[uuid.UUID, str], list] = {}
+        async with self._db.tenant(tenant_id) as conn:
+            for alarm_id, event, delivery in await storage.claim_abandoned(conn, older_than_s):
+                grouped.setdefault((alarm_id, event), []).append(delivery)
+            alarms = {a: await storage.get_alarm(conn, a) for a, _ in grouped}
+        return [Transition(alarms[a], event, found) for (a, event), found in grouped.items()]
+
     async def send_email(self, caller: Principal, delivery_id: str) -> None:
         """Mail one email delivery (once: a delivery recorded as sent is not sent again)."""
         caller.require_service("worker")

@@ -43,3 +43,10 @@ class AlarmClient:
     async def send_email(self, tenant_id: uuid.UUID, delivery_id: str) -> None:
         request = pb.SendAlarmEmailRequest(delivery_id=delivery_id)
         await self._identity.call(self._stub.SendAlarmEmail, request, self._as(tenant_id))
+
+    async def claim_abandoned(self, tenant_id: uuid.UUID, older_than_s: int) -> list[pb.AlarmTransition]:
+        request = pb.ClaimAbandonedAlarmDeliveriesRequest(older_than_s=older_than_s)
+        answer = await self._identity.call(
+            self._stub.ClaimAbandonedAlarmDeliveries, request, self._as(tenant_id)
+        )
+        return list(answer.transitions)

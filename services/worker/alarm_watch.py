@@ -14,7 +14,9 @@
   evaluation repeated after a crash raises nothing twice. One worker at a time evaluates a tenant
   (`t:{tenant}:alarms:lock`, SET NX PX); other workers leave it due and try again.
 - Changes are published on `t:{tenant}:alarms` (the GraphQL `alarms` subscription) and their
-  notifications handed to the `Notifier`.
+  notifications handed to the `Notifier`. A delivery left pending for ``abandoned_s`` (its worker stopped
+  during the retries) is claimed from tenancy by the periodic pass and delivered again, under the same
+  delivery id.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class WatchSettings:
     interval_s: float = 10.0  # every tenant (and every no-data rule) this often
     rules_ttl_s: float = 2.0  # a tenant's rules are asked of tenancy again after this
     catch_up_s: float = 3600.0  # an evaluation never reads further back than this
+    abandoned_s: int = 300  # a delivery pending this long lost its worker: another takes it over
 
 
 def view(rule: pb.AlarmRule) -> RuleView:
@@ -155,9 +158,15 @@ class AlarmWatch:
                 self._due.setdefault(tenant_id, set()).update(series)  # another worker held it: again later
 
     async def evaluate_all(self) -> None:
+        """Every tenant's rules; for tenants with rules, also the deliveries a stopped worker left."""
         for tenant in await self._directory.tenants():
             self._cells_of[tenant.tenant_id] = tenant.cell
             await self.evaluate(tenant.tenant_id, None)
+            if self._rules.get(tenant.tenant_id, (0.0, []))[1]:
+                for transition in await self._client.claim_abandoned(
+                    tenant.tenant_id, self._settings.abandoned_s
+                ):
+                    self._notifier.dispatch(tenant.tenant_id, transition)
 
     async def evaluate(
         self, tenant_id: uuid.UUID, series: set[str] | None, now_ns: int | None = None

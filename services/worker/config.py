@@ -10,6 +10,7 @@
 | `SF_RETENTION_INTERVAL_S` | 3600 | seconds between retention passes (one worker at a time); 0: no retention |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
 | `SF_ALARM_INTERVAL_S` | 10 | seconds between evaluations of every tenant's rules (no-data too); 0: none here |
+| `SF_ALARM_ABANDONED_S` | 300 | a notification pending this long lost its worker: the next periodic pass sends it |
 | `SF_ALARM_RETRY_BASE_S` / `SF_ALARM_ATTEMPTS` | 1 / 6 | a failed notification is retried after 1, 2, 4, … s; 6 tries at most |
 """
 
@@ -42,6 +43,7 @@ class WorkerSettings:
     alarm_tick_s: float = 0.25  # tenants with new data are evaluated this often
     alarm_retry_base_s: float = 1.0
     alarm_attempts: int = 6
+    alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
@@ -59,4 +61,5 @@ class WorkerSettings:
             alarm_interval_s=env.int("SF_ALARM_INTERVAL_S", 10, minimum=0, maximum=3600),
             alarm_retry_base_s=env.int("SF_ALARM_RETRY_BASE_S", 1, minimum=1, maximum=600),
             alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
+            alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
         )

@@ -58,7 +58,11 @@ class WorkerServer:
         backoff = Backoff(self.settings.alarm_retry_base_s, self.settings.alarm_attempts)
         self.notifier = Notifier(client, self.http, backoff)
         directory = TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), identity, {})
-        watch = WatchSettings(self.settings.alarm_tick_s, self.settings.alarm_interval_s)
+        watch = WatchSettings(
+            self.settings.alarm_tick_s,
+            self.settings.alarm_interval_s,
+            abandoned_s=self.settings.alarm_abandoned_s,
+        )
         return AlarmWatch(
             self.redis, self.cells, directory, client, self.notifier, watch, self.settings.consumer
         )

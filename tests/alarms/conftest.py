@@ -14,6 +14,7 @@ from services.worker.server import WorkerServer
 
 RETRY_BASE_S = 0.2
 ATTEMPTS = 4
+ABANDONED_S = 3  # longer than a delivery's retries here (0.2 + 0.4 + 0.8 s and four answers)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,7 @@ async def alarm_stack(stack, admin_url, signing_key, inbox):
         alarm_tick_s=0.1,
         alarm_retry_base_s=RETRY_BASE_S,
         alarm_attempts=ATTEMPTS,
+        alarm_abandoned_s=ABANDONED_S,
     )
     worker = WorkerServer(settings)
     await worker.start()

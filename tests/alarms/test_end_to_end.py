@@ -14,10 +14,10 @@ import grpc
 import pytest
 
 from services.runtime.principal import Kind, Principal, Role
-from services.runtime.tokens import METADATA_KEY
+from services.runtime.tokens import METADATA_KEY, service_principal
 from sfcloud.v1 import alarms_pb2 as pb
 from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
-from tests.alarms.conftest import ATTEMPTS, RETRY_BASE_S
+from tests.alarms.conftest import ABANDONED_S, ATTEMPTS, RETRY_BASE_S
 from tests.alarms.helpers import Device, S, above, alarm_api, eventually, threshold_rule
 from tests.alarms.receiver import WebhookReceiver
 from tests.e2e.provision import create_tenant
@@ -181,6 +181,36 @@ async def test_a_receiver_that_never_answers_well_is_given_up_and_recorded(stack
         tenant_id, _ = await raise_once(stack, signer, alarms, receiver, "alarms give up")
         assert await delivery_outcome(admin_conn, tenant_id) == ("failed", ATTEMPTS, "HTTP 500")
         assert len(receiver.requests) == ATTEMPTS
+    finally:
+        await receiver.stop()
+
+
+async def test_a_delivery_whose_worker_stopped_is_taken_over(stack, signer, alarms, admin_conn):
+    """A change recorded in tenancy whose worker stopped before notifying (the change is reported here
+    as the worker would, and nobody delivers it): the periodic pass claims the pending delivery once it
+    is abandoned and delivers it under the same id."""
+    receiver = await WebhookReceiver().start()
+    try:
+        tenant = await create_tenant(stack.targets["tenancy"], signer, "alarms abandoned")
+        owner = owner_of(tenant)
+        hook = pb.CreateAlarmEndpointRequest(kind=pb.ALARM_ENDPOINT_KIND_WEBHOOK, target=receiver.url)
+        secret = (await alarms.call("CreateAlarmEndpoint", hook, owner)).secret
+        rule = (
+            await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(1e9)), owner)
+        ).rule
+        report = pb.ReportAlarmConditionRequest(
+            rule_id=rule.id, kind=pb.ALARM_RULE_KIND_THRESHOLD, time_ns=time.time_ns(), active=True, value=2e9
+        )
+        worker = service_principal("worker", tenant.id)
+        (change,) = (await alarms.call("ReportAlarmCondition", report, worker)).transitions
+        started = time.monotonic()
+        (delivered,) = await receiver.wait_for(1, timeout_s=30)
+        assert delivered.at - started >= ABANDONED_S - 1  # not before it was abandoned
+        assert delivered.headers["x-sfcloud-delivery"] == change.deliveries[0].id
+        assert delivered.verified(secret) and delivered.json["alarm"]["id"] == change.alarm.id
+        assert await delivery_outcome(admin_conn, tenant.id) == ("delivered", 1, "")
+        await asyncio.sleep(ABANDONED_S + 1.5)  # delivered: nobody claims it again
+        assert len(receiver.requests) == 1
     finally:
         await receiver.stop()
 

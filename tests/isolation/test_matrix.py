@@ -281,6 +281,9 @@ ROWS: dict[str, Row] = {
     "AlarmService/RecordAlarmDelivery": row(
         set(), lambda w: alarms_pb2.RecordAlarmDeliveryRequest(delivery_id=str(uuid.uuid4()), delivered=True)
     ),
+    "AlarmService/ClaimAbandonedAlarmDeliveries": row(
+        set(), lambda w: alarms_pb2.ClaimAbandonedAlarmDeliveriesRequest(older_than_s=1)
+    ),
     "AlarmService/SendAlarmEmail": row(
         set(), lambda w: alarms_pb2.SendAlarmEmailRequest(delivery_id=str(uuid.uuid4()))
     ),

@@ -286,3 +286,19 @@ async def delivery_statuses(conn: AsyncConnection, alarm_id: uuid.UUID) -> list[
         [alarm_id],
     )
     return await cur.fetchall()
+
+
+async def claim_abandoned(
+    conn: AsyncConnection, older_than_s: int, limit: int = 100
+) -> list[tuple[uuid.UUID, str, Delivery]]:
+    """(alarm id, event, delivery) of pending deliveries untouched for ``older_than_s``, leased anew."""
+    cur = await conn.execute(
+        "WITH claimed AS (UPDATE tenancy.alarm_deliveries SET updated_at = now() WHERE (tenant_id, id) IN ("
+        "  SELECT tenant_id, id FROM tenancy.alarm_deliveries WHERE status = 'pending'"
+        "  AND updated_at < now() - make_interval(secs => %s) ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " RETURNING tenant_id, id, alarm_id, event, endpoint_id)"
+        " SELECT c.alarm_id, c.event, c.id, e.id, e.kind, e.target, e.secret FROM claimed c"
+        " JOIN tenancy.alarm_endpoints e ON e.tenant_id = c.tenant_id AND e.id = c.endpoint_id",
+        [older_than_s, limit],
+    )
+    return [(row[0], row[1], Delivery(*row[2:])) for row in await cur.fetchall()]

@@ -73,10 +73,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def server_config(settings: GatewaySettings) -> uvicorn.Config:
     """How the gateway is served, the same under `sf serve gateway` and in-process."""
+    return uvicorn_config(create_app(settings), settings.host, settings.port)
+
+
+def uvicorn_config(app, host: str, port: int) -> uvicorn.Config:
+    """The gateway's uvicorn settings (`sf bench` serves its bare baseline endpoint with them too)."""
     return uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        app,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         ws="websockets-sansio",

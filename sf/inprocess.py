@@ -27,11 +27,21 @@ from services.worker.config import WorkerSettings
 from services.worker.server import WorkerServer
 
 
-class _QuietServer(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to its host (the test runner or `sf bench`)."""
 
     def capture_signals(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+    async def start_serving(self) -> asyncio.Task:
+        """Serve in the background; returns once it accepts connections (the task: set
+        ``should_exit`` and await it to stop)."""
+        task = asyncio.create_task(self.serve())
+        while not self.started:
+            if task.done():
+                task.result()  # it failed to start: raise why
+            await asyncio.sleep(0.02)
+        return task
 
 
 def free_port() -> int:
@@ -52,7 +62,7 @@ class InProcessStack:
     servers: dict[str, object] = field(default_factory=dict)  # by name, to look at a running server's state
     gateway_url: str = ""
     _servers: list = field(default_factory=list)
-    _gateway: _QuietServer | None = None
+    _gateway: QuietServer | None = None
     _gateway_task: asyncio.Task | None = None
 
     def _service(self, name: str) -> ServiceSettings:
@@ -115,12 +125,8 @@ class InProcessStack:
 
     async def _start_gateway(self) -> None:
         settings = self.gateway_settings()
-        self._gateway = _QuietServer(server_config(settings))
-        self._gateway_task = asyncio.create_task(self._gateway.serve())
-        while not self._gateway.started:
-            if self._gateway_task.done():
-                self._gateway_task.result()
-            await asyncio.sleep(0.02)
+        self._gateway = QuietServer(server_config(settings))
+        self._gateway_task = await self._gateway.start_serving()
         self.gateway_url = f"http://{settings.host}:{settings.port}"
 
     async def stop(self) -> None:

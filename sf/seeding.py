@@ -32,8 +32,16 @@ def _metadata(signer: TokenSigner, principal: Principal) -> tuple:
 
 
 async def create_tenant(
-    tenancy_target: str, signer: TokenSigner, name: str, series_count: int = 3, plan: str = "standard"
+    tenancy_target: str,
+    signer: TokenSigner,
+    name: str,
+    series_count: int = 3,
+    plan: str = "standard",
+    machines: int = 1,
 ) -> SeededTenant:
+    """A tenant with an owner, one site and line, ``machines`` machines of ``series_count`` series each
+    (``machine_id`` is the first machine; ``series_ids`` holds every series, machine by machine), and
+    a device."""
     async with grpc.aio.insecure_channel(tenancy_target) as channel:
         stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
         tenant = (
@@ -53,29 +61,26 @@ async def create_tenant(
             metadata=meta,
             timeout=10,
         )
-        parent = ""
-        for kind, asset_name in (
-            (tenancy_pb2.ASSET_KIND_SITE, "Plant"),
-            (tenancy_pb2.ASSET_KIND_LINE, "Line 1"),
-            (tenancy_pb2.ASSET_KIND_MACHINE, "M-1"),
-        ):
-            parent = (
-                await stub.CreateAsset(
-                    tenancy_pb2.CreateAssetRequest(parent_id=parent, kind=kind, name=asset_name),
-                    metadata=meta,
-                    timeout=10,
+
+        async def asset(parent: str, kind: int, asset_name: str) -> str:
+            request = tenancy_pb2.CreateAssetRequest(parent_id=parent, kind=kind, name=asset_name)
+            return (await stub.CreateAsset(request, metadata=meta, timeout=10)).asset.id
+
+        line = await asset(
+            await asset("", tenancy_pb2.ASSET_KIND_SITE, "Plant"), tenancy_pb2.ASSET_KIND_LINE, "Line 1"
+        )
+        machine_ids, series_ids = [], []
+        for m in range(machines):
+            machine_ids.append(await asset(line, tenancy_pb2.ASSET_KIND_MACHINE, f"M-{m + 1}"))
+            for i in range(series_count):
+                request = tenancy_pb2.CreateSeriesRequest(
+                    machine_id=machine_ids[-1], name=f"sensor_{i}", unit="degC", kind="gauge", decimals=3
                 )
-            ).asset.id
-        series_ids = []
-        for i in range(series_count):
-            request = tenancy_pb2.CreateSeriesRequest(
-                machine_id=parent, name=f"sensor_{i}", unit="degC", kind="gauge", decimals=3
-            )
-            series_ids.append((await stub.CreateSeries(request, metadata=meta, timeout=10)).series.id)
+                series_ids.append((await stub.CreateSeries(request, metadata=meta, timeout=10)).series.id)
         device = await stub.CreateDevice(
             tenancy_pb2.CreateDeviceRequest(name="edge-1"), metadata=meta, timeout=10
         )
-    return SeededTenant(uuid.UUID(tenant.id), email, password, parent, series_ids, device.credential)
+    return SeededTenant(uuid.UUID(tenant.id), email, password, machine_ids[0], series_ids, device.credential)
 
 
 def device_metadata(credential: str) -> tuple:
@@ -89,3 +94,14 @@ async def send_batches(ingest_target: str, credential: str, batches: list) -> li
             iter(batches), metadata=device_metadata(credential), timeout=120
         )
         return [ack async for ack in call]
+
+
+async def create_api_key(
+    tenancy_target: str, signer: TokenSigner, tenant_id: uuid.UUID, scopes: list[str]
+) -> str:
+    """A new API key of the tenant, made as its owner; the key itself."""
+    owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant_id, role=Role.OWNER)
+    async with grpc.aio.insecure_channel(tenancy_target) as channel:
+        request = tenancy_pb2.CreateApiKeyRequest(name=f"key-{secrets.token_hex(3)}", scopes=scopes)
+        stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+        return (await stub.CreateApiKey(request, metadata=_metadata(signer, owner), timeout=10)).key

@@ -18,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from gateway.graphql.cost import cost_rule
+from gateway.graphql.validations import ValidationMemory
 from gateway.plans import DEFAULT_LIMITS, ApiLimits
 
 
@@ -40,7 +41,17 @@ class OperationLimits(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
+        """Adds the plan's rules, or answers from the schema's memory of the same request
+        (`validations.py`): setting the errors beforehand makes Strawberry skip its validation."""
         limits, context = self._limits(), self.execution_context
+        memory: ValidationMemory | None = getattr(context.schema, "validations", None)
+        rules = (limits.graphql_max_depth, limits.graphql_max_aliases, limits.graphql_max_cost)
+        key = memory.key(context.query, rules, context.variables) if memory else None
+        remembered = memory.recall(key) if memory else None
+        if remembered is not None:
+            context.pre_execution_errors = remembered
+            yield
+            return
         context.validation_rules = (
             *context.validation_rules,
             _depth_rule(limits.graphql_max_depth),
@@ -48,3 +59,5 @@ class OperationLimits(SchemaExtension):
             cost_rule(context.variables, limits.graphql_max_cost),
         )
         yield
+        if memory:
+            memory.remember(key, context.pre_execution_errors)

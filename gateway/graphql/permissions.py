@@ -7,7 +7,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from services.runtime.principal import Kind, Scope
+from services.runtime.principal import Kind, Role, Scope
 
 
 class CanReadTenant(BasePermission):
@@ -42,3 +42,33 @@ class IsTenantUser(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.caller.principal
         return principal is not None and principal.kind is Kind.USER and principal.tenant_id is not None
+
+
+class _TenantRole(BasePermission):
+    """A signed-in user of a tenant holding one of ``roles`` (API keys do not configure)."""
+
+    roles: frozenset[Role] = frozenset()
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return (
+            principal is not None
+            and principal.tenant_id is not None
+            and principal.kind is Kind.USER
+            and principal.role in self.roles
+        )
+
+
+class CanConfigureTenant(_TenantRole):
+    """A tenant's owner or admin (shift calendars, machine settings)."""
+
+    message = "this needs a tenant owner's or admin's session"
+    roles = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class CanRecordEvents(_TenantRole):
+    """A tenant's owner, admin or operator (recording SPC events)."""
+
+    message = "this needs a tenant owner's, admin's or operator's session"
+    roles = frozenset({Role.OWNER, Role.ADMIN, Role.OPERATOR})

@@ -19,9 +19,11 @@ from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.limits import OperationLimits
+from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tracing import OperationSpan, default_tracer
+from gateway.graphql.validations import ValidationMemory
 
 Query = merge_types(
     "Query",
@@ -32,15 +34,22 @@ Query = merge_types(
         AccountQuery,
         ApiKeyQuery,
         RetentionQuery,
+        ProductionQuery,
         AlarmQuery,
         AlarmRuleQuery,
     ),
 )
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, AlarmMutation, AlarmRuleMutation))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation, AlarmMutation, AlarmRuleMutation)
+)
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 
 
 class Schema(strawberry.Schema):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.validations = ValidationMemory()  # answers of validation, by document, limits, variables
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from services.analytics.config import AnalyticsSettings
 from services.analytics.handlers import QueryHandlers
+from services.analytics.production.assets import AssetDirectory
+from services.analytics.production.handlers import ProductionHandlers
+from services.analytics.production.service import ProductionService
 from services.analytics.service import QueryService
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
-from sfcloud.v1 import query_pb2, query_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import production_pb2, production_pb2_grpc, query_pb2, query_pb2_grpc, tenancy_pb2_grpc
 
 SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
+PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
 
 
 class AnalyticsServer:
     def __init__(self, settings: AnalyticsSettings) -> None:
         signer = TokenSigner(settings.service.signing_key)
-        self.core = ServiceCore(settings.service, SERVICE_NAME, TokenAuthenticator(signer))
+        self.core = ServiceCore(
+            settings.service, SERVICE_NAME, TokenAuthenticator(signer), also_serves=[PRODUCTION_NAME]
+        )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
         self.tenancy_channel = open_channel(settings.tenancy_target)
@@ -26,6 +32,11 @@ class AnalyticsServer:
         series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
         self.service = QueryService(self.cells, series)
         query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(self.service), self.core.grpc.server)
+        identity = CallerIdentity(signer)
+        self.production = ProductionService(self.cells, self.service, AssetDirectory(tenancy, identity))
+        production_pb2_grpc.add_ProductionServiceServicer_to_server(
+            ProductionHandlers(self.production), self.core.grpc.server
+        )
 
     async def start(self) -> int:
         await self.core.open()

@@ -170,6 +170,10 @@ class QueryService:
         )
         return Page(timestamps, values, token)
 
+    async def require_series(self, tenant_id: uuid.UUID, series: uuid.UUID) -> None:
+        """NOT_FOUND unless ``series`` is one of the tenant's (for other analytics that name series)."""
+        await self._require_series(tenant_id, [series])
+
     async def _require_series(self, tenant_id: uuid.UUID, series: list[uuid.UUID]) -> None:
         unknown = await self._catalog.unknown(tenant_id, series)
         if unknown:

@@ -147,5 +147,9 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     await conn.execute("DELETE FROM telemetry.series_latest WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.retention_notices WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.retention_announcements WHERE tenant_id = %s", [tenant_id])
+    # analytics' own tables (migration 0014)
+    await conn.execute("DELETE FROM analytics.site_calendars WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.machine_oee WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.spc_events WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

@@ -24,12 +24,12 @@ class ServiceCore:
         service_name: str,
         authenticator: Authenticator,
         extra_checks: Sequence[ReadinessCheck] = (),
-        more_services: Sequence[str] = (),  # further gRPC services this process serves (health, reflection)
+        also_serves: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self.db = Database(settings.database_url, name=f"sf-{settings.name}")
         self.grpc = GrpcServer(
-            service_names=[service_name, *more_services],
+            service_names=[service_name, *also_serves],
             authenticator=authenticator,
             readiness_checks=[self.db.check, *extra_checks],
             reflection_enabled=settings.reflection,

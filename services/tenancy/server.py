@@ -39,7 +39,7 @@ class TenancyServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(TokenSigner(settings.service.signing_key)),
-            more_services=[ALARM_SERVICE_NAME],
+            also_serves=[ALARM_SERVICE_NAME],
         )
         self.passwords = PasswordChecker()
         self.catalog = catalog.load_catalog(settings.catalog_dir)

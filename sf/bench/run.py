@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import anomaly, codec, live, queries, telemetry, tenancy
+from sf.bench import anomaly, codec, graphql, live, queries, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -14,6 +14,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "tenancy": tenancy.run,
     "live": live.run,
     "analytics": anomaly.run,
+    "graphql": graphql.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
@@ -22,6 +23,7 @@ PREFIXES = {
     "tenancy": ("tenancy.",),
     "live": ("ingest.live",),
     "analytics": ("analytics.",),
+    "graphql": ("graphql.",),
 }
 
 

@@ -3,7 +3,6 @@ and a second gateway whose catalog gives the starter plan tight API limits."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import shutil
 import uuid
@@ -16,7 +15,7 @@ import yaml
 from gateway.app import server_config
 from services.runtime.principal import Kind, Principal, Role
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
-from sf.inprocess import _QuietServer
+from sf.inprocess import QuietServer
 from sf.seeding import SeededTenant, create_tenant
 from sfcloud.v1 import tenancy_pb2 as pb
 
@@ -79,11 +78,8 @@ async def tight_gateway(stack, tmp_path_factory) -> str:
     """Another gateway on the same services, reading the tight catalog."""
     catalog = tight_catalog(tmp_path_factory.mktemp("catalog"))
     settings = dataclasses.replace(stack.gateway_settings(), catalog_dir=catalog)
-    server = _QuietServer(server_config(settings))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), task
-        await asyncio.sleep(0.02)
+    server = QuietServer(server_config(settings))
+    task = await server.start_serving()
     yield f"http://{settings.host}:{settings.port}"
     server.should_exit = True
     await task

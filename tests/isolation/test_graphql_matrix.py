@@ -50,6 +50,22 @@ ROWS = {
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
     "apiKeys": ("{ apiKeys { id prefix } }", {"a_session", "b_session"}),
+    "oee": (
+        '{ oee(assetId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-01-08T00:00:00Z") { total { oee } } }',
+        {"a_session", "a_key_read"},
+    ),
+    "siteCalendar": (
+        '{ siteCalendar(siteId: "{site}") { timeZone shifts { name } } }',
+        {"a_session", "a_key_read"},
+    ),
+    "spcChart": (
+        '{ spcChart(input: {seriesId: "{series}", from: ' + RANGE + ", chart: I_MR}) { sigma } }",
+        {"a_session", "a_key_read"},
+    ),
+    "spcEvents": (
+        '{ spcEvents(seriesId: "{series}", from: ' + RANGE + ") { events { id } } }",
+        {"a_session", "a_key_read"},
+    ),
     "retentionNotice": (
         "{ retentionNotice { deletesBefore retentionDays notifiedAt } }",
         {"a_session", "a_key_read", "b_session"},
@@ -106,6 +122,21 @@ MUTATIONS = {
         'mutation { commentAlarm(id: "{alarm}", comment: "seen") { errors { code } } }',
         {"a_session", "b_session"},
     ),
+    "setSiteCalendar": (
+        'mutation { setSiteCalendar(siteId: "{site}", timeZone: "Europe/Berlin",'
+        ' shifts: [{name: "day", startMinute: 360, durationMinutes: 480}]) { timeZone } }',
+        {"a_session"},
+    ),
+    "setMachineOeeSettings": (
+        'mutation { setMachineOeeSettings(input: {machineId: "{machine}", idealCycleSeconds: 30}) { runStates } }',
+        {"a_session"},
+    ),
+    "recordSpcEvents": (
+        'mutation { recordSpcEvents(input: {seriesId: "{series}", from: '
+        + RANGE
+        + ", chart: I_MR}) { alreadyStored } }",
+        {"a_session"},
+    ),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
@@ -120,9 +151,10 @@ def test_every_query_field_and_mutation_has_a_row():
 async def callers(stack, signer):
     a = await create_tenant(stack.targets["tenancy"], signer, "GQL A")
     b = await create_tenant(stack.targets["tenancy"], signer, "GQL B")
+    now = time.time_ns()
     await send_batches(
-        stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [time.time_ns()], [5.0])]
-    )
+        stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [now - 10**9, now], [5.0, 6.0])]
+    )  # two values: an SPC chart of the series has limits
     headers = {"anonymous": {}}
     for name, tenant in (("a_session", a), ("b_session", b)):
         async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
@@ -154,9 +186,13 @@ async def all_callers(stack, signer, callers):
     alarm of A's (a rule on A's series whose condition A's worker reported)."""
     a, headers = callers
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
-        keys = await keys_for(Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer), a)
+        tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+        keys = await keys_for(tenancy, a)
+        owner = Principal(Kind.USER, "owner", tenant_id=a.id, role=Role.OWNER)
+        tree = (await tenancy.call("ListAssets", pb.ListAssetsRequest(), owner)).assets
         alarm_id = await raised_alarm(alarm_api(channel, signer), a)
-    return a, headers | keys, alarm_id
+    site = next(asset.id for asset in tree if asset.kind == pb.ASSET_KIND_SITE)
+    return a, headers | keys, {"site": site, "alarm": alarm_id}
 
 
 async def raised_alarm(alarms, tenant) -> str:
@@ -171,15 +207,12 @@ async def raised_alarm(alarms, tenant) -> str:
 
 @pytest.mark.parametrize("field", sorted(ROWS) + sorted(MUTATIONS))
 async def test_graphql_matrix(stack, all_callers, field):
-    a, headers, alarm_id = all_callers
+    a, headers, more = all_callers
     query_template, allowed = ROWS.get(field) or MUTATIONS[field]
-    query = (
-        query_template.replace("{series}", a.series_ids[0])
-        .replace("{machine}", a.machine_id)
-        .replace("{alarm}", alarm_id)
-    )
+    query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
+    query = query.replace("{site}", more["site"]).replace("{alarm}", more["alarm"])
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
-    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), alarm_id) if i not in query}
+    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), *more.values()) if i not in query}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         for who, extra in headers.items():
             response = await http.post("/graphql", json={"query": query}, headers=extra)

@@ -24,6 +24,8 @@ from sfcloud.v1 import (
     alarms_pb2,
     alarms_pb2_grpc,
     common_pb2,
+    production_pb2,
+    production_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
     tenancy_pb2,
@@ -287,6 +289,48 @@ ROWS: dict[str, Row] = {
     "AlarmService/SendAlarmEmail": row(
         set(), lambda w: alarms_pb2.SendAlarmEmailRequest(delivery_id=str(uuid.uuid4()))
     ),
+    # Production analytics (OEE, SPC): configuring needs A's owner or admin, reading any of A's readers;
+    # B's owner gets NOT_FOUND for A's site, machine and series, as for ids that never existed.
+    "ProductionService/SetSiteCalendar": row(
+        {"a_owner"},
+        lambda w: production_pb2.SetSiteCalendarRequest(
+            calendar=production_pb2.SiteCalendar(
+                site_id=w.principals["_site"],
+                time_zone="Europe/Berlin",
+                shifts=[production_pb2.Shift(name="day", start_minute=360, duration_minutes=480)],
+            )
+        ),
+    ),
+    "ProductionService/GetSiteCalendar": row(
+        A_TENANT_READERS, lambda w: production_pb2.GetSiteCalendarRequest(site_id=w.principals["_site"])
+    ),
+    "ProductionService/SetMachineOeeSettings": row(
+        {"a_owner"},
+        lambda w: production_pb2.SetMachineOeeSettingsRequest(
+            settings=production_pb2.MachineOeeSettings(machine_id=w.machine, ideal_cycle_s=30)
+        ),
+    ),
+    "ProductionService/GetOee": row(
+        A_TENANT_READERS,
+        lambda w: production_pb2.GetOeeRequest(
+            asset_id=w.machine,
+            range=common_pb2.TimeRange(start_ns=time.time_ns() - 86_400 * 10**9, end_ns=time.time_ns()),
+            period=production_pb2.OEE_PERIOD_DAY,
+        ),
+    ),
+    # A's series holds one point: too short a baseline, refused after authorization and the series check.
+    "ProductionService/SpcChart": row(
+        A_TENANT_READERS, lambda w: _spc_chart(w), grpc.StatusCode.INVALID_ARGUMENT
+    ),
+    "ProductionService/RecordSpcEvents": row(
+        {"a_owner"},
+        lambda w: production_pb2.RecordSpcEventsRequest(chart=_spc_chart(w)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    ),
+    "ProductionService/ListSpcEvents": row(
+        A_TENANT_READERS,
+        lambda w: production_pb2.ListSpcEventsRequest(series_id=w.series, range=TIME_RANGE),
+    ),
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
 # The query RPCs that name a series answer B's owner NOT_FOUND for A's series, as for one that never existed.
@@ -294,6 +338,12 @@ ROWS: dict[str, Row] = {
 # gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it), and
 # the worker, which lists every tenant (ids, plans, cells: no data) for retention.
 ACTS_ON_A = {"a_owner", "a_viewer", "a_key_read", "supplier_s", "operator", "gateway", "ingest", "worker"}
+
+
+def _spc_chart(world: World) -> production_pb2.SpcChartRequest:
+    return production_pb2.SpcChartRequest(
+        series_id=world.series, range=TIME_RANGE, chart=production_pb2.SPC_CHART_KIND_I_MR
+    )
 
 
 async def _toggle_state(world: World) -> pb.SetSubscriptionStateRequest:
@@ -419,11 +469,13 @@ async def _fresh_alarm(world: World, message):
 
 def declared_methods() -> set[str]:
     names = set()
-    for module, service in (
+    services = (
         (tenancy_pb2, "TenancyService"),
         (query_pb2, "QueryService"),
+        (production_pb2, "ProductionService"),
         (alarms_pb2, "AlarmService"),
-    ):
+    )
+    for module, service in services:
         for method in module.DESCRIPTOR.services_by_name[service].methods:
             names.add(f"{service}/{method.name}")
     return names
@@ -438,12 +490,17 @@ def test_every_method_has_a_row():
 async def world(stack, signer):
     channels = {
         name: grpc.aio.insecure_channel(stack.targets[target])
-        for name, target in (("TenancyService", "tenancy"), ("QueryService", "analytics"))
+        for name, target in (
+            ("TenancyService", "tenancy"),
+            ("QueryService", "analytics"),
+            ("ProductionService", "analytics"),
+        )
     }
     stubs = {
         "TenancyService": tenancy_pb2_grpc.TenancyServiceStub(channels["TenancyService"]),
         "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
         "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
+        "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
     }
     principals: dict = {}
 
@@ -530,9 +587,9 @@ async def world(stack, signer):
             return await call(f"TenancyService/{method}", request, "a_owner")
 
     machine = await _machine(Owner(), principals["a_owner"])
-    principals["_line"] = (
-        (await call("TenancyService/ListAssets", pb.ListAssetsRequest(), "a_owner")).assets[1].id
-    )
+    tree = (await call("TenancyService/ListAssets", pb.ListAssetsRequest(), "a_owner")).assets
+    principals["_line"] = tree[1].id
+    principals["_site"] = next(a.id for a in tree if a.kind == pb.ASSET_KIND_SITE)
     series = (
         await call(
             "TenancyService/CreateSeries",

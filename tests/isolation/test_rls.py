@@ -37,7 +37,7 @@ def test_every_tenant_table_forces_row_level_security(admin_conn):
         "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity,"
         " (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('tenancy', 'telemetry')"
+        " WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('tenancy', 'telemetry', 'analytics')"
         " AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')"
         "      OR c.oid = 'tenancy.tenants'::regclass)"
     ).fetchall()
@@ -48,6 +48,9 @@ def test_every_tenant_table_forces_row_level_security(admin_conn):
         "tenancy.devices",
         "tenancy.memberships",
         "telemetry.blocks",
+        "analytics.site_calendars",
+        "analytics.machine_oee",
+        "analytics.spc_events",
     }
     assert [t for t in tables if not (t[1] and t[2] and t[3] >= 1)] == []
 
@@ -65,7 +68,7 @@ def test_application_roles_cannot_bypass_row_level_security(admin_conn):
     assert owned == []
     definer_views = admin_conn.execute(
         "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind = 'v' AND n.nspname IN ('tenancy', 'telemetry')"
+        " WHERE c.relkind = 'v' AND n.nspname IN ('tenancy', 'telemetry', 'analytics')"
         " AND NOT coalesce('security_invoker=true' = ANY(c.reloptions), false)"
     ).fetchall()
     assert definer_views == []

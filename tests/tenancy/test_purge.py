@@ -24,7 +24,7 @@ def rows_of(admin_url: str, tenant_id: str) -> dict[str, int]:
     with psycopg.connect(admin_url) as conn:
         tables = conn.execute(
             "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns"
-            " WHERE table_schema IN ('tenancy', 'telemetry') AND column_name IN ('tenant_id')"
+            " WHERE table_schema IN ('tenancy', 'telemetry', 'analytics') AND column_name IN ('tenant_id')"
             " UNION ALL SELECT 'tenancy.tenants', 'id'"
         ).fetchall()
         return {
@@ -33,6 +33,24 @@ def rows_of(admin_url: str, tenant_id: str) -> dict[str, int]:
             ]
             for table, column in tables
         }
+
+
+def _analytics_rows(conn, tenant) -> None:
+    """A shift calendar, machine OEE settings and an SPC event of the tenant (analytics' own tables)."""
+    conn.execute(
+        "INSERT INTO analytics.site_calendars (tenant_id, site_id, time_zone, shifts) VALUES (%s, gen_random_uuid(),"
+        " 'UTC', '[]')",
+        [tenant.id],
+    )
+    conn.execute(
+        "INSERT INTO analytics.machine_oee (tenant_id, machine_id, run_states, max_gap_s) VALUES (%s, %s, '{1}', 300)",
+        [tenant.id, tenant.machine_id],
+    )
+    conn.execute(
+        "INSERT INTO analytics.spc_events (tenant_id, series_id, ts_ns, rule, value, chart, subgroup_size, center,"
+        " lower_limit, upper_limit) VALUES (%s, %s, 1, 1, 9, 1, 1, 0, -3, 3)",
+        [tenant.id, tenant.series_ids[0]],
+    )
 
 
 async def test_a_cancelled_tenant_is_purged_after_its_grace_period(
@@ -58,6 +76,7 @@ async def test_a_cancelled_tenant_is_purged_after_its_grace_period(
     assert [p.tenant_id for p in await purge_due(env)] == []  # still within the grace period
     with psycopg.connect(admin_url) as conn:
         conn.execute("UPDATE tenancy.subscriptions SET purge_after = now() WHERE tenant_id = %s", [doomed.id])
+        _analytics_rows(conn, doomed)
     purged = await purge_due(env)
     assert [p.tenant_id for p in purged] == [doomed.id] and purged[0].blocks == 1 and purged[0].accounts == 1
     assert {t: n for t, n in rows_of(admin_url, str(doomed.id)).items() if n} == {}

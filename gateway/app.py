@@ -1,5 +1,5 @@
 """Composition root of the gateway: Redis, service clients, sessions, GraphQL and its guards, pages,
-tracing, the request size limit."""
+export downloads, tracing, the request size limit."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from gateway.auth import GatewayAuth
 from gateway.backends import Backends
 from gateway.bodylimit import BodyLimit
 from gateway.config import GatewaySettings
+from gateway.downloads import ExportDownloads
 from gateway.graphql.persisted import PersistedQueries
 from gateway.graphql.view import GraphQLView, Guards
 from gateway.metering import ApiCallMeter
@@ -33,6 +34,7 @@ from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
+from services.runtime.memory import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -93,7 +95,9 @@ def uvicorn_config(app, host: str, port: int) -> uvicorn.Config:
 
 def create_app(settings: GatewaySettings) -> Starlette:
     redis = aioredis.Redis.from_url(settings.redis_url)
-    backends = Backends(settings.tenancy_target, settings.analytics_target, settings.signing_key)
+    backends = Backends(
+        settings.tenancy_target, settings.analytics_target, settings.worker_target, settings.signing_key
+    )
     sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
     meter = ApiCallMeter(backends, settings.usage_interval_s)
     guards = Guards(
@@ -104,6 +108,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     auth = GatewayAuth(backends, sessions, settings.cookie_name)
     graphql = GraphQLView(backends, redis, auth, sessions, meter, guards)
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
+    downloads = ExportDownloads(backends, auth)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -123,6 +128,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends.open()
         metering = asyncio.create_task(meter.run())
+        freeze_startup_objects()
         yield
         metering.cancel()
         await meter.flush()
@@ -132,6 +138,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     return Starlette(
         routes=[
             *web.routes(),
+            *downloads.routes(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -15,19 +15,27 @@ from grpc_health.v1 import health_pb2_grpc
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
-from sfcloud.v1 import alarms_pb2_grpc, production_pb2_grpc, query_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2_grpc,
+    export_pb2_grpc,
+    production_pb2_grpc,
+    query_pb2_grpc,
+    tenancy_pb2_grpc,
+)
 
 R = TypeVar("R")
 
 
 class Backends:
-    """Channels and stubs to tenancy and analytics, opened once per gateway process.
+    """Channels and stubs to tenancy, analytics and the worker (exports), opened once per gateway process.
 
     ``open`` runs inside the server's event loop (grpc.aio binds a channel to the loop it is made in).
     """
 
-    def __init__(self, tenancy_target: str, analytics_target: str, signing_key: str) -> None:
-        self._targets = (tenancy_target, analytics_target)
+    def __init__(
+        self, tenancy_target: str, analytics_target: str, worker_target: str, signing_key: str
+    ) -> None:
+        self._targets = (tenancy_target, analytics_target, worker_target)
         self._channels: list[grpc.aio.Channel] = []
         self._identity = CallerIdentity(TokenSigner(signing_key))
 
@@ -39,6 +47,7 @@ class Backends:
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
+        self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])
 
     async def call(self, method: Callable[..., Awaitable[R]], request: object, principal: Principal) -> R:
         return await self._identity.call(method, request, principal)

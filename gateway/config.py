@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | `SF_GATEWAY_LISTEN` | 127.0.0.1:8000 | where the web app and GraphQL API listen |
 | `SF_TENANCY_TARGET` / `SF_ANALYTICS_TARGET` | 127.0.0.1:50053 / :50052 | the services' gRPC addresses |
+| `SF_WORKER_TARGET` | 127.0.0.1:50054 | the worker's gRPC address (exports) |
 | `SF_REDIS_URL` | (required) | sessions and live values |
 | `SF_SIGNING_KEY` | (required) | key of the internal tokens |
 | `SF_COOKIE_SECURE` | true | `__Host-` session cookie with Secure (browsers accept it on http://localhost) |
@@ -37,6 +38,7 @@ class GatewaySettings:
     usage_interval_s: float = 10.0
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     max_body_bytes: int = 1 << 20
+    worker_target: str = "127.0.0.1:50054"
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -66,4 +68,5 @@ class GatewaySettings:
             usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
             max_body_bytes=env.int("SF_GATEWAY_MAX_BODY_BYTES", 1 << 20, minimum=1024, maximum=1 << 30),
+            worker_target=env.str("SF_WORKER_TARGET", "127.0.0.1:50054"),
         )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import uvicorn
 
@@ -56,7 +58,10 @@ class InProcessStack:
     redis_url: str
     signing_key: str
     load_demo: bool = False
-    worker: bool = False  # also run the compaction worker (off by default: most tests need not wait for it)
+    worker: bool = (
+        False  # the worker also compacts (off by default: most tests need not wait for it); it always exports
+    )
+    export_dir: str = ""  # the worker's SF_EXPORT_DIR (a fresh temporary folder when empty)
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
     servers: dict[str, object] = field(default_factory=dict)  # by name, to look at a running server's state
@@ -95,8 +100,9 @@ class InProcessStack:
         await self._start(
             "analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"), tenancy))
         )
-        if self.worker:
-            await self._start("worker", WorkerServer(self.worker_settings()))
+        if not self.export_dir:
+            self.export_dir = tempfile.mkdtemp(prefix="sf-exports-")
+        await self._start("worker", WorkerServer(replace(self.worker_settings(), compaction=self.worker)))
         await self._start_gateway()
         return self
 
@@ -110,6 +116,7 @@ class InProcessStack:
             tenancy_target=self.targets["tenancy"],
             retention_interval_s=0,  # tests run retention passes themselves (tests/worker/test_retention.py)
             alarm_interval_s=0,  # alarm tests start a worker that evaluates them (tests/alarms/)
+            export_dir=Path(self.export_dir),
         )
 
     def gateway_settings(self) -> GatewaySettings:
@@ -118,6 +125,7 @@ class InProcessStack:
             port=free_port(),
             tenancy_target=self.targets["tenancy"],
             analytics_target=self.targets["analytics"],
+            worker_target=self.targets["worker"],
             redis_url=self.redis_url,
             signing_key=self.signing_key,
             usage_interval_s=1,

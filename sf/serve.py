@@ -15,6 +15,7 @@ from typing import Protocol
 
 from services.runtime.config import Env
 from services.runtime.logs import configure_logging
+from services.runtime.memory import freeze_startup_objects
 from services.runtime.telemetry import configure_from_setting
 
 PROCESSES = ("tenancy", "ingest", "analytics", "worker", "gateway")
@@ -56,6 +57,7 @@ async def run_until_signalled(make_server: Callable[[], Runnable]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    freeze_startup_objects()
     await stop.wait()
     await server.stop()
 

@@ -70,6 +70,8 @@ class Stack:
         env.setdefault("SF_TENANCY_TARGET", env["SF_TENANCY_LISTEN"])
         env.setdefault("SF_ANALYTICS_TARGET", env["SF_ANALYTICS_LISTEN"])
         env.setdefault("SF_INGEST_TARGET", env["SF_INGEST_LISTEN"])
+        env.setdefault("SF_WORKER_TARGET", env["SF_WORKER_LISTEN"])
+        env.setdefault("SF_EXPORT_DIR", str(self.data_dir / "exports"))
         env.setdefault("SF_LOAD_DEMO", "true")
         return env
 

@@ -72,3 +72,18 @@ class CanRecordEvents(_TenantRole):
 
     message = "this needs a tenant owner's, admin's or operator's session"
     roles = frozenset({Role.OWNER, Role.ADMIN, Role.OPERATOR})
+
+
+class CanExport(BasePermission):
+    """A tenant's owner or admin, or an API key of a tenant with the read scope (the worker checks it too)."""
+
+    message = "exports need a tenant owner or admin, or an API key with the read scope"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        if principal is None or principal.tenant_id is None:
+            return False
+        if principal.kind is Kind.USER:
+            return principal.role in (Role.OWNER, Role.ADMIN)
+        return principal.kind is Kind.API_KEY and Scope.READ in principal.scopes

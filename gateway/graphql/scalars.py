@@ -1,4 +1,5 @@
-"""Custom scalars: `Timestamp` (RFC 3339 with up to nanoseconds) and `Duration` ("250ms", "1m", "1h")."""
+"""Custom scalars: `Timestamp` (RFC 3339 with up to nanoseconds), `Duration` ("250ms", "1m", "1h") and
+`Count` (a count past GraphQL's 32-bit `Int`)."""
 
 from __future__ import annotations
 
@@ -63,4 +64,13 @@ Duration = strawberry.scalar(
     description="A positive length of time: a whole number and a unit (ns, us, ms, s, m, h, d), e.g. 1m.",
     serialize=format_duration,
     parse_value=parse_duration,
+)
+
+Count = strawberry.scalar(
+    NewType("Count", int),
+    name="Count",
+    description="A count of things (points, bytes) from 0 to 2^63 - 1, as a JSON number (exact in "
+    "JavaScript up to 2^53).",
+    serialize=int,
+    parse_value=int,
 )

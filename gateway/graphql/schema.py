@@ -18,6 +18,7 @@ from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
@@ -35,12 +36,14 @@ Query = merge_types(
         ApiKeyQuery,
         RetentionQuery,
         ProductionQuery,
+        ExportQuery,
         AlarmQuery,
         AlarmRuleQuery,
     ),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation, AlarmMutation, AlarmRuleMutation)
+    "Mutation",
+    (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation, AlarmMutation, AlarmRuleMutation),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.runtime.db import Database
 from services.runtime.errors import Unavailable
-from services.runtime.settings import DEFAULT_CELL
+from services.runtime.settings import DEFAULT_CELL, role_url
 
 
 class CellDatabases:
@@ -22,6 +22,23 @@ class CellDatabases:
         self._pools = {DEFAULT_CELL: default} | {
             cell: Database(url, name=f"{name}-{cell}") for cell, url in extra.items()
         }
+
+    @classmethod
+    def of_role(
+        cls, admin_url: str, extra: Mapping[str, str], role: str, password: str | None, name: str
+    ) -> CellDatabases:
+        """One small pool per cell as the service role ``role`` (for a command such as `sf tenants purge`),
+        from the owner URLs of the default cell and the ``extra`` ones."""
+        default = Database(role_url(admin_url, role, password), min_size=1, max_size=1, name=name)
+        return cls(default, {cell: role_url(url, role, password) for cell, url in extra.items()}, name)
+
+    async def open_all(self) -> None:
+        await self.for_cell(DEFAULT_CELL).open()
+        await self.open_extra()
+
+    async def close_all(self) -> None:
+        await self.close_extra()
+        await self.for_cell(DEFAULT_CELL).close()
 
     def for_cell(self, cell: str) -> Database:
         try:

@@ -1,4 +1,5 @@
-"""The worker's settings: the shared service settings (role `sf_worker`), Redis, and the compaction knobs.
+"""The worker's settings: the shared service settings (role `sf_worker`), Redis, the compaction knobs and
+the export directory.
 
 | variable | default | meaning |
 | --- | --- | --- |
@@ -9,6 +10,8 @@
 | `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service (the tenants and their plans, for retention) |
 | `SF_RETENTION_INTERVAL_S` | 3600 | seconds between retention passes (one worker at a time); 0: no retention |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
+| `SF_EXPORT_DIR` | `.sfcloud/exports` | where export packages are written and read from (shared by every worker) |
+| `SF_WORKER_COMPACTION` | true | whether this worker takes compaction jobs (exports it always takes) |
 | `SF_ALARM_INTERVAL_S` | 10 | seconds between evaluations of every tenant's rules (no-data too); 0: none here |
 | `SF_ALARM_ABANDONED_S` | 300 | a notification pending this long lost its worker: the next periodic pass sends it |
 | `SF_ALARM_RETRY_BASE_S` / `SF_ALARM_ATTEMPTS` | 1 / 6 | a failed notification is retried after 1, 2, 4, … s; 6 tries at most |
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.runtime.config import Env
@@ -26,6 +29,7 @@ from services.runtime.settings import ServiceSettings
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 
 PORT = 50054
+DEFAULT_EXPORT_DIR = Path(__file__).resolve().parents[2] / ".sfcloud" / "exports"
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,15 @@ class WorkerSettings:
     alarm_retry_base_s: float = 1.0
     alarm_attempts: int = 6
     alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
+    export_dir: Path = DEFAULT_EXPORT_DIR
+    compaction: bool = True
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
         env = env or Env()
         service = ServiceSettings.from_env("worker", PORT, env)
         return cls(
-            service=replace(service, reflection=False),  # health only: nothing to reflect
+            service=service,
             redis_url=env.url("SF_REDIS_URL", ("redis", "rediss", "unix")),
             consumer=env.str("SF_WORKER_CONSUMER", f"{socket.gethostname()}-{os.getpid()}"),
             target_points=env.int("SF_WORKER_TARGET_POINTS", 4096, minimum=16, maximum=1 << 20),
@@ -62,4 +68,6 @@ class WorkerSettings:
             alarm_retry_base_s=env.int("SF_ALARM_RETRY_BASE_S", 1, minimum=1, maximum=600),
             alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
             alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
+            export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
+            compaction=env.bool("SF_WORKER_COMPACTION", True),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +32,15 @@ for _, member in ipairs(due) do
 end
 return #due
 """
+
+
+async def ensure_group(redis: Any, stream: str, group: str) -> None:
+    """The consumer group on the stream (both made if missing; an existing group is left as it is)."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
 
 
 class Compactor(Protocol):
@@ -55,11 +65,7 @@ class JobQueue:
         self._promote = redis.register_script(_PROMOTE)
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(JOBS_KEY, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self._redis, JOBS_KEY, GROUP)
 
     async def promote(self, now_s: float | None = None) -> int:
         """Due hours into the stream; returns how many."""
@@ -106,6 +112,23 @@ def _entry(message_id: bytes, fields: dict) -> Entry:
         return Entry(message_id, None)
 
 
+async def run_until_stopped(
+    stopping: asyncio.Event,
+    ensure_group: Callable[[], Awaitable[None]],
+    run_once: Callable[[], Awaitable[object]],
+    queue: str,
+) -> None:
+    """A job loop: rounds until ``stopping``; while Redis is unreachable, a try every second."""
+    while not stopping.is_set():
+        try:
+            await ensure_group()
+            while not stopping.is_set():
+                await run_once()
+        except (RedisError, OSError) as exc:
+            log.warning(f"{queue} queue unavailable", extra={"error": repr(exc)})
+            await asyncio.sleep(1)
+
+
 class CompactionRunner:
     """Takes jobs until stopped; one job at a time per process (run more processes for more)."""
 
@@ -115,14 +138,7 @@ class CompactionRunner:
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                await self._queue.ensure_group()
-                while not self.stopping.is_set():
-                    await self.run_once()
-            except (RedisError, OSError) as exc:
-                log.warning("compaction queue unavailable", extra={"error": repr(exc)})
-                await asyncio.sleep(1)
+        await run_until_stopped(self.stopping, self._queue.ensure_group, self.run_once, "compaction")
 
     async def run_once(self, block: bool = True) -> int:
         """One round: promote due hours, take and do jobs; returns how many were acknowledged."""

@@ -1,9 +1,10 @@
-"""Composition root of the worker: pools per cell, Redis, the compaction loop, the retention schedule
-(with a channel to tenancy: the tenants, and the mail of retention notices), alarm evaluation and
-notifications (docs/ANALYTICS.md, "Alarms"), health, shutdown.
+"""Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
+(ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
+mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), health,
+shutdown.
 
-The worker has no API of its own: its gRPC server carries only the health service (readiness turns
-NOT_SERVING while PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
+Its gRPC server carries ExportService and the health service (readiness turns NOT_SERVING while
+PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
 """
 
 from __future__ import annotations
@@ -22,16 +23,21 @@ from services.tenancy.catalog import load_plans
 from services.worker.alarm_client import AlarmClient
 from services.worker.alarm_notify import Backoff, Notifier
 from services.worker.alarm_watch import AlarmWatch, WatchSettings
+from services.worker.catalog import TenancyCatalog
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
+from services.worker.export_queue import ExportQueue, ExportRunner
+from services.worker.exporter import Exporter
+from services.worker.exports import ExportsApi
+from services.worker.handlers import ExportHandlers
 from services.worker.jobs import CompactionRunner, JobQueue
 from services.worker.notices import TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
-from sfcloud.v1 import alarms_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2_grpc, export_pb2, export_pb2_grpc, tenancy_pb2_grpc
 
-SERVICE_NAME = "sfcloud.worker"  # the health entry's name; there is no worker API
+SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 
 
 class WorkerServer:
@@ -45,6 +51,7 @@ class WorkerServer:
         queue = JobQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         self.runner = CompactionRunner(queue, CompactionService(self.cells, settings.target_points))
         self.tenancy_channel = open_channel(settings.tenancy_target)
+        self.exports = self._exports(TokenSigner(settings.service.signing_key))
         self.retention = self._retention(TokenSigner(settings.service.signing_key))
         self.http = httpx.AsyncClient(follow_redirects=False)
         self.alarms = self._alarms(TokenSigner(settings.service.signing_key))
@@ -67,6 +74,16 @@ class WorkerServer:
             self.redis, self.cells, directory, client, self.notifier, watch, self.settings.consumer
         )
 
+    def _exports(self, signer: TokenSigner) -> ExportRunner:
+        settings = self.settings
+        queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
+        api = ExportsApi(self.cells, queue, settings.export_dir)
+        export_pb2_grpc.add_ExportServiceServicer_to_server(ExportHandlers(api), self.core.grpc.server)
+        catalog = TenancyCatalog(
+            tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
+        )
+        return ExportRunner(queue, Exporter(self.cells, catalog, settings.export_dir))
+
     def _retention(self, signer: TokenSigner) -> RetentionRunner | None:
         if not self.settings.retention_interval_s:
             return None
@@ -85,7 +102,9 @@ class WorkerServer:
     async def start(self) -> int:
         await self.core.open()
         await self.cells.open_extra()
-        self._tasks.append(asyncio.create_task(self.runner.run()))
+        if self.settings.compaction:
+            self._tasks.append(asyncio.create_task(self.runner.run()))
+        self._tasks.append(asyncio.create_task(self.exports.run()))
         if self.retention:
             self._tasks.append(asyncio.create_task(self.retention.run()))
         if self.alarms:
@@ -95,6 +114,7 @@ class WorkerServer:
     async def stop(self) -> None:
         """The job in hand finishes (within the grace period); the rest stay queued for other workers."""
         self.runner.stopping.set()
+        self.exports.stopping.set()
         if self.retention:
             self.retention.stopping.set()
         if self.alarms:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import anomaly, codec, graphql, live, queries, telemetry, tenancy
+from sf.bench import anomaly, codec, exports, graphql, live, queries, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -15,6 +15,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "live": live.run,
     "analytics": anomaly.run,
     "graphql": graphql.run,
+    "exports": exports.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
@@ -24,6 +25,7 @@ PREFIXES = {
     "live": ("ingest.live",),
     "analytics": ("analytics.",),
     "graphql": ("graphql.",),
+    "exports": ("programme.",),
 }
 
 

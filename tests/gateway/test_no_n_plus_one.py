@@ -4,16 +4,20 @@ because the resolvers go through the request's DataLoaders (counted from the rea
 from __future__ import annotations
 
 import collections
+import time
 import uuid
 
 from opentelemetry.trace import SpanKind
 
 from services.runtime.principal import Kind, Principal, Role
-from sf.seeding import create_tenant
+from sf.seeding import create_tenant, send_batches
+from sfcloud.v1 import ingest_pb2
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.gateway.conftest import Developer
 
 DASHBOARD = "query Dashboard { machines { name line site series { name unit latest { value } } } }"
+WITH_FRAGMENT = """query Dashboard { machines { name series { ...Tag } } }
+fragment Tag on Series { name latest { value } }"""
 
 
 async def test_a_dashboard_of_five_machines_and_twenty_series_makes_three_calls(
@@ -24,22 +28,31 @@ async def test_a_dashboard_of_five_machines_and_twenty_series_makes_three_calls(
     key = (
         await tenancy.call("CreateApiKey", pb.CreateApiKeyRequest(name="dash", scopes=["read"]), owner)
     ).key
-    spans.clear()
-    async with Developer(tenant, key, stack.gateway_url).client() as client:
-        response = await client.post("/graphql", json={"query": DASHBOARD})
-    machines = response.json()["data"]["machines"]
-    assert len(machines) == 5 and sum(len(m["series"]) for m in machines) == 20
-    finished = spans.get_finished_spans()
-    (operation,) = [s for s in finished if s.name == "query Dashboard"]
-    calls = collections.Counter(
-        s.name
-        for s in finished
-        if s.kind is SpanKind.CLIENT
-        and s.parent is not None
-        and s.parent.span_id == operation.context.span_id
-    )
-    assert calls == {
-        "/sfcloud.v1.TenancyService/ListAssets": 1,
-        "/sfcloud.v1.TenancyService/ListSeries": 1,  # every machine's series in one call
-        "/sfcloud.v1.QueryService/LatestValues": 1,  # every series' latest value in one call
-    }
+    await send_batches(stack.targets["ingest"], tenant.credential, [one_value_each(tenant.series_ids)])
+    for query in (DASHBOARD, WITH_FRAGMENT):
+        spans.clear()
+        async with Developer(tenant, key, stack.gateway_url).client() as client:
+            response = await client.post("/graphql", json={"query": query})
+        machines = response.json()["data"]["machines"]
+        assert len(machines) == 5 and sum(len(m["series"]) for m in machines) == 20
+        assert all(s["latest"]["value"] == 2.5 for m in machines for s in m["series"])
+        finished = spans.get_finished_spans()
+        (operation,) = [s for s in finished if s.name == "query Dashboard"]
+        calls = collections.Counter(
+            s.name
+            for s in finished
+            if s.kind is SpanKind.CLIENT
+            and s.parent is not None
+            and s.parent.span_id == operation.context.span_id
+        )
+        assert calls == {
+            "/sfcloud.v1.TenancyService/ListAssets": 1,
+            "/sfcloud.v1.TenancyService/ListSeries": 1,  # every machine's series in one call
+            "/sfcloud.v1.QueryService/LatestValues": 1,  # every series' latest value in one call
+        }, query
+
+
+def one_value_each(series_ids: list[str]) -> ingest_pb2.IngestRequest:
+    now = time.time_ns()
+    points = [ingest_pb2.SeriesPoints(series_id=s, timestamps_ns=[now], values=[2.5]) for s in series_ids]
+    return ingest_pb2.IngestRequest(batch_no=1, series=points)

@@ -22,7 +22,7 @@ from tests.e2e.test_bad_input import batch
 
 DENIED = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"}
 RANGE = '"1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
-# field → (query with {series}/{machine} placeholders for A's ids, callers allowed to see A's data)
+# field → (query with {series}/{machine}/{export} placeholders for A's ids, callers allowed to see A's data)
 ROWS = {
     "me": ("{ me { kind tenantId } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
     "assets": ("{ assets { id } }", {"a_session", "a_key_read", "b_session"}),
@@ -74,6 +74,8 @@ ROWS = {
     "alarm": ('{ alarm(id: "{alarm}") { alarm { id } history { action } } }', {"a_session", "a_key_read"}),
     "alarmRules": ("{ alarmRules { id seriesId } }", {"a_session", "a_key_read", "b_session"}),
     "alarmEndpoints": ("{ alarmEndpoints { id target } }", {"a_session", "b_session"}),
+    "export": ('{ export(id: "{export}") { state pointsDone } }', {"a_session", "a_key_read"}),
+    "exports": ("{ exports { id state } }", {"a_session", "a_key_read", "b_session"}),
 }
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
@@ -137,6 +139,7 @@ MUTATIONS = {
         + ", chart: I_MR}) { alreadyStored } }",
         {"a_session"},
     ),
+    "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
@@ -164,7 +167,11 @@ async def callers(stack, signer):
             cookie = session_cookie(response)
             csrf = (await http.get("/api/session", headers={"cookie": cookie})).json()["csrfToken"]
         headers[name] = {"cookie": cookie, "x-csrf-token": csrf}
-    return a, headers
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+        started = await http.post(
+            "/graphql", json={"query": "mutation { startExport { id } }"}, headers=headers["a_session"]
+        )
+    return a, headers, started.json()["data"]["startExport"]["id"]
 
 
 async def keys_for(tenancy, a) -> dict[str, dict]:
@@ -184,7 +191,7 @@ async def keys_for(tenancy, a) -> dict[str, dict]:
 async def all_callers(stack, signer, callers):
     """The sessions plus A's two API keys (made once: keys count against the plan's quota), and an
     alarm of A's (a rule on A's series whose condition A's worker reported)."""
-    a, headers = callers
+    a, headers, export_id = callers
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
         keys = await keys_for(tenancy, a)
@@ -192,7 +199,7 @@ async def all_callers(stack, signer, callers):
         tree = (await tenancy.call("ListAssets", pb.ListAssetsRequest(), owner)).assets
         alarm_id = await raised_alarm(alarm_api(channel, signer), a)
     site = next(asset.id for asset in tree if asset.kind == pb.ASSET_KIND_SITE)
-    return a, headers | keys, {"site": site, "alarm": alarm_id}
+    return a, headers | keys, {"site": site, "export": export_id, "alarm": alarm_id}
 
 
 async def raised_alarm(alarms, tenant) -> str:
@@ -210,7 +217,8 @@ async def test_graphql_matrix(stack, all_callers, field):
     a, headers, more = all_callers
     query_template, allowed = ROWS.get(field) or MUTATIONS[field]
     query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
-    query = query.replace("{site}", more["site"]).replace("{alarm}", more["alarm"])
+    for name, value in more.items():
+        query = query.replace("{" + name + "}", value)
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
     a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), *more.values()) if i not in query}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:

@@ -1,5 +1,5 @@
-"""The cross-tenant matrix (RELIABILITY.md §1.3), over every gRPC method of the control plane and
-the query service: each method x each kind of principal x objects of tenant A.
+"""The cross-tenant matrix (RELIABILITY.md §1.3), over every gRPC method of the control plane, the
+query service and the worker's export service: each method x each kind of principal x objects of tenant A.
 
 The expected outcome is data (`ROWS`); a method that appears in the protos without a row fails the
 test, so a new endpoint cannot ship untested. Outside a method's allowed principals, a call must be
@@ -8,6 +8,7 @@ refused (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND) or succeed without any o
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -24,6 +25,8 @@ from sfcloud.v1 import (
     alarms_pb2,
     alarms_pb2_grpc,
     common_pb2,
+    export_pb2,
+    export_pb2_grpc,
     production_pb2,
     production_pb2_grpc,
     query_pb2,
@@ -51,11 +54,20 @@ class World:
     series: str
     device: str
     key_id: str
+    export: str
     principals: dict[str, Principal | None] = field(default_factory=dict)
-    alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule, alarm and endpoint
+    alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule and alarm
 
     def a_ids(self) -> set[str]:
-        return {self.a.id, self.machine, self.series, self.device, self.key_id, *self.alarm_ids.values()}
+        return {
+            self.a.id,
+            self.machine,
+            self.series,
+            self.device,
+            self.key_id,
+            self.export,
+            *self.alarm_ids.values(),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ def row(allowed: set[str], build: Callable[[World], object], allowed_outcome: ob
 
 
 A_TENANT_READERS = {"a_owner", "a_viewer", "a_key_read"}
+EXPORTERS = {"a_owner", "a_key_read"}
 TIME_RANGE = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
 
 ROWS: dict[str, Row] = {
@@ -331,6 +344,11 @@ ROWS: dict[str, Row] = {
         A_TENANT_READERS,
         lambda w: production_pb2.ListSpcEventsRequest(series_id=w.series, range=TIME_RANGE),
     ),
+    # Exports: a tenant's owners and admins and its read keys, each in its own tenant (tests/worker/test_exports.py).
+    "ExportService/StartExport": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.StartExportRequest()),
+    "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
+    "ExportService/ListExports": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.ListExportsRequest()),
+    "ExportService/ReadExport": row(EXPORTERS, lambda w: export_pb2.ReadExportRequest(export_id=w.export)),
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
 # The query RPCs that name a series answer B's owner NOT_FOUND for A's series, as for one that never existed.
@@ -467,6 +485,18 @@ async def _fresh_alarm(world: World, message):
     return message(alarm_id=await _raised_alarm(world))
 
 
+async def _finished_export(call) -> str:
+    """An export of A, done (so ReadExport has a package to read)."""
+    started = await call("ExportService/StartExport", export_pb2.StartExportRequest(), "a_owner")
+    request = export_pb2.GetExportRequest(export_id=started.export.id)
+    for _ in range(200):
+        found = (await call("ExportService/GetExport", request, "a_owner")).export
+        if found.state == export_pb2.EXPORT_STATE_DONE:
+            return found.id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"A's export did not finish: {found}")
+
+
 def declared_methods() -> set[str]:
     names = set()
     services = (
@@ -474,6 +504,7 @@ def declared_methods() -> set[str]:
         (query_pb2, "QueryService"),
         (production_pb2, "ProductionService"),
         (alarms_pb2, "AlarmService"),
+        (export_pb2, "ExportService"),
     )
     for module, service in services:
         for method in module.DESCRIPTOR.services_by_name[service].methods:
@@ -494,6 +525,7 @@ async def world(stack, signer):
             ("TenancyService", "tenancy"),
             ("QueryService", "analytics"),
             ("ProductionService", "analytics"),
+            ("ExportService", "worker"),
         )
     }
     stubs = {
@@ -501,6 +533,7 @@ async def world(stack, signer):
         "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
         "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
         "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
+        "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
     }
     principals: dict = {}
 
@@ -612,8 +645,9 @@ async def world(stack, signer):
     await send_batches(
         stack.targets["ingest"], device.credential, [batch(series.id, [time.time_ns()], [1.0])]
     )
+    export = await _finished_export(call)
     principals["_a_worker"] = service_principal("worker", a_id)
-    world = World(a, b, s.id, machine, series.id, device.device.id, key.id, principals)
+    world = World(a, b, s.id, machine, series.id, device.device.id, key.id, export, principals)
     world.alarm_ids["rule"] = (
         await call("AlarmService/CreateAlarmRule", _rule_request(series.id), "a_owner")
     ).rule.id

@@ -1,19 +1,26 @@
 """A tenant's life, end to end: created from a template by its supplier, a user invited and joining,
-data arriving, suspended (ingest refused, reads work), resumed, cancelled and purged, with the audit
-log telling each step. (Exporting during the grace period comes with the programme issue's exports.)"""
+data arriving, suspended (ingest refused, reads work), resumed, cancelled, exported during the grace
+period (the worker's ExportService: the package holds the tenant's points), and purged (its exports'
+records and packages with it), with the audit log telling each control-plane step."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
+import json
 import time
+import zipfile
+from pathlib import Path
 
 import grpc
 import psycopg
 
 from services.runtime.config import Env
-from services.runtime.tokens import service_principal
+from services.runtime.tokens import METADATA_KEY, service_principal
 from sf.purge import purge_due
 from sf.seeding import send_batches
+from sfcloud.v1 import export_pb2, export_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR
 from tests.e2e.test_bad_input import batch
@@ -43,7 +50,31 @@ async def _accepted_again(stack, credential: str, series_id: str) -> None:
     raise AssertionError("ingest still refuses a resumed tenant")
 
 
-async def test_from_template_to_purge(stack, mailing_tenancy, inbox, admin_url, redis_url):
+async def _export(stack, signer, owner) -> bytes:
+    """The owner exports the whole tenant and reads the package back, as the gateway's download does."""
+    async with grpc.aio.insecure_channel(stack.targets["worker"]) as channel:
+        exports = export_pb2_grpc.ExportServiceStub(channel)
+        metadata = ((METADATA_KEY, signer.sign(owner)),)
+        export = (
+            await exports.StartExport(export_pb2.StartExportRequest(), metadata=metadata, timeout=10)
+        ).export
+        for _ in range(200):
+            request = export_pb2.GetExportRequest(export_id=export.id)
+            export = (await exports.GetExport(request, metadata=metadata, timeout=10)).export
+            if export.state == export_pb2.EXPORT_STATE_DONE:
+                break
+            await asyncio.sleep(0.05)
+        package = b""
+        while len(package) < export.bytes:
+            request = export_pb2.ReadExportRequest(export_id=export.id, offset=len(package))
+            package += (await exports.ReadExport(request, metadata=metadata, timeout=10)).data
+    assert (
+        export.state == export_pb2.EXPORT_STATE_DONE and hashlib.sha256(package).hexdigest() == export.sha256
+    )
+    return package
+
+
+async def test_from_template_to_purge(stack, signer, mailing_tenancy, inbox, admin_url, redis_url):
     tenancy = mailing_tenancy
     _, staff = await tenancy.supplier("Lifecycle SI")
     tenant = (
@@ -89,10 +120,29 @@ async def test_from_template_to_purge(stack, mailing_tenancy, inbox, admin_url, 
         "subscription.active",
         "subscription.cancelled",
     ]
+    with zipfile.ZipFile(io.BytesIO(await _export(stack, signer, owner))) as package:
+        manifest = json.loads(package.read("manifest.json"))
+    with psycopg.connect(admin_url) as conn:
+        stored = conn.execute(
+            "SELECT sum(count) FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]
+        ).fetchone()
+    assert manifest["tenant"]["id"] == tenant.id and manifest["totals"]["points"] == stored[0] >= 2
+    assert manifest["totals"]["series"] == len(
+        (await tenancy.call("ListSeries", pb.ListSeriesRequest(), owner)).series
+    )
     with psycopg.connect(admin_url) as conn:
         conn.execute("UPDATE tenancy.subscriptions SET purge_after = now() WHERE tenant_id = %s", [tenant.id])
-    purged = await purge_due(Env({"SF_DATABASE_URL": admin_url, "SF_REDIS_URL": redis_url}))
+    env = {"SF_DATABASE_URL": admin_url, "SF_REDIS_URL": redis_url, "SF_EXPORT_DIR": stack.export_dir}
+    purged = await purge_due(Env(env))
     assert [str(p.tenant_id) for p in purged] == [tenant.id] and purged[0].blocks >= 2
+    assert not (Path(stack.export_dir) / tenant.id).exists()
+    with psycopg.connect(admin_url) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM telemetry.exports WHERE tenant_id = %s", [tenant.id]
+            ).fetchone()[0]
+            == 0
+        )
     events = (
         await tenancy.call("ListAuditEvents", pb.ListAuditEventsRequest(page_size=500), OPERATOR)
     ).events

@@ -1,0 +1,106 @@
+"""Exports of the tenant's data (docs/DATA-MODEL.md): start one, follow its progress, download it from
+`downloadUrl` (an authenticated GET, `gateway/downloads.py`)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.graphql.permissions import CanExport, IsSignedIn
+from gateway.graphql.scalars import Count, Timestamp
+from sfcloud.v1 import export_pb2
+
+
+@strawberry.enum(description="Where an export stands.")
+class ExportState(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+_STATES = {
+    export_pb2.EXPORT_STATE_QUEUED: ExportState.QUEUED,
+    export_pb2.EXPORT_STATE_RUNNING: ExportState.RUNNING,
+    export_pb2.EXPORT_STATE_DONE: ExportState.DONE,
+    export_pb2.EXPORT_STATE_FAILED: ExportState.FAILED,
+}
+
+
+@strawberry.type(description="A package of the tenant's asset tree, series and points, made by the worker.")
+class Export:
+    id: strawberry.ID
+    state: ExportState
+    points_done: Count = strawberry.field(description="Points written so far.")
+    points_total: Count = strawberry.field(description="Points the tenant held when the export started.")
+    series_done: int
+    series_total: int
+    with_csv: bool = strawberry.field(description="CSV files beside the Parquet ones.")
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    bytes: Count = strawberry.field(description="The package's size, once done.")
+    sha256: str | None = strawberry.field(description="The package's SHA-256 (hex), once done.")
+    error: str | None = strawberry.field(description="Why it failed.")
+    download_url: str | None = strawberry.field(
+        description="Where to GET the package (.zip) with the same credentials, once done."
+    )
+
+    @classmethod
+    def from_pb(cls, e: export_pb2.Export) -> Export:
+        done = e.state == export_pb2.EXPORT_STATE_DONE
+        return cls(
+            id=strawberry.ID(e.id),
+            state=_STATES[e.state],
+            points_done=e.points_done,
+            points_total=e.points_total,
+            series_done=e.series_done,
+            series_total=e.series_total,
+            with_csv=e.with_csv,
+            created_at=e.created_ns,
+            started_at=e.started_ns or None,
+            finished_at=e.finished_ns or None,
+            bytes=e.bytes,
+            sha256=e.sha256 or None,
+            error=e.error or None,
+            download_url=f"/exports/{e.id}/package" if done else None,
+        )
+
+
+@strawberry.type
+class ExportQuery:
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanExport],
+        description="One of the tenant's exports and its progress.",
+    )
+    async def export(self, info: Info, id: strawberry.ID) -> Export:
+        ctx = info.context
+        request = export_pb2.GetExportRequest(export_id=str(id))
+        return Export.from_pb(
+            (await ctx.backends.call(ctx.backends.exports.GetExport, request, ctx.principal)).export
+        )
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanExport], description="The tenant's 50 newest exports."
+    )
+    async def exports(self, info: Info) -> list[Export]:
+        ctx = info.context
+        request = export_pb2.ListExportsRequest()
+        response = await ctx.backends.call(ctx.backends.exports.ListExports, request, ctx.principal)
+        return [Export.from_pb(e) for e in response.exports]
+
+
+@strawberry.type
+class ExportMutation:
+    @strawberry.mutation(
+        permission_classes=[IsSignedIn, CanExport],
+        description="Start an export of the whole tenant (any subscription state, cancelled included, until "
+        "the tenant is purged); follow it with `export(id)`.",
+    )
+    async def start_export(self, info: Info, with_csv: bool = False) -> Export:
+        ctx = info.context
+        request = export_pb2.StartExportRequest(with_csv=with_csv)
+        response = await ctx.backends.call(ctx.backends.exports.StartExport, request, ctx.principal)
+        return Export.from_pb(response.export)

@@ -1,0 +1,146 @@
+"""The exports' SQL (table `telemetry.exports`, migration 0015) and the reads of a tenant's points for one.
+
+Every statement runs in a tenant transaction on the tenant's cell and names the tenant besides: row-level
+security is the second wall, not the only one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    id: uuid.UUID
+    state: str
+    with_csv: bool
+    points_done: int
+    points_total: int
+    series_done: int
+    series_total: int
+    bytes: int
+    sha256: str
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+_COLUMNS = (
+    "id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256, error,"
+    " created_at, started_at, finished_at"
+)
+_INSERT = (
+    "INSERT INTO telemetry.exports (tenant_id, id, with_csv, requested_by) VALUES (%s, %s, %s, %s) RETURNING"
+    " id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256, error,"
+    " created_at, started_at, finished_at"
+)
+
+
+async def insert(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, with_csv: bool, requested_by: str
+) -> ExportRow:
+    cur = conn.cursor(row_factory=class_row(ExportRow))
+    await cur.execute(
+        _INSERT,
+        [tenant_id, export_id, with_csv, requested_by],
+    )
+    return await cur.fetchone()
+
+
+async def get(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> ExportRow | None:
+    cur = conn.cursor(row_factory=class_row(ExportRow))
+    await cur.execute(
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %s AND id = %s",  # noqa: S608 (constant)
+        [tenant_id, export_id],
+    )
+    return await cur.fetchone()
+
+
+async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, limit: int) -> list[ExportRow]:
+    cur = conn.cursor(row_factory=class_row(ExportRow))
+    await cur.execute(
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %s"  # noqa: S608 (constant)
+        " ORDER BY created_at DESC, id LIMIT %s",
+        [tenant_id, limit],
+    )
+    return await cur.fetchall()
+
+
+async def begin(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> bool | None:
+    """Mark it running from scratch (a job taken over from a dead worker starts again); its ``with_csv``,
+    or None when there is nothing to do (finished, or gone with its purged tenant)."""
+    cur = await conn.execute(
+        "UPDATE telemetry.exports SET state = 'running', started_at = now(), points_done = 0, series_done = 0"
+        " WHERE tenant_id = %s AND id = %s AND state IN ('queued', 'running') RETURNING with_csv",
+        [tenant_id, export_id],
+    )
+    row = await cur.fetchone()
+    return None if row is None else row[0]
+
+
+async def exists(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM telemetry.exports WHERE tenant_id = %s AND id = %s)",
+        [tenant_id, export_id],
+    )
+    return (await cur.fetchone())[0]
+
+
+async def set_totals(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, points: int, series: int
+) -> None:
+    await conn.execute(
+        "UPDATE telemetry.exports SET points_total = %s, series_total = %s WHERE tenant_id = %s AND id = %s",
+        [points, series, tenant_id, export_id],
+    )
+
+
+async def progress(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, points: int, series: int
+) -> None:
+    await conn.execute(
+        "UPDATE telemetry.exports SET points_done = %s, series_done = %s WHERE tenant_id = %s AND id = %s",
+        [points, series, tenant_id, export_id],
+    )
+
+
+async def finish(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, size: int, sha256: str
+) -> None:
+    await conn.execute(
+        "UPDATE telemetry.exports SET state = 'done', bytes = %s, sha256 = %s, finished_at = now()"
+        " WHERE tenant_id = %s AND id = %s",
+        [size, sha256, tenant_id, export_id],
+    )
+
+
+async def fail(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, error: str) -> None:
+    await conn.execute(
+        "UPDATE telemetry.exports SET state = 'failed', error = %s, finished_at = now()"
+        " WHERE tenant_id = %s AND id = %s",
+        [error[:500], tenant_id, export_id],
+    )
+
+
+async def point_counts(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Points stored per series of the tenant (from the block statistics)."""
+    cur = await conn.execute(
+        "SELECT series_id, sum(count) FROM telemetry.blocks WHERE tenant_id = %s GROUP BY series_id",
+        [tenant_id],
+    )
+    return {series_id: int(total) for series_id, total in await cur.fetchall()}
+
+
+async def payloads(conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID) -> list[bytes]:
+    """Every block payload of one series, by time."""
+    cur = await conn.execute(
+        "SELECT payload FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s ORDER BY start_ns, id",
+        [tenant_id, series_id],
+    )
+    return [row[0] for row in await cur.fetchall()]

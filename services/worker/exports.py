@@ -1,0 +1,102 @@
+"""The export API's rules (proto/sfcloud/v1/export.proto, served by the worker): who may export, starting
+one, its progress, and reading the finished package.
+
+- Who: a tenant's owners and admins, and API keys with the `read` scope (they can read every point
+  anyway); never another tenant, whose exports are simply not found. Any subscription state may export,
+  cancelled included: a cancelled tenant keeps its data, and may take it away, until it is purged.
+- Everything runs in a tenant transaction on the caller's cell: the tenant comes from the verified token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from services.runtime.cells import CellDatabases
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.runtime.principal import Kind, Principal, Role, Scope
+from services.runtime.validation import parse_id
+from services.worker import export_storage as storage
+from services.worker.export_storage import ExportRow
+from services.worker.exporter import ExportJob, package_path
+
+CHUNK_BYTES = 1 << 20  # one ReadExport answer; well under the 4 MiB message limit
+LISTED = 50
+
+
+class JobSink(Protocol):
+    async def put(self, job: ExportJob) -> None: ...
+
+
+@dataclass(frozen=True)
+class Chunk:
+    data: bytes
+    total_bytes: int
+    sha256: str
+
+
+def require_exporter(caller: Principal) -> uuid.UUID:
+    """The caller's tenant, if the caller may export it."""
+    tenant = caller.require_tenant()
+    if caller.kind is Kind.USER and caller.role in (Role.OWNER, Role.ADMIN):
+        return tenant
+    if caller.kind is Kind.API_KEY and Scope.READ in caller.scopes:
+        return tenant
+    raise PermissionDenied(
+        "exports need a tenant owner or admin, or an API key with the read scope", reason="EXPORT_NOT_ALLOWED"
+    )
+
+
+class ExportsApi:
+    def __init__(self, cells: CellDatabases, queue: JobSink, export_dir: Path) -> None:
+        self._cells = cells
+        self._queue = queue
+        self._dir = export_dir
+
+    async def start(self, caller: Principal, with_csv: bool) -> ExportRow:
+        """The row and its queue entry: the entry is added before the row commits (never a row without one)."""
+        tenant = require_exporter(caller)
+        export_id = uuid.uuid4()
+        async with self._cells.tenant(tenant, caller.cell) as conn:
+            row = await storage.insert(
+                conn, tenant, export_id, with_csv, f"{caller.kind.value}:{caller.subject}"
+            )
+            await self._queue.put(ExportJob(caller.cell, tenant, export_id))
+        return row
+
+    async def get(self, caller: Principal, export_id: str) -> ExportRow:
+        tenant = require_exporter(caller)
+        target = parse_id("export_id", export_id)
+        async with self._cells.tenant(tenant, caller.cell) as conn:
+            row = await storage.get(conn, tenant, target)
+        if row is None:
+            raise NotFound("export not found", reason="EXPORT_NOT_FOUND")
+        return row
+
+    async def list(self, caller: Principal) -> list[ExportRow]:
+        tenant = require_exporter(caller)
+        async with self._cells.tenant(tenant, caller.cell) as conn:
+            return await storage.newest(conn, tenant, LISTED)
+
+    async def read(self, caller: Principal, export_id: str, offset: int) -> Chunk:
+        """At most CHUNK_BYTES of the finished package from ``offset``."""
+        row = await self.get(caller, export_id)
+        if row.state != "done":
+            raise FailedPrecondition(f"the export is {row.state}, not done", reason="EXPORT_NOT_READY")
+        if not 0 <= offset <= row.bytes:
+            raise InvalidArgument.of("offset", f"must lie between 0 and {row.bytes}")
+        path = package_path(self._dir, caller.require_tenant(), row.id)
+        try:
+            data = await asyncio.to_thread(_read, path, offset)
+        except FileNotFoundError:
+            raise NotFound("the export's package is no longer stored", reason="EXPORT_GONE") from None
+        return Chunk(data, row.bytes, row.sha256)
+
+
+def _read(path: Path, offset: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(CHUNK_BYTES)

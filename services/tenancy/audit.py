@@ -13,6 +13,7 @@ from typing import Any
 from services.runtime.errors import InvalidArgument
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id
 from services.tenancy.models import MANAGERS, AuditEvent
 from services.tenancy.storage import audit as storage
 
@@ -60,6 +61,9 @@ def parse_page_token(token: str) -> int | None:
         raise InvalidArgument.of("page_token", "is not a token this API gave out") from None
 
 
+MAX_REQUESTER_CHARS = 200
+
+
 class AuditLog:
     def __init__(self, db: Transactions) -> None:
         self._db = db
@@ -73,6 +77,18 @@ class AuditLog:
         async with self._db.transaction(settings) as conn:
             found = await storage.list_events(conn, None, parse_page_token(page_token_in), None, limit)
         return found, page_token(found[-1].id) if len(found) == limit else ""
+
+    async def record_export(self, caller: Principal, export_id: str, requested_by: str) -> None:
+        """The worker makes exports but owns no audit trail: it tells us who asked, before queueing one."""
+        caller.require_service("worker")
+        tenant_id = caller.require_tenant()
+        target = parse_id("export_id", export_id)
+        if not 0 < len(requested_by) <= MAX_REQUESTER_CHARS:
+            raise InvalidArgument.of("requested_by", f"must be 1 to {MAX_REQUESTER_CHARS} characters")
+        async with self._db.tenant(tenant_id) as conn:
+            await record(
+                conn, caller, "export.request", target=str(target), detail={"requested_by": requested_by}
+            )
 
 
 def visibility(caller: Principal) -> dict[str, str]:

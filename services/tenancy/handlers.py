@@ -380,6 +380,10 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         events, token = await self._audit.events(current_principal(), request.page_size, request.page_token)
         return pb.ListAuditEventsResponse(events=[event_pb(e) for e in events], next_page_token=token)
 
+    async def RecordExport(self, request, context) -> pb.RecordExportResponse:
+        await self._audit.record_export(current_principal(), request.export_id, request.requested_by)
+        return pb.RecordExportResponse()
+
     async def NotifyRetention(self, request, context) -> pb.NotifyRetentionResponse:
         notice = RetentionNotice(
             request.notice_ns,

@@ -31,6 +31,10 @@ class JobSink(Protocol):
     async def put(self, job: ExportJob) -> None: ...
 
 
+class Auditor(Protocol):
+    async def record(self, tenant_id: uuid.UUID, export_id: uuid.UUID, requested_by: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Chunk:
     data: bytes
@@ -51,19 +55,20 @@ def require_exporter(caller: Principal) -> uuid.UUID:
 
 
 class ExportsApi:
-    def __init__(self, cells: CellDatabases, queue: JobSink, export_dir: Path) -> None:
+    def __init__(self, cells: CellDatabases, queue: JobSink, export_dir: Path, auditor: Auditor) -> None:
         self._cells = cells
         self._queue = queue
         self._dir = export_dir
+        self._auditor = auditor
 
     async def start(self, caller: Principal, with_csv: bool) -> ExportRow:
-        """The row and its queue entry: the entry is added before the row commits (never a row without one)."""
+        """The row and its queue entry: the entry is added before the row commits (never a row without one).
+        The request is in the tenant's audit log first: an export nobody can account for never starts."""
         tenant = require_exporter(caller)
-        export_id = uuid.uuid4()
+        export_id, requested_by = uuid.uuid4(), f"{caller.kind.value}:{caller.subject}"
+        await self._auditor.record(tenant, export_id, requested_by)  # in the audit log before it exists
         async with self._cells.tenant(tenant, caller.cell) as conn:
-            row = await storage.insert(
-                conn, tenant, export_id, with_csv, f"{caller.kind.value}:{caller.subject}"
-            )
+            row = await storage.insert(conn, tenant, export_id, with_csv, requested_by)
             await self._queue.put(ExportJob(caller.cell, tenant, export_id))
         return row
 

@@ -1,8 +1,11 @@
-"""Retention notices mailed to a tenant's owners and admins, by the tenancy service (the worker has no
-SMTP of its own): `NotifyRetention`, called as the service `worker` with a token scoped to the tenant, so
-tenancy takes the tenant from the verified token, never from the request."""
+"""What the worker tells the tenancy service, which owns mail and the audit log: retention notices to mail
+to a tenant's owners and admins (`NotifyRetention`; the worker has no SMTP of its own) and exports to
+audit (`RecordExport`). Both called as the service `worker` with a token scoped to the tenant, so tenancy
+takes the tenant from the verified token, never from the request."""
 
 from __future__ import annotations
+
+import uuid
 
 import grpc
 
@@ -37,3 +40,14 @@ class TenancyNotifier:
             )
         except grpc.aio.AioRpcError as exc:
             raise translate_rpc_error(exc) from None
+
+
+class TenancyExportAudit:
+    def __init__(self, stub: tenancy_pb2_grpc.TenancyServiceStub, identity: CallerIdentity) -> None:
+        self._stub = stub
+        self._identity = identity
+
+    async def record(self, tenant_id: uuid.UUID, export_id: uuid.UUID, requested_by: str) -> None:
+        """Raises ServiceError (Unavailable when tenancy is down: the export is then not started)."""
+        request = tenancy_pb2.RecordExportRequest(export_id=str(export_id), requested_by=requested_by)
+        await self._identity.call(self._stub.RecordExport, request, service_principal("worker", tenant_id))

@@ -31,7 +31,7 @@ from services.worker.exporter import Exporter
 from services.worker.exports import ExportsApi
 from services.worker.handlers import ExportHandlers
 from services.worker.jobs import CompactionRunner, JobQueue
-from services.worker.notices import TenancyNotifier
+from services.worker.notices import TenancyExportAudit, TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
@@ -77,11 +77,10 @@ class WorkerServer:
     def _exports(self, signer: TokenSigner) -> ExportRunner:
         settings = self.settings
         queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
-        api = ExportsApi(self.cells, queue, settings.export_dir)
+        stub, identity = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
+        api = ExportsApi(self.cells, queue, settings.export_dir, TenancyExportAudit(stub, identity))
         export_pb2_grpc.add_ExportServiceServicer_to_server(ExportHandlers(api), self.core.grpc.server)
-        catalog = TenancyCatalog(
-            tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
-        )
+        catalog = TenancyCatalog(stub, identity)
         return ExportRunner(queue, Exporter(self.cells, catalog, settings.export_dir))
 
     def _retention(self, signer: TokenSigner) -> RetentionRunner | None:

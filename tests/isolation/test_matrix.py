@@ -212,6 +212,9 @@ ROWS: dict[str, Row] = {
         {"a_owner", "b_owner", "supplier_s", "supplier_t", "operator"}, lambda w: pb.ListAuditEventsRequest()
     ),
     # Only the worker, with a token scoped to the tenant, may have a tenant mailed (tests/tenancy/test_retention_mail.py).
+    "TenancyService/RecordExport": row(
+        set(), lambda w: pb.RecordExportRequest(export_id=str(uuid.uuid4()), requested_by="user:someone")
+    ),
     "TenancyService/NotifyRetention": row(
         set(),
         lambda w: pb.NotifyRetentionRequest(

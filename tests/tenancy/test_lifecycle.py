@@ -122,6 +122,12 @@ async def test_from_template_to_purge(stack, signer, mailing_tenancy, inbox, adm
     ]
     with zipfile.ZipFile(io.BytesIO(await _export(stack, signer, owner))) as package:
         manifest = json.loads(package.read("manifest.json"))
+    newest = (await tenancy.call("ListAuditEvents", pb.ListAuditEventsRequest(page_size=1), owner)).events[0]
+    assert (newest.action, newest.actor_kind, json.loads(newest.detail_json)["requested_by"]) == (
+        "export.request",
+        "service",
+        f"user:{owner.subject}",
+    )
     with psycopg.connect(admin_url) as conn:
         stored = conn.execute(
             "SELECT sum(count) FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]

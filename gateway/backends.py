@@ -15,7 +15,13 @@ from grpc_health.v1 import health_pb2_grpc
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
-from sfcloud.v1 import export_pb2_grpc, production_pb2_grpc, query_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2_grpc,
+    export_pb2_grpc,
+    production_pb2_grpc,
+    query_pb2_grpc,
+    tenancy_pb2_grpc,
+)
 
 R = TypeVar("R")
 
@@ -36,6 +42,7 @@ class Backends:
     def open(self) -> None:
         self._channels = [open_channel(target) for target in self._targets]
         self.tenancy = tenancy_pb2_grpc.TenancyServiceStub(self._channels[0])
+        self.alarms = alarms_pb2_grpc.AlarmServiceStub(self._channels[0])  # served by tenancy
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])

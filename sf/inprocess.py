@@ -115,6 +115,7 @@ class InProcessStack:
             poll_s=0.2,
             tenancy_target=self.targets["tenancy"],
             retention_interval_s=0,  # tests run retention passes themselves (tests/worker/test_retention.py)
+            alarm_interval_s=0,  # alarm tests start a worker that evaluates them (tests/alarms/)
             export_dir=Path(self.export_dir),
         )
 

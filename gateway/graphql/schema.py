@@ -12,6 +12,8 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.graphql.account import AccountMutation, AccountQuery
+from gateway.graphql.alarm_rules import AlarmRuleMutation, AlarmRuleQuery
+from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
@@ -36,10 +38,15 @@ Query = merge_types(
         RetentionQuery,
         ProductionQuery,
         ExportQuery,
+        AlarmQuery,
+        AlarmRuleQuery,
     ),
 )
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation))
-Subscription = merge_types("Subscription", (TelemetrySubscription,))
+Mutation = merge_types(
+    "Mutation",
+    (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation, AlarmMutation, AlarmRuleMutation),
+)
+Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 
 
 class Schema(strawberry.Schema):

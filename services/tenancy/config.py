@@ -20,6 +20,8 @@ class TenancySettings:
     smtp_url: str | None = None
     mail_from: str = "sfcloud <no-reply@sfcloud.local>"
     public_url: str = "http://localhost:8000"
+    alarm_flap_count: int = 5  # a rule raising and clearing more often than this within the window flaps
+    alarm_flap_window_s: float = 600.0
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> TenancySettings:
@@ -31,4 +33,6 @@ class TenancySettings:
             smtp_url=env.optional("SF_SMTP_URL") and env.url("SF_SMTP_URL", ("smtp", "smtps")),
             mail_from=env.str("SF_MAIL_FROM", "sfcloud <no-reply@sfcloud.local>"),
             public_url=env.url("SF_PUBLIC_URL", ("http", "https"), "http://localhost:8000"),
+            alarm_flap_count=env.int("SF_ALARM_FLAP_COUNT", 5, minimum=1, maximum=1000),
+            alarm_flap_window_s=env.int("SF_ALARM_FLAP_WINDOW_S", 600, minimum=10, maximum=86_400),
         )

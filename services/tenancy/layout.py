@@ -1,5 +1,6 @@
 """Building a tenant's plant from a layout: sites, lines and machines of template machine types,
-with their series (and alarm defaults), their ideal cycle times, and edge devices where declared.
+with their series (and alarm defaults, which become alarm rules of a series when it is made), their
+ideal cycle times, and edge devices where declared.
 
 Ids are UUIDv5s of the tenant and the object's path, so building the same layout again adds only
 what is missing: the same function serves creating a tenant and reconciling a manifest.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.tenancy import credentials
+from services.tenancy import alarm_rules, credentials
 from services.tenancy.models import Asset, Device, Series
 from services.tenancy.storage import access, assets
 
@@ -52,7 +53,8 @@ async def _machine(
         series = Series(
             layout_id(*path, s["name"]), machine_id, s["name"], s["unit"], s["kind"], s["decimals"], own
         )
-        await assets.insert_series(conn, tenant_id, series)
+        if await assets.insert_series(conn, tenant_id, series) and own:
+            await alarm_rules.template_rules(conn, tenant_id, series.id, own, machine["type"])
     if "device" not in machine:
         return {}
     credential = machine.get("credential") or credentials.new_device_credential()

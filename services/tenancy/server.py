@@ -8,6 +8,9 @@ from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy import catalog, provisioning
 from services.tenancy.access import Access
+from services.tenancy.alarm_handlers import AlarmHandlers
+from services.tenancy.alarm_rules import AlarmRules
+from services.tenancy.alarms import Alarms, FlapLimit
 from services.tenancy.assets import AssetCatalog
 from services.tenancy.audit import AuditLog
 from services.tenancy.config import TenancySettings
@@ -20,10 +23,11 @@ from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
-from sfcloud.v1 import tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = tenancy_pb2.DESCRIPTOR.services_by_name["TenancyService"].full_name
+ALARM_SERVICE_NAME = alarms_pb2.DESCRIPTOR.services_by_name["AlarmService"].full_name
 
 
 class TenancyServer:
@@ -32,7 +36,10 @@ class TenancyServer:
     def __init__(self, settings: TenancySettings) -> None:
         self.settings = settings
         self.core = ServiceCore(
-            settings.service, SERVICE_NAME, TokenAuthenticator(TokenSigner(settings.service.signing_key))
+            settings.service,
+            SERVICE_NAME,
+            TokenAuthenticator(TokenSigner(settings.service.signing_key)),
+            also_serves=[ALARM_SERVICE_NAME],
         )
         self.passwords = PasswordChecker()
         self.catalog = catalog.load_catalog(settings.catalog_dir)
@@ -50,6 +57,9 @@ class TenancyServer:
             RetentionMail(db, mailer, public_url),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
+        flap = FlapLimit(settings.alarm_flap_count, int(settings.alarm_flap_window_s * 1e9))
+        alarm_handlers = AlarmHandlers(AlarmRules(db), Alarms(db, mailer, public_url, flap))
+        alarms_pb2_grpc.add_AlarmServiceServicer_to_server(alarm_handlers, self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()

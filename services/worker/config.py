@@ -12,6 +12,9 @@ the export directory.
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
 | `SF_EXPORT_DIR` | `.sfcloud/exports` | where export packages are written and read from (shared by every worker) |
 | `SF_WORKER_COMPACTION` | true | whether this worker takes compaction jobs (exports it always takes) |
+| `SF_ALARM_INTERVAL_S` | 10 | seconds between evaluations of every tenant's rules (no-data too); 0: none here |
+| `SF_ALARM_ABANDONED_S` | 300 | a notification pending this long lost its worker: the next periodic pass sends it |
+| `SF_ALARM_RETRY_BASE_S` / `SF_ALARM_ATTEMPTS` | 1 / 6 | a failed notification is retried after 1, 2, 4, … s; 6 tries at most |
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class WorkerSettings:
     tenancy_target: str = "127.0.0.1:50053"
     retention_interval_s: int = 3600  # 0: this worker never runs retention
     catalog_dir: Path = DEFAULT_CATALOG_DIR
+    alarm_interval_s: float = 10.0  # 0: this worker evaluates no alarm rules
+    alarm_tick_s: float = 0.25  # tenants with new data are evaluated this often
+    alarm_retry_base_s: float = 1.0
+    alarm_attempts: int = 6
+    alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
     export_dir: Path = DEFAULT_EXPORT_DIR
     compaction: bool = True
 
@@ -56,6 +64,10 @@ class WorkerSettings:
             tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
             retention_interval_s=env.int("SF_RETENTION_INTERVAL_S", 3600, minimum=0, maximum=7 * 86_400),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
+            alarm_interval_s=env.int("SF_ALARM_INTERVAL_S", 10, minimum=0, maximum=3600),
+            alarm_retry_base_s=env.int("SF_ALARM_RETRY_BASE_S", 1, minimum=1, maximum=600),
+            alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
+            alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
             export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
             compaction=env.bool("SF_WORKER_COMPACTION", True),
         )

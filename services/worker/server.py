@@ -1,6 +1,7 @@
 """Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
 (ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
-mail of retention notices), health, shutdown.
+mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), health,
+shutdown.
 
 Its gRPC server carries ExportService and the health service (readiness turns NOT_SERVING while
 PostgreSQL or Redis is unreachable), so `sf up` and orchestrators probe it as any other.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import httpx
 import redis.asyncio as aioredis
 
 from services.runtime.cells import CellDatabases
@@ -18,6 +20,9 @@ from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy.catalog import load_plans
+from services.worker.alarm_client import AlarmClient
+from services.worker.alarm_notify import Backoff, Notifier
+from services.worker.alarm_watch import AlarmWatch, WatchSettings
 from services.worker.catalog import TenancyCatalog
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
@@ -30,7 +35,7 @@ from services.worker.notices import TenancyExportAudit, TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import RetentionRunner
 from services.worker.service import CompactionService
-from sfcloud.v1 import export_pb2, export_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2_grpc, export_pb2, export_pb2_grpc, tenancy_pb2_grpc
 
 SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 
@@ -48,7 +53,26 @@ class WorkerServer:
         self.tenancy_channel = open_channel(settings.tenancy_target)
         self.exports = self._exports(TokenSigner(settings.service.signing_key))
         self.retention = self._retention(TokenSigner(settings.service.signing_key))
+        self.http = httpx.AsyncClient(follow_redirects=False)
+        self.alarms = self._alarms(TokenSigner(settings.service.signing_key))
         self._tasks: list[asyncio.Task] = []
+
+    def _alarms(self, signer: TokenSigner) -> AlarmWatch | None:
+        if not self.settings.alarm_interval_s:
+            return None
+        identity = CallerIdentity(signer)
+        client = AlarmClient(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
+        backoff = Backoff(self.settings.alarm_retry_base_s, self.settings.alarm_attempts)
+        self.notifier = Notifier(client, self.http, backoff)
+        directory = TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), identity, {})
+        watch = WatchSettings(
+            self.settings.alarm_tick_s,
+            self.settings.alarm_interval_s,
+            abandoned_s=self.settings.alarm_abandoned_s,
+        )
+        return AlarmWatch(
+            self.redis, self.cells, directory, client, self.notifier, watch, self.settings.consumer
+        )
 
     def _exports(self, signer: TokenSigner) -> ExportRunner:
         settings = self.settings
@@ -82,6 +106,8 @@ class WorkerServer:
         self._tasks.append(asyncio.create_task(self.exports.run()))
         if self.retention:
             self._tasks.append(asyncio.create_task(self.retention.run()))
+        if self.alarms:
+            self._tasks.append(asyncio.create_task(self.alarms.run()))
         return await self.core.serve()
 
     async def stop(self) -> None:
@@ -90,10 +116,15 @@ class WorkerServer:
         self.exports.stopping.set()
         if self.retention:
             self.retention.stopping.set()
+        if self.alarms:
+            self.alarms.stopping.set()
         await self.core.stop()
         if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.gather(*self._tasks), self.settings.service.shutdown_grace_s)
+        if self.alarms:  # notifications in their retries get the grace period too; the rest stay pending
+            await self.notifier.drain(self.settings.service.shutdown_grace_s)
+        await self.http.aclose()
         await self.tenancy_channel.close()
         await self.redis.aclose()
         await self.cells.close_extra()

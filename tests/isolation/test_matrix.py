@@ -22,6 +22,8 @@ from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY, service_principal
 from sf.seeding import send_batches
 from sfcloud.v1 import (
+    alarms_pb2,
+    alarms_pb2_grpc,
     common_pb2,
     export_pb2,
     export_pb2_grpc,
@@ -54,9 +56,18 @@ class World:
     key_id: str
     export: str
     principals: dict[str, Principal | None] = field(default_factory=dict)
+    alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule and alarm
 
     def a_ids(self) -> set[str]:
-        return {self.a.id, self.machine, self.series, self.device, self.key_id, self.export}
+        return {
+            self.a.id,
+            self.machine,
+            self.series,
+            self.device,
+            self.key_id,
+            self.export,
+            *self.alarm_ids.values(),
+        }
 
 
 @dataclass(frozen=True)
@@ -247,6 +258,53 @@ ROWS: dict[str, Row] = {
     "QueryService/LatestValues": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.LatestValuesRequest(series_ids=[w.series])
     ),
+    # Alarms: rules on A's series only by A's managers (B's owner gets NOT_FOUND for A's series and rules),
+    # acting on alarms by A's owners, admins and operators, reading by A's readers; the internal calls only
+    # by the worker (and analytics) with a token scoped to the tenant, which no principal here holds.
+    "AlarmService/CreateAlarmRule": row({"a_owner"}, lambda w: _rule_request(w.series)),
+    "AlarmService/UpdateAlarmRule": row(
+        {"a_owner"}, lambda w: alarms_pb2.UpdateAlarmRuleRequest(rule_id=w.alarm_ids["rule"], spec=_spec())
+    ),
+    "AlarmService/DeleteAlarmRule": row({"a_owner"}, lambda w: _fresh_rule(w)),
+    "AlarmService/ListAlarmRules": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: alarms_pb2.ListAlarmRulesRequest()
+    ),
+    "AlarmService/CreateAlarmEndpoint": row(
+        MANAGERS_ANYWHERE,
+        lambda w: alarms_pb2.CreateAlarmEndpointRequest(
+            kind=alarms_pb2.ALARM_ENDPOINT_KIND_EMAIL, target="alarms@example.com"
+        ),
+    ),
+    "AlarmService/DeleteAlarmEndpoint": row({"a_owner"}, lambda w: _fresh_endpoint(w)),
+    "AlarmService/ListAlarmEndpoints": row(
+        {"a_owner", "b_owner"}, lambda w: alarms_pb2.ListAlarmEndpointsRequest()
+    ),
+    "AlarmService/ListAlarms": row(A_TENANT_READERS | {"b_owner"}, lambda w: alarms_pb2.ListAlarmsRequest()),
+    "AlarmService/GetAlarm": row(
+        A_TENANT_READERS, lambda w: alarms_pb2.GetAlarmRequest(alarm_id=w.alarm_ids["alarm"])
+    ),
+    "AlarmService/AcknowledgeAlarm": row(
+        {"a_owner"}, lambda w: _fresh_alarm(w, alarms_pb2.AcknowledgeAlarmRequest)
+    ),
+    "AlarmService/ClearAlarm": row({"a_owner"}, lambda w: _fresh_alarm(w, alarms_pb2.ClearAlarmRequest)),
+    "AlarmService/CommentAlarm": row(
+        {"a_owner"}, lambda w: alarms_pb2.CommentAlarmRequest(alarm_id=w.alarm_ids["alarm"], comment="seen")
+    ),
+    "AlarmService/ReportAlarmCondition": row(
+        set(),
+        lambda w: alarms_pb2.ReportAlarmConditionRequest(
+            rule_id=w.alarm_ids["rule"], kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD, time_ns=1, active=True
+        ),
+    ),
+    "AlarmService/RecordAlarmDelivery": row(
+        set(), lambda w: alarms_pb2.RecordAlarmDeliveryRequest(delivery_id=str(uuid.uuid4()), delivered=True)
+    ),
+    "AlarmService/ClaimAbandonedAlarmDeliveries": row(
+        set(), lambda w: alarms_pb2.ClaimAbandonedAlarmDeliveriesRequest(older_than_s=1)
+    ),
+    "AlarmService/SendAlarmEmail": row(
+        set(), lambda w: alarms_pb2.SendAlarmEmailRequest(delivery_id=str(uuid.uuid4()))
+    ),
     # Production analytics (OEE, SPC): configuring needs A's owner or admin, reading any of A's readers;
     # B's owner gets NOT_FOUND for A's site, machine and series, as for ids that never existed.
     "ProductionService/SetSiteCalendar": row(
@@ -381,6 +439,55 @@ async def _fresh_key(world: World) -> pb.RevokeApiKeyRequest:
     return pb.RevokeApiKeyRequest(key_id=created.api_key.id)
 
 
+def _spec() -> alarms_pb2.AlarmRuleSpec:
+    return alarms_pb2.AlarmRuleSpec(
+        name="hot",
+        severity=alarms_pb2.ALARM_SEVERITY_WARNING,
+        condition=alarms_pb2.ALARM_CONDITION_ABOVE,
+        threshold=80,
+        enabled=True,
+    )
+
+
+def _rule_request(series_id: str) -> alarms_pb2.CreateAlarmRuleRequest:
+    return alarms_pb2.CreateAlarmRuleRequest(
+        kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD, series_id=series_id, spec=_spec()
+    )
+
+
+async def _fresh_rule(world: World) -> alarms_pb2.DeleteAlarmRuleRequest:
+    created = await world.principals["_call"](
+        "AlarmService/CreateAlarmRule", _rule_request(world.series), "a_owner"
+    )
+    return alarms_pb2.DeleteAlarmRuleRequest(rule_id=created.rule.id)
+
+
+async def _fresh_endpoint(world: World) -> alarms_pb2.DeleteAlarmEndpointRequest:
+    request = alarms_pb2.CreateAlarmEndpointRequest(
+        kind=alarms_pb2.ALARM_ENDPOINT_KIND_WEBHOOK, target="https://hooks.example.com/a"
+    )
+    created = await world.principals["_call"]("AlarmService/CreateAlarmEndpoint", request, "a_owner")
+    return alarms_pb2.DeleteAlarmEndpointRequest(endpoint_id=created.endpoint.id)
+
+
+async def _raised_alarm(world: World) -> str:
+    """A new alarm of A: a fresh rule whose condition A's worker reports."""
+    call = world.principals["_call"]
+    rule = (await call("AlarmService/CreateAlarmRule", _rule_request(world.series), "a_owner")).rule
+    report = alarms_pb2.ReportAlarmConditionRequest(
+        rule_id=rule.id,
+        kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD,
+        time_ns=time.time_ns(),
+        active=True,
+        value=81,
+    )
+    return (await call("AlarmService/ReportAlarmCondition", report, "_a_worker")).transitions[0].alarm.id
+
+
+async def _fresh_alarm(world: World, message):
+    return message(alarm_id=await _raised_alarm(world))
+
+
 async def _finished_export(call) -> str:
     """An export of A, done (so ReadExport has a package to read)."""
     started = await call("ExportService/StartExport", export_pb2.StartExportRequest(), "a_owner")
@@ -399,6 +506,7 @@ def declared_methods() -> set[str]:
         (tenancy_pb2, "TenancyService"),
         (query_pb2, "QueryService"),
         (production_pb2, "ProductionService"),
+        (alarms_pb2, "AlarmService"),
         (export_pb2, "ExportService"),
     )
     for module, service in services:
@@ -426,6 +534,7 @@ async def world(stack, signer):
     stubs = {
         "TenancyService": tenancy_pb2_grpc.TenancyServiceStub(channels["TenancyService"]),
         "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
+        "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
         "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
     }
@@ -540,7 +649,13 @@ async def world(stack, signer):
         stack.targets["ingest"], device.credential, [batch(series.id, [time.time_ns()], [1.0])]
     )
     export = await _finished_export(call)
-    yield World(a, b, s.id, machine, series.id, device.device.id, key.id, export, principals)
+    principals["_a_worker"] = service_principal("worker", a_id)
+    world = World(a, b, s.id, machine, series.id, device.device.id, key.id, export, principals)
+    world.alarm_ids["rule"] = (
+        await call("AlarmService/CreateAlarmRule", _rule_request(series.id), "a_owner")
+    ).rule.id
+    world.alarm_ids["alarm"] = await _raised_alarm(world)
+    yield world
     for channel in channels.values():
         await channel.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import anomaly, codec, exports, graphql, live, queries, telemetry, tenancy
+from sf.bench import anomaly, codec, exports, graphql, live, queries, setup, telemetry, tenancy
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -16,6 +16,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "analytics": anomaly.run,
     "graphql": graphql.run,
     "exports": exports.run,
+    "setup": setup.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
@@ -26,6 +27,7 @@ PREFIXES = {
     "analytics": ("analytics.",),
     "graphql": ("graphql.",),
     "exports": ("programme.",),
+    "setup": ("setup.",),
 }
 
 

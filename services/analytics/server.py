@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.analytics.config import AnalyticsSettings
 from services.analytics.handlers import QueryHandlers
+from services.analytics.production.alarm_reports import SpcAlarmReporter
 from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
 from services.analytics.production.service import ProductionService
@@ -13,7 +14,14 @@ from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
-from sfcloud.v1 import production_pb2, production_pb2_grpc, query_pb2, query_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2_grpc,
+    production_pb2,
+    production_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
+    tenancy_pb2_grpc,
+)
 
 SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
@@ -33,7 +41,10 @@ class AnalyticsServer:
         self.service = QueryService(self.cells, series)
         query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(self.service), self.core.grpc.server)
         identity = CallerIdentity(signer)
-        self.production = ProductionService(self.cells, self.service, AssetDirectory(tenancy, identity))
+        alarms = SpcAlarmReporter(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
+        self.production = ProductionService(
+            self.cells, self.service, AssetDirectory(tenancy, identity), alarms
+        )
         production_pb2_grpc.add_ProductionServiceServicer_to_server(
             ProductionHandlers(self.production), self.core.grpc.server
         )

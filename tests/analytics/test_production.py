@@ -17,7 +17,14 @@ import numpy as np
 import psycopg
 import pytest
 
-from sfcloud.v1 import common_pb2, production_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2,
+    alarms_pb2_grpc,
+    common_pb2,
+    production_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+)
 from sfcloud.v1 import production_pb2 as pb
 from tests.analytics.helpers import assert_refused, split_blocks, write_blocks
 from tests.e2e.provision import create_tenant
@@ -380,3 +387,36 @@ async def test_another_tenant_gets_not_found(plant, stack, signer):
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     everything = await plant.call("ListSpcEvents", pb.ListSpcEventsRequest(range=span), as_b)
     assert list(everything.events) == []
+
+
+async def test_recorded_violations_raise_the_series_spc_alarm_rules(plant):
+    """The SPC chart's newest violation reaches tenancy's alarm hook: the series' SPC rule raises, once
+    however often the same chart is recorded (the hook is idempotent)."""
+    series = await plant.series(plant.tenant.machine_id, f"gap_{secrets.token_hex(3)}", "gauge")
+    t0 = at(2026, 6, 2, 8)
+    plant.write(series, [(t0 + i * MIN, v) for i, v in enumerate([5.0, 7, 6, 8, 7, 12, 6.5])])
+    alarms = alarms_pb2_grpc.AlarmServiceStub(plant.channels[0])
+    spec = alarms_pb2.AlarmRuleSpec(
+        name="gap out of control", severity=alarms_pb2.ALARM_SEVERITY_WARNING, enabled=True
+    )
+    rule = alarms_pb2.CreateAlarmRuleRequest(
+        kind=alarms_pb2.ALARM_RULE_KIND_SPC_VIOLATION, series_id=series, spec=spec
+    )
+    await alarms.CreateAlarmRule(rule, metadata=plant.metadata, timeout=10)
+    request = pb.SpcChartRequest(
+        series_id=series,
+        range=common_pb2.TimeRange(start_ns=t0, end_ns=t0 + 7 * MIN),
+        baseline=common_pb2.TimeRange(start_ns=t0, end_ns=t0 + 5 * MIN),
+        chart=pb.SPC_CHART_KIND_I_MR,
+    )
+    for _ in range(2):
+        await plant.call("RecordSpcEvents", pb.RecordSpcEventsRequest(chart=request))
+    raised = alarms_pb2.ListAlarmsRequest(states=[alarms_pb2.ALARM_STATE_RAISED])
+    found = [
+        a
+        for a in (await alarms.ListAlarms(raised, metadata=plant.metadata, timeout=10)).alarms
+        if a.series_id == series
+    ]
+    assert [(a.rule_name, a.detail) for a in found] == [
+        ("gap out of control", "Western Electric rule 1: 12 against centre 6.6, limits 2.61064 to 10.5894")
+    ]

@@ -87,11 +87,18 @@ class SpcResult:
     cpk: float | None
 
 
+class AlarmReporter(Protocol):
+    async def report(self, tenant_id: uuid.UUID, violations: list[tuple]) -> None: ...
+
+
 class ProductionService:
-    def __init__(self, cells: CellTransactions, query: QueryService, assets: AssetCatalog) -> None:
+    def __init__(
+        self, cells: CellTransactions, query: QueryService, assets: AssetCatalog, alarms: AlarmReporter
+    ) -> None:
         self._cells = cells
         self._query = query
         self._assets = assets
+        self._alarms = alarms
 
     # -- shift calendars ---------------------------------------------------------------------------
 
@@ -302,6 +309,8 @@ class ProductionService:
         ]  # fmt: skip
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             stored = await storage.insert_events(conn, tenant_id, rows)
+        if rows:  # the SPC alarm rules on the series raise (alarm_reports.py)
+            await self._alarms.report(tenant_id, rows)
         return stored, len(rows) - len(stored)
 
     async def events(

@@ -73,6 +73,7 @@ class Stack:
         env.setdefault("SF_WORKER_TARGET", env["SF_WORKER_LISTEN"])
         env.setdefault("SF_EXPORT_DIR", str(self.data_dir / "exports"))
         env.setdefault("SF_LOAD_DEMO", "true")
+        env.setdefault("SF_ALARM_PRIVATE_WEBHOOKS", "true")  # a local stack's webhooks go to local receivers
         return env
 
     def start(self) -> dict[str, str]:

@@ -29,6 +29,7 @@ import httpx
 
 from services.runtime.errors import ServiceError
 from services.worker.alarm_client import AlarmClient
+from services.worker.webhook_targets import TargetRefused, check_target
 from sfcloud.v1 import alarms_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,17 @@ def webhook_body(tenant_id: uuid.UUID, transition: pb.AlarmTransition, delivery_
 
 
 class Notifier:
-    def __init__(self, client: AlarmClient, http: httpx.AsyncClient, backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self,
+        client: AlarmClient,
+        http: httpx.AsyncClient,
+        backoff: Backoff = Backoff(),
+        allow_private_targets: bool = False,
+    ) -> None:
         self._client = client
         self._http = http
         self._backoff = backoff
+        self._allow_private = allow_private_targets
         self._tasks: set[asyncio.Task] = set()
 
     def dispatch(self, tenant_id: uuid.UUID, transition: pb.AlarmTransition) -> None:
@@ -115,13 +123,14 @@ class Notifier:
             try:
                 await attempt_once()
                 return attempt, ""
-            except (httpx.HTTPError, ServiceError, DeliveryRefused) as exc:
+            except (httpx.HTTPError, ServiceError, DeliveryRefused, TargetRefused) as exc:
                 error = str(exc) or type(exc).__name__
             if attempt < self._backoff.max_attempts:
                 await asyncio.sleep(self._backoff.delay(attempt))
         return self._backoff.max_attempts, error
 
     async def _post(self, delivery: pb.AlarmDelivery, body: bytes) -> None:
+        await check_target(delivery.target, self._allow_private)  # never into our own network
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

@@ -15,6 +15,7 @@ the export directory.
 | `SF_ALARM_INTERVAL_S` | 10 | seconds between evaluations of every tenant's rules (no-data too); 0: none here |
 | `SF_ALARM_ABANDONED_S` | 300 | a notification pending this long lost its worker: the next periodic pass sends it |
 | `SF_ALARM_RETRY_BASE_S` / `SF_ALARM_ATTEMPTS` | 1 / 6 | a failed notification is retried after 1, 2, 4, … s; 6 tries at most |
+| `SF_ALARM_PRIVATE_WEBHOOKS` | false | allow webhooks to loopback and private addresses (a local stack; `sf up` sets it) |
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class WorkerSettings:
     alarm_retry_base_s: float = 1.0
     alarm_attempts: int = 6
     alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
+    alarm_private_webhooks: bool = (
+        False  # webhooks into private networks (services/worker/webhook_targets.py)
+    )
     export_dir: Path = DEFAULT_EXPORT_DIR
     compaction: bool = True
 
@@ -68,6 +72,7 @@ class WorkerSettings:
             alarm_retry_base_s=env.int("SF_ALARM_RETRY_BASE_S", 1, minimum=1, maximum=600),
             alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
             alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
+            alarm_private_webhooks=env.bool("SF_ALARM_PRIVATE_WEBHOOKS", False),
             export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
             compaction=env.bool("SF_WORKER_COMPACTION", True),
         )

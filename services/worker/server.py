@@ -63,7 +63,7 @@ class WorkerServer:
         identity = CallerIdentity(signer)
         client = AlarmClient(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
         backoff = Backoff(self.settings.alarm_retry_base_s, self.settings.alarm_attempts)
-        self.notifier = Notifier(client, self.http, backoff)
+        self.notifier = Notifier(client, self.http, backoff, self.settings.alarm_private_webhooks)
         directory = TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), identity, {})
         watch = WatchSettings(
             self.settings.alarm_tick_s,

@@ -31,6 +31,7 @@ async def alarm_stack(stack, admin_url, signing_key, inbox):
         alarm_retry_base_s=RETRY_BASE_S,
         alarm_attempts=ATTEMPTS,
         alarm_abandoned_s=ABANDONED_S,
+        alarm_private_webhooks=True,  # the tests' receivers listen on 127.0.0.1
     )
     worker = WorkerServer(settings)
     await worker.start()

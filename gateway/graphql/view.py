@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from cross_web import HTTPException
 from graphql import GraphQLError
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -126,7 +126,12 @@ class GraphQLView(GraphQL):
         scope[CALLER_SCOPE_KEY], scope[LIMITS_SCOPE_KEY] = caller, limits
         if caller.principal is not None:
             self._meter.count(caller.principal.tenant_id)
-        await super().__call__(scope, receive, with_headers(send, verdict.headers))
+        try:
+            await super().__call__(scope, receive, with_headers(send, verdict.headers))
+        except (
+            ClientDisconnect
+        ):  # the client went away (a page left) before its body arrived: no one to answer
+            return
 
     @staticmethod
     def _refusal(connection: HTTPConnection, caller: Caller) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import anomaly, codec, exports, graphql, live, queries, setup, telemetry, tenancy
+from sf.bench import anomaly, codec, exports, graphql, live, queries, setup, telemetry, tenancy, webapp
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -17,6 +17,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "graphql": graphql.run,
     "exports": exports.run,
     "setup": setup.run,
+    "webapp": webapp.run,
 }
 PREFIXES = {
     "codec": ("codec.",),
@@ -28,6 +29,7 @@ PREFIXES = {
     "graphql": ("graphql.",),
     "exports": ("programme.",),
     "setup": ("setup.",),
+    "webapp": ("webapp.",),
 }
 
 

@@ -91,8 +91,9 @@ async function showMachine(machine) {
   const main = document.getElementById("machine");
   main.innerHTML = `<h2></h2><div class="charts"></div>`;
   main.firstChild.textContent = `${machine.name} — ${machine.line}`;
-  const charts = new Map();
-  for (const series of machine.series) { charts.set(series.id, await chartFor(main.lastChild, series)); }
+  // Each chart's box is placed at once, in order; their data are fetched side by side.
+  const drawn = await Promise.all(machine.series.map((series) => chartFor(main.lastChild, series)));
+  const charts = new Map(machine.series.map((series, i) => [series.id, drawn[i]]));
   stopMachine = live.subscribe(LIVE, { ids: [...charts.keys()] }, (data) => charts.get(data.liveValues.seriesId)?.(data.liveValues));
 }
 

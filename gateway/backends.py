@@ -18,6 +18,7 @@ from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
     export_pb2_grpc,
+    level_pb2_grpc,
     production_pb2_grpc,
     query_pb2_grpc,
     tenancy_pb2_grpc,
@@ -45,6 +46,7 @@ class Backends:
         self.alarms = alarms_pb2_grpc.AlarmServiceStub(self._channels[0])  # served by tenancy
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
+        self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
         self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])

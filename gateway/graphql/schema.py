@@ -19,6 +19,7 @@ from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.exports import ExportMutation, ExportQuery
+from gateway.graphql.level import LevelQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
@@ -40,6 +41,7 @@ Query = merge_types(
         ExportQuery,
         AlarmQuery,
         AlarmRuleQuery,
+        LevelQuery,
     ),
 )
 Mutation = merge_types(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from services.analytics.config import AnalyticsSettings
 from services.analytics.handlers import QueryHandlers
+from services.analytics.level.activity import ControlPlaneActivity
+from services.analytics.level.handlers import LevelHandlers
+from services.analytics.level.service import LevelService
 from services.analytics.production.alarm_reports import SpcAlarmReporter
 from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
@@ -16,6 +19,8 @@ from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
+    level_pb2,
+    level_pb2_grpc,
     production_pb2,
     production_pb2_grpc,
     query_pb2,
@@ -25,13 +30,17 @@ from sfcloud.v1 import (
 
 SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
+LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
 
 
 class AnalyticsServer:
     def __init__(self, settings: AnalyticsSettings) -> None:
         signer = TokenSigner(settings.service.signing_key)
         self.core = ServiceCore(
-            settings.service, SERVICE_NAME, TokenAuthenticator(signer), also_serves=[PRODUCTION_NAME]
+            settings.service,
+            SERVICE_NAME,
+            TokenAuthenticator(signer),
+            also_serves=[PRODUCTION_NAME, LEVEL_NAME],
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
@@ -41,13 +50,16 @@ class AnalyticsServer:
         self.service = QueryService(self.cells, series)
         query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(self.service), self.core.grpc.server)
         identity = CallerIdentity(signer)
-        alarms = SpcAlarmReporter(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
+        assets = AssetDirectory(tenancy, identity)
+        alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy
         self.production = ProductionService(
-            self.cells, self.service, AssetDirectory(tenancy, identity), alarms
+            self.cells, self.service, assets, SpcAlarmReporter(alarms, identity)
         )
         production_pb2_grpc.add_ProductionServiceServicer_to_server(
             ProductionHandlers(self.production), self.core.grpc.server
         )
+        self.level = LevelService(self.cells, assets, ControlPlaneActivity(tenancy, alarms, identity))
+        level_pb2_grpc.add_LevelServiceServicer_to_server(LevelHandlers(self.level), self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()

@@ -1,7 +1,8 @@
 """Metering and billing: usage per tenant per day, and a supplier's monthly billing export (CSV).
 
 Ingest reports points, bytes stored and active devices as absolute daily totals; the gateway adds API
-calls. A tenant's managers see their own usage, a supplier its tenants', the operator everyone's.
+calls. A tenant's managers see their own usage, a supplier its tenants', the operator everyone's, and
+the analytics service (a token scoped to one tenant) that tenant's, for its smart-factory level.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 from datetime import date
 
 from services.runtime.errors import InvalidArgument
-from services.runtime.principal import Principal
+from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
 from services.tenancy.audit import visibility
 from services.tenancy.storage import usage as storage
@@ -69,7 +70,7 @@ class Metering:
             raise InvalidArgument.of(
                 "last_day", f"must be on or after first_day, at most {MAX_DAYS} days later"
             )
-        async with self._db.transaction(visibility(caller)) as conn:
+        async with self._db.transaction(_readers(caller)) as conn:
             return await storage.daily(conn, first, last)
 
     async def billing_csv(self, caller: Principal, month: str) -> str:
@@ -87,3 +88,11 @@ class Metering:
                 [tenant_id, name, plan, state, self._prices.get(plan, 0), points, stored, devices, calls]
             )
         return out.getvalue()
+
+
+def _readers(caller: Principal) -> dict[str, str]:
+    """Row-level-security settings for reading usage: `visibility`, or the analytics service's tenant."""
+    if caller.kind is Kind.SERVICE:
+        caller.require_service("analytics")
+        return {"app.tenant_id": str(caller.require_tenant())}
+    return visibility(caller)

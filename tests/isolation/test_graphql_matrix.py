@@ -76,6 +76,15 @@ ROWS = {
     "alarmEndpoints": ("{ alarmEndpoints { id target } }", {"a_session", "b_session"}),
     "export": ('{ export(id: "{export}") { state pointsDone } }', {"a_session", "a_key_read"}),
     "exports": ("{ exports { id state } }", {"a_session", "a_key_read", "b_session"}),
+    # Each reader gets its own tenant's level (tests/analytics/test_level.py shows B's is its own).
+    "smartFactoryLevel": (
+        "{ smartFactoryLevel { level criteria { level name met evidence } nextSteps } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "levelHistory": (
+        '{ levelHistory(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { level day } }',
+        {"a_session", "a_key_read", "b_session"},
+    ),
 }
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {

@@ -27,6 +27,8 @@ from sfcloud.v1 import (
     common_pb2,
     export_pb2,
     export_pb2_grpc,
+    level_pb2,
+    level_pb2_grpc,
     production_pb2,
     production_pb2_grpc,
     query_pb2,
@@ -347,6 +349,11 @@ ROWS: dict[str, Row] = {
         A_TENANT_READERS,
         lambda w: production_pb2.ListSpcEventsRequest(series_id=w.series, range=TIME_RANGE),
     ),
+    # The smart-factory level: any reader of a tenant, of its own tenant (tests/analytics/test_level.py).
+    "LevelService/Assess": row(A_TENANT_READERS | {"b_owner"}, lambda w: level_pb2.AssessRequest()),
+    "LevelService/History": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: level_pb2.HistoryRequest(range=_last_days(30))
+    ),
     # Exports: a tenant's owners and admins and its read keys, each in its own tenant (tests/worker/test_exports.py).
     "ExportService/StartExport": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.StartExportRequest()),
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
@@ -439,6 +446,11 @@ async def _fresh_key(world: World) -> pb.RevokeApiKeyRequest:
     return pb.RevokeApiKeyRequest(key_id=created.api_key.id)
 
 
+def _last_days(days: int) -> common_pb2.TimeRange:
+    now = time.time_ns()
+    return common_pb2.TimeRange(start_ns=now - days * 86_400 * 10**9, end_ns=now + 3600 * 10**9)
+
+
 def _spec() -> alarms_pb2.AlarmRuleSpec:
     return alarms_pb2.AlarmRuleSpec(
         name="hot",
@@ -506,6 +518,7 @@ def declared_methods() -> set[str]:
         (tenancy_pb2, "TenancyService"),
         (query_pb2, "QueryService"),
         (production_pb2, "ProductionService"),
+        (level_pb2, "LevelService"),
         (alarms_pb2, "AlarmService"),
         (export_pb2, "ExportService"),
     )
@@ -528,6 +541,7 @@ async def world(stack, signer):
             ("TenancyService", "tenancy"),
             ("QueryService", "analytics"),
             ("ProductionService", "analytics"),
+            ("LevelService", "analytics"),
             ("ExportService", "worker"),
         )
     }
@@ -536,6 +550,7 @@ async def world(stack, signer):
         "QueryService": query_pb2_grpc.QueryServiceStub(channels["QueryService"]),
         "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
         "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
+        "LevelService": level_pb2_grpc.LevelServiceStub(channels["LevelService"]),
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
     }
     principals: dict = {}

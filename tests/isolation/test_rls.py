@@ -51,6 +51,7 @@ def test_every_tenant_table_forces_row_level_security(admin_conn):
         "analytics.site_calendars",
         "analytics.machine_oee",
         "analytics.spc_events",
+        "analytics.level_assessments",
     }
     assert [t for t in tables if not (t[1] and t[2] and t[3] >= 1)] == []
 

@@ -36,7 +36,8 @@ def rows_of(admin_url: str, tenant_id: str) -> dict[str, int]:
 
 
 def _analytics_rows(conn, tenant) -> None:
-    """A shift calendar, machine OEE settings and an SPC event of the tenant (analytics' own tables)."""
+    """A shift calendar, machine OEE settings, an SPC event and a level assessment of the tenant (analytics'
+    own tables)."""
     conn.execute(
         "INSERT INTO analytics.site_calendars (tenant_id, site_id, time_zone, shifts) VALUES (%s, gen_random_uuid(),"
         " 'UTC', '[]')",
@@ -50,6 +51,11 @@ def _analytics_rows(conn, tenant) -> None:
         "INSERT INTO analytics.spc_events (tenant_id, series_id, ts_ns, rule, value, chart, subgroup_size, center,"
         " lower_limit, upper_limit) VALUES (%s, %s, 1, 1, 9, 1, 1, 0, -3, 3)",
         [tenant.id, tenant.series_ids[0]],
+    )
+    conn.execute(
+        "INSERT INTO analytics.level_assessments (tenant_id, day, level, criteria, next_steps, assessed_at)"
+        " VALUES (%s, current_date, 1, '[]', '[]', now())",
+        [tenant.id],
     )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import grpc
 import httpx
 
+from services.runtime.tokens import service_principal
 from sf.seeding import send_batches
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR, rejected
@@ -77,3 +78,23 @@ async def test_bad_dates_are_named(tenancy):
         tenancy.call("GetUsage", pb.GetUsageRequest(first_day="yesterday", last_day=TODAY), owner)
     )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("first_day")
+
+
+async def test_the_analytics_service_reads_one_tenants_usage(tenancy):
+    """For the smart-factory level: analytics, scoped to a tenant, sees that tenant's API calls only;
+    other services, and analytics without a tenant, are refused."""
+    _, owner = await tenancy.tenant(OPERATOR)
+    _, other_owner = await tenancy.tenant(OPERATOR)
+    for who, calls in ((owner, 5), (other_owner, 9)):
+        await tenancy.call(
+            "RecordApiCalls",
+            pb.RecordApiCallsRequest(day=TODAY, calls=calls),
+            service_principal("gateway", who.tenant_id),
+        )
+    request = pb.GetUsageRequest(first_day=TODAY, last_day=TODAY)
+    days = (await tenancy.call("GetUsage", request, service_principal("analytics", owner.tenant_id))).days
+    assert [(d.tenant_id, d.api_calls) for d in days] == [(str(owner.tenant_id), 5)]
+    for refused in (service_principal("worker", owner.tenant_id), service_principal("analytics")):
+        assert (await rejected(tenancy.call("GetUsage", request, refused))).code() == (
+            grpc.StatusCode.PERMISSION_DENIED
+        )

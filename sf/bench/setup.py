@@ -32,17 +32,22 @@ def _clone(into: Path) -> Path:
     return target
 
 
+def _answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now (not listening yet, or refusing, is False)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback URL)
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def _until_answering(url: str, process: subprocess.Popen, started: float) -> float:
     """Seconds from ``started`` until ``url`` answers 200 (raises if the process ends first)."""
     while time.monotonic() - started < WAIT_S:
         if process.poll() is not None:
             raise RuntimeError(f"make run exited with {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback URL)
-                if response.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            pass
+        if _answers(url):
+            return time.monotonic() - started
         time.sleep(0.25)
     raise RuntimeError(f"{url} did not answer within {WAIT_S} s")
 

@@ -20,8 +20,7 @@ from services.ingest import partitions
 from services.runtime.blocks import BLOCK_SPAN_NS
 from services.runtime.cells import CellDatabases
 from services.runtime.compaction import Job
-from services.runtime.db import Database
-from services.runtime.settings import DEFAULT_CELL, role_url
+from services.runtime.settings import DEFAULT_CELL
 from services.worker.service import CompactionService
 from sf.bench.databases import fresh_databases
 from sf.bench.figures import Figure
@@ -132,16 +131,16 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
 
 async def _compact_day(admin_url: str, tenant) -> None:
     """Every hour of every series compacted, as the worker does once an hour has closed."""
-    db = Database(role_url(admin_url, "sf_worker", None), max_size=2, name="bench-worker")
-    await db.open()
+    cells = CellDatabases.of_role(admin_url, {}, "sf_worker", None, "bench-worker")
+    await cells.open_all()
     try:
-        compactor = CompactionService(CellDatabases(db, {}, "bench-worker"))
+        compactor = CompactionService(cells)
         first_hour = START_NS // BLOCK_SPAN_NS
         for series in tenant.series_ids:
             for hour in range(first_hour, first_hour + DAY * 10**9 // BLOCK_SPAN_NS):
                 await compactor.compact(Job(DEFAULT_CELL, tenant.id, uuid.UUID(series), hour))
     finally:
-        await db.close()
+        await cells.close_all()
 
 
 def _stored_bytes(admin_url: str) -> tuple[int, int]:

@@ -60,7 +60,7 @@ class WebhookReceiver:
             )
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            return  # the sender hung up mid-request (a worker stopped): nothing arrived to record
         finally:
             writer.close()
 

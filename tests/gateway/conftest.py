@@ -4,17 +4,15 @@ and a second gateway whose catalog gives the starter plan tight API limits."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from gateway.app import server_config
 from services.runtime.principal import Kind, Principal, Role
-from services.tenancy.catalog import DEFAULT_CATALOG_DIR
+from services.tenancy.catalog import catalog_with_quotas
 from sf.inprocess import QuietServer
 from sf.seeding import SeededTenant, create_tenant
 from sfcloud.v1 import tenancy_pb2 as pb
@@ -64,13 +62,9 @@ async def serves(client: httpx.AsyncClient) -> None:
 
 def tight_catalog(folder: Path) -> Path:
     """A copy of the catalog whose starter plan has tight operation limits and standard a tight rate."""
-    shutil.copytree(DEFAULT_CATALOG_DIR, folder, dirs_exist_ok=True)
-    plans = yaml.safe_load((folder / "plans.yaml").read_text())
-    by_code = {p["code"]: p for p in plans["plans"]}
-    by_code["starter"]["quotas"].update(TIGHT_QUOTAS)
-    by_code["standard"]["quotas"]["api_requests_per_minute"] = TIGHT_RATE
-    (folder / "plans.yaml").write_text(yaml.safe_dump(plans))
-    return folder
+    return catalog_with_quotas(
+        folder, {"starter": TIGHT_QUOTAS, "standard": {"api_requests_per_minute": TIGHT_RATE}}
+    )
 
 
 @pytest.fixture(scope="module")

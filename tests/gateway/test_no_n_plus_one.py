@@ -4,14 +4,12 @@ because the resolvers go through the request's DataLoaders (counted from the rea
 from __future__ import annotations
 
 import collections
-import time
 import uuid
 
 from opentelemetry.trace import SpanKind
 
 from services.runtime.principal import Kind, Principal, Role
-from sf.seeding import create_tenant, send_batches
-from sfcloud.v1 import ingest_pb2
+from sf.seeding import create_tenant, one_value_each, send_batches
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.gateway.conftest import Developer
 
@@ -28,7 +26,7 @@ async def test_a_dashboard_of_five_machines_and_twenty_series_makes_three_calls(
     key = (
         await tenancy.call("CreateApiKey", pb.CreateApiKeyRequest(name="dash", scopes=["read"]), owner)
     ).key
-    await send_batches(stack.targets["ingest"], tenant.credential, [one_value_each(tenant.series_ids)])
+    await send_batches(stack.targets["ingest"], tenant.credential, [one_value_each(tenant.series_ids, 2.5)])
     for query in (DASHBOARD, WITH_FRAGMENT):
         spans.clear()
         async with Developer(tenant, key, stack.gateway_url).client() as client:
@@ -50,9 +48,3 @@ async def test_a_dashboard_of_five_machines_and_twenty_series_makes_three_calls(
             "/sfcloud.v1.TenancyService/ListSeries": 1,  # every machine's series in one call
             "/sfcloud.v1.QueryService/LatestValues": 1,  # every series' latest value in one call
         }, query
-
-
-def one_value_each(series_ids: list[str]) -> ingest_pb2.IngestRequest:
-    now = time.time_ns()
-    points = [ingest_pb2.SeriesPoints(series_id=s, timestamps_ns=[now], values=[2.5]) for s in series_ids]
-    return ingest_pb2.IngestRequest(batch_no=1, series=points)

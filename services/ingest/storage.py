@@ -154,6 +154,8 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     await conn.execute("DELETE FROM analytics.machine_oee WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM analytics.spc_events WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM analytics.level_assessments WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.anomaly_models WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.anomalies WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.exports WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

@@ -17,6 +17,7 @@ from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
+    anomaly_pb2_grpc,
     export_pb2_grpc,
     level_pb2_grpc,
     production_pb2_grpc,
@@ -47,6 +48,7 @@ class Backends:
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it
+        self.anomaly = anomaly_pb2_grpc.AnomalyServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
         self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])

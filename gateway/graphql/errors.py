@@ -60,7 +60,9 @@ class ErrorBoundary(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:  # a syntax or validation error: the message helps the developer
+        # a syntax or validation error, or a variable's value its type refuses (a scalar's parser said
+        # why): the message helps the developer
+        if original is None or isinstance(original, GraphQLError):
             return GraphQLError(
                 error.message,
                 error.nodes,

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.alarm_rules import AlarmRuleMutation, AlarmRuleQuery
 from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
+from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
@@ -42,11 +43,20 @@ Query = merge_types(
         AlarmQuery,
         AlarmRuleQuery,
         LevelQuery,
+        AnomalyQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation, AlarmMutation, AlarmRuleMutation),
+    (
+        AccountMutation,
+        ApiKeyMutation,
+        ProductionMutation,
+        ExportMutation,
+        AlarmMutation,
+        AlarmRuleMutation,
+        AnomalyMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 

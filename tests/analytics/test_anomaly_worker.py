@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime
 
 import grpc
 import numpy as np
@@ -20,6 +21,7 @@ from services.worker.server import WorkerServer
 from sf.seeding import create_tenant, send_batches
 from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, anomaly_pb2, anomaly_pb2_grpc, common_pb2, ingest_pb2
 from tests.analytics.test_anomaly_detector import machine
+from tests.e2e.provision import GraphQLClient
 from tests.isolation.test_rls import _as
 
 S = 10**9
@@ -62,6 +64,10 @@ async def watch(stack):
     reporter = AlarmReporter(worker.redis, worker.alarm_client, worker.notifier)
     yield AnomalyWatch(worker.redis, worker.cells, worker.directory, reporter, 1, "anomaly-tests")
     await worker.stop()
+
+
+def rfc3339(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
 
 
 def reference(start: int) -> common_pb2.TimeRange:
@@ -199,3 +205,42 @@ async def test_without_a_range_the_model_learns_the_first_days_of_data(stack, si
             )
         ).model
         assert got == trained
+
+
+async def test_graphql_fits_a_model_and_lists_the_anomalies(stack, plant):
+    tenant, start, _ = plant
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        trained = await client.query(
+            "mutation($m: ID!, $from: Timestamp, $to: Timestamp) { trainAnomalyModel(machineId: $m, from: $from,"
+            " to: $to, stepSeconds: 10) { seriesIds referenceRows stepSeconds threshold excluded { seriesId } } }",
+            m=tenant.machine_id,
+            **{"from": rfc3339(start), "to": rfc3339(start + REFERENCE_ROWS * STEP)},
+        )
+        assert "errors" not in trained, trained
+        model = trained["data"]["trainAnomalyModel"]
+        assert model["seriesIds"] == tenant.series_ids and model["referenceRows"] == REFERENCE_ROWS
+        assert model["stepSeconds"] == 10 and model["excluded"] == [] and model["threshold"] > 0
+        listed = await client.query(
+            "query($m: ID!, $from: Timestamp!, $to: Timestamp!) { anomalyModel(machineId: $m) { referenceRows }"
+            " anomalies(machineId: $m, from: $from, to: $to) { start end seriesIds peakScore } }",
+            m=tenant.machine_id,
+            **{"from": rfc3339(start), "to": rfc3339(start + ROWS * STEP)},
+        )
+        assert "errors" not in listed, listed
+        assert listed["data"]["anomalyModel"] == {"referenceRows": REFERENCE_ROWS}
+        assert isinstance(listed["data"]["anomalies"], list)
+        unreadable = await client.query(  # a variable its scalar refuses is the caller's mistake, said
+            "mutation($m: ID!, $from: Timestamp) { trainAnomalyModel(machineId: $m, from: $from) { threshold } }",
+            m=tenant.machine_id,
+            **{"from": str(start)},
+        )
+        assert unreadable["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", unreadable
+        assert "RFC 3339" in unreadable["errors"][0]["message"]
+        refused = await client.query(
+            "mutation($m: ID!) { trainAnomalyModel(machineId: $m, stepSeconds: 0) { threshold } }",
+            m="00000000-0000-0000-0000-000000000000",
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND", refused
+    finally:
+        await client.close()

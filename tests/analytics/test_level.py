@@ -44,6 +44,7 @@ def facts(**changes) -> Facts:
         alarm_rules=3,
         all_alarm_rules=4,
         spc_events=2,
+        anomaly_models=1,
     )
     return Facts(**(base | changes))
 
@@ -106,12 +107,16 @@ def test_a_level_needs_every_lower_level():
     assert result.next_steps == ("Configure OEE: a shift calendar for a site or OEE settings for a machine.",)
 
 
-def test_level_4_needs_an_enabled_rule_and_spc_in_use():
-    result = assess(facts(alarm_rules=0, spc_events=0))
+def test_level_4_needs_an_enabled_rule_and_an_analysis_in_use():
+    assert assess(facts(spc_events=0)).level == 4  # an anomaly model is analysis enough
+    result = assess(facts(alarm_rules=0, spc_events=0, anomaly_models=0))
     assert result.level == 3
     assert evidence(result, "alarm_rules_active") == (False, "0 of 4 alarm rules enabled")
     assert len(result.next_steps) == 2
-    assert evidence(result, "spc_in_use")[1].startswith("0 SPC violation events recorded in the last 30 days")
+    assert evidence(result, "analyses_in_use") == (
+        False,
+        "0 SPC violation events recorded in the last 30 days, 0 machines with an anomaly model",
+    )
 
 
 # -- hand-made tenants on the real stack -------------------------------------------------------------
@@ -255,8 +260,8 @@ async def test_a_tenant_climbs_from_level_1_to_4(stack, signer, level):
     fourth = await level.assess(tenant)
     assert fourth.level == 4, fourth
     assert criterion(fourth, "alarm_rules_active") == (True, "1 of 1 alarm rules enabled")
-    assert criterion(fourth, "spc_in_use")[1].startswith(
-        f"{len(recorded.recorded)} SPC violation events recorded in the last 30 days"
+    assert criterion(fourth, "analyses_in_use")[1] == (
+        f"{len(recorded.recorded)} SPC violation events recorded in the last 30 days, 0 machines with an anomaly model"
     )
     assert criterion(fourth, "closed_loop_actions")[0] is False
     assert list(fourth.next_steps) == [

@@ -81,6 +81,12 @@ ROWS = {
         "{ smartFactoryLevel { level criteria { level name met evidence } nextSteps } }",
         {"a_session", "a_key_read", "b_session"},
     ),
+    # Anomaly models and anomalies: A's machine has no model (NOT_FOUND for all), anomalies each its own.
+    "anomalies": (
+        '{ anomalies(machineId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { id } }',
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "anomalyModel": ('{ anomalyModel(machineId: "{machine}") { threshold } }', set()),  # A has no model
     "levelHistory": (
         '{ levelHistory(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { level day } }',
         {"a_session", "a_key_read", "b_session"},
@@ -133,6 +139,10 @@ MUTATIONS = {
         'mutation { commentAlarm(id: "{alarm}", comment: "seen") { errors { code } } }',
         {"a_session", "b_session"},
     ),
+    # A's machine sent too little to fit, so every caller is refused here (a site is no machine: NOT_FOUND);
+    # tests/isolation/test_matrix.py (TrainModel) and tests/analytics/test_anomaly_worker.py tell A's
+    # input mistakes from strangers.
+    "trainAnomalyModel": ('mutation { trainAnomalyModel(machineId: "{site}") { threshold } }', set()),
     "setSiteCalendar": (
         'mutation { setSiteCalendar(siteId: "{site}", timeZone: "Europe/Berlin",'
         ' shifts: [{name: "day", startMinute: 360, durationMinutes: 480}]) { timeZone } }',

@@ -24,6 +24,8 @@ from sf.seeding import send_batches
 from sfcloud.v1 import (
     alarms_pb2,
     alarms_pb2_grpc,
+    anomaly_pb2,
+    anomaly_pb2_grpc,
     common_pb2,
     export_pb2,
     export_pb2_grpc,
@@ -354,6 +356,22 @@ ROWS: dict[str, Row] = {
     "LevelService/History": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: level_pb2.HistoryRequest(range=_last_days(30))
     ),
+    # Anomaly models: fitted by A's owners (A's machine holds one point: refused after the authorization and
+    # the machine check), read by A's readers (A has none: NOT_FOUND for them as for everyone), anomalies
+    # listed by every reader in its own tenant (tests/analytics/test_anomaly_worker.py).
+    "AnomalyService/TrainModel": row(
+        {"a_owner"},
+        lambda w: anomaly_pb2.TrainModelRequest(machine_id=w.machine),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    ),
+    "AnomalyService/GetModel": row(
+        A_TENANT_READERS,
+        lambda w: anomaly_pb2.GetModelRequest(machine_id=w.machine),
+        grpc.StatusCode.NOT_FOUND,
+    ),
+    "AnomalyService/ListAnomalies": row(
+        A_TENANT_READERS | {"b_owner"}, lambda w: anomaly_pb2.ListAnomaliesRequest(range=_last_days(30))
+    ),
     # Exports: a tenant's owners and admins and its read keys, each in its own tenant (tests/worker/test_exports.py).
     "ExportService/StartExport": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.StartExportRequest()),
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
@@ -519,6 +537,7 @@ def declared_methods() -> set[str]:
         (query_pb2, "QueryService"),
         (production_pb2, "ProductionService"),
         (level_pb2, "LevelService"),
+        (anomaly_pb2, "AnomalyService"),
         (alarms_pb2, "AlarmService"),
         (export_pb2, "ExportService"),
     )
@@ -542,6 +561,7 @@ async def world(stack, signer):
             ("QueryService", "analytics"),
             ("ProductionService", "analytics"),
             ("LevelService", "analytics"),
+            ("AnomalyService", "analytics"),
             ("ExportService", "worker"),
         )
     }
@@ -551,6 +571,7 @@ async def world(stack, signer):
         "AlarmService": alarms_pb2_grpc.AlarmServiceStub(channels["TenancyService"]),
         "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
         "LevelService": level_pb2_grpc.LevelServiceStub(channels["LevelService"]),
+        "AnomalyService": anomaly_pb2_grpc.AnomalyServiceStub(channels["AnomalyService"]),
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
     }
     principals: dict = {}

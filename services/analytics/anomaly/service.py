@@ -69,6 +69,10 @@ class AnomalyService:
         else:
             start_ns = await self._first_point_ns(caller, gauges, now_ns)
             end_ns = min(start_ns + DEFAULT_REFERENCE_NS, now_ns)
+            if end_ns <= start_ns:
+                raise BadSensorData.of(
+                    "reference", "the machine's data starts in the future", "TRAINING_TOO_SHORT"
+                )
         if end_ns - start_ns > MAX_REFERENCE_NS:
             raise InvalidArgument.of("reference", "must be at most 31 days", reason="RANGE_TOO_LONG")
         start_ns, end_ns = start_ns - start_ns % step_ns, end_ns - end_ns % step_ns

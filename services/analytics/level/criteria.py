@@ -28,6 +28,7 @@ class Facts:
     alarm_rules: int  # enabled alarm rules
     all_alarm_rules: int
     spc_events: int  # SPC violation events recorded in the last 30 days
+    anomaly_models: int  # machines with an anomaly model, scored by the worker
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,10 @@ def _alarms(f: Facts) -> tuple[bool, str]:
     return f.alarm_rules >= 1, f"{f.alarm_rules} of {f.all_alarm_rules} alarm rules enabled"
 
 
-def _spc(f: Facts) -> tuple[bool, str]:
-    return f.spc_events >= 1, (
-        f"{f.spc_events} SPC violation events recorded in the last {SPC_WINDOW_DAYS} days"
-        " (anomaly detection does not run on the platform yet)"
+def _analyses(f: Facts) -> tuple[bool, str]:
+    return f.spc_events + f.anomaly_models >= 1, (
+        f"{f.spc_events} SPC violation events recorded in the last {SPC_WINDOW_DAYS} days,"
+        f" {f.anomaly_models} machines with an anomaly model"
     )
 
 
@@ -134,11 +135,11 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(4, "alarm_rules_active", _alarms, lambda f: "Enable at least one alarm rule."),
     Criterion(
         4,
-        "spc_in_use",
-        _spc,
+        "analyses_in_use",
+        _analyses,
         lambda f: (
-            f"Chart a quality characteristic with SPC and record its violations"
-            f" (none in the last {SPC_WINDOW_DAYS} days)."
+            f"Chart a quality characteristic with SPC and record its violations (none in the last"
+            f" {SPC_WINDOW_DAYS} days), or fit an anomaly model to a machine."
         ),
     ),
     Criterion(

@@ -103,6 +103,7 @@ class LevelService:
             recent = await storage.series_reported_since(conn, since_ns)
             calendars, oee_machines = await storage.oee_configuration(conn)
             spc = await storage.spc_events_since(conn, now - timedelta(days=criteria.SPC_WINDOW_DAYS))
+            models = await storage.anomaly_models(conn)
         reporting = {s.machine_id for s in series if s.id in recent}
         return Facts(
             machines=len(machines),
@@ -113,6 +114,7 @@ class LevelService:
             alarm_rules=enabled,
             all_alarm_rules=rules,
             spc_events=spc,
+            anomaly_models=models,
         )
 
 

@@ -25,6 +25,11 @@ async def oee_configuration(conn: AsyncConnection) -> tuple[int, int]:
     return await cur.fetchone()
 
 
+async def anomaly_models(conn: AsyncConnection) -> int:
+    cur = await conn.execute("SELECT count(*) FROM analytics.anomaly_models")
+    return (await cur.fetchone())[0]
+
+
 async def spc_events_since(conn: AsyncConnection, since: datetime) -> int:
     cur = await conn.execute("SELECT count(*) FROM analytics.spc_events WHERE recorded_at >= %s", [since])
     return (await cur.fetchone())[0]

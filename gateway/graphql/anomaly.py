@@ -1,0 +1,139 @@
+"""Anomaly detection per machine (docs/ANALYTICS.md, "Anomaly detection"): fit a machine's model on a
+reference period, read it, and list the anomalies the worker found with the series behind each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, IsSignedIn
+from gateway.graphql.scalars import Timestamp
+from gateway.graphql.telemetry import From, _range
+from sfcloud.v1 import anomaly_pb2 as pb
+
+SECOND_NS = 10**9
+OptionalFrom = Annotated[Timestamp | None, strawberry.argument(name="from", description="Start (inclusive).")]
+
+
+@strawberry.type(description="A gauge series the model leaves out, and why.")
+class ExcludedSeries:
+    series_id: strawberry.ID
+    reason: str = strawberry.field(description="E.g. constant over the reference period.")
+
+
+@strawberry.type(description="A machine's anomaly model: what it was fitted on and how far scoring has got.")
+class AnomalyModel:
+    machine_id: strawberry.ID
+    series_ids: list[strawberry.ID] = strawberry.field(description="The series scored, in the model's order.")
+    excluded: list[ExcludedSeries]
+    reference_from: Timestamp = strawberry.field(description="Start of the reference period.")
+    reference_to: Timestamp = strawberry.field(description="End of the reference period (exclusive).")
+    reference_rows: int = strawberry.field(description="Rows (steps with data) the model was fitted on.")
+    step_seconds: float = strawberry.field(description="The grid the series are scored on.")
+    threshold: float = strawberry.field(description="A score above this, held a few steps, is an anomaly.")
+    scored_until: Timestamp = strawberry.field(description="Scoring has covered the data up to here.")
+    trained_at: Timestamp
+
+    @classmethod
+    def from_pb(cls, m: pb.AnomalyModel) -> AnomalyModel:
+        return cls(
+            machine_id=strawberry.ID(m.machine_id),
+            series_ids=[strawberry.ID(s) for s in m.series_ids],
+            excluded=[
+                ExcludedSeries(series_id=strawberry.ID(e.series_id), reason=e.reason) for e in m.excluded
+            ],
+            reference_from=m.reference.start_ns,
+            reference_to=m.reference.end_ns,
+            reference_rows=m.reference_rows,
+            step_seconds=m.step_ns / SECOND_NS,
+            threshold=m.threshold,
+            scored_until=m.scored_until_ns,
+            trained_at=m.trained_ns,
+        )
+
+
+@strawberry.type(description="An anomaly the worker found on a machine.")
+class Anomaly:
+    id: strawberry.ID
+    machine_id: strawberry.ID
+    start: Timestamp
+    end: Timestamp | None = strawberry.field(
+        description="The end of its last anomalous step; null while it lasts."
+    )
+    series_ids: list[strawberry.ID] = strawberry.field(
+        description="The contributing series, largest share first."
+    )
+    peak_score: float
+    threshold: float
+
+    @classmethod
+    def from_pb(cls, a: pb.Anomaly) -> Anomaly:
+        return cls(
+            id=strawberry.ID(a.id),
+            machine_id=strawberry.ID(a.machine_id),
+            start=a.start_ns,
+            end=a.end_ns or None,
+            series_ids=[strawberry.ID(s) for s in a.series_ids],
+            peak_score=a.peak_score,
+            threshold=a.threshold,
+        )
+
+
+@strawberry.type
+class AnomalyQuery:
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The machine's anomaly model (an error NOT_FOUND when it has none).",
+    )
+    async def anomaly_model(self, info: Info, machine_id: strawberry.ID) -> AnomalyModel:
+        ctx = info.context
+        request = pb.GetModelRequest(machine_id=str(machine_id))
+        return AnomalyModel.from_pb(
+            (await ctx.backends.call(ctx.backends.anomaly.GetModel, request, ctx.principal)).model
+        )
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The anomalies overlapping [from, to), newest first, of one machine or (no machineId) all.",
+    )
+    async def anomalies(
+        self,
+        info: Info,
+        from_: From,
+        to: Timestamp,
+        machine_id: strawberry.ID | None = None,
+        limit: int = 100,
+    ) -> list[Anomaly]:
+        ctx = info.context
+        request = pb.ListAnomaliesRequest(
+            machine_id=str(machine_id or ""), range=_range(from_, to), limit=max(limit, 0)
+        )
+        response = await ctx.backends.call(ctx.backends.anomaly.ListAnomalies, request, ctx.principal)
+        return [Anomaly.from_pb(a) for a in response.anomalies]
+
+
+@strawberry.type
+class AnomalyMutation:
+    @strawberry.mutation(
+        permission_classes=[IsSignedIn, CanConfigureTenant],
+        description="Fit the machine's anomaly model on [from, to) (both omitted: its first two days of data)"
+        " and score from there on (owners and admins); replaces an earlier model.",
+    )
+    async def train_anomaly_model(
+        self,
+        info: Info,
+        machine_id: strawberry.ID,
+        from_: OptionalFrom = None,
+        to: Timestamp | None = None,
+        step_seconds: int = 10,
+    ) -> AnomalyModel:
+        ctx = info.context
+        reference = _range(from_ or 0, to or 0)
+        request = pb.TrainModelRequest(
+            machine_id=str(machine_id), reference=reference, step_ns=max(step_seconds, 0) * SECOND_NS
+        )
+        return AnomalyModel.from_pb(
+            (await ctx.backends.call(ctx.backends.anomaly.TrainModel, request, ctx.principal)).model
+        )

@@ -19,6 +19,7 @@ from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
+    directory_pb2_grpc,
     level_pb2,
     level_pb2_grpc,
     production_pb2,
@@ -58,7 +59,9 @@ class AnalyticsServer:
         production_pb2_grpc.add_ProductionServiceServicer_to_server(
             ProductionHandlers(self.production), self.core.grpc.server
         )
-        self.level = LevelService(self.cells, assets, ControlPlaneActivity(tenancy, alarms, identity))
+        directory = directory_pb2_grpc.DirectoryServiceStub(self.tenancy_channel)  # served by tenancy
+        activity = ControlPlaneActivity(tenancy, alarms, directory, identity)
+        self.level = LevelService(self.cells, assets, activity)
         level_pb2_grpc.add_LevelServiceServicer_to_server(LevelHandlers(self.level), self.core.grpc.server)
 
     async def start(self) -> int:

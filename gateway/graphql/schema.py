@@ -17,6 +17,7 @@ from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
+from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
@@ -25,6 +26,7 @@ from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
+from gateway.graphql.tickets import TicketMutation, TicketQuery
 from gateway.graphql.tracing import OperationSpan, default_tracer
 from gateway.graphql.validations import ValidationMemory
 
@@ -42,11 +44,22 @@ Query = merge_types(
         AlarmQuery,
         AlarmRuleQuery,
         LevelQuery,
+        DirectoryQuery,
+        TicketQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, ApiKeyMutation, ProductionMutation, ExportMutation, AlarmMutation, AlarmRuleMutation),
+    (
+        AccountMutation,
+        ApiKeyMutation,
+        ProductionMutation,
+        ExportMutation,
+        AlarmMutation,
+        AlarmRuleMutation,
+        DirectoryMutation,
+        TicketMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
 

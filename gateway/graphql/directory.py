@@ -145,13 +145,13 @@ class SupplierRequest:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A role among the key staff, and how many hold it (1-10000).")
 class KeyStaffInput:
     role: str
     count: int
 
 
-@strawberry.input
+@strawberry.input(description="A delivered project to cite.")
 class ClientReferenceInput:
     client: str
     project: str

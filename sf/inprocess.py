@@ -118,6 +118,7 @@ class InProcessStack:
             tenancy_target=self.targets["tenancy"],
             retention_interval_s=0,  # tests run retention passes themselves (tests/worker/test_retention.py)
             alarm_interval_s=0,  # alarm tests start a worker that evaluates them (tests/alarms/)
+            anomaly_interval_s=0,  # anomaly tests run scoring passes themselves (tests/analytics/)
             export_dir=Path(self.export_dir),
         )
 

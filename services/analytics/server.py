@@ -1,7 +1,10 @@
-"""Composition root of the analytics service: pool, tenancy client, servicer, health, shutdown."""
+"""Composition root of the analytics service: pool, tenancy client, servicers (queries, production,
+level, anomaly detection), health, shutdown."""
 
 from __future__ import annotations
 
+from services.analytics.anomaly.handlers import AnomalyHandlers
+from services.analytics.anomaly.service import AnomalyService
 from services.analytics.config import AnalyticsSettings
 from services.analytics.handlers import QueryHandlers
 from services.analytics.level.activity import ControlPlaneActivity
@@ -19,6 +22,8 @@ from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
+    anomaly_pb2,
+    anomaly_pb2_grpc,
     directory_pb2_grpc,
     level_pb2,
     level_pb2_grpc,
@@ -32,6 +37,7 @@ from sfcloud.v1 import (
 SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
 LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
+ANOMALY_NAME = anomaly_pb2.DESCRIPTOR.services_by_name["AnomalyService"].full_name
 
 
 class AnalyticsServer:
@@ -41,7 +47,7 @@ class AnalyticsServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(signer),
-            also_serves=[PRODUCTION_NAME, LEVEL_NAME],
+            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME],
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
@@ -63,6 +69,10 @@ class AnalyticsServer:
         activity = ControlPlaneActivity(tenancy, alarms, directory, identity)
         self.level = LevelService(self.cells, assets, activity)
         level_pb2_grpc.add_LevelServiceServicer_to_server(LevelHandlers(self.level), self.core.grpc.server)
+        self.anomaly = AnomalyService(self.cells, self.service, assets)
+        anomaly_pb2_grpc.add_AnomalyServiceServicer_to_server(
+            AnomalyHandlers(self.anomaly), self.core.grpc.server
+        )
 
     async def start(self) -> int:
         await self.core.open()

@@ -29,7 +29,7 @@ async def block_chunk(
     after_start, after_id = after or (floor, 0)
     cur = conn.cursor(binary=True)
     await cur.execute(
-        "SELECT id, start_ns, payload FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s"
+        "SELECT id, start_ns, payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = %s AND start_ns < %s"
         " AND end_ns >= %s AND start_ns > %s AND (start_ns, id) > (%s, %s) ORDER BY start_ns, id LIMIT %s",
         [series_id, end_ns, start_ns, floor, after_start, after_id, limit],
     )
@@ -41,7 +41,7 @@ _BLOCKS = (
     "   CASE WHEN NOT %(all)s AND nan_count = 0 AND start_ns >= %(lo)s AND end_ns < %(hi)s"
     "     AND CASE WHEN %(width)s::bigint > 0 THEN start_ns / %(width)s = end_ns / %(width)s"
     "       ELSE width_bucket(start_ns, %(cuts)s::bigint[]) = width_bucket(end_ns, %(cuts)s::bigint[]) END"
-    "   THEN NULL ELSE payload END, NULL::bytea"
+    "   THEN NULL ELSE payload_chunks || payload_rest END, NULL::bytea"
     " FROM telemetry.blocks b WHERE series_id = %(series)s AND start_ns < %(hi)s AND end_ns >= %(lo)s"
     "   AND start_ns > %(floor)s"
 )

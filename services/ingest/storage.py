@@ -33,7 +33,8 @@ _WRITE = (
     # 2. the blocks, only when claimed
     " written AS ("
     f" {_INSERT_BLOCKS} WHERE EXISTS (SELECT 1 FROM claim)"
-    " RETURNING series_id, start_ns, count, octet_length(payload) AS bytes, end_ns, last_value),"
+    " RETURNING series_id, start_ns, count, octet_length(payload_chunks) + octet_length(payload_rest) AS bytes,"
+    " end_ns, last_value),"
     # 3. the rollups of the hours written into are no longer current (migration 0012)
     " stale AS ("
     " DELETE FROM telemetry.rollups r USING written w WHERE r.tenant_id = %(tenant)s"
@@ -117,7 +118,8 @@ async def stored_timestamps(
     ``first - BLOCK_SPAN_NS``: that bound keeps the lookup to the partitions and index range it needs.
     """
     cur = await conn.execute(
-        "SELECT b.series_id, b.payload FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS r(id, lo, hi)"
+        "SELECT b.series_id, b.payload_chunks || b.payload_rest"
+        " FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS r(id, lo, hi)"
         " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi"
         " AND b.start_ns > r.lo - %s",
         [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges], BLOCK_SPAN_NS],
@@ -152,6 +154,8 @@ async def delete_tenant_data(conn: AsyncConnection, tenant_id: uuid.UUID) -> int
     await conn.execute("DELETE FROM analytics.machine_oee WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM analytics.spc_events WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM analytics.level_assessments WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.anomaly_models WHERE tenant_id = %s", [tenant_id])
+    await conn.execute("DELETE FROM analytics.anomalies WHERE tenant_id = %s", [tenant_id])
     await conn.execute("DELETE FROM telemetry.exports WHERE tenant_id = %s", [tenant_id])
     cur = await conn.execute("DELETE FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id])
     return cur.rowcount

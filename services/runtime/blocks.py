@@ -20,6 +20,13 @@ import tscodec
 
 BLOCK_SPAN_NS = 3600 * 10**9
 
+# PostgreSQL cuts an out-of-line value into chunks of this many bytes (TOAST_MAX_CHUNK_SIZE for 8 KB pages,
+# `SELECT max_toast_chunk_size FROM pg_control_init()`). A payload is stored as its longest prefix of whole
+# chunks (``payload_chunks``, out of line) and the rest (``payload_rest``, in the row): full chunks pack
+# TOAST pages four to a page, where a trailing part chunk after each payload left pages a fifth empty
+# (migration 0018). Readers select ``payload_chunks || payload_rest``.
+TOAST_CHUNK = 1996
+
 
 @dataclass(frozen=True)
 class Block:
@@ -35,12 +42,20 @@ class Block:
     payload: bytes
     nan_count: int
 
+    @property
+    def payload_chunks(self) -> bytes:
+        return self.payload[: len(self.payload) // TOAST_CHUNK * TOAST_CHUNK]
 
-# The columns a writer fills, in ``Block``'s field order, with their PostgreSQL array types.
+    @property
+    def payload_rest(self) -> bytes:
+        return self.payload[len(self.payload) // TOAST_CHUNK * TOAST_CHUNK :]
+
+
+# The columns a writer fills (``Block`` attributes of the same names), with their PostgreSQL array types.
 COLUMNS = {
     "series_id": "uuid", "start_ns": "bigint", "end_ns": "bigint", "count": "int", "min_value": "float8",
     "max_value": "float8", "sum_value": "float8", "first_value": "float8", "last_value": "float8",
-    "payload": "bytea", "nan_count": "int",
+    "payload_chunks": "bytea", "payload_rest": "bytea", "nan_count": "int",
 }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ async def points_after(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The series' points with after_ns < t <= until_ns, in time order (one per timestamp, as stored)."""
     cur = await conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
         " AND start_ns > %s AND start_ns <= %s AND end_ns > %s ORDER BY start_ns, id",
         [tenant_id, series_id, after_ns - HOUR_NS, until_ns, after_ns],
     )

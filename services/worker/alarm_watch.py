@@ -32,13 +32,13 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from services.runtime.alarm_feed import publish_change
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import ServiceError
 from services.runtime.keys import tenant_key
 from services.worker import alarm_storage
 from services.worker.alarm_client import AlarmClient
 from services.worker.alarm_notify import Notifier
+from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_rules import Change, RuleView, rate_changes, silence_change, threshold_changes
 from services.worker.directory import TenancyDirectory
 from sfcloud.v1 import alarms_pb2 as pb
@@ -101,6 +101,7 @@ class AlarmWatch:
     ) -> None:
         self._redis, self._cells, self._directory = redis, cells, directory
         self._client, self._notifier, self._settings = client, notifier, settings
+        self._reporter = AlarmReporter(redis, client, notifier)
         self._holder = holder
         self._release = redis.register_script(_RELEASE)
         self._due: dict[uuid.UUID, set[str]] = {}
@@ -243,6 +244,4 @@ class AlarmWatch:
             active=change.active,
             value=change.value,
         )
-        for transition in await self._client.report(tenant_id, request):
-            await publish_change(self._redis, tenant_id, transition.event, transition.alarm.id)
-            self._notifier.dispatch(tenant_id, transition)
+        await self._reporter.report(tenant_id, request)

@@ -49,6 +49,7 @@ class WorkerSettings:
     alarm_retry_base_s: float = 1.0
     alarm_attempts: int = 6
     alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
+    anomaly_interval_s: float = 60.0  # 0: this worker scores no anomaly models
     alarm_private_webhooks: bool = (
         False  # webhooks into private networks (services/worker/webhook_targets.py)
     )
@@ -72,6 +73,7 @@ class WorkerSettings:
             alarm_retry_base_s=env.int("SF_ALARM_RETRY_BASE_S", 1, minimum=1, maximum=600),
             alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
             alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
+            anomaly_interval_s=env.int("SF_ANOMALY_INTERVAL_S", 60, minimum=0, maximum=3600),
             alarm_private_webhooks=env.bool("SF_ALARM_PRIVATE_WEBHOOKS", False),
             export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
             compaction=env.bool("SF_WORKER_COMPACTION", True),

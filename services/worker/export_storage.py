@@ -140,7 +140,8 @@ async def point_counts(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[uuid
 async def payloads(conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID) -> list[bytes]:
     """Every block payload of one series, by time."""
     cur = await conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s ORDER BY start_ns, id",
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
+        " ORDER BY start_ns, id",
         [tenant_id, series_id],
     )
     return [row[0] for row in await cur.fetchall()]

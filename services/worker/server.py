@@ -1,6 +1,6 @@
 """Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
 (ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
-mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), health,
+mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), anomaly scoring, health,
 shutdown.
 
 Its gRPC server carries ExportService and the health service (readiness turns NOT_SERVING while
@@ -22,7 +22,9 @@ from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy.catalog import load_plans
 from services.worker.alarm_client import AlarmClient
 from services.worker.alarm_notify import Backoff, Notifier
+from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_watch import AlarmWatch, WatchSettings
+from services.worker.anomaly_watch import AnomalyWatch
 from services.worker.catalog import TenancyCatalog
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
@@ -54,24 +56,46 @@ class WorkerServer:
         self.exports = self._exports(TokenSigner(settings.service.signing_key))
         self.retention = self._retention(TokenSigner(settings.service.signing_key))
         self.http = httpx.AsyncClient(follow_redirects=False)
-        self.alarms = self._alarms(TokenSigner(settings.service.signing_key))
+        identity = CallerIdentity(TokenSigner(settings.service.signing_key))
+        self.alarm_client = AlarmClient(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
+        backoff = Backoff(settings.alarm_retry_base_s, settings.alarm_attempts)
+        self.notifier = Notifier(self.alarm_client, self.http, backoff, settings.alarm_private_webhooks)
+        self.directory = TenancyDirectory(
+            tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), identity, {}
+        )
+        self.alarms = self._alarms()
+        self.anomalies = self._anomalies()
         self._tasks: list[asyncio.Task] = []
 
-    def _alarms(self, signer: TokenSigner) -> AlarmWatch | None:
+    def _anomalies(self) -> AnomalyWatch | None:
+        if not self.settings.anomaly_interval_s:
+            return None
+        reporter = AlarmReporter(self.redis, self.alarm_client, self.notifier)
+        return AnomalyWatch(
+            self.redis,
+            self.cells,
+            self.directory,
+            reporter,
+            self.settings.anomaly_interval_s,
+            self.settings.consumer,
+        )
+
+    def _alarms(self) -> AlarmWatch | None:
         if not self.settings.alarm_interval_s:
             return None
-        identity = CallerIdentity(signer)
-        client = AlarmClient(alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel), identity)
-        backoff = Backoff(self.settings.alarm_retry_base_s, self.settings.alarm_attempts)
-        self.notifier = Notifier(client, self.http, backoff, self.settings.alarm_private_webhooks)
-        directory = TenancyDirectory(tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), identity, {})
         watch = WatchSettings(
             self.settings.alarm_tick_s,
             self.settings.alarm_interval_s,
             abandoned_s=self.settings.alarm_abandoned_s,
         )
         return AlarmWatch(
-            self.redis, self.cells, directory, client, self.notifier, watch, self.settings.consumer
+            self.redis,
+            self.cells,
+            self.directory,
+            self.alarm_client,
+            self.notifier,
+            watch,
+            self.settings.consumer,
         )
 
     def _exports(self, signer: TokenSigner) -> ExportRunner:
@@ -108,6 +132,8 @@ class WorkerServer:
             self._tasks.append(asyncio.create_task(self.retention.run()))
         if self.alarms:
             self._tasks.append(asyncio.create_task(self.alarms.run()))
+        if self.anomalies:
+            self._tasks.append(asyncio.create_task(self.anomalies.run()))
         return await self.core.serve()
 
     async def stop(self) -> None:
@@ -118,12 +144,14 @@ class WorkerServer:
             self.retention.stopping.set()
         if self.alarms:
             self.alarms.stopping.set()
+        if self.anomalies:
+            self.anomalies.stopping.set()
         await self.core.stop()
         if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.gather(*self._tasks), self.settings.service.shutdown_grace_s)
-        if self.alarms:  # notifications in their retries get the grace period too; the rest stay pending
-            await self.notifier.drain(self.settings.service.shutdown_grace_s)
+        # notifications in their retries get the grace period too; the rest stay pending
+        await self.notifier.drain(self.settings.service.shutdown_grace_s)
         await self.http.aclose()
         await self.tenancy_channel.close()
         await self.redis.aclose()

@@ -36,7 +36,7 @@ async def hour_blocks(
 ) -> list[StoredBlock]:
     """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first."""
     cur = await conn.execute(
-        "SELECT id, count, payload FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
+        "SELECT id, count, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
         " AND start_ns >= %s AND start_ns < %s AND end_ns < %s ORDER BY id",
         [tenant_id, series_id, start_ns, end_ns, end_ns],
     )

@@ -112,7 +112,8 @@ def check(admin_url: str, series: dict[uuid.UUID, uuid.UUID]) -> None:
 
 def _points(conn: psycopg.Connection, series_id: uuid.UUID) -> tuple[np.ndarray, np.ndarray]:
     rows = conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns", [series_id]
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns",
+        [series_id],
     ).fetchall()
     parts = [tscodec.decode(p) for (p,) in rows]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

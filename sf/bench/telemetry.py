@@ -156,7 +156,7 @@ def _stored_bytes(admin_url: str) -> tuple[int, int]:
         return conn.execute(
             "SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('telemetry.blocks')"
             "   WHERE relid IN (SELECT tableoid FROM telemetry.blocks))::bigint,"
-            " (SELECT sum(octet_length(payload)) FROM telemetry.blocks)::bigint"
+            " (SELECT sum(octet_length(payload_chunks) + octet_length(payload_rest)) FROM telemetry.blocks)::bigint"
         ).fetchone()
 
 

@@ -24,7 +24,8 @@ def stored_pairs(admin_url: str, tenant_id) -> tuple[int, set[tuple[str, int]], 
     total, values = 0, {}
     with psycopg.connect(admin_url) as conn:
         rows = conn.execute(
-            "SELECT series_id::text, payload FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id]
+            "SELECT series_id::text, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s",
+            [tenant_id],
         )
         for series_id, payload in rows:
             timestamps, samples = tscodec.decode(payload)

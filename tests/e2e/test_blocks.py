@@ -47,7 +47,8 @@ async def test_a_block_is_stored_as_sent_and_read_back_exactly(stack, signer, ad
     )
     assert acks[0].points_stored == 3_000
     stored = admin_conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = %s", [tenant.series_ids[0]]
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = %s",
+        [tenant.series_ids[0]],
     ).fetchall()
     assert [bytes(row[0]) for row in stored] == [payload]
     got_t, got_v = await read(stack, signer, tenant, tenant.series_ids[0])

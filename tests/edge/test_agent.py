@@ -70,7 +70,7 @@ async def test_opc_ua_samples_reach_the_cloud_with_their_source_times(stack, sig
     first_ns = (first - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
     samples = {}
     for (payload,) in admin_conn.execute(
-        "SELECT payload FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s", [tenant.id]
     ):
         samples.update(zip(*(column.tolist() for column in tscodec.decode(payload)), strict=True))
     written = {

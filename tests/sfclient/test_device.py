@@ -17,7 +17,8 @@ FAST = SessionPolicy(ack_timeout_s=5, backoff_initial_s=0.05, backoff_max_s=0.2)
 def stored(admin_conn, tenant_id) -> list[tuple[str, int, int]]:
     """(series, count, payload length) of every stored block of the tenant."""
     return admin_conn.execute(
-        "SELECT series_id::text, count, octet_length(payload) FROM telemetry.blocks WHERE tenant_id = %s",
+        "SELECT series_id::text, count, octet_length(payload_chunks) + octet_length(payload_rest)"
+        " FROM telemetry.blocks WHERE tenant_id = %s",
         [tenant_id],
     ).fetchall()
 

@@ -98,7 +98,8 @@ async def test_streams_that_get_nothing_acknowledged_back_off_further():
 def stored_points(admin_conn, tenant_id) -> list[tuple[str, int, float]]:
     """Every stored (series, timestamp, value) of the tenant, decoded from its blocks, sorted."""
     rows = admin_conn.execute(
-        "SELECT series_id::text, payload FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id]
+        "SELECT series_id::text, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s",
+        [tenant_id],
     ).fetchall()
     points = []
     for series_id, payload in rows:

@@ -41,7 +41,8 @@ async def test_batches_and_device_blocks_spanning_hours_are_stored_one_block_per
     [ack] = await send_batches(stack.targets["ingest"], tenant.credential, [request])
     assert ack.points_stored == 300
     rows = admin_conn.execute(
-        "SELECT series_id::text, start_ns, end_ns, payload FROM telemetry.blocks WHERE tenant_id = %s ORDER BY 1, 2",
+        "SELECT series_id::text, start_ns, end_ns, payload_chunks || payload_rest FROM telemetry.blocks"
+        " WHERE tenant_id = %s ORDER BY 1, 2",
         [tenant.id],
     ).fetchall()
     for series_id in tenant.series_ids[:2]:

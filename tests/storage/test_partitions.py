@@ -21,7 +21,7 @@ NOW_NS = time.time_ns()
 YEAR_1975_NS = 5 * 365 * DAY_NS
 _INSERT = (
     "INSERT INTO telemetry.blocks (tenant_id, series_id, start_ns, end_ns, count, min_value, max_value,"
-    " sum_value, first_value, last_value, payload) VALUES (%s, %s, %s, %s, 1, 0, 0, 0, 0, 0, 'x')"
+    " sum_value, first_value, last_value, payload_chunks) VALUES (%s, %s, %s, %s, 1, 0, 0, 0, 0, 0, 'x')"
 )
 
 
@@ -130,13 +130,13 @@ def test_a_series_over_a_time_range_reads_only_the_partitions_it_needs(admin_con
     lo, hi = monday + DAY_NS, monday + 2 * DAY_NS
     series = sql.Literal(tenant.series_ids[1])
     in_week = sql.SQL(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = {} AND start_ns >= {} AND start_ns < {}"
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = {} AND start_ns >= {} AND start_ns < {}"
     ).format(series, lo, hi)
     assert _scanned(admin_conn, in_week) == {partitions.partition_name(NOW_NS).split(".")[1]}
     # The range reads ask for overlapping blocks and, as a block lies within one hour, bound start_ns
     # from below too (services/runtime/blocks.py): only the range's own week is read.
     overlapping = sql.SQL(
-        "SELECT payload FROM telemetry.blocks WHERE series_id = {} AND start_ns < {} AND end_ns >= {}"
+        "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = {} AND start_ns < {} AND end_ns >= {}"
         " AND start_ns > {}"
     ).format(series, hi, lo, lo - BLOCK_SPAN_NS)
     assert _scanned(admin_conn, overlapping) == {partitions.partition_name(NOW_NS).split(".")[1]}

@@ -71,7 +71,8 @@ def day_totals(admin_conn, tenant_id: uuid.UUID) -> dict:
     ).fetchall()
     decoded: dict = {}
     for series_id, payload in admin_conn.execute(
-        "SELECT series_id, payload FROM telemetry.blocks WHERE tenant_id = %s", [tenant_id]
+        "SELECT series_id, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s",
+        [tenant_id],
     ):
         timestamps, values = tscodec.decode(payload)
         for day in np.unique(timestamps // DAY_NS):
@@ -86,7 +87,7 @@ def stored_points(admin_conn, series_id) -> tuple[np.ndarray, np.ndarray]:
     parts = [
         tscodec.decode(p)
         for (p,) in admin_conn.execute(
-            "SELECT payload FROM telemetry.blocks WHERE series_id = %s", [series_id]
+            "SELECT payload_chunks || payload_rest FROM telemetry.blocks WHERE series_id = %s", [series_id]
         )
     ]
     timestamps = np.concatenate([p[0] for p in parts])

@@ -74,7 +74,7 @@ async def test_statistics_columns_are_those_ingest_computes(stack, tenant, compa
     await compactor.compact(job(tenant, series, hour))
     rows = admin_conn.execute(
         "SELECT start_ns, end_ns, count, min_value, max_value, sum_value, first_value, last_value, nan_count,"
-        " payload"
+        " payload_chunks || payload_rest"
         " FROM telemetry.blocks WHERE series_id = %s ORDER BY start_ns",
         [series],
     ).fetchall()

@@ -49,6 +49,26 @@ class Scorer:
     def state(self) -> FilterState:
         return FilterState(self._short.copy(), self._reference.copy())
 
+    def snapshot(self) -> dict:
+        """Where scoring stands, as JSON-ready data: ``resume`` goes on from it exactly."""
+        return {
+            "short": self._short.tolist(),
+            "reference": self._reference.tolist(),
+            "above": self._above,
+            "active": self._active,
+            "frozen": self._frozen.tolist(),
+        }
+
+    @classmethod
+    def resume(cls, model: Model, snapshot: dict) -> Scorer:
+        scorer = cls(model)
+        scorer._short = np.asarray(snapshot["short"], np.float64)
+        scorer._reference = np.asarray(snapshot["reference"], np.float64)
+        scorer._above = int(snapshot["above"])
+        scorer._active = bool(snapshot["active"])
+        scorer._frozen = np.asarray(snapshot["frozen"], bool)
+        return scorer
+
     def update(self, values: np.ndarray) -> Scores:
         z = self.model.standardise(_checked(values, len(self.model.columns)))
         n, d = z.shape

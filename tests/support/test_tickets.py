@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -16,6 +18,7 @@ from services.runtime.db import Database
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.settings import role_url
 from services.tenancy.device_telemetry import AnalyticsDeviceTelemetry
+from services.tenancy.support_models import Ticket
 from services.tenancy.tickets import Tickets
 from sf.seeding import create_tenant, send_batches
 from sfcloud.v1 import query_pb2_grpc
@@ -196,3 +199,16 @@ async def test_a_ticket_still_opens_when_device_telemetry_cannot_be_read(admin_u
     assert ticket.status == "open" and [d.name for d in taken.devices] == ["edge-1"]
     assert taken.devices[0].last_batch_ns == 0
     assert taken.telemetry_unavailable.startswith("device telemetry could not be read")
+
+
+def test_a_ticket_is_breached_once_its_answer_is_late_or_overdue():
+    opened = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    due = opened + timedelta(hours=8)
+    ticket = Ticket(
+        uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "s", "", "open", "u", opened, due, None, None, None, None
+    )
+    assert not ticket.response_breached(due) and ticket.response_breached(due + timedelta(seconds=1))
+    answered_late = replace(ticket, first_response_at=due + timedelta(minutes=5))
+    assert answered_late.response_breached(due + timedelta(days=30))
+    assert not replace(ticket, first_response_at=due).response_breached(due + timedelta(days=30))
+    assert not replace(ticket, response_due_at=None).response_breached(due + timedelta(days=30)), "no promise"

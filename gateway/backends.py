@@ -17,12 +17,17 @@ from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
+<<<<<<< HEAD
     anomaly_pb2_grpc,
+=======
+    directory_pb2_grpc,
+>>>>>>> wt-directory
     export_pb2_grpc,
     level_pb2_grpc,
     production_pb2_grpc,
     query_pb2_grpc,
     tenancy_pb2_grpc,
+    tickets_pb2_grpc,
 )
 
 R = TypeVar("R")
@@ -45,6 +50,8 @@ class Backends:
         self._channels = [open_channel(target) for target in self._targets]
         self.tenancy = tenancy_pb2_grpc.TenancyServiceStub(self._channels[0])
         self.alarms = alarms_pb2_grpc.AlarmServiceStub(self._channels[0])  # served by tenancy
+        self.directory = directory_pb2_grpc.DirectoryServiceStub(self._channels[0])  # served by tenancy
+        self.tickets = tickets_pb2_grpc.TicketServiceStub(self._channels[0])  # served by tenancy
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it

@@ -87,9 +87,12 @@ class InProcessStack:
         self.targets[name] = f"127.0.0.1:{port}"
 
     async def start(self) -> InProcessStack:
-        await self._start(
-            "tenancy", TenancyServer(TenancySettings(self._service("tenancy"), load_demo=self.load_demo))
+        # Tenancy and analytics call each other: analytics' address is chosen before either starts.
+        analytics = f"127.0.0.1:{free_port()}"
+        tenancy_settings = TenancySettings(
+            self._service("tenancy"), load_demo=self.load_demo, analytics_target=analytics
         )
+        await self._start("tenancy", TenancyServer(tenancy_settings))
         tenancy = self.targets["tenancy"]
         await self._start(
             "ingest",
@@ -97,9 +100,8 @@ class InProcessStack:
                 IngestSettings(self._service("ingest"), tenancy, self.redis_url, usage_interval_s=1)
             ),
         )
-        await self._start(
-            "analytics", AnalyticsServer(AnalyticsSettings(self._service("analytics"), tenancy))
-        )
+        analytics_service = replace(self._service("analytics"), listen=analytics)
+        await self._start("analytics", AnalyticsServer(AnalyticsSettings(analytics_service, tenancy)))
         if not self.export_dir:
             self.export_dir = tempfile.mkdtemp(prefix="sf-exports-")
         await self._start("worker", WorkerServer(replace(self.worker_settings(), compaction=self.worker)))

@@ -39,15 +39,18 @@ async def create_tenant(
     series_count: int = 3,
     plan: str = "standard",
     machines: int = 1,
+    supplier_id: str = "",
 ) -> SeededTenant:
-    """A tenant with an owner, one site and line, ``machines`` machines of ``series_count`` series each
-    (``machine_id`` is the first machine; ``series_ids`` holds every series, machine by machine), and
-    a device."""
+    """A tenant (resold by ``supplier_id``, if given) with an owner, one site and line, ``machines``
+    machines of ``series_count`` series each (``machine_id`` is the first machine; ``series_ids`` holds
+    every series, machine by machine), and a device."""
     async with grpc.aio.insecure_channel(tenancy_target) as channel:
         stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
         tenant = (
             await stub.CreateTenant(
-                tenancy_pb2.CreateTenantRequest(name=f"{name} {secrets.token_hex(4)}", plan_code=plan),
+                tenancy_pb2.CreateTenantRequest(
+                    name=f"{name} {secrets.token_hex(4)}", plan_code=plan, supplier_id=supplier_id
+                ),
                 metadata=_metadata(signer, OPERATOR),
                 timeout=10,
             )

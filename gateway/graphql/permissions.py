@@ -33,6 +33,42 @@ class IsSignedIn(BasePermission):
         return info.context.caller.principal is not None
 
 
+class IsSupplierStaff(BasePermission):
+    """A signed-in member of a supplier's staff (tenancy checks who among them is an admin)."""
+
+    message = "this needs a supplier staff member's signed-in session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return principal is not None and principal.kind is Kind.USER and principal.supplier_id is not None
+
+
+class IsPerson(BasePermission):
+    """A signed-in person acting for a tenant or for a supplier (not an API key)."""
+
+    message = "this needs a tenant member's or a supplier staff member's signed-in session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return (
+            principal is not None
+            and principal.kind is Kind.USER
+            and (principal.tenant_id is not None or principal.supplier_id is not None)
+        )
+
+
+class CanReadTickets(BasePermission):
+    """A tenant's reader (a member, or an API key with the read scope), or a supplier's staff member."""
+
+    message = "this needs a tenant reader, or a supplier staff member's session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return IsSupplierStaff().has_permission(source, info) or CanReadTenant().has_permission(source, info)
+
+
 class IsTenantUser(BasePermission):
     """A signed-in member of a tenant (a person, not an API key): managing keys is never a key's job."""
 

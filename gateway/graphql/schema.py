@@ -18,6 +18,7 @@ from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceQuery
+from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
@@ -26,6 +27,7 @@ from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
+from gateway.graphql.tickets import TicketMutation, TicketQuery
 from gateway.graphql.tracing import OperationSpan, default_tracer
 from gateway.graphql.validations import ValidationMemory
 
@@ -44,6 +46,8 @@ Query = merge_types(
         AlarmRuleQuery,
         LevelQuery,
         AnomalyQuery,
+        DirectoryQuery,
+        TicketQuery,
     ),
 )
 Mutation = merge_types(
@@ -56,6 +60,8 @@ Mutation = merge_types(
         AlarmMutation,
         AlarmRuleMutation,
         AnomalyMutation,
+        DirectoryMutation,
+        TicketMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))

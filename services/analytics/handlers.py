@@ -165,8 +165,11 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
                     last_refusal_ns=_ns(r),
                     last_refusal_reason=reason or "",
                     last_refusal_message=message or "",
+                    stored_batches=batches,
+                    points=points,
+                    conflicts=conflicts,
                 )
-                for d, b, p, late, refused, r, reason, message in rows
+                for d, b, p, late, refused, r, reason, message, batches, points, conflicts in rows
             ]
         )
 

@@ -24,6 +24,7 @@ from sfcloud.v1 import (
     alarms_pb2_grpc,
     anomaly_pb2,
     anomaly_pb2_grpc,
+    directory_pb2_grpc,
     level_pb2,
     level_pb2_grpc,
     production_pb2,
@@ -64,7 +65,9 @@ class AnalyticsServer:
         production_pb2_grpc.add_ProductionServiceServicer_to_server(
             ProductionHandlers(self.production), self.core.grpc.server
         )
-        self.level = LevelService(self.cells, assets, ControlPlaneActivity(tenancy, alarms, identity))
+        directory = directory_pb2_grpc.DirectoryServiceStub(self.tenancy_channel)  # served by tenancy
+        activity = ControlPlaneActivity(tenancy, alarms, directory, identity)
+        self.level = LevelService(self.cells, assets, activity)
         level_pb2_grpc.add_LevelServiceServicer_to_server(LevelHandlers(self.level), self.core.grpc.server)
         self.anomaly = AnomalyService(self.cells, self.service, assets)
         anomaly_pb2_grpc.add_AnomalyServiceServicer_to_server(

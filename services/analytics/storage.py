@@ -121,10 +121,15 @@ async def latest_points(
 
 
 async def device_activity(conn: AsyncConnection) -> list[tuple]:
-    """The activity rows of the tenant in context."""
+    """The activity rows of the tenant in context, with each device's metered totals (batches, points,
+    conflicts) over all days."""
     cur = await conn.execute(
-        "SELECT device_id, last_batch_at, last_point_ns, late_points, refused_batches, last_refusal_at,"
-        " last_refusal_reason, last_refusal_message FROM telemetry.device_activity ORDER BY device_id"
+        "SELECT a.device_id, a.last_batch_at, a.last_point_ns, a.late_points, a.refused_batches,"
+        " a.last_refusal_at, a.last_refusal_reason, a.last_refusal_message,"
+        " coalesce(u.batches, 0), coalesce(u.points, 0), coalesce(u.conflicts, 0)"
+        " FROM telemetry.device_activity a LEFT JOIN (SELECT device_id, sum(batches)::bigint AS batches,"
+        " sum(points)::bigint AS points, sum(conflicts)::bigint AS conflicts FROM telemetry.usage_daily GROUP BY device_id) u"
+        " ON u.device_id = a.device_id ORDER BY a.device_id"
     )
     return list(await cur.fetchall())
 

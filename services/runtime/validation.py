@@ -19,3 +19,11 @@ def require_name(field: str, value: str, max_length: int = 120) -> str:
     if not value or len(value) > max_length:
         raise InvalidArgument.of(field, f"must be 1 to {max_length} characters")
     return value
+
+
+def limit_text(field: str, value: str, max_length: int) -> str:
+    """Free text, trimmed, of at most ``max_length`` characters (it may be empty)."""
+    value = value.strip()
+    if len(value) > max_length:
+        raise InvalidArgument.of(field, f"must be at most {max_length} characters")
+    return value

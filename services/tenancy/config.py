@@ -22,6 +22,7 @@ class TenancySettings:
     public_url: str = "http://localhost:8000"
     alarm_flap_count: int = 5  # a rule raising and clearing more often than this within the window flaps
     alarm_flap_window_s: float = 600.0
+    analytics_target: str = "127.0.0.1:50052"  # asked for device telemetry when a ticket is opened
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> TenancySettings:
@@ -35,4 +36,5 @@ class TenancySettings:
             public_url=env.url("SF_PUBLIC_URL", ("http", "https"), "http://localhost:8000"),
             alarm_flap_count=env.int("SF_ALARM_FLAP_COUNT", 5, minimum=1, maximum=1000),
             alarm_flap_window_s=env.int("SF_ALARM_FLAP_WINDOW_S", 600, minimum=10, maximum=86_400),
+            analytics_target=env.str("SF_ANALYTICS_TARGET", "127.0.0.1:50052"),
         )

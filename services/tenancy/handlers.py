@@ -15,6 +15,7 @@ from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail, RetentionNotice
+from services.tenancy.support_models import Transfer
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
 from sfcloud.v1 import tenancy_pb2 as pb
@@ -46,6 +47,29 @@ STATE_PB = {state: number for number, state in _STATES.items()}
 
 def ns(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1e9) if moment else 0
+
+
+_TRANSFER_STATES = {
+    "requested": pb.TRANSFER_STATE_REQUESTED,
+    "accepted": pb.TRANSFER_STATE_ACCEPTED,
+    "declined": pb.TRANSFER_STATE_DECLINED,
+}
+
+
+def transfer_pb(t: Transfer) -> pb.SupplierTransfer:
+    return pb.SupplierTransfer(
+        id=str(t.id),
+        tenant_id=str(t.tenant_id),
+        tenant_name=t.tenant_name,
+        from_supplier_id=str(t.from_supplier or ""),
+        to_supplier_id=str(t.to_supplier),
+        to_supplier_name=t.to_supplier_name,
+        message=t.message,
+        state=_TRANSFER_STATES[t.state],
+        requested_ns=ns(t.requested_at),
+        decided_ns=ns(t.accepted_at or t.declined_at),
+        decision_note=t.decision_note,
+    )
 
 
 def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
@@ -235,12 +259,20 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         return pb.SetSubscriptionStateResponse(tenant=tenant_pb(tenant))
 
     async def RequestSupplierTransfer(self, request, context) -> pb.RequestSupplierTransferResponse:
-        transfer = await self._transfers.request(current_principal(), request.to_supplier_id)
+        transfer = await self._transfers.request(current_principal(), request.to_supplier_id, request.message)
         return pb.RequestSupplierTransferResponse(transfer_id=str(transfer))
 
     async def AcceptSupplierTransfer(self, request, context) -> pb.AcceptSupplierTransferResponse:
         tenant_id = await self._transfers.accept(current_principal(), request.transfer_id)
         return pb.AcceptSupplierTransferResponse(tenant_id=str(tenant_id))
+
+    async def DeclineSupplierTransfer(self, request, context) -> pb.DeclineSupplierTransferResponse:
+        await self._transfers.decline(current_principal(), request.transfer_id, request.note)
+        return pb.DeclineSupplierTransferResponse()
+
+    async def ListSupplierTransfers(self, request, context) -> pb.ListSupplierTransfersResponse:
+        found = await self._transfers.list(current_principal())
+        return pb.ListSupplierTransfersResponse(transfers=[transfer_pb(t) for t in found])
 
     async def CreateUser(self, request, context) -> pb.CreateUserResponse:
         if request.role not in _ROLES:

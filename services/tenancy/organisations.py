@@ -24,6 +24,7 @@ from services.tenancy.models import CANCEL_GRACE_DAYS, STATES, TRANSITIONS, TRIA
 from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import organisations as storage
+from services.tenancy.support_models import Listing
 
 MAX_PAGE = 200
 
@@ -33,8 +34,9 @@ def slugify(name: str) -> str:
     return slug if len(slug) >= 2 else f"org-{uuid.uuid4().hex[:8]}"
 
 
-def encode_cursor(tenant: Tenant) -> str:
-    return base64.urlsafe_b64encode(json.dumps([tenant.name, str(tenant.id)]).encode()).decode()
+def encode_cursor(row: Tenant | Listing) -> str:
+    """A page token after ``row`` in (name, id) order: tenants, and suppliers in the directory."""
+    return base64.urlsafe_b64encode(json.dumps([row.name, str(row.id)]).encode()).decode()
 
 
 def decode_cursor(token: str) -> tuple[str, str] | None:
@@ -64,6 +66,14 @@ async def check_quota_after(conn, tenant_id: uuid.UUID) -> None:
     """After a bulk change (a template's plant, a manifest): refuse the whole change if any quota is exceeded."""
     for quota in ("devices", "series", "users", "api_keys"):
         await check_quota(conn, tenant_id, quota, adding=0)
+
+
+async def is_supplier_admin(conn, caller: Principal, supplier_id: uuid.UUID) -> bool:
+    """Whether the caller is an admin of the supplier (needs app.supplier_id or app.user_id set)."""
+    if caller.supplier_id != supplier_id:
+        return False
+    roles = await storage.supplier_memberships_of(conn, uuid.UUID(caller.subject))
+    return any(s.id == supplier_id and role == "admin" for s, role in roles)
 
 
 class Organisations:
@@ -99,7 +109,7 @@ class Organisations:
         async with self._db.transaction(
             {"app.supplier_id": str(target), "app.user_id": caller.subject}
         ) as conn:
-            if not caller.platform_operator and not await self._is_supplier_admin(conn, caller, target):
+            if not caller.platform_operator and not await is_supplier_admin(conn, caller, target):
                 raise PermissionDenied(
                     "only the operator or the supplier's admin may add its staff", reason="NOT_ADMIN"
                 )
@@ -116,13 +126,6 @@ class Organisations:
                 detail={"role": role},
             )
         return user
-
-    @staticmethod
-    async def _is_supplier_admin(conn, caller: Principal, supplier_id: uuid.UUID) -> bool:
-        if caller.supplier_id != supplier_id:
-            return False
-        roles = await storage.supplier_memberships_of(conn, uuid.UUID(caller.subject))
-        return any(s.id == supplier_id and role == "admin" for s, role in roles)
 
     async def create_tenant(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy import catalog, provisioning
@@ -15,19 +16,36 @@ from services.tenancy.assets import AssetCatalog
 from services.tenancy.audit import AuditLog
 from services.tenancy.config import TenancySettings
 from services.tenancy.credentials import PasswordChecker
+from services.tenancy.device_telemetry import AnalyticsDeviceTelemetry
+from services.tenancy.directory import Directory
+from services.tenancy.directory_handlers import DirectoryHandlers
 from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.invitations import Invitations
 from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail
+from services.tenancy.ticket_handlers import TicketHandlers
+from services.tenancy.tickets import Tickets
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
-from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2,
+    alarms_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    query_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+    tickets_pb2,
+    tickets_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = tenancy_pb2.DESCRIPTOR.services_by_name["TenancyService"].full_name
 ALARM_SERVICE_NAME = alarms_pb2.DESCRIPTOR.services_by_name["AlarmService"].full_name
+DIRECTORY_SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
+TICKET_SERVICE_NAME = tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name
 
 
 class TenancyServer:
@@ -35,11 +53,12 @@ class TenancyServer:
 
     def __init__(self, settings: TenancySettings) -> None:
         self.settings = settings
+        signer = TokenSigner(settings.service.signing_key)
         self.core = ServiceCore(
             settings.service,
             SERVICE_NAME,
-            TokenAuthenticator(TokenSigner(settings.service.signing_key)),
-            also_serves=[ALARM_SERVICE_NAME],
+            TokenAuthenticator(signer),
+            also_serves=[ALARM_SERVICE_NAME, DIRECTORY_SERVICE_NAME, TICKET_SERVICE_NAME],
         )
         self.passwords = PasswordChecker()
         self.catalog = catalog.load_catalog(settings.catalog_dir)
@@ -60,6 +79,16 @@ class TenancyServer:
         flap = FlapLimit(settings.alarm_flap_count, int(settings.alarm_flap_window_s * 1e9))
         alarm_handlers = AlarmHandlers(AlarmRules(db), Alarms(db, mailer, public_url, flap))
         alarms_pb2_grpc.add_AlarmServiceServicer_to_server(alarm_handlers, self.core.grpc.server)
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
+            DirectoryHandlers(Directory(db)), self.core.grpc.server
+        )
+        self.analytics_channel = open_channel(settings.analytics_target)  # ticket snapshots: device telemetry
+        telemetry = AnalyticsDeviceTelemetry(
+            query_pb2_grpc.QueryServiceStub(self.analytics_channel), CallerIdentity(signer)
+        )
+        tickets_pb2_grpc.add_TicketServiceServicer_to_server(
+            TicketHandlers(Tickets(db, telemetry)), self.core.grpc.server
+        )
 
     async def start(self) -> int:
         await self.core.open()
@@ -68,6 +97,7 @@ class TenancyServer:
 
     async def stop(self) -> None:
         await self.core.stop()
+        await self.analytics_channel.close()
         await self.core.close()
 
     async def _load_catalog(self) -> None:

@@ -13,7 +13,7 @@ from gateway.graphql.schema import build_schema
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import service_principal
 from sf.seeding import create_tenant, send_batches
-from sfcloud.v1 import alarms_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2, tenancy_pb2_grpc, tickets_pb2, tickets_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.alarms.helpers import above, alarm_api, threshold_rule
 from tests.control_plane import Tenancy
@@ -91,6 +91,21 @@ ROWS = {
         '{ levelHistory(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { level day } }',
         {"a_session", "a_key_read", "b_session"},
     ),
+    # The directory is open to anyone signed in (its listings hold no tenant's ids); requests are people's.
+    "suppliers": (
+        "{ suppliers(first: 5) { suppliers { id trackRecord { activeTenants } } nextCursor } }",
+        {"a_session", "a_key_read", "a_key_ingest", "b_session"},
+    ),
+    "supplier": (
+        '{ supplier(id: "{supplier}") { id name } }',
+        {"a_session", "a_key_read", "a_key_ingest", "b_session"},
+    ),
+    "supplierRequests": ("{ supplierRequests { id state } }", {"a_session", "b_session"}),
+    "tickets": ("{ tickets { id status } }", {"a_session", "a_key_read", "b_session"}),
+    "ticket": (
+        '{ ticket(id: "{ticket}") { ticket { id } snapshot { takenAt } } }',
+        {"a_session", "a_key_read"},
+    ),
 }
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
@@ -159,6 +174,36 @@ MUTATIONS = {
         {"a_session"},
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
+    # Only suppliers' staff edit profiles and answer requests: no caller here is one.
+    "updateSupplierProfile": (
+        'mutation { updateSupplierProfile(profile: {summary: "x"}) { errors { code } } }',
+        set(),
+    ),
+    "requestSupplier": (
+        'mutation { requestSupplier(supplierId: "00000000-0000-0000-0000-000000000000") { errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "acceptSupplierRequest": (
+        'mutation { acceptSupplierRequest(id: "00000000-0000-0000-0000-000000000000") { done } }',
+        set(),
+    ),
+    "declineSupplierRequest": (
+        'mutation { declineSupplierRequest(id: "00000000-0000-0000-0000-000000000000") { done } }',
+        set(),
+    ),
+    # B's session gets a TICKET_NOT_FOUND user error for A's ticket (tests/support/test_tickets.py).
+    "openTicket": (
+        'mutation { openTicket(subject: "matrix") { ticket { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "commentTicket": (
+        'mutation { commentTicket(id: "{ticket}", body: "hi") { errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "setTicketStatus": (
+        'mutation { setTicketStatus(id: "{ticket}", status: CLOSED) { errors { code } } }',
+        {"a_session", "b_session"},
+    ),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
@@ -171,8 +216,11 @@ def test_every_query_field_and_mutation_has_a_row():
 
 @pytest.fixture(scope="module")
 async def callers(stack, signer):
-    a = await create_tenant(stack.targets["tenancy"], signer, "GQL A")
-    b = await create_tenant(stack.targets["tenancy"], signer, "GQL B")
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+        s, t = [(await tenancy.supplier(f"GQL {name}"))[0] for name in "ST"]
+    a = await create_tenant(stack.targets["tenancy"], signer, "GQL A", supplier_id=s.id)
+    b = await create_tenant(stack.targets["tenancy"], signer, "GQL B", supplier_id=t.id)
     now = time.time_ns()
     await send_batches(
         stack.targets["ingest"], a.credential, [batch(a.series_ids[0], [now - 10**9, now], [5.0, 6.0])]
@@ -217,8 +265,19 @@ async def all_callers(stack, signer, callers):
         owner = Principal(Kind.USER, "owner", tenant_id=a.id, role=Role.OWNER)
         tree = (await tenancy.call("ListAssets", pb.ListAssetsRequest(), owner)).assets
         alarm_id = await raised_alarm(alarm_api(channel, signer), a)
+        tickets = Tenancy(tickets_pb2_grpc.TicketServiceStub(channel), signer)
+        ticket = (
+            await tickets.call("OpenTicket", tickets_pb2.OpenTicketRequest(subject="A's"), owner)
+        ).ticket
     site = next(asset.id for asset in tree if asset.kind == pb.ASSET_KIND_SITE)
-    return a, headers | keys, {"site": site, "export": export_id, "alarm": alarm_id}
+    more = {
+        "site": site,
+        "export": export_id,
+        "alarm": alarm_id,
+        "ticket": ticket.id,
+        "supplier": ticket.supplier_id,
+    }
+    return a, headers | keys, more
 
 
 async def raised_alarm(alarms, tenant) -> str:
@@ -239,7 +298,9 @@ async def test_graphql_matrix(stack, all_callers, field):
     for name, value in more.items():
         query = query.replace("{" + name + "}", value)
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
-    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), *more.values()) if i not in query}
+    # A's supplier is not A's to hide: the directory lists every supplier.
+    private = [value for name, value in more.items() if name != "supplier"]
+    a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), *private) if i not in query}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         for who, extra in headers.items():
             response = await http.post("/graphql", json={"query": query}, headers=extra)

@@ -27,6 +27,8 @@ from sfcloud.v1 import (
     anomaly_pb2,
     anomaly_pb2_grpc,
     common_pb2,
+    directory_pb2,
+    directory_pb2_grpc,
     export_pb2,
     export_pb2_grpc,
     level_pb2,
@@ -37,6 +39,8 @@ from sfcloud.v1 import (
     query_pb2_grpc,
     tenancy_pb2,
     tenancy_pb2_grpc,
+    tickets_pb2,
+    tickets_pb2_grpc,
 )
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR
@@ -61,6 +65,7 @@ class World:
     export: str
     principals: dict[str, Principal | None] = field(default_factory=dict)
     alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule and alarm
+    ticket: str = ""  # A's ticket to its supplier S
 
     def a_ids(self) -> set[str]:
         return {
@@ -71,6 +76,7 @@ class World:
             self.key_id,
             self.export,
             *self.alarm_ids.values(),
+            self.ticket,
         }
 
 
@@ -92,6 +98,7 @@ def row(allowed: set[str], build: Callable[[World], object], allowed_outcome: ob
 
 
 A_TENANT_READERS = {"a_owner", "a_viewer", "a_key_read"}
+DIRECTORY_READERS = A_TENANT_READERS | {"b_owner", "supplier_s", "supplier_t", "operator"}
 EXPORTERS = {"a_owner", "a_key_read"}
 TIME_RANGE = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
 
@@ -139,6 +146,11 @@ ROWS: dict[str, Row] = {
     ),
     "TenancyService/RequestSupplierTransfer": row({"a_owner", "b_owner"}, lambda w: _transfer_target(w)),
     "TenancyService/AcceptSupplierTransfer": row({"supplier_t"}, lambda w: _transfer_to_t(w)),
+    "TenancyService/DeclineSupplierTransfer": row({"supplier_t"}, lambda w: _decline_to_t(w)),
+    "TenancyService/ListSupplierTransfers": row(
+        {"a_owner", "b_owner", "supplier_s", "supplier_t", "operator"},
+        lambda w: pb.ListSupplierTransfersRequest(),
+    ),
     "TenancyService/CreateUser": row(
         MANAGERS_ANYWHERE,
         lambda w: pb.CreateUserRequest(
@@ -262,6 +274,38 @@ ROWS: dict[str, Row] = {
     "QueryService/LatestValues": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: query_pb2.LatestValuesRequest(series_ids=[w.series])
     ),
+    # The directory is open to people and API keys; each supplier's admins write its own profile; only
+    # analytics, with a token scoped to a tenant, records levels (tests/support/test_directory.py shows it).
+    "DirectoryService/SearchSuppliers": row(
+        DIRECTORY_READERS,
+        lambda w: directory_pb2.SearchSuppliersRequest(text=w.principals["_supplier_s_name"]),
+    ),
+    "DirectoryService/GetSupplierListing": row(
+        DIRECTORY_READERS, lambda w: directory_pb2.GetSupplierListingRequest(supplier_id=w.supplier_s)
+    ),
+    "DirectoryService/UpdateSupplierProfile": row(
+        {"supplier_s", "supplier_t"},
+        lambda w: directory_pb2.UpdateSupplierProfileRequest(
+            profile=directory_pb2.SupplierProfile(specialties=["mes"])
+        ),
+    ),
+    "DirectoryService/RecordLevel": row(
+        set(), lambda w: directory_pb2.RecordLevelRequest(day="2026-01-01", level=1)
+    ),
+    # Tickets: A's people and A's supplier S only; B and T (with their own tickets) never see A's.
+    "TicketService/OpenTicket": row(
+        {"a_owner", "b_owner"}, lambda w: tickets_pb2.OpenTicketRequest(subject="help")
+    ),
+    "TicketService/ListTickets": row(
+        A_TENANT_READERS | {"b_owner", "supplier_s", "supplier_t"}, lambda w: tickets_pb2.ListTicketsRequest()
+    ),
+    "TicketService/GetTicket": row(
+        A_TENANT_READERS | {"supplier_s"}, lambda w: tickets_pb2.GetTicketRequest(ticket_id=w.ticket)
+    ),
+    "TicketService/CommentTicket": row(
+        {"a_owner", "supplier_s"}, lambda w: tickets_pb2.CommentTicketRequest(ticket_id=w.ticket, body="seen")
+    ),
+    "TicketService/SetTicketStatus": row({"supplier_s"}, lambda w: _fresh_ticket_taken_up(w)),
     # Alarms: rules on A's series only by A's managers (B's owner gets NOT_FOUND for A's series and rules),
     # acting on alarms by A's owners, admins and operators, reading by A's readers; the internal calls only
     # by the worker (and analytics) with a token scoped to the tenant, which no principal here holds.
@@ -405,6 +449,22 @@ async def _toggle_state(world: World) -> pb.SetSubscriptionStateRequest:
     return pb.SetSubscriptionStateRequest(tenant_id=world.a.id, state=state)
 
 
+async def _decline_to_t(world: World) -> pb.DeclineSupplierTransferRequest:
+    """A fresh request to T (as for accepting): only T may decline it."""
+    asked = await _transfer_to_t(world)
+    return pb.DeclineSupplierTransferRequest(transfer_id=asked.transfer_id, note="fully booked")
+
+
+async def _fresh_ticket_taken_up(world: World) -> tickets_pb2.SetTicketStatusRequest:
+    """A new open ticket of A, to be taken up (open → in progress): S's move alone."""
+    opened = await world.principals["_call"](
+        "TicketService/OpenTicket", tickets_pb2.OpenTicketRequest(subject="stuck"), "a_owner"
+    )
+    return tickets_pb2.SetTicketStatusRequest(
+        ticket_id=opened.ticket.id, status=tickets_pb2.TICKET_STATUS_IN_PROGRESS
+    )
+
+
 def _line_of(world: World) -> str:
     return world.principals["_line"]  # stored by the fixture
 
@@ -540,6 +600,8 @@ def declared_methods() -> set[str]:
         (anomaly_pb2, "AnomalyService"),
         (alarms_pb2, "AlarmService"),
         (export_pb2, "ExportService"),
+        (directory_pb2, "DirectoryService"),
+        (tickets_pb2, "TicketService"),
     )
     for module, service in services:
         for method in module.DESCRIPTOR.services_by_name[service].methods:
@@ -573,6 +635,8 @@ async def world(stack, signer):
         "LevelService": level_pb2_grpc.LevelServiceStub(channels["LevelService"]),
         "AnomalyService": anomaly_pb2_grpc.AnomalyServiceStub(channels["AnomalyService"]),
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
+        "DirectoryService": directory_pb2_grpc.DirectoryServiceStub(channels["TenancyService"]),
+        "TicketService": tickets_pb2_grpc.TicketServiceStub(channels["TenancyService"]),
     }
     principals: dict = {}
 
@@ -607,7 +671,7 @@ async def world(stack, signer):
             "operator",
         )
     ).supplier
-    principals.update({"_supplier_t": t.id, "_supplier_u": u.id})
+    principals.update({"_supplier_t": t.id, "_supplier_u": u.id, "_supplier_s_name": s.name})
     for name, supplier in (("supplier_s", s), ("supplier_t", t)):
         staff = await call(
             "TenancyService/CreateSupplierUser",
@@ -691,6 +755,10 @@ async def world(stack, signer):
         await call("AlarmService/CreateAlarmRule", _rule_request(series.id), "a_owner")
     ).rule.id
     world.alarm_ids["alarm"] = await _raised_alarm(world)
+    opened = await call(
+        "TicketService/OpenTicket", tickets_pb2.OpenTicketRequest(subject="A's question"), "a_owner"
+    )
+    world.ticket = opened.ticket.id
     yield world
     for channel in channels.values():
         await channel.close()

@@ -1,6 +1,7 @@
 """What a tenant does in the control plane, asked of tenancy (analytics never reads its tables): its
-enabled alarm rules and the API calls the gateway metered. Calls go as the service ``analytics`` scoped
-to the caller's tenant, so tenancy answers for that tenant only."""
+enabled alarm rules and the API calls the gateway metered; and the day's level, told to tenancy for the
+supplier directory's track record. Calls go as the service ``analytics`` scoped to the caller's tenant,
+so tenancy answers (and records) for that tenant only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from datetime import date, timedelta
 
 from services.runtime.channels import CallerIdentity
 from services.runtime.tokens import service_principal
-from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2,
+    alarms_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+)
 
 
 class ControlPlaneActivity:
@@ -17,10 +25,12 @@ class ControlPlaneActivity:
         self,
         tenancy: tenancy_pb2_grpc.TenancyServiceStub,
         alarms: alarms_pb2_grpc.AlarmServiceStub,
+        directory: directory_pb2_grpc.DirectoryServiceStub,
         identity: CallerIdentity,
     ) -> None:
         self._tenancy = tenancy
         self._alarms = alarms
+        self._directory = directory
         self._identity = identity
 
     async def alarm_rules(self, tenant_id: uuid.UUID) -> tuple[int, int]:
@@ -41,3 +51,10 @@ class ControlPlaneActivity:
             self._tenancy.GetUsage, request, service_principal("analytics", tenant_id)
         )
         return sum(d.api_calls for d in response.days)
+
+    async def record_level(self, tenant_id: uuid.UUID, day: date, level: int) -> None:
+        """The day's level, as tenancy keeps it for the directory (the day's last assessment wins)."""
+        request = directory_pb2.RecordLevelRequest(day=day.isoformat(), level=level)
+        await self._identity.call(
+            self._directory.RecordLevel, request, service_principal("analytics", tenant_id)
+        )

@@ -38,6 +38,8 @@ class Activity(Protocol):
 
     async def api_calls(self, tenant_id: uuid.UUID, today: date, days: int) -> int: ...
 
+    async def record_level(self, tenant_id: uuid.UUID, day: date, level: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class Dated:
@@ -62,7 +64,8 @@ class LevelService:
         self._clock = clock
 
     async def assess(self, caller: Principal) -> Dated:
-        """Assess the tenant now and store it as today's assessment (the day's last one wins)."""
+        """Assess the tenant now and store it as today's assessment (the day's last one wins), here and in
+        tenancy's copy for the supplier directory (a failure there fails the call: asking again repairs it)."""
         tenant_id = reader_tenant(caller)
         now_ns = self._clock()
         facts = await self._facts(caller, tenant_id, now_ns)
@@ -75,6 +78,7 @@ class LevelService:
             await storage.put_assessment(
                 conn, tenant_id, at.date(), result.level, records, list(result.next_steps), at
             )
+        await self._activity.record_level(tenant_id, at.date(), result.level)
         return Dated(result, at.date(), now_ns)
 
     async def history(self, caller: Principal, start_ns: int, end_ns: int) -> list[Dated]:

@@ -17,11 +17,8 @@ from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import (
     alarms_pb2_grpc,
-<<<<<<< HEAD
     anomaly_pb2_grpc,
-=======
     directory_pb2_grpc,
->>>>>>> wt-directory
     export_pb2_grpc,
     level_pb2_grpc,
     production_pb2_grpc,

@@ -1,5 +1,5 @@
 """Composition root of the gateway: Redis, service clients, sessions, GraphQL and its guards, pages,
-export downloads, tracing, the request size limit."""
+export downloads, plant reports, tracing, the request size limit."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from gateway.graphql.view import GraphQLView, Guards
 from gateway.metering import ApiCallMeter
 from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
+from gateway.reports import PlantReports
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
 from services.runtime.memory import freeze_startup_objects
@@ -109,6 +110,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     graphql = GraphQLView(backends, redis, auth, sessions, meter, guards)
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
     downloads = ExportDownloads(backends, auth)
+    reports = PlantReports(backends, auth)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -139,6 +141,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         routes=[
             *web.routes(),
             *downloads.routes(),
+            *reports.routes(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),

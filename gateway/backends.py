@@ -23,6 +23,7 @@ from sfcloud.v1 import (
     level_pb2_grpc,
     production_pb2_grpc,
     query_pb2_grpc,
+    reports_pb2_grpc,
     tenancy_pb2_grpc,
     tickets_pb2_grpc,
 )
@@ -53,6 +54,7 @@ class Backends:
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it
         self.anomaly = anomaly_pb2_grpc.AnomalyServiceStub(self._channels[1])  # analytics hosts it
+        self.reports = reports_pb2_grpc.ReportServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
         self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])

@@ -119,6 +119,8 @@ class InProcessStack:
             retention_interval_s=0,  # tests run retention passes themselves (tests/worker/test_retention.py)
             alarm_interval_s=0,  # alarm tests start a worker that evaluates them (tests/alarms/)
             anomaly_interval_s=0,  # anomaly tests run scoring passes themselves (tests/analytics/)
+            level_interval_s=0,  # level tests run assessment passes themselves (tests/analytics/test_level.py)
+            analytics_target=self.targets["analytics"],
             export_dir=Path(self.export_dir),
         )
 

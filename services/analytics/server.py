@@ -1,5 +1,5 @@
 """Composition root of the analytics service: pool, tenancy client, servicers (queries, production,
-level, anomaly detection), health, shutdown."""
+level, anomaly detection, reports), health, shutdown."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from services.analytics.production.alarm_reports import SpcAlarmReporter
 from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
 from services.analytics.production.service import ProductionService
+from services.analytics.reports.handlers import ReportHandlers
+from services.analytics.reports.service import ReportService
 from services.analytics.service import QueryService
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
@@ -31,6 +33,8 @@ from sfcloud.v1 import (
     production_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     tenancy_pb2_grpc,
 )
 
@@ -38,6 +42,7 @@ SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
 LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
 ANOMALY_NAME = anomaly_pb2.DESCRIPTOR.services_by_name["AnomalyService"].full_name
+REPORT_NAME = reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
 
 
 class AnalyticsServer:
@@ -47,7 +52,7 @@ class AnalyticsServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(signer),
-            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME],
+            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME, REPORT_NAME],
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
@@ -73,6 +78,8 @@ class AnalyticsServer:
         anomaly_pb2_grpc.add_AnomalyServiceServicer_to_server(
             AnomalyHandlers(self.anomaly), self.core.grpc.server
         )
+        reports = ReportService(self.production, self.anomaly, self.level, assets, activity)
+        reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportHandlers(reports), self.core.grpc.server)
 
     async def start(self) -> int:
         await self.core.open()

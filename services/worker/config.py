@@ -9,6 +9,9 @@ the export directory.
 | `SF_WORKER_CLAIM_IDLE_S` | 60 | a job pending this long (its worker died or is stuck) is taken over |
 | `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service (the tenants and their plans, for retention) |
 | `SF_RETENTION_INTERVAL_S` | 3600 | seconds between retention passes (one worker at a time); 0: no retention |
+| `SF_ANALYTICS_TARGET` | 127.0.0.1:50052 | the analytics service (the daily level assessments) |
+| `SF_LEVEL_INTERVAL_S` | 86400 | seconds between passes assessing every tenant's level (one worker at a time); 0: none |
+| `SF_ANOMALY_INTERVAL_S` | 60 | seconds between anomaly-scoring passes over every fitted machine; 0: none here |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
 | `SF_EXPORT_DIR` | `.sfcloud/exports` | where export packages are written and read from (shared by every worker) |
 | `SF_WORKER_COMPACTION` | true | whether this worker takes compaction jobs (exports it always takes) |
@@ -42,6 +45,7 @@ class WorkerSettings:
     claim_idle_s: float = 60.0
     poll_s: float = 1.0  # longest wait on an empty stream before the due hours are looked at again
     tenancy_target: str = "127.0.0.1:50053"
+    analytics_target: str = "127.0.0.1:50052"
     retention_interval_s: int = 3600  # 0: this worker never runs retention
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     alarm_interval_s: float = 10.0  # 0: this worker evaluates no alarm rules
@@ -50,6 +54,7 @@ class WorkerSettings:
     alarm_attempts: int = 6
     alarm_abandoned_s: int = 300  # longer than a delivery's whole retry schedule
     anomaly_interval_s: float = 60.0  # 0: this worker scores no anomaly models
+    level_interval_s: int = 86_400  # 0: this worker assesses no levels
     alarm_private_webhooks: bool = (
         False  # webhooks into private networks (services/worker/webhook_targets.py)
     )
@@ -67,6 +72,7 @@ class WorkerSettings:
             target_points=env.int("SF_WORKER_TARGET_POINTS", 4096, minimum=16, maximum=1 << 20),
             claim_idle_s=env.int("SF_WORKER_CLAIM_IDLE_S", 60, minimum=1, maximum=86_400),
             tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
+            analytics_target=env.str("SF_ANALYTICS_TARGET", "127.0.0.1:50052"),
             retention_interval_s=env.int("SF_RETENTION_INTERVAL_S", 3600, minimum=0, maximum=7 * 86_400),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
             alarm_interval_s=env.int("SF_ALARM_INTERVAL_S", 10, minimum=0, maximum=3600),
@@ -74,6 +80,7 @@ class WorkerSettings:
             alarm_attempts=env.int("SF_ALARM_ATTEMPTS", 6, minimum=1, maximum=20),
             alarm_abandoned_s=env.int("SF_ALARM_ABANDONED_S", 300, minimum=1, maximum=86_400),
             anomaly_interval_s=env.int("SF_ANOMALY_INTERVAL_S", 60, minimum=0, maximum=3600),
+            level_interval_s=env.int("SF_LEVEL_INTERVAL_S", 86_400, minimum=0, maximum=7 * 86_400),
             alarm_private_webhooks=env.bool("SF_ALARM_PRIVATE_WEBHOOKS", False),
             export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
             compaction=env.bool("SF_WORKER_COMPACTION", True),

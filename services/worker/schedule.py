@@ -1,11 +1,13 @@
-"""Runs a retention pass every ``interval_s``, by one worker at a time, whatever the number of workers.
+"""Runs a pass (retention, the daily level assessments) every ``interval_s``, by one worker at a time,
+whatever the number of workers.
 
-The turn is a Redis key taken with ``SET retention:lock <holder> NX PX <interval>`` and left to expire
+The turn is a Redis key (``retention:lock``, ``levels:lock``) taken with ``SET <key> <holder> NX PX
+<interval>`` and left to expire
 (not released after a successful pass): whichever worker takes it runs the pass, and no worker runs
 another before the interval is over, so the passes stay an interval apart across all workers. A worker
 killed mid-pass holds the turn until it expires; the next pass then finishes what it left (a pass is
 idempotent). A pass that fails (database or tenancy unavailable) releases the turn, if it still holds it,
-so another try comes sooner. The key holds no tenant data (the one other exception to the `t:{tenant}:`
+so another try comes sooner. The keys hold no tenant data (the other exceptions to the `t:{tenant}:`
 prefix, beside the compaction queue's keys).
 
 Why Redis, not a PostgreSQL advisory lock: a pass spans many short transactions on several cells, so a
@@ -18,25 +20,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
 from services.runtime.errors import ServiceError
-from services.worker.retention import RetentionService, Trimmed
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = "retention:lock"
+RETENTION_LOCK = "retention:lock"
+LEVELS_LOCK = "levels:lock"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
 
-class RetentionRunner:
-    def __init__(self, redis: Any, service: RetentionService, interval_s: float, holder: str) -> None:
+class Pass(Protocol):
+    async def run_pass(self, now_ns: int | None = None) -> Any: ...
+
+
+class SpacedPasses:
+    def __init__(self, redis: Any, key: str, service: Pass, interval_s: float, holder: str) -> None:
         self._redis = redis
+        self._key = key
         self._service = service
         self._interval_ms = max(1, int(interval_s * 1000))
         self._holder = holder
@@ -50,19 +57,19 @@ class RetentionRunner:
             try:
                 await self.run_once()
             except (RedisError, OSError, ServiceError) as exc:
-                log.warning("retention pass failed", extra={"error": repr(exc)})
+                log.warning("scheduled pass failed", extra={"pass": self._key, "error": repr(exc)})
             except Exception:  # a bug: logged, the loop goes on
-                log.exception("retention pass failed")
+                log.exception("scheduled pass failed", extra={"pass": self._key})
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), wait_s)
 
-    async def run_once(self, now_ns: int | None = None) -> list[Trimmed] | None:
+    async def run_once(self, now_ns: int | None = None) -> Any:
         """A pass if this worker gets the turn; None when another worker has it."""
-        if not await self._redis.set(LOCK_KEY, self._holder, nx=True, px=self._interval_ms):
+        if not await self._redis.set(self._key, self._holder, nx=True, px=self._interval_ms):
             return None
         try:
             return await self._service.run_pass(now_ns)
         except BaseException:
             with contextlib.suppress(RedisError, OSError):
-                await asyncio.shield(self._release(keys=[LOCK_KEY], args=[self._holder]))
+                await asyncio.shield(self._release(keys=[self._key], args=[self._holder]))
             raise

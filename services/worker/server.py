@@ -1,6 +1,7 @@
 """Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
 (ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
-mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), anomaly scoring, health,
+mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), anomaly scoring, the daily level
+assessments, health,
 shutdown.
 
 Its gRPC server carries ExportService and the health service (readiness turns NOT_SERVING while
@@ -33,11 +34,12 @@ from services.worker.exporter import Exporter
 from services.worker.exports import ExportsApi
 from services.worker.handlers import ExportHandlers
 from services.worker.jobs import CompactionRunner, JobQueue
+from services.worker.levels import LevelAssessor
 from services.worker.notices import TenancyExportAudit, TenancyNotifier
 from services.worker.retention import RetentionService
-from services.worker.schedule import RetentionRunner
+from services.worker.schedule import LEVELS_LOCK, RETENTION_LOCK, SpacedPasses
 from services.worker.service import CompactionService
-from sfcloud.v1 import alarms_pb2_grpc, export_pb2, export_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import alarms_pb2_grpc, export_pb2, export_pb2_grpc, level_pb2_grpc, tenancy_pb2_grpc
 
 SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 
@@ -65,7 +67,19 @@ class WorkerServer:
         )
         self.alarms = self._alarms()
         self.anomalies = self._anomalies()
+        self.analytics_channel = open_channel(settings.analytics_target)
+        self.levels = self._levels(identity)
         self._tasks: list[asyncio.Task] = []
+
+    def _levels(self, identity: CallerIdentity) -> SpacedPasses | None:
+        if not self.settings.level_interval_s:
+            return None
+        assessor = LevelAssessor(
+            self.directory, level_pb2_grpc.LevelServiceStub(self.analytics_channel), identity
+        )
+        return SpacedPasses(
+            self.redis, LEVELS_LOCK, assessor, self.settings.level_interval_s, self.settings.consumer
+        )
 
     def _anomalies(self) -> AnomalyWatch | None:
         if not self.settings.anomaly_interval_s:
@@ -107,7 +121,7 @@ class WorkerServer:
         catalog = TenancyCatalog(stub, identity)
         return ExportRunner(queue, Exporter(self.cells, catalog, settings.export_dir))
 
-    def _retention(self, signer: TokenSigner) -> RetentionRunner | None:
+    def _retention(self, signer: TokenSigner) -> SpacedPasses | None:
         if not self.settings.retention_interval_s:
             return None
         days = {
@@ -118,8 +132,8 @@ class WorkerServer:
         identity = CallerIdentity(signer)
         directory = TenancyDirectory(stub, identity, days)
         service = RetentionService(self.cells, directory, TenancyNotifier(stub, identity))
-        return RetentionRunner(
-            self.redis, service, self.settings.retention_interval_s, self.settings.consumer
+        return SpacedPasses(
+            self.redis, RETENTION_LOCK, service, self.settings.retention_interval_s, self.settings.consumer
         )
 
     async def start(self) -> int:
@@ -134,6 +148,8 @@ class WorkerServer:
             self._tasks.append(asyncio.create_task(self.alarms.run()))
         if self.anomalies:
             self._tasks.append(asyncio.create_task(self.anomalies.run()))
+        if self.levels:
+            self._tasks.append(asyncio.create_task(self.levels.run()))
         return await self.core.serve()
 
     async def stop(self) -> None:
@@ -146,6 +162,8 @@ class WorkerServer:
             self.alarms.stopping.set()
         if self.anomalies:
             self.anomalies.stopping.set()
+        if self.levels:
+            self.levels.stopping.set()
         await self.core.stop()
         if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
@@ -154,6 +172,7 @@ class WorkerServer:
         await self.notifier.drain(self.settings.service.shutdown_grace_s)
         await self.http.aclose()
         await self.tenancy_channel.close()
+        await self.analytics_channel.close()
         await self.redis.aclose()
         await self.cells.close_extra()
         await self.core.close()

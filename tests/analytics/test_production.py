@@ -109,22 +109,10 @@ async def plant(stack, signer, admin_url):
     admin_conn.close()
 
 
-async def test_a_hand_worked_shift(plant):
-    """One 8-hour shift, 06:00-14:00 UTC (site in UTC, one shift), ideal cycle 45 s, states held 60 min.
-
-    States (minutes after 06:00): 0 RUN, 60 RUN, 120 DOWN, 150 RUN, 210 RUN, 270 RUN, 330 RUN, 360 IDLE,
-    420 RUN. Each holds until the next sample (at most 60 min): RUN 0-120, DOWN 120-150, RUN 150-360,
-    IDLE 360-420, RUN 420-480: run 120 + 210 + 60 = 390 min = 23,400 s of 28,800 s planned.
-    Parts counter: 5,000 at 05:59 (the base), 5,160 at 08:00, 5,400 at 12:00, 5,468 at 13:59 (5,500 at
-    14:30 is the next shift's): 160 + 240 + 68 = 468. Scrap: 20, then 26 at 12:00 and 29 at 13:59: 9.
-
-        availability = 23,400 / 28,800               = 0.8125
-        performance  = 45 x 468 / 23,400 = 21,060 / 23,400 = 0.9
-        quality      = (468 - 9) / 468 = 459 / 468   = 0.980769...
-        OEE          = 0.8125 x 0.9 x 0.980769       = 0.717188 (= 45 x 459 / 28,800 = 20,655 / 28,800)
-        downtime: IDLE 3,600 s, DOWN 1,800 s; speed loss 23,400 - 21,060 = 2,340 s; scrap loss 45 x 9 = 405 s
-    """
-    site = await plant.asset("", tenancy_pb2.ASSET_KIND_SITE, "Plant UTC")
+async def hand_worked_site(plant: Plant, name: str) -> tuple[str, str, dict[str, str], int]:
+    """A site in UTC with one shift (06:00-14:00) and one machine holding the hand-worked shift of
+    2026-05-04 (``test_a_hand_worked_shift`` says what it holds): (site, line, machine ids, shift start)."""
+    site = await plant.asset("", tenancy_pb2.ASSET_KIND_SITE, name)
     line = await plant.asset(site, tenancy_pb2.ASSET_KIND_LINE, "Line U")
     calendar = pb.SiteCalendar(
         site_id=site, time_zone="UTC", shifts=[pb.Shift(name="early", start_minute=360, duration_minutes=480)]
@@ -162,6 +150,25 @@ async def test_a_hand_worked_shift(plant):
     )
     plant.write(m["parts_scrap"], [(start - MIN, 20), (start + 360 * MIN, 26), (start + 479 * MIN, 29)])
 
+    return site, line, m, start
+
+
+async def test_a_hand_worked_shift(plant):
+    """One 8-hour shift, 06:00-14:00 UTC (site in UTC, one shift), ideal cycle 45 s, states held 60 min.
+
+    States (minutes after 06:00): 0 RUN, 60 RUN, 120 DOWN, 150 RUN, 210 RUN, 270 RUN, 330 RUN, 360 IDLE,
+    420 RUN. Each holds until the next sample (at most 60 min): RUN 0-120, DOWN 120-150, RUN 150-360,
+    IDLE 360-420, RUN 420-480: run 120 + 210 + 60 = 390 min = 23,400 s of 28,800 s planned.
+    Parts counter: 5,000 at 05:59 (the base), 5,160 at 08:00, 5,400 at 12:00, 5,468 at 13:59 (5,500 at
+    14:30 is the next shift's): 160 + 240 + 68 = 468. Scrap: 20, then 26 at 12:00 and 29 at 13:59: 9.
+
+        availability = 23,400 / 28,800               = 0.8125
+        performance  = 45 x 468 / 23,400 = 21,060 / 23,400 = 0.9
+        quality      = (468 - 9) / 468 = 459 / 468   = 0.980769...
+        OEE          = 0.8125 x 0.9 x 0.980769       = 0.717188 (= 45 x 459 / 28,800 = 20,655 / 28,800)
+        downtime: IDLE 3,600 s, DOWN 1,800 s; speed loss 23,400 - 21,060 = 2,340 s; scrap loss 45 x 9 = 405 s
+    """
+    site, line, m, start = await hand_worked_site(plant, "Plant UTC")
     for asset in (m["machine"], line, site):  # one machine: the line and the site say the same
         answer = await plant.oee(asset, start, start + 1, pb.OEE_PERIOD_SHIFT)
         assert [(r.label, r.date, r.start_ns, r.end_ns) for r in answer.results] == [

@@ -37,6 +37,8 @@ from sfcloud.v1 import (
     production_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     tenancy_pb2,
     tenancy_pb2_grpc,
     tickets_pb2,
@@ -416,6 +418,16 @@ ROWS: dict[str, Row] = {
     "AnomalyService/ListAnomalies": row(
         A_TENANT_READERS | {"b_owner"}, lambda w: anomaly_pb2.ListAnomaliesRequest(range=_last_days(30))
     ),
+    # Plant reports: A's readers get A's site's report (tests/analytics/test_reports.py).
+    "ReportService/PlantReport": row(
+        A_TENANT_READERS,
+        lambda w: reports_pb2.PlantReportRequest(
+            site_id=w.principals["_site"],
+            period=reports_pb2.REPORT_PERIOD_DAY,
+            date="2026-05-04",
+            format=reports_pb2.REPORT_FORMAT_CSV,
+        ),
+    ),
     # Exports: a tenant's owners and admins and its read keys, each in its own tenant (tests/worker/test_exports.py).
     "ExportService/StartExport": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.StartExportRequest()),
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
@@ -598,6 +610,7 @@ def declared_methods() -> set[str]:
         (production_pb2, "ProductionService"),
         (level_pb2, "LevelService"),
         (anomaly_pb2, "AnomalyService"),
+        (reports_pb2, "ReportService"),
         (alarms_pb2, "AlarmService"),
         (export_pb2, "ExportService"),
         (directory_pb2, "DirectoryService"),
@@ -624,6 +637,7 @@ async def world(stack, signer):
             ("ProductionService", "analytics"),
             ("LevelService", "analytics"),
             ("AnomalyService", "analytics"),
+            ("ReportService", "analytics"),
             ("ExportService", "worker"),
         )
     }
@@ -634,6 +648,7 @@ async def world(stack, signer):
         "ProductionService": production_pb2_grpc.ProductionServiceStub(channels["ProductionService"]),
         "LevelService": level_pb2_grpc.LevelServiceStub(channels["LevelService"]),
         "AnomalyService": anomaly_pb2_grpc.AnomalyServiceStub(channels["AnomalyService"]),
+        "ReportService": reports_pb2_grpc.ReportServiceStub(channels["ReportService"]),
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
         "DirectoryService": directory_pb2_grpc.DirectoryServiceStub(channels["TenancyService"]),
         "TicketService": tickets_pb2_grpc.TicketServiceStub(channels["TenancyService"]),

@@ -22,7 +22,7 @@ from services.runtime.rollups import hour_of, summarise
 from services.worker import retention_storage
 from services.worker.directory import TenancyDirectory, TenantRetention
 from services.worker.retention import DAY_NS, NOTICE_DAYS, RetentionService, cutoff_ns
-from services.worker.schedule import LOCK_KEY, RetentionRunner
+from services.worker.schedule import RETENTION_LOCK, SpacedPasses
 from services.worker.server import WorkerServer
 from sf.maintain import longest_retention_days, maintain
 from tests.analytics.helpers import write_rollup
@@ -222,17 +222,17 @@ async def test_a_pass_killed_anywhere_then_run_again_gives_the_same_result(
 async def test_two_workers_only_one_runs_the_pass(
     worker_cells, directory, notifier, starter, pro, seeded, redis_client, admin_conn
 ):
-    await redis_client.delete(LOCK_KEY)
+    await redis_client.delete(RETENTION_LOCK)
     service = RetentionService(worker_cells, OnlyThese(directory, {starter.id, pro.id}), notifier)
-    runners = [RetentionRunner(redis_client, service, 3600, holder) for holder in ("w1", "w2")]
+    runners = [SpacedPasses(redis_client, RETENTION_LOCK, service, 3600, holder) for holder in ("w1", "w2")]
     try:
         results = await asyncio.gather(*(r.run_once(seeded) for r in runners))
         assert sorted(r is None for r in results) == [False, True]
         # The turn is kept for the interval: neither runs another pass until it is over.
         assert [await r.run_once(seeded) for r in runners] == [None, None]
-        assert await redis_client.pttl(LOCK_KEY) > 3_500_000
+        assert await redis_client.pttl(RETENTION_LOCK) > 3_500_000
     finally:
-        await redis_client.delete(LOCK_KEY)
+        await redis_client.delete(RETENTION_LOCK)
 
 
 async def test_a_failed_pass_gives_the_turn_back(redis_client):
@@ -240,11 +240,11 @@ async def test_a_failed_pass_gives_the_turn_back(redis_client):
         async def run_pass(self, now_ns=None):
             raise RuntimeError("tenancy down")
 
-    await redis_client.delete(LOCK_KEY)
-    runner = RetentionRunner(redis_client, Broken(), 3600, "w1")
+    await redis_client.delete(RETENTION_LOCK)
+    runner = SpacedPasses(redis_client, RETENTION_LOCK, Broken(), 3600, "w1")
     with pytest.raises(RuntimeError):
         await runner.run_once()
-    assert await redis_client.exists(LOCK_KEY) == 0
+    assert await redis_client.exists(RETENTION_LOCK) == 0
 
 
 async def test_a_tenants_pass_never_deletes_another_tenants_rows(
@@ -295,12 +295,12 @@ async def test_the_worker_process_composes_a_retention_pass_from_its_settings(st
     of the other tests' tenants that share the database."""
     settings = dataclasses.replace(stack.worker_settings("retention-test"), retention_interval_s=3600)
     server = WorkerServer(settings)
-    await redis_client.delete(LOCK_KEY)
+    await redis_client.delete(RETENTION_LOCK)
     await server.core.open()
     try:
         done = await server.retention.run_once(now_ns=DAY_NS)
     finally:
-        await redis_client.delete(LOCK_KEY)
+        await redis_client.delete(RETENTION_LOCK)
         await server.tenancy_channel.close()
         await server.redis.aclose()
         await server.core.close()

@@ -9,6 +9,7 @@ import uuid
 from datetime import date, timedelta
 
 from services.runtime.channels import CallerIdentity
+from services.runtime.principal import Principal
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import (
     alarms_pb2,
@@ -41,6 +42,14 @@ class ControlPlaneActivity:
             service_principal("analytics", tenant_id),
         )
         return sum(1 for r in response.rules if r.spec.enabled), len(response.rules)
+
+    async def alarms(self, caller: Principal) -> list[alarms_pb2.Alarm]:
+        """The newest alarms the caller may read, at most 500 (as ListAlarms answers), newest first. Asked
+        as the caller itself: reading alarms is a person's or a read key's right, not a service's."""
+        response = await self._identity.call(
+            self._alarms.ListAlarms, alarms_pb2.ListAlarmsRequest(limit=500), caller
+        )
+        return list(response.alarms)
 
     async def api_calls(self, tenant_id: uuid.UUID, today: date, days: int) -> int:
         """GraphQL calls (web app and API keys) the gateway metered over the ``days`` UTC days to today."""

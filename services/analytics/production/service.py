@@ -207,7 +207,7 @@ class ProductionService:
             raise InvalidArgument.of("period", "must be OEE_PERIOD_SHIFT or OEE_PERIOD_DAY")
         tree = await self._assets.assets(tenant_id)
         asset = _find(tree, target)
-        machines = _machines_under(tree, asset)
+        machines = machines_under(tree, asset)
         calendar = await self._calendar(caller, tenant_id, _site_of(tree, asset).id)
         shifts = calendars.periods(calendar, start_ns, end_ns, whole_days=period == "day")
         per_shift = await self._shift_figures(caller, tenant_id, machines, shifts)
@@ -336,7 +336,7 @@ def _find(tree: list[Asset], asset_id: uuid.UUID) -> Asset:
     return found
 
 
-def _machines_under(tree: list[Asset], asset: Asset) -> list[Asset]:
+def machines_under(tree: list[Asset], asset: Asset) -> list[Asset]:
     """The machines at or below ``asset`` (the tree lists parents before children)."""
     inside = {asset.id}
     for a in tree:

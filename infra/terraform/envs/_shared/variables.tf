@@ -9,6 +9,11 @@ variable "region" {
   }
 }
 
+variable "zones" {
+  type        = list(string)
+  description = "Availability zones of the region to use, by name (2 for dev and staging, 3 for prod)."
+}
+
 variable "cost_centre" {
   type        = string
   description = "Cost centre every resource is tagged with (billing reports)."

@@ -13,8 +13,8 @@ module "stack" {
   image               = var.image
   database_image      = var.database_image
   catalog_dir         = "${path.root}/../../../../tenants"
+  zones               = var.zones
   vpc_cidr            = "10.40.0.0/16"
-  az_count            = 3
   single_nat_gateway  = false
   kubernetes_version  = "1.33"
   public_access_cidrs = var.public_access_cidrs

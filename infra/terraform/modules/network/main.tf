@@ -1,15 +1,12 @@
-# A VPC over var.az_count zones: public subnets for the load balancers and NAT, private subnets for
-# the cluster, the databases and Redis. Flow logs go to CloudWatch, encrypted with the environment's key.
-
-data "aws_availability_zones" "available" {
-  state = "available"
-}
+# A VPC over the zones named in var.zones (named, so a zone AWS adds never moves a subnet): public
+# subnets for the load balancer and NAT, private subnets for the cluster, the database cells, Redis
+# and EFS. Flow logs go to CloudWatch, encrypted with the environment's key.
 
 locals {
-  zones = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-  # /20 subnets: the first az_count for the private side, the next for the public side.
+  zones = var.zones
+  # /20 subnets: the first ones for the private side, the next for the public side.
   private = { for i, zone in local.zones : zone => cidrsubnet(var.cidr, 4, i) }
-  public  = { for i, zone in local.zones : zone => cidrsubnet(var.cidr, 4, i + var.az_count) }
+  public  = { for i, zone in local.zones : zone => cidrsubnet(var.cidr, 4, i + length(local.zones)) }
   nat     = var.single_nat_gateway ? slice(local.zones, 0, 1) : local.zones
 }
 
@@ -93,6 +90,7 @@ resource "aws_route_table_association" "private" {
 }
 
 resource "aws_cloudwatch_log_group" "flow" {
+  #checkov:skip=CKV_AWS_338:Retention is the environment's choice (var.log_retention_days): prod keeps a year, dev and staging less, for cost.
   name              = "/sfcloud/${var.name}/vpc-flow"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn

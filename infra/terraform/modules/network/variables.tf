@@ -12,12 +12,12 @@ variable "cidr" {
   }
 }
 
-variable "az_count" {
-  type        = number
-  description = "Availability zones to spread over (the database cells keep a replica in each)."
+variable "zones" {
+  type        = list(string)
+  description = "Availability zones to spread over, by name (the database cells keep a replica in each)."
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 3
-    error_message = "az_count must be 2 or 3."
+    condition     = length(var.zones) >= 2 && length(var.zones) <= 3
+    error_message = "Name 2 or 3 availability zones."
   }
 }
 

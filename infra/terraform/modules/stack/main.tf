@@ -26,7 +26,7 @@ module "network" {
   source             = "../network"
   name               = local.name
   cidr               = var.vpc_cidr
-  az_count           = var.az_count
+  zones              = var.zones
   single_nat_gateway = var.single_nat_gateway
   kms_key_arn        = module.encryption.key_arn
   log_retention_days = var.log_retention_days

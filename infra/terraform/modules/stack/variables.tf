@@ -42,9 +42,9 @@ variable "vpc_cidr" {
   description = "IPv4 range of the VPC."
 }
 
-variable "az_count" {
-  type        = number
-  description = "Availability zones to spread over."
+variable "zones" {
+  type        = list(string)
+  description = "Availability zones to spread over, by name."
 }
 
 variable "single_nat_gateway" {

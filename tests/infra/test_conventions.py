@@ -4,6 +4,8 @@ pinned versions; no provider blocks in modules; tags on every AWS resource."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,15 @@ def test_environments_keep_state_in_s3_with_locking(env: str):
     ]
     (s3,) = [backend["s3"] for backend in settings["backend"]]
     assert s3["use_lockfile"] is True and s3["encrypt"] is True and env in s3["key"]
+
+
+def test_terraform_fmt_is_clean():
+    terraform = shutil.which("terraform")
+    assert terraform, "terraform is not installed: DESIGN.md §8 says the build machines have 1.11"
+    done = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-list=true", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1"},
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout

@@ -75,6 +75,7 @@ resource "aws_elasticache_replication_group" "this" {
   transit_encryption_enabled = true
   auth_token_wo              = ephemeral.random_password.auth.result
   auth_token_wo_version      = var.credentials_version
+  auth_token_update_strategy = "ROTATE" # a new token is accepted beside the old one while the pods catch up
   snapshot_retention_limit   = var.snapshot_retention_days
   auto_minor_version_upgrade = true
   apply_immediately          = false

@@ -6,9 +6,13 @@ SF     := $(VENV)/bin/sf
 PROTOS := $(wildcard proto/sfcloud/v1/*.proto)
 STUBS  := $(PROTOS:.proto=_pb2.py)
 INSTALLED := $(VENV)/.installed
+# checkov pins dependencies that clash with ours: it lives in a venv of its own (tests/infra runs it).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-long bench proto schema lint clean
+.PHONY: help setup run test test-long bench proto schema lint checkov clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,7 +41,17 @@ schema: setup ## Export the GraphQL schema to gateway/schema.graphql (a test che
 run: setup ## Start the whole stack with the demo tenant (Ctrl-C stops it)
 	$(SF) up
 
-test: setup ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	@touch $@
+
+checkov: $(CHECKOV_STAMP) ## Scan infra/terraform and the Dockerfile with checkov (skips: infra/terraform/README.md)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra/terraform --framework terraform
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f Dockerfile --framework dockerfile
+
+test: setup $(CHECKOV_STAMP) ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
 	$(PY) -m pytest -q -m "not long"
 
 test-long: setup ## Run the long tests (marker long): the codec fuzz, the outage test in real time
@@ -52,6 +66,6 @@ lint: setup ## ruff check and format check
 	$(VENV)/bin/ruff format --check .
 
 clean: ## Remove the venv, generated stubs, build output and local data
-	rm -rf $(VENV) build *.egg-info .sfcloud .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info .sfcloud .pytest_cache .ruff_cache
 	rm -f proto/sfcloud/v1/*_pb2*.py proto/sfcloud/v1/*_pb2*.pyi ext/tscodec/*.c ext/tscodec/*.so
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from services.runtime.config import ConfigError, Env
+from sf.processes import PROCESSES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run one process in the foreground (as Kubernetes does)",
         description="Run one sfcloud process, configured by SF_ environment variables.",
     )
-    serve.add_argument("name", choices=("tenancy", "ingest", "analytics", "worker", "gateway"))
+    serve.add_argument("name", choices=[process.name for process in PROCESSES])
 
     commands.add_parser(
         "migrate",

@@ -18,8 +18,6 @@ from services.runtime.logs import configure_logging
 from services.runtime.memory import freeze_startup_objects
 from services.runtime.telemetry import configure_from_setting
 
-PROCESSES = ("tenancy", "ingest", "analytics", "worker", "gateway")
-
 
 class Runnable(Protocol):
     async def start(self) -> int: ...

@@ -26,8 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.runtime.settings import parse_cells
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
 from sf.migrate import migrate
-
-PORTS = {"tenancy": 50053, "ingest": 50051, "analytics": 50052, "worker": 50054}
+from sf.processes import LOCAL_ONLY, PROCESSES, Process, stages
 
 
 class StackError(Exception):
@@ -64,37 +63,39 @@ class Stack:
             env["SF_REDIS_URL"] = redis.start()
             self.embedded.append(redis)
         env.setdefault("SF_SIGNING_KEY", signing_key(self.data_dir / "signing.key"))
-        env.setdefault("SF_GATEWAY_LISTEN", f"127.0.0.1:{self.gateway_port}")
-        for name, port in PORTS.items():
-            env.setdefault(f"SF_{name.upper()}_LISTEN", f"127.0.0.1:{port}")
-        env.setdefault("SF_TENANCY_TARGET", env["SF_TENANCY_LISTEN"])
-        env.setdefault("SF_ANALYTICS_TARGET", env["SF_ANALYTICS_LISTEN"])
-        env.setdefault("SF_INGEST_TARGET", env["SF_INGEST_LISTEN"])
-        env.setdefault("SF_WORKER_TARGET", env["SF_WORKER_LISTEN"])
+        for process in PROCESSES:
+            port = self.gateway_port if process.name == "gateway" else process.port
+            env.setdefault(process.listen_variable, f"127.0.0.1:{port}")
+        for process in PROCESSES:
+            if process.target_variable:
+                env.setdefault(process.target_variable, env[process.listen_variable])
         env.setdefault("SF_EXPORT_DIR", str(self.data_dir / "exports"))
-        env.setdefault("SF_LOAD_DEMO", "true")
-        env.setdefault("SF_ALARM_PRIVATE_WEBHOOKS", "true")  # a local stack's webhooks go to local receivers
+        for name, value in LOCAL_ONLY.items():  # the demo tenant; webhooks to local receivers
+            env.setdefault(name, value)
         return env
 
     def start(self) -> dict[str, str]:
         env = self.environment()
-        for name in ("TENANCY", "INGEST", "ANALYTICS", "WORKER", "GATEWAY"):
-            ensure_free(
-                env[f"SF_{name}_LISTEN"], f"SF_{name}_LISTEN" + (" or --port" if name == "GATEWAY" else "")
-            )
+        for process in PROCESSES:
+            variable = process.listen_variable
+            ensure_free(env[variable], variable + (" or --port" if process.name == "gateway" else ""))
         migrate(env["SF_DATABASE_URL"], env.get("SF_DATABASE_APP_PASSWORD"), parse_cells(env.get("SF_CELLS")))
-        self._spawn(["serve", "tenancy"], env)
-        wait_grpc_healthy(env["SF_TENANCY_LISTEN"], self.children)
-        for name in ("ingest", "analytics", "worker"):
-            self._spawn(["serve", name], env)
-        for name in ("ingest", "analytics", "worker"):
-            wait_grpc_healthy(env[f"SF_{name.upper()}_LISTEN"], self.children)
-        self._spawn(["serve", "gateway"], env)
-        wait_http_ready(f"http://{env['SF_GATEWAY_LISTEN']}/readyz", self.children)
+        for stage in stages():
+            for process in stage:
+                self._spawn(list(process.args), env)
+            for process in stage:
+                self._wait_ready(process, env)
         self._spawn(["daily"], env)  # partitions ahead, old weeks dropped, cancelled tenants purged
         if self.simulate:
             self._spawn(["simulate", "--backfill", "600"], env)
         return env
+
+    def _wait_ready(self, process: Process, env: dict[str, str]) -> None:
+        address = env[process.listen_variable]
+        if process.health == "grpc":
+            wait_grpc_healthy(address, self.children)
+        else:
+            wait_http_ready(f"http://{address}/readyz", self.children)
 
     def _spawn(self, args: list[str], env: dict[str, str]) -> None:
         log = open(self.data_dir / f"{'-'.join(args[:2])}.log", "ab")

@@ -21,6 +21,9 @@ from services.runtime.boundary import Authenticator, BoundaryInterceptor
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+# The health service name a liveness probe asks: SERVING while the process answers at all, so an
+# unreachable database makes pods unready (readiness, the service names) but never restarts them.
+LIVENESS = "liveness"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
@@ -63,6 +66,7 @@ class GrpcServer:
         """Bind ``host:port`` (port 0 picks a free one), start serving, return the port."""
         port = self.server.add_insecure_port(address)
         await self.server.start()
+        await self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await self._refresh_readiness()
         self._watcher = asyncio.create_task(self._watch_readiness())
         return port

@@ -1,0 +1,4 @@
+output "key_arn" {
+  description = "ARN of the KMS key for data at rest."
+  value       = aws_kms_key.this.arn
+}

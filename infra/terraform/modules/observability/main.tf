@@ -1,0 +1,61 @@
+# An OpenTelemetry collector (two replicas) receiving the services' traces over OTLP/gRPC and sending
+# them to AWS X-Ray; the services point at it with OTEL_EXPORTER_OTLP_ENDPOINT (modules/services).
+
+locals {
+  service_account = "otel-collector"
+}
+
+data "aws_iam_policy_document" "pod_identity_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_partition" "current" {}
+
+resource "aws_iam_role" "collector" {
+  name               = "${var.name}-otel-collector"
+  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "xray" {
+  role       = aws_iam_role.collector.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+}
+
+resource "aws_eks_pod_identity_association" "collector" {
+  cluster_name    = var.cluster_name
+  namespace       = var.namespace
+  service_account = local.service_account
+  role_arn        = aws_iam_role.collector.arn
+  tags            = var.tags
+}
+
+resource "helm_release" "collector" {
+  name       = "otel-collector"
+  namespace  = var.namespace
+  repository = "https://open-telemetry.github.io/opentelemetry-helm-charts"
+  chart      = "opentelemetry-collector"
+  version    = var.chart_version
+  values = [yamlencode({
+    mode             = "deployment"
+    replicaCount     = 2
+    fullnameOverride = "otel-collector"
+    image            = { repository = "otel/opentelemetry-collector-contrib" }
+    serviceAccount   = { create = true, name = local.service_account }
+    resources        = { requests = { cpu = "200m", memory = "256Mi" }, limits = { memory = "512Mi" } }
+    config = {
+      exporters = { awsxray = { region = var.region } }
+      service = {
+        pipelines = {
+          traces = { receivers = ["otlp"], processors = ["memory_limiter", "batch"], exporters = ["awsxray"] }
+        }
+      }
+    }
+  })]
+}

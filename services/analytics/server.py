@@ -15,6 +15,8 @@ from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
 from services.analytics.production.service import ProductionService
 from services.analytics.service import QueryService
+from services.analytics.sharing import SharedQueries, TenancyGrants
+from services.analytics.sharing_handlers import SharedQueryHandlers
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
@@ -31,6 +33,8 @@ from sfcloud.v1 import (
     production_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     tenancy_pb2_grpc,
 )
 
@@ -38,6 +42,7 @@ SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
 LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
 ANOMALY_NAME = anomaly_pb2.DESCRIPTOR.services_by_name["AnomalyService"].full_name
+SHARED_QUERY_NAME = sharing_pb2.DESCRIPTOR.services_by_name["SharedQueryService"].full_name
 
 
 class AnalyticsServer:
@@ -47,7 +52,7 @@ class AnalyticsServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(signer),
-            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME],
+            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME, SHARED_QUERY_NAME],
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
@@ -72,6 +77,12 @@ class AnalyticsServer:
         self.anomaly = AnomalyService(self.cells, self.service, assets)
         anomaly_pb2_grpc.add_AnomalyServiceServicer_to_server(
             AnomalyHandlers(self.anomaly), self.core.grpc.server
+        )
+        grants = TenancyGrants(
+            sharing_pb2_grpc.SharingServiceStub(self.tenancy_channel), identity
+        )  # tenancy's
+        sharing_pb2_grpc.add_SharedQueryServiceServicer_to_server(
+            SharedQueryHandlers(SharedQueries(self.service, grants)), self.core.grpc.server
         )
 
     async def start(self) -> int:

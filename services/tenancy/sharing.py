@@ -318,7 +318,7 @@ def _summary(grant: Grant) -> dict:
         "grantee_kind": kind,
         "grantee": str(grantee),
         "grantee_name": grant.grantee_name,
-        "series": len(grant.series_ids),
+        "series_count": len(grant.series_ids),
         "from_ns": grant.start_ns,
         "to_ns": grant.end_ns,
         "granularity": grant.granularity,

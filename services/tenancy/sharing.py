@@ -80,8 +80,8 @@ class Sharing:
         settings = {"app.tenant_id": str(tenant_id), "app.grantee_lookup": str(grantee)}
         async with self._db.transaction(settings) as conn:
             tenant = await org_storage.get_tenant(conn, tenant_id)
-            name, partner = await _grantee(conn, tenant, asked.grantee_kind, grantee)
             labels = _covered(series, *await storage.series_labels(conn, series, assets))
+            name, partner = await _grantee(conn, tenant, asked.grantee_kind, grantee)
             ids = [uuid.UUID(label["id"]) for label in labels]
             await storage.lock_pair(conn, tenant_id, grantee)
             clash = await storage.overlapping(conn, grantee, ids, asked.start_ns, asked.end_ns)

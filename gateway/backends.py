@@ -24,6 +24,7 @@ from sfcloud.v1 import (
     production_pb2_grpc,
     query_pb2_grpc,
     reports_pb2_grpc,
+    sharing_pb2_grpc,
     tenancy_pb2_grpc,
     tickets_pb2_grpc,
 )
@@ -50,11 +51,13 @@ class Backends:
         self.alarms = alarms_pb2_grpc.AlarmServiceStub(self._channels[0])  # served by tenancy
         self.directory = directory_pb2_grpc.DirectoryServiceStub(self._channels[0])  # served by tenancy
         self.tickets = tickets_pb2_grpc.TicketServiceStub(self._channels[0])  # served by tenancy
+        self.sharing = sharing_pb2_grpc.SharingServiceStub(self._channels[0])  # served by tenancy
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it
         self.anomaly = anomaly_pb2_grpc.AnomalyServiceStub(self._channels[1])  # analytics hosts it
         self.reports = reports_pb2_grpc.ReportServiceStub(self._channels[1])  # analytics hosts it
+        self.shared_query = sharing_pb2_grpc.SharedQueryServiceStub(self._channels[1])  # analytics hosts it
         self.tenancy_health = health_pb2_grpc.HealthStub(self._channels[0])
         self.query_health = health_pb2_grpc.HealthStub(self._channels[1])
         self.exports = export_pb2_grpc.ExportServiceStub(self._channels[2])

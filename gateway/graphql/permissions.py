@@ -69,6 +69,13 @@ class CanReadTickets(BasePermission):
         return IsSupplierStaff().has_permission(source, info) or CanReadTenant().has_permission(source, info)
 
 
+class CanReadSharedData(CanReadTickets):
+    """Who reads what was shared with an organisation: a tenant's readers, or a supplier's staff (a grant
+    names the organisation; analytics and tenancy check the grant itself)."""
+
+    message = "shared data needs a tenant reader, or a supplier staff member's session"
+
+
 class IsTenantUser(BasePermission):
     """A signed-in member of a tenant (a person, not an API key): managing keys is never a key's job."""
 

@@ -26,6 +26,7 @@ from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
+from gateway.graphql.sharing import SharingMutation, SharingQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tickets import TicketMutation, TicketQuery
 from gateway.graphql.tracing import OperationSpan, default_tracer
@@ -48,6 +49,7 @@ Query = merge_types(
         AnomalyQuery,
         DirectoryQuery,
         TicketQuery,
+        SharingQuery,
     ),
 )
 Mutation = merge_types(
@@ -62,6 +64,7 @@ Mutation = merge_types(
         AnomalyMutation,
         DirectoryMutation,
         TicketMutation,
+        SharingMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))

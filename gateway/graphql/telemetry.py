@@ -34,6 +34,18 @@ class PointPage:
         " null on the last page. Opaque; it stays valid while blocks are compacted."
     )
 
+    @classmethod
+    def from_pb(cls, page: query_pb2.ReadPointsResponse) -> PointPage:
+        """From a page of points (of ReadPoints, or of ReadSharedPoints, which has the same fields)."""
+        timestamps = list(page.timestamps_ns)
+        return cls(
+            timestamps=timestamps,
+            values=[finite(v) for v in page.values],
+            has_more=page.has_more,
+            next_from=timestamps[-1] + 1 if page.has_more and timestamps else None,
+            end_cursor=page.next_page_token or None,
+        )
+
 
 @strawberry.type(description="Statistics of one time bucket; buckets without points are left out.")
 class Bucket:
@@ -181,14 +193,8 @@ class TelemetryQuery:
         request = query_pb2.ReadPointsRequest(
             series_id=str(series_id), range=_range(from_, to), limit=first, page_token=after or ""
         )
-        page = await ctx.backends.call(ctx.backends.query.ReadPoints, request, ctx.principal)
-        timestamps = list(page.timestamps_ns)
-        return PointPage(
-            timestamps=timestamps,
-            values=[finite(v) for v in page.values],
-            has_more=page.has_more,
-            next_from=timestamps[-1] + 1 if page.has_more and timestamps else None,
-            end_cursor=page.next_page_token or None,
+        return PointPage.from_pb(
+            await ctx.backends.call(ctx.backends.query.ReadPoints, request, ctx.principal)
         )
 
     @strawberry.field(

@@ -17,6 +17,8 @@ from services.analytics.production.service import ProductionService
 from services.analytics.reports.handlers import ReportHandlers
 from services.analytics.reports.service import ReportService
 from services.analytics.service import QueryService
+from services.analytics.sharing import SharedQueries, TenancyGrants
+from services.analytics.sharing_handlers import SharedQueryHandlers
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
@@ -35,6 +37,8 @@ from sfcloud.v1 import (
     query_pb2_grpc,
     reports_pb2,
     reports_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     tenancy_pb2_grpc,
 )
 
@@ -43,6 +47,7 @@ PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"
 LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
 ANOMALY_NAME = anomaly_pb2.DESCRIPTOR.services_by_name["AnomalyService"].full_name
 REPORT_NAME = reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
+SHARED_QUERY_NAME = sharing_pb2.DESCRIPTOR.services_by_name["SharedQueryService"].full_name
 
 
 class AnalyticsServer:
@@ -52,7 +57,7 @@ class AnalyticsServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(signer),
-            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME, REPORT_NAME],
+            also_serves=[PRODUCTION_NAME, LEVEL_NAME, ANOMALY_NAME, REPORT_NAME, SHARED_QUERY_NAME],
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
@@ -80,6 +85,12 @@ class AnalyticsServer:
         )
         reports = ReportService(self.production, self.anomaly, self.level, assets, activity)
         reports_pb2_grpc.add_ReportServiceServicer_to_server(ReportHandlers(reports), self.core.grpc.server)
+        grants = TenancyGrants(
+            sharing_pb2_grpc.SharingServiceStub(self.tenancy_channel), identity
+        )  # tenancy's
+        sharing_pb2_grpc.add_SharedQueryServiceServicer_to_server(
+            SharedQueryHandlers(SharedQueries(self.service, grants)), self.core.grpc.server
+        )
 
     async def start(self) -> int:
         await self.core.open()

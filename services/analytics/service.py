@@ -100,10 +100,11 @@ class Page:
 
 @dataclass(frozen=True)
 class _PointRead:
-    """A validated raw-point read: whose, which series and range, and where it goes on."""
+    """A validated raw-point read: whose (the tenant and the cell holding its telemetry), which series and
+    range, and where it goes on."""
 
-    caller: Principal
     tenant_id: uuid.UUID
+    cell: str
     series: uuid.UUID
     start_ns: int
     end_ns: int
@@ -155,10 +156,27 @@ class QueryService:
         check_range(start_ns, end_ns)
         resume_ns = paging.resume_at(page_token, series, start_ns, end_ns)
         await self._require_series(tenant_id, [series])
-        return _PointRead(caller, tenant_id, series, start_ns, end_ns, resume_ns)
+        return _PointRead(tenant_id, caller.cell, series, start_ns, end_ns, resume_ns)
+
+    async def authorized_page(
+        self,
+        tenant_id: uuid.UUID,
+        cell: str,
+        series: uuid.UUID,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        page_token: str,
+    ) -> Page:
+        """A page of a read someone else authorized (a data-sharing grant): the tenant and cell are its."""
+        size = page_size("limit", limit)
+        resume_ns = paging.resume_at(page_token, series, start_ns, end_ns)
+        return await self._page(
+            _PointRead(tenant_id, cell, series, start_ns, end_ns, resume_ns), resume_ns, size
+        )
 
     async def _page(self, read: _PointRead, lo: int, size: int) -> Page:
-        async with self._cells.tenant(read.tenant_id, read.caller.cell, snapshot=True) as conn:
+        async with self._cells.tenant(read.tenant_id, read.cell, snapshot=True) as conn:
 
             async def fetch(after: tuple[int, int] | None, n: int) -> list[tuple[int, int, bytes]]:
                 return await storage.block_chunk(conn, read.series, lo, read.end_ns, after, n)
@@ -199,7 +217,7 @@ class QueryService:
         await self._require_series(tenant_id, [series])
         if grid.edges[-1] <= grid.edges[0]:
             return queries.combine(grid, queries.from_stats(grid, queries.summaries([])), with_stddev)
-        return await self._bucketed(caller, tenant_id, series, grid, with_stddev)
+        return await self._bucketed(caller.cell, tenant_id, series, grid, with_stddev)
 
     async def aligned_aggregate(
         self,
@@ -233,7 +251,7 @@ class QueryService:
 
         async def column(series: uuid.UUID) -> Buckets:
             async with turns:
-                return await self._bucketed(caller, tenant_id, series, grid, False)
+                return await self._bucketed(caller.cell, tenant_id, series, grid, False)
 
         return aligned.align(await asyncio.gather(*(column(s) for s in ids)), function)
 
@@ -248,18 +266,26 @@ class QueryService:
             raise InvalidArgument.of("columns", f"must be between 1 and {MAX_COLUMNS:,}")
         await self._require_series(tenant_id, [series])
         return await self._bucketed(
-            caller, tenant_id, series, grids.columns(start_ns, end_ns, columns), False
+            caller.cell, tenant_id, series, grids.columns(start_ns, end_ns, columns), False
         )
 
+    async def authorized_buckets(
+        self, tenant_id: uuid.UUID, cell: str, series: uuid.UUID, grid: Grid
+    ) -> Buckets:
+        """An aggregate someone else authorized (a data-sharing grant): the tenant and cell are its."""
+        if grid.edges[-1] <= grid.edges[0]:
+            return _no_buckets(grid)
+        return await self._bucketed(cell, tenant_id, series, grid, False)
+
     async def _bucketed(
-        self, caller: Principal, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, with_stddev: bool
+        self, cell: str, tenant_id: uuid.UUID, series: uuid.UUID, grid: Grid, with_stddev: bool
     ) -> Buckets:
         """Blocks inside one bucket answer from their statistics, the others are decoded. Stored
         statistics hold no sum of squares: ``with_stddev`` decodes every block."""
         edges = grid.edges.tolist()
         cuts = "{" + ",".join(map(str, [] if grid.width else edges[1:-1])) + "}"  # quicker than a list
         width = None if with_stddev else rollups.usable_width(grid.edges)  # rollups keep no squares
-        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+        async with self._cells.tenant(tenant_id, cell) as conn:
             if width and not await storage.has_rollups(conn, series, width, edges[0], edges[-1]):
                 width = None  # the common case, and the plain statement is the quicker one
             found = await storage.block_statistics(

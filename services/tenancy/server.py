@@ -25,6 +25,8 @@ from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail
+from services.tenancy.sharing import Sharing
+from services.tenancy.sharing_handlers import SharingHandlers
 from services.tenancy.ticket_handlers import TicketHandlers
 from services.tenancy.tickets import Tickets
 from services.tenancy.transfers import Transfers
@@ -35,6 +37,8 @@ from sfcloud.v1 import (
     directory_pb2,
     directory_pb2_grpc,
     query_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     tenancy_pb2,
     tenancy_pb2_grpc,
     tickets_pb2,
@@ -46,6 +50,7 @@ SERVICE_NAME = tenancy_pb2.DESCRIPTOR.services_by_name["TenancyService"].full_na
 ALARM_SERVICE_NAME = alarms_pb2.DESCRIPTOR.services_by_name["AlarmService"].full_name
 DIRECTORY_SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
 TICKET_SERVICE_NAME = tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name
+SHARING_SERVICE_NAME = sharing_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name
 
 
 class TenancyServer:
@@ -58,7 +63,12 @@ class TenancyServer:
             settings.service,
             SERVICE_NAME,
             TokenAuthenticator(signer),
-            also_serves=[ALARM_SERVICE_NAME, DIRECTORY_SERVICE_NAME, TICKET_SERVICE_NAME],
+            also_serves=[
+                ALARM_SERVICE_NAME,
+                DIRECTORY_SERVICE_NAME,
+                TICKET_SERVICE_NAME,
+                SHARING_SERVICE_NAME,
+            ],
         )
         self.passwords = PasswordChecker()
         self.catalog = catalog.load_catalog(settings.catalog_dir)
@@ -88,6 +98,9 @@ class TenancyServer:
         )
         tickets_pb2_grpc.add_TicketServiceServicer_to_server(
             TicketHandlers(Tickets(db, telemetry)), self.core.grpc.server
+        )
+        sharing_pb2_grpc.add_SharingServiceServicer_to_server(
+            SharingHandlers(Sharing(db)), self.core.grpc.server
         )
 
     async def start(self) -> int:

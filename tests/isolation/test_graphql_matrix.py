@@ -13,7 +13,15 @@ from gateway.graphql.schema import build_schema
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import service_principal
 from sf.seeding import create_tenant, send_batches
-from sfcloud.v1 import alarms_pb2, tenancy_pb2_grpc, tickets_pb2, tickets_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2,
+    common_pb2,
+    sharing_pb2,
+    sharing_pb2_grpc,
+    tenancy_pb2_grpc,
+    tickets_pb2,
+    tickets_pb2_grpc,
+)
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.alarms.helpers import above, alarm_api, threshold_rule
 from tests.control_plane import Tenancy
@@ -106,7 +114,27 @@ ROWS = {
         '{ ticket(id: "{ticket}") { ticket { id } snapshot { takenAt } } }',
         {"a_session", "a_key_read"},
     ),
+    # Data sharing: A granted B raw points of its first series (tests/sharing/test_sharing.py); only B reads
+    # under it, only A's managers see its log, each organisation lists its own grants.
+    "dataGrants": ("{ dataGrants { id series { id } } }", {"a_session", "b_session"}),
+    "sharedWithMe": (
+        "{ sharedWithMe { id grantorTenantId series { id } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "grantAccessLog": ('{ grantAccessLog(grantId: "{grant}") { accesses { action actor } } }', {"a_session"}),
+    "sharedPoints": (
+        '{ sharedPoints(grantId: "{grant}", seriesId: "{series}", from: ' + RANGE + ") { values } }",
+        {"b_session"},
+    ),
+    "sharedAggregate": (
+        '{ sharedAggregate(grantId: "{grant}", seriesId: "{series}", from: '
+        + RANGE
+        + ', bucket: "1d") { count } }',
+        {"b_session"},
+    ),
 }
+# Who may see A's ids in a field's answer because A shared them with B.
+SHARED_WITH = {"sharedWithMe": {"b_session"}}
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
@@ -204,6 +232,17 @@ MUTATIONS = {
         'mutation { setTicketStatus(id: "{ticket}", status: CLOSED) { errors { code } } }',
         {"a_session", "b_session"},
     ),
+    # A's grant overlaps the one it gave already, B cannot grant A's series: user errors, both answered.
+    "grantData": (
+        'mutation { grantData(input: {granteeKind: TENANT, granteeId: "{b}", seriesIds: ["{series}"],'
+        ' from: "1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", granularity: RAW, purpose: "matrix",'
+        ' expiresAt: "2099-01-01T00:00:00Z"}) { grant { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "revokeGrant": (
+        'mutation { revokeGrant(id: "00000000-0000-0000-0000-000000000000") { errors { code } } }',
+        {"a_session", "b_session"},
+    ),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
@@ -238,7 +277,7 @@ async def callers(stack, signer):
         started = await http.post(
             "/graphql", json={"query": "mutation { startExport { id } }"}, headers=headers["a_session"]
         )
-    return a, headers, started.json()["data"]["startExport"]["id"]
+    return a, b, headers, started.json()["data"]["startExport"]["id"]
 
 
 async def keys_for(tenancy, a) -> dict[str, dict]:
@@ -258,7 +297,7 @@ async def keys_for(tenancy, a) -> dict[str, dict]:
 async def all_callers(stack, signer, callers):
     """The sessions plus A's two API keys (made once: keys count against the plan's quota), and an
     alarm of A's (a rule on A's series whose condition A's worker reported)."""
-    a, headers, export_id = callers
+    a, b, headers, export_id = callers
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
         keys = await keys_for(tenancy, a)
@@ -269,6 +308,8 @@ async def all_callers(stack, signer, callers):
         ticket = (
             await tickets.call("OpenTicket", tickets_pb2.OpenTicketRequest(subject="A's"), owner)
         ).ticket
+        sharing = Tenancy(sharing_pb2_grpc.SharingServiceStub(channel), signer)
+        shared = (await sharing.call("CreateGrant", _grant_to(b, a.series_ids[0]), owner)).grant
     site = next(asset.id for asset in tree if asset.kind == pb.ASSET_KIND_SITE)
     more = {
         "site": site,
@@ -276,8 +317,23 @@ async def all_callers(stack, signer, callers):
         "alarm": alarm_id,
         "ticket": ticket.id,
         "supplier": ticket.supplier_id,
+        "grant": shared.id,
+        "b": str(b.id),
     }
     return a, headers | keys, more
+
+
+def _grant_to(grantee, series_id: str) -> sharing_pb2.CreateGrantRequest:
+    """Raw points of one series, of all time, for a day."""
+    return sharing_pb2.CreateGrantRequest(
+        grantee_kind=sharing_pb2.GRANTEE_KIND_TENANT,
+        grantee_id=str(grantee.id),
+        series_ids=[series_id],
+        range=common_pb2.TimeRange(start_ns=0, end_ns=4_102_444_800 * 10**9),
+        granularity=sharing_pb2.GRANULARITY_RAW,
+        purpose="isolation matrix",
+        expires_ns=time.time_ns() + 86_400 * 10**9,
+    )
 
 
 async def raised_alarm(alarms, tenant) -> str:
@@ -299,14 +355,15 @@ async def test_graphql_matrix(stack, all_callers, field):
         query = query.replace("{" + name + "}", value)
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
     # A's supplier is not A's to hide: the directory lists every supplier.
-    private = [value for name, value in more.items() if name != "supplier"]
+    private = [value for name, value in more.items() if name not in ("supplier", "b")]
     a_ids = {i for i in (a.machine_id, *a.series_ids, str(a.id), *private) if i not in query}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         for who, extra in headers.items():
             response = await http.post("/graphql", json={"query": query}, headers=extra)
             body = response.json()
             codes = {e["extensions"]["code"] for e in body.get("errors") or []}
-            leaked = {i for i in a_ids if i in response.text} if who not in A_DATA_VISIBLE_TO else set()
+            sees_a = A_DATA_VISIBLE_TO | SHARED_WITH.get(field, set())
+            leaked = {i for i in a_ids if i in response.text} if who not in sees_a else set()
             assert not leaked, f"{field} as {who} showed A's ids {leaked}"
             if who in allowed:
                 assert response.status_code == 200 and not codes, f"{field} as {who}: {body}"

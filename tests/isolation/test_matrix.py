@@ -39,6 +39,8 @@ from sfcloud.v1 import (
     query_pb2_grpc,
     reports_pb2,
     reports_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     tenancy_pb2,
     tenancy_pb2_grpc,
     tickets_pb2,
@@ -68,6 +70,7 @@ class World:
     principals: dict[str, Principal | None] = field(default_factory=dict)
     alarm_ids: dict[str, str] = field(default_factory=dict)  # A's alarm rule and alarm
     ticket: str = ""  # A's ticket to its supplier S
+    grant: str = ""  # A's grant to B: raw points of A's series, of all time
 
     def a_ids(self) -> set[str]:
         return {
@@ -79,6 +82,7 @@ class World:
             self.export,
             *self.alarm_ids.values(),
             self.ticket,
+            self.grant,
         }
 
 
@@ -89,14 +93,21 @@ class Row:
     # What an allowed caller gets: "ok", or a status that shows the call got past authorization
     # (e.g. an unknown invitation token is FAILED_PRECONDITION, not PERMISSION_DENIED).
     allowed_outcome: object = "ok"
+    # Who may see A's ids in an answer because A shared them (B, the grantee of A's grant).
+    shared_with: frozenset[str] = frozenset()
 
 
-def row(allowed: set[str], build: Callable[[World], object], allowed_outcome: object = "ok") -> Row:
+def row(
+    allowed: set[str],
+    build: Callable[[World], object],
+    allowed_outcome: object = "ok",
+    shared_with: frozenset[str] = frozenset(),
+) -> Row:
     async def wrapped(world: World) -> object:
         request = build(world)
         return await request if hasattr(request, "__await__") else request
 
-    return Row(wrapped, frozenset(allowed), allowed_outcome)
+    return Row(wrapped, frozenset(allowed), allowed_outcome, shared_with)
 
 
 A_TENANT_READERS = {"a_owner", "a_viewer", "a_key_read"}
@@ -433,6 +444,42 @@ ROWS: dict[str, Row] = {
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
     "ExportService/ListExports": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.ListExportsRequest()),
     "ExportService/ReadExport": row(EXPORTERS, lambda w: export_pb2.ReadExportRequest(export_id=w.export)),
+    # Data sharing (tests/sharing/test_sharing.py): A's owners grant, revoke and read each grant's log; every
+    # organisation lists what it was given (B: A's grant); only B reads A's data under A's grant, and only
+    # analytics, with a token scoped to a grantee, asks tenancy to decide such a read.
+    "SharingService/CreateGrant": row({"a_owner"}, lambda w: _fresh_grant(w)),
+    "SharingService/RevokeGrant": row({"a_owner"}, lambda w: _fresh_grant_to_revoke(w)),
+    "SharingService/ListGrants": row({"a_owner", "b_owner"}, lambda w: sharing_pb2.ListGrantsRequest()),
+    "SharingService/ListSharedWithMe": row(
+        A_TENANT_READERS | {"b_owner", "supplier_s", "supplier_t"},
+        lambda w: sharing_pb2.ListSharedWithMeRequest(),
+        shared_with=frozenset({"b_owner"}),
+    ),
+    "SharingService/ListGrantAccesses": row(
+        {"a_owner"}, lambda w: sharing_pb2.ListGrantAccessesRequest(grant_id=w.grant)
+    ),
+    "SharingService/AuthorizeSharedRead": row(
+        set(),
+        lambda w: sharing_pb2.AuthorizeSharedReadRequest(
+            grant_id=w.grant, series_id=w.series, range=TIME_RANGE, reader="user:someone"
+        ),
+    ),
+    "SharingService/SetAnalysisPartner": row(
+        {"operator"},
+        lambda w: sharing_pb2.SetAnalysisPartnerRequest(
+            supplier_id=w.principals["_supplier_u"], partner=True
+        ),
+    ),
+    "SharedQueryService/ReadSharedPoints": row(
+        {"b_owner"},
+        lambda w: sharing_pb2.ReadSharedPointsRequest(grant_id=w.grant, series_id=w.series, range=TIME_RANGE),
+    ),
+    "SharedQueryService/AggregateShared": row(
+        {"b_owner"},
+        lambda w: sharing_pb2.AggregateSharedRequest(
+            grant_id=w.grant, series_id=w.series, range=TIME_RANGE, bucket_ns=2**50
+        ),
+    ),
 }
 # Allowed for B (b_owner) means: the call is fine in B's own tenant. Whatever B gets must hold none of A's data.
 # The query RPCs that name a series answer B's owner NOT_FOUND for A's series, as for one that never existed.
@@ -475,6 +522,29 @@ async def _fresh_ticket_taken_up(world: World) -> tickets_pb2.SetTicketStatusReq
     return tickets_pb2.SetTicketStatusRequest(
         ticket_id=opened.ticket.id, status=tickets_pb2.TICKET_STATUS_IN_PROGRESS
     )
+
+
+def _grant_request(world: World, series_id: str) -> sharing_pb2.CreateGrantRequest:
+    """Raw points of one of A's series, of all time, to B for a day."""
+    return sharing_pb2.CreateGrantRequest(
+        grantee_kind=sharing_pb2.GRANTEE_KIND_TENANT,
+        grantee_id=world.b.id,
+        series_ids=[series_id],
+        range=TIME_RANGE,
+        granularity=sharing_pb2.GRANULARITY_RAW,
+        purpose="isolation matrix",
+        expires_ns=time.time_ns() + 86_400 * 10**9,
+    )
+
+
+async def _fresh_grant(world: World) -> sharing_pb2.CreateGrantRequest:
+    """A grant of a new series of A (so it overlaps no other)."""
+    return _grant_request(world, (await _fresh_series(world)).series_id)
+
+
+async def _fresh_grant_to_revoke(world: World) -> sharing_pb2.RevokeGrantRequest:
+    made = await world.principals["_call"]("SharingService/CreateGrant", await _fresh_grant(world), "a_owner")
+    return sharing_pb2.RevokeGrantRequest(grant_id=made.grant.id)
 
 
 def _line_of(world: World) -> str:
@@ -615,6 +685,8 @@ def declared_methods() -> set[str]:
         (export_pb2, "ExportService"),
         (directory_pb2, "DirectoryService"),
         (tickets_pb2, "TicketService"),
+        (sharing_pb2, "SharingService"),
+        (sharing_pb2, "SharedQueryService"),
     )
     for module, service in services:
         for method in module.DESCRIPTOR.services_by_name[service].methods:
@@ -652,6 +724,8 @@ async def world(stack, signer):
         "ExportService": export_pb2_grpc.ExportServiceStub(channels["ExportService"]),
         "DirectoryService": directory_pb2_grpc.DirectoryServiceStub(channels["TenancyService"]),
         "TicketService": tickets_pb2_grpc.TicketServiceStub(channels["TenancyService"]),
+        "SharingService": sharing_pb2_grpc.SharingServiceStub(channels["TenancyService"]),
+        "SharedQueryService": sharing_pb2_grpc.SharedQueryServiceStub(channels["QueryService"]),
     }
     principals: dict = {}
 
@@ -774,6 +848,9 @@ async def world(stack, signer):
         "TicketService/OpenTicket", tickets_pb2.OpenTicketRequest(subject="A's question"), "a_owner"
     )
     world.ticket = opened.ticket.id
+    world.grant = (
+        await call("SharingService/CreateGrant", _grant_request(world, series.id), "a_owner")
+    ).grant.id
     yield world
     for channel in channels.values():
         await channel.close()
@@ -805,7 +882,7 @@ async def test_matrix(world, method):
             outcomes[who] = error.code()
             continue
         outcomes[who] = "ok"
-        if who not in ACTS_ON_A:
+        if who not in ACTS_ON_A | spec.shared_with:
             texts = [t for message in _messages(response) for t in _ids_in(message)]
             leaked = {i for i in world.a_ids() if any(i in text for text in texts)}
             assert not leaked, f"{method} as {who} returned A's ids {leaked}"

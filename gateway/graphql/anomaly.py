@@ -3,6 +3,9 @@ reference period, read it, and list the anomalies the worker found with the seri
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
@@ -11,6 +14,7 @@ from strawberry.types import Info
 from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import From, _range
+from services.runtime.keys import anomaly_channel
 from sfcloud.v1 import anomaly_pb2 as pb
 
 SECOND_NS = 10**9
@@ -137,3 +141,43 @@ class AnomalyMutation:
         return AnomalyModel.from_pb(
             (await ctx.backends.call(ctx.backends.anomaly.TrainModel, request, ctx.principal)).model
         )
+
+
+@strawberry.type(description="An anomaly as it starts or ends.")
+class AnomalyEvent:
+    event: str = strawberry.field(description="started or ended.")
+    anomaly: Anomaly
+
+
+@strawberry.type
+class AnomalySubscription:
+    @strawberry.subscription(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The tenant's anomalies as the worker finds them start and end, of one machine or all.",
+    )
+    async def anomalies(
+        self, info: Info, machine_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[AnomalyEvent, None]:
+        ctx = info.context
+        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(anomaly_channel(ctx.principal.require_tenant()))
+        try:
+            async for message in pubsub.listen():
+                change = json.loads(message["data"])
+                a = change["anomaly"]
+                if machine_id and a["machine_id"] != str(machine_id):
+                    continue
+                yield AnomalyEvent(
+                    event=change["event"],
+                    anomaly=Anomaly(
+                        id=strawberry.ID(str(a["id"])),
+                        machine_id=strawberry.ID(a["machine_id"]),
+                        start=a["start_ns"],
+                        end=a["end_ns"],
+                        series_ids=[strawberry.ID(x) for x in a["series_ids"]],
+                        peak_score=a["peak_score"],
+                        threshold=a["threshold"],
+                    ),
+                )
+        finally:
+            await asyncio.shield(pubsub.aclose())

@@ -14,7 +14,7 @@ from strawberry.types import ExecutionContext
 from gateway.graphql.account import AccountMutation, AccountQuery
 from gateway.graphql.alarm_rules import AlarmRuleMutation, AlarmRuleQuery
 from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
-from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery
+from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery, AnomalySubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceMutation, DeviceQuery
@@ -71,7 +71,7 @@ Mutation = merge_types(
         DeviceMutation,
     ),
 )
-Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))
+Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription, AnomalySubscription))
 
 
 class Schema(strawberry.Schema):

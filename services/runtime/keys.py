@@ -23,3 +23,8 @@ def alarm_channel(tenant_id: uuid.UUID) -> str:
 def alarm_message(event: str, alarm_id: str) -> str:
     """A message of the alarm channel: what happened to which alarm (subscribers read the alarm itself)."""
     return json.dumps({"event": event, "alarm_id": alarm_id})
+
+
+def anomaly_channel(tenant_id: uuid.UUID) -> str:
+    """Pub/sub channel of a tenant's anomalies as they start and end, for subscriptions."""
+    return tenant_key(tenant_id, "anomalies")

@@ -11,7 +11,8 @@ A model left unscored for longer than ``CATCH_UP_NS`` resumes from that far back
 
 Then every anomaly the alarm hook has not heard of is reported to tenancy (``ReportAlarmCondition``,
 kind ANOMALY, once per contributing series named at its start: raised at its start, cleared at its
-end) and marked, so a report that fails (tenancy down) is made on the next pass.
+end) and marked, so a report that fails (tenancy down) is made on the next pass; its start and end are
+then published on the tenant's anomaly channel for live subscribers.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from redis.exceptions import RedisError
 from services.analytics.anomaly import storage as models_storage
 from services.analytics.anomaly.episodes import follow
 from services.analytics.anomaly.grid import grid_rows
-from services.analytics.anomaly.storage import StoredAnomaly, StoredModel
+from services.analytics.anomaly.storage import StoredAnomaly, StoredModel, anomaly_message
 from services.analytics.anomaly.stored import model_from_json, state_from_json, state_json
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import ServiceError
-from services.runtime.keys import tenant_key
+from services.runtime.keys import anomaly_channel, tenant_key
 from services.worker import anomaly_storage
 from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_storage import points_after
@@ -135,6 +136,17 @@ class AnomalyWatch:
                 await self._tell(tenant_id, anomaly, active=False)
             async with self._cells.tenant(tenant_id, cell) as conn:
                 await anomaly_storage.mark_reported(conn, anomaly.id, cleared=anomaly.end_ns is not None)
+            await self._announce(tenant_id, anomaly, started=not raised)
+
+    async def _announce(self, tenant_id: uuid.UUID, anomaly: StoredAnomaly, started: bool) -> None:
+        """Tell live subscribers (the GraphQL ``anomalies`` subscription); best effort, as alarm changes:
+        the anomaly is stored, so a Redis failure loses only the live message."""
+        events = (["started"] if started else []) + (["ended"] if anomaly.end_ns is not None else [])
+        try:
+            for event in events:
+                await self._redis.publish(anomaly_channel(tenant_id), anomaly_message(event, anomaly))
+        except (RedisError, OSError) as exc:
+            log.warning("anomaly publish failed", extra={"error": repr(exc)})
 
     async def _tell(self, tenant_id: uuid.UUID, anomaly: StoredAnomaly, active: bool) -> None:
         named = ", ".join(str(s) for s in anomaly.series_ids) or "no single series"

@@ -5,7 +5,9 @@ ANOMALY alarm rule, passes repeated changing nothing; and the errors of fitting.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import time
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from sf.seeding import create_tenant, send_batches
 from sfcloud.v1 import alarms_pb2, alarms_pb2_grpc, anomaly_pb2, anomaly_pb2_grpc, common_pb2, ingest_pb2
 from tests.analytics.test_anomaly_detector import machine
 from tests.e2e.provision import GraphQLClient
+from tests.e2e.test_live import next_message, open_socket
 from tests.isolation.test_rls import _as
 
 S = 10**9
@@ -243,4 +246,33 @@ async def test_graphql_fits_a_model_and_lists_the_anomalies(stack, plant):
         )
         assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND", refused
     finally:
+        await client.close()
+
+
+async def test_the_anomalies_subscription_hears_an_anomaly_start_and_end(stack, signer, plant, watch):
+    tenant, start, _ = plant
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    ws = await open_socket(stack, client)
+    try:
+        async with grpc.aio.insecure_channel(stack.targets["analytics"]) as analytics:
+            request = anomaly_pb2.TrainModelRequest(machine_id=tenant.machine_id, reference=reference(start))
+            await anomaly_pb2_grpc.AnomalyServiceStub(analytics).TrainModel(
+                request, metadata=_as(signer, tenant.id)
+            )
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await next_message(ws, "connection_ack")
+        query = "subscription($m: ID) { anomalies(machineId: $m) { event anomaly { start end seriesIds } } }"
+        payload = {"query": query, "variables": {"m": tenant.machine_id}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        await asyncio.sleep(0.2)  # the subscription is listening before the worker publishes
+        assert await watch.score_tenant(tenant.id, "default", start + (FAULT.start + 30) * STEP + LAG_NS)
+        started = (await next_message(ws, "next"))["payload"]["data"]["anomalies"]
+        assert started["event"] == "started" and started["anomaly"]["end"] is None
+        assert started["anomaly"]["seriesIds"][0] == tenant.series_ids[1]
+        assert await watch.score_tenant(tenant.id, "default", start + ROWS * STEP + LAG_NS)
+        ended = (await next_message(ws, "next"))["payload"]["data"]["anomalies"]
+        assert ended["event"] == "ended" and ended["anomaly"]["start"] == started["anomaly"]["start"]
+        assert ended["anomaly"]["end"] is not None
+    finally:
+        await ws.close()
         await client.close()

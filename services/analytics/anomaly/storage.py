@@ -4,8 +4,9 @@ Every statement runs in a tenant transaction; row-level security keeps each tena
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from psycopg import AsyncConnection
@@ -85,3 +86,12 @@ async def anomalies(
         {"machine": machine_id, "lo": start_ns, "hi": end_ns, "limit": limit},
     )
     return [StoredAnomaly(*row) for row in await cur.fetchall()]
+
+
+def anomaly_message(event: str, anomaly: StoredAnomaly) -> str:
+    """A message of a tenant's anomaly channel: "started" or "ended", and the anomaly as stored."""
+    fields = asdict(anomaly) | {
+        "machine_id": str(anomaly.machine_id),
+        "series_ids": [str(s) for s in anomaly.series_ids],
+    }
+    return json.dumps({"event": event, "anomaly": fields})

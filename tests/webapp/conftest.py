@@ -3,10 +3,13 @@ screenshots go."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
+
+from services.worker.server import WorkerServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NO_BROWSER = "Debian's chromium is not installed (apt-get install chromium)"
@@ -51,3 +54,16 @@ async def sign_in(page, base_url: str, email: str, password: str) -> None:
     await page.fill("input[name=password]", password)
     await page.click("form[action='/login'] button[type=submit]")
     await page.wait_for_url(base_url + "/")
+
+
+@pytest.fixture(scope="module")
+async def alarm_worker(stack):
+    """A worker that evaluates alarm rules (the shared stack's does not), each tenant with new data
+    every tenth of a second."""
+    settings = dataclasses.replace(
+        stack.worker_settings("webapp-alarms"), alarm_interval_s=1, alarm_tick_s=0.1
+    )
+    worker = WorkerServer(settings)
+    await worker.start()
+    yield worker
+    await worker.stop()

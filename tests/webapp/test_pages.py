@@ -7,11 +7,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 
+import grpc
+import httpx
 import pytest
 from playwright.async_api import expect
 
+from gateway.auth import KEY_CACHE_S
+from services.runtime.principal import Kind, Principal, Role
+from tests.alarms.helpers import Device, above, alarm_api, threshold_rule
 from tests.e2e.provision import create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
@@ -20,6 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=N
 
 
 async def shoot(page, folder, name: str) -> None:
+    """A full-page screenshot once the page's data is in (nothing is busy loading)."""
+    await expect(page.locator("[aria-busy=true]")).to_have_count(0)
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
@@ -88,3 +96,117 @@ async def test_overview_and_machine_page_show_live_data(stack, signer, page, scr
     await expect(chart).to_have_attribute("data-range", re.compile(f"^{year_ago}"))
     assert int(await chart.get_attribute("data-points")) >= 4
     await shoot(page, screenshots, "machine-en")
+
+
+async def test_acknowledge_an_alarm_from_the_inbox(stack, signer, alarm_worker, page, screenshots):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web alarms")
+    owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant.id, role=Role.OWNER)
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        rule_request = threshold_rule(tenant.series_ids[0], above(80, 5, name="Barrel too hot"))
+        rule = (await alarm_api(channel, signer).call("CreateAlarmRule", rule_request, owner)).rule
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    await page.click("nav.pages >> text=Alarms")
+    await expect(page.locator("#alarms table")).to_be_visible()
+    await expect(page.locator("#status")).to_have_text("Live")
+    await asyncio.sleep(0.5)  # the subscription reaches Redis (graphql-transport-ws has no subscribe ack)
+
+    device = Device(stack, tenant, tenant.series_ids[0])
+    device.start_after(rule)
+    await device.send(70, 91.5)  # 91.5 is over 80: raised, and the inbox hears of it live
+    row = page.locator("tr[data-alarm]")
+    await expect(row).to_have_attribute("data-state", "RAISED", timeout=20_000)
+    await expect(row).to_contain_text("Barrel too hot")
+    await expect(row).to_contain_text("M-1 · sensor_0")
+    await expect(row).to_contain_text("Critical")
+
+    await row.locator("input[name=comment]").fill("on my way")
+    await row.locator("button[value=acknowledge]").click()
+    await expect(row).to_have_attribute("data-state", "ACKNOWLEDGED")
+    await expect(page.locator("#alarm-outcome")).to_have_text("Done: Barrel too hot is Acknowledged.")
+    await expect(row.locator("button[value=acknowledge]")).to_be_disabled()
+    await shoot(page, screenshots, "alarms-en")
+
+    await row.locator("input[name=comment]").fill("bearing replaced")
+    await row.locator("button[value=clear]").click()
+    await expect(row).to_have_count(0)  # the inbox shows open alarms: a cleared one leaves it
+    await page.select_option("#alarm-filter", "all")
+    await expect(page.locator("tr[data-alarm]")).to_have_attribute("data-state", "CLEARED")
+
+
+async def test_the_pages_in_korean(stack, signer, page, browser, screenshots):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web Korean", series_count=2)
+    await send_batches(
+        stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], [time.time_ns()], [21.5])]
+    )
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    pages = [("/level", "level"), ("/devices", "devices"), ("/api-keys", "api-keys"), ("/alarms", "alarms")]
+    for path, name in pages[:3]:
+        await page.goto(stack.gateway_url + path)
+        await shoot(page, screenshots, f"{name}-en")
+
+    await page.goto(stack.gateway_url + "/")
+    await page.click("#switch-language")  # remembered in a cookie from here on
+    await expect(page.locator("html")).to_have_attribute("lang", "ko")
+    await expect(page.locator("h1")).to_have_text("공장 현황")
+    await expect(page.locator("nav.pages a[aria-current=page]")).to_have_text("공장 현황")
+    await expect(page.locator(".state-label")).to_have_text("상태 없음")
+    assert "lang=ko" in await page.locator(".reports a").first.get_attribute("href")
+    await shoot(page, screenshots, "overview-ko")
+    await page.goto(f"{stack.gateway_url}/machines/{tenant.machine_id}")
+    await page.locator("section.chart .main-svg").first.wait_for()
+    await expect(page.locator("button.range").first).to_have_text("1시간")
+    await shoot(page, screenshots, "machine-ko")
+    for path, name in pages:
+        await page.goto(stack.gateway_url + path)
+        await shoot(page, screenshots, f"{name}-ko")
+    await expect(page.locator("h1")).to_have_text("알람")
+    await expect(page.locator("th").first).to_have_text("발생")
+
+    await page.click("#switch-language")
+    await expect(page.locator("h1")).to_have_text("Alarms")
+
+    # Without a choice, the browser's language decides.
+    korean = await browser.new_context(locale="ko-KR")
+    login = await korean.new_page()
+    await login.goto(stack.gateway_url + "/login")
+    await expect(login.locator("form[action='/login'] button[type=submit]")).to_have_text("로그인")
+    await shoot(login, screenshots, "login-ko")
+    await korean.close()
+
+
+async def test_another_tenants_machine_is_not_found(stack, signer, page):
+    mine = await create_tenant(stack.targets["tenancy"], signer, "Web tenant A")
+    theirs = await create_tenant(stack.targets["tenancy"], signer, "Web tenant B")
+    await sign_in(page, stack.gateway_url, mine.owner_email, mine.owner_password)
+    response = await page.goto(f"{stack.gateway_url}/machines/{theirs.machine_id}")
+    assert response.status == 404
+    await expect(page.locator("h1")).to_have_text("Not found")
+    await expect(page.locator("#not-found")).to_contain_text("belongs to another company")
+    assert (await page.goto(f"{stack.gateway_url}/machines/{uuid.uuid4()}")).status == 404
+    assert (await page.goto(f"{stack.gateway_url}/machines/{mine.machine_id}")).status == 200
+
+
+async def test_create_an_api_key_and_use_it(stack, signer, page):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web keys")
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    await page.goto(stack.gateway_url + "/api-keys")
+    await page.fill("#create-key input[name=name]", "reporting script")
+    await page.click("#create-key button[type=submit]")
+    key = page.locator("#new-key-value")
+    await expect(key).not_to_be_empty()
+    secret = await key.inner_text()
+    row = page.locator("tr[data-key]")
+    await expect(row).to_contain_text("reporting script")
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+        answer = await http.post(
+            "/graphql", json={"query": "{ machines { name } }"}, headers={"authorization": f"Bearer {secret}"}
+        )
+        assert answer.json() == {"data": {"machines": [{"name": "M-1"}]}}
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await row.locator("button.danger").click()
+        await expect(row).to_contain_text("Revoked")
+        await asyncio.sleep(KEY_CACHE_S)  # the gateway remembers a key for this long
+        refused = await http.post(
+            "/graphql", json={"query": "{ machines { name } }"}, headers={"authorization": f"Bearer {secret}"}
+        )
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -19,8 +19,11 @@ export function table(caption, headers, rows) {
 
 export function muted(text) { return el("p", { class: "muted" }, text); }
 
-// Fills a container from a loader, or says why it could not.
+// Fills a container from a loader, or says why it could not; aria-busy tells assistive technology
+// (and the tests) while it loads.
 export async function fill(container, load) {
+  container.setAttribute("aria-busy", "true");
   try { container.replaceChildren(...[await load()].flat()); }
   catch (error) { container.replaceChildren(el("p", { class: "error", role: "alert" }, error.message)); }
+  finally { container.setAttribute("aria-busy", "false"); }
 }

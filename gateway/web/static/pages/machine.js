@@ -6,6 +6,7 @@ import { el, fill, muted, table } from "../lib/dom.js";
 import { dateTime, number, t, zoneClock } from "../lib/i18n.js";
 import { loadPlant } from "../lib/plant.js";
 import { startShell } from "../lib/shell.js";
+import { say } from "../lib/status.js";
 import { severityBadge } from "../lib/alarms.js";
 
 const machineId = document.querySelector('meta[name="machine-id"]').content;
@@ -17,10 +18,14 @@ const ANOMALIES = `query ($machine: ID!, $from: Timestamp!, $to: Timestamp!) {
 
 let windowHours = 1;
 
-function drawAll(charts) {
+async function drawAll(charts) {
   const to = Date.now();
+  const container = document.getElementById("charts");
   document.querySelectorAll("button.range").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.hours) === windowHours)));
-  return Promise.all(charts.map((chart) => chart.show(to - windowHours * HOUR_MS, to, true)));
+  container.setAttribute("aria-busy", "true");
+  try { await Promise.all(charts.map((chart) => chart.show(to - windowHours * HOUR_MS, to, true))); }
+  catch (error) { say(t("load.failed", { message: error.message })); }
+  finally { container.setAttribute("aria-busy", "false"); }
 }
 
 async function recentAlarms(machine, zone) {

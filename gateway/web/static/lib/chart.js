@@ -4,9 +4,11 @@ import { gql } from "./api.js";
 import { el } from "./dom.js";
 import { ms, number } from "./i18n.js";
 
+const COLUMN = "firstAt first lastAt last minAt min maxAt max";
 const CHART = `query ($id: ID!, $from: Timestamp!, $to: Timestamp!, $columns: Int!) {
-  chart(seriesId: $id, from: $from, to: $to, columns: $columns) { firstAt first lastAt last minAt min maxAt max }
+  chart(seriesId: $id, from: $from, to: $to, columns: $columns) { ${COLUMN} }
 }`;
+const BATCH = 10; // charts per request: within every plan's alias limit
 const MAX_LIVE_POINTS = 20000;
 const RELOAD_DELAY_MS = 150;
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
@@ -33,19 +35,23 @@ export class LiveChart {
     this.box = el("section", { class: "chart", "data-series": series.name, "aria-label": title },
       el("h3", {}, el("span", {}, title), this.value), this.plot);
     container.append(this.box);
-    this.showValue(series.latest?.value ?? null);
+    this.showValue(null);
   }
 
   showValue(value) { this.value.textContent = number(value, this.series.decimals); }
 
+  columns() { return Math.max(100, Math.min(2000, Math.round(this.plot.clientWidth || 600))); }
+
   // Draws [from, to); `follow`: the live view, whose axis grows with each new value.
   async show(from, to, follow) {
-    this.follow = follow;
     const token = (this.token = {});
-    const columns = Math.max(100, Math.min(2000, Math.round(this.plot.clientWidth || 600)));
-    const data = await gql(CHART, { id: this.series.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), columns });
-    if (token !== this.token) { return; } // a newer range was asked for meanwhile
-    const points = data.chart.flatMap(columnPoints);
+    const data = await gql(CHART, { id: this.series.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), columns: this.columns() });
+    if (token === this.token) { await this.draw(data.chart, from, to, follow); } // else a newer range was asked for meanwhile
+  }
+
+  async draw(chartColumns, from, to, follow) {
+    this.follow = follow;
+    const points = chartColumns.flatMap(columnPoints);
     const trace = {
       x: points.map((p) => this.clock.toWall(p[0])), y: points.map((p) => p[1]), mode: "lines",
       line: { shape: this.series.kind === "state" ? "hv" : "linear", width: 1.5, color: "#0b6bcb" },
@@ -63,6 +69,7 @@ export class LiveChart {
     } else {
       await Plotly.react(this.plot, [trace], layout, CONFIG);
     }
+    if (follow && points.length && !this.box.dataset.updates) { this.showValue(points.at(-1)[1]); } // the newest drawn
     this.box.dataset.points = String(points.length); // what the tests and the benchmark wait for
     this.box.dataset.range = `${new Date(from).toISOString()}/${new Date(to).toISOString()}`;
   }
@@ -86,4 +93,21 @@ export class LiveChart {
       Plotly.extendTraces(this.plot, { x: [[this.clock.toWall(ms(point.timestamp))]], y: [[point.value]] }, [0], MAX_LIVE_POINTS);
     }
   }
+}
+
+// Several charts' [from, to) in few requests (aliases, BATCH a request): a browser opens only six
+// connections to a host, so one request per chart would queue.
+export async function showAll(charts, from, to, follow) {
+  const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString(), columns: charts[0]?.columns() ?? 600 };
+  const batches = [];
+  for (let i = 0; i < charts.length; i += BATCH) { batches.push(charts.slice(i, i + BATCH)); }
+  await Promise.all(batches.map(async (batch) => {
+    const ids = Object.fromEntries(batch.map((chart, i) => [`s${i}`, chart.series.id]));
+    const query = `query ($from: Timestamp!, $to: Timestamp!, $columns: Int!, ${batch.map((_, i) => `$s${i}: ID!`).join(", ")}) {
+      ${batch.map((_, i) => `c${i}: chart(seriesId: $s${i}, from: $from, to: $to, columns: $columns) { ${COLUMN} }`).join("\n")}
+    }`;
+    const tokens = batch.map((chart) => (chart.token = {}));
+    const data = await gql(query, { ...range, ...ids });
+    await Promise.all(batch.map((chart, i) => (tokens[i] === chart.token ? chart.draw(data[`c${i}`], from, to, follow) : null)));
+  }));
 }

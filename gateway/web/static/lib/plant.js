@@ -1,16 +1,17 @@
 // The tenant's plant: sites → lines → machines with their series, and each site's time zone.
 import { gql } from "./api.js";
 
-const PLANT = `{
+// `latest` is asked only where it is shown: 500 series' newest values cost the machine page time it needs for charts.
+const plantQuery = (withLatest) => `{
   assets { id parentId kind name }
-  machines { id name series { id name unit kind decimals latest { timestamp value } } }
+  machines { id name series { id name unit kind decimals ${withLatest ? "latest { timestamp value }" : ""} } }
 }`;
 const ZONE = "query ($site: ID!) { siteCalendar(siteId: $site) { timeZone } }";
 
 export const STATE_CLASS = { 0: "idle", 1: "run", 2: "down" };
 
-export async function loadPlant() {
-  const data = await gql(PLANT);
+export async function loadPlant({ withLatest = true } = {}) {
+  const data = await gql(plantQuery(withLatest));
   const assets = new Map(data.assets.map((a) => [a.id, { ...a, children: [] }]));
   for (const asset of assets.values()) { assets.get(asset.parentId)?.children.push(asset); }
   const ancestor = (id, kind) => {

@@ -1,7 +1,7 @@
 // A machine's page: live charts of its series (zoom and pan ask the server again), its recent alarms
 // and anomalies.
 import { LIVE_VALUES, gql, subscribe } from "../lib/api.js";
-import { LiveChart } from "../lib/chart.js";
+import { LiveChart, showAll } from "../lib/chart.js";
 import { el, fill, muted, table } from "../lib/dom.js";
 import { dateTime, number, t, zoneClock } from "../lib/i18n.js";
 import { loadPlant } from "../lib/plant.js";
@@ -23,7 +23,7 @@ async function drawAll(charts) {
   const container = document.getElementById("charts");
   document.querySelectorAll("button.range").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.hours) === windowHours)));
   container.setAttribute("aria-busy", "true");
-  try { await Promise.all(charts.map((chart) => chart.show(to - windowHours * HOUR_MS, to, true))); }
+  try { await showAll(charts, to - windowHours * HOUR_MS, to, true); }
   catch (error) { say(t("load.failed", { message: error.message })); }
   finally { container.setAttribute("aria-busy", "false"); }
 }
@@ -49,7 +49,7 @@ async function recentAnomalies(machine, zone) {
 
 async function main() {
   startShell();
-  const machine = (await loadPlant()).machines.find((m) => m.id === machineId);
+  const machine = (await loadPlant({ withLatest: false })).machines.find((m) => m.id === machineId);
   const zone = machine.site?.timeZone ?? "UTC";
   document.getElementById("machine-title").textContent = t("machine.title", { machine: machine.name, line: machine.line, site: machine.site?.name ?? "" });
   document.title = `${machine.name} · sfcloud`;
@@ -61,9 +61,9 @@ async function main() {
   document.querySelectorAll("button.range").forEach((button) => button.addEventListener("click", () => { windowHours = Number(button.dataset.hours); reset(); }));
   const byId = new Map(charts.map((chart) => [chart.series.id, chart]));
   subscribe(LIVE_VALUES, { ids: [...byId.keys()] }, (data) => byId.get(data.liveValues.seriesId)?.push(data.liveValues));
+  await drawAll(charts); // first: the charts are what the page is for
   fill(document.getElementById("machine-alarms"), () => recentAlarms(machine, zone));
   fill(document.getElementById("anomalies"), () => recentAnomalies(machine, zone));
-  await drawAll(charts);
 }
 
 main();

@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import grpc
 import httpx
@@ -18,7 +19,7 @@ from playwright.async_api import expect
 from gateway.auth import KEY_CACHE_S
 from services.runtime.principal import Kind, Principal, Role
 from tests.alarms.helpers import Device, above, alarm_api, threshold_rule
-from tests.e2e.provision import create_tenant, send_batches
+from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
 
@@ -54,8 +55,26 @@ async def test_overview_and_machine_page_show_live_data(stack, signer, page, scr
         tenant.credential,
         [batch(sensor, history, [20.0 + i % 5 for i in range(60)])],
     )
+    owner = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    site = next(
+        a["id"]
+        for a in (await owner.query("{ assets { id kind } }"))["data"]["assets"]
+        if a["kind"] == "site"
+    )
+    shifts = [{"name": "day", "startMinute": 0, "durationMinutes": 1440}]
+    await owner.query(
+        "mutation ($site: ID!, $zone: String!, $shifts: [ShiftInput!]!)"
+        " { setSiteCalendar(siteId: $site, timeZone: $zone, shifts: $shifts) { timeZone } }",
+        site=site,
+        zone="Asia/Seoul",
+        shifts=shifts,
+    )
+    await owner.http.aclose()
     await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
 
+    await expect(page.locator(".site-head")).to_contain_text("Time zone: Asia/Seoul")
+    seoul_today = datetime.now(ZoneInfo("Asia/Seoul")).strftime("%Y-%m-%d")
+    assert f"date={seoul_today}" in await page.locator(".reports a").first.get_attribute("href")
     links = page.locator("a[data-machine]")
     await expect(links).to_have_text(["M-1", "M-2"])
     reading = page.locator(f'[data-series="{sensor}"] .value')

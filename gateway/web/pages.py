@@ -17,7 +17,7 @@ from services.runtime.errors import NotFound, PermissionDenied
 from sfcloud.v1 import tenancy_pb2
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# path, template, the nav entry it lights (None: not in the nav)
+# path, template, and its entry in the navigation (the base template lists them in this order)
 PAGES = [
     ("/", "overview.html", "overview"),
     ("/alarms", "alarms.html", "alarms"),
@@ -30,7 +30,13 @@ PAGES = [
 def render(request: Request, template: str, session: Session | None, status: int = 200, **extra) -> Response:
     """A template with what every page needs: the session, the language and its dictionary."""
     lang = language(request)
-    context = {"session": session, "lang": lang, "t": MESSAGES[lang], "path": request.url.path} | extra
+    context = {
+        "session": session,
+        "lang": lang,
+        "t": MESSAGES[lang],
+        "path": request.url.path,
+        "pages": PAGES,
+    } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 

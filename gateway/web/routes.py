@@ -1,26 +1,27 @@
-"""The web app's HTTP routes. Pages render on the server; live data comes from the GraphQL API."""
+"""The web app's HTTP routes: sign-in and out, the language switch, and the signed-in pages
+(``pages.py``). Pages render on the server; live data comes from the GraphQL API."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
 from gateway.auth import client_address
 from gateway.backends import Backends
 from gateway.graphql.view import same_origin
 from gateway.sessions import SessionStore
+from gateway.web.i18n import LANG_COOKIE, MESSAGES
+from gateway.web.pages import Pages, render
 from services.runtime.errors import Unauthenticated, Unavailable
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2
 
 log = logging.getLogger(__name__)
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LANG_COOKIE_S = 365 * 24 * 3600
 _ROLE_NAMES = {
     tenancy_pb2.ROLE_OWNER: "owner",
     tenancy_pb2.ROLE_ADMIN: "admin",
@@ -37,29 +38,26 @@ class WebRoutes:
         self._sessions = sessions
         self._cookie = cookie_name
         self._secure = cookie_secure
+        self._pages = Pages(backends, sessions, cookie_name)
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", self.home, methods=["GET"]),
+            *self._pages.routes(),
             Route("/login", self.login_page, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
+            Route("/lang", self.switch_language, methods=["POST"]),
             Route("/api/session", self.session_info, methods=["GET"]),
         ]
 
-    async def home(self, request: Request) -> Response:
-        session = await self._sessions.get(request.cookies.get(self._cookie))
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
-        return TEMPLATES.TemplateResponse(request, "app.html", {"session": session})
-
     async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
-        context = {"error": error, "next": local_path(request.query_params.get("next"))}
-        return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
+        """The sign-in form; ``error`` is the key of the message to show."""
+        next_path = local_path(request.query_params.get("next"))
+        return render(request, "login.html", None, status, error=error, next=next_path)
 
     async def login(self, request: Request) -> Response:
         if not same_origin(request):
-            return await self.login_page(request, "This sign-in form was sent from another site.", 403)
+            return await self.login_page(request, "login.cross_site", 403)
         form = await request.form()
         login = tenancy_pb2.LoginRequest(
             email=str(form.get("email", "")), password=str(form.get("password", ""))
@@ -68,9 +66,9 @@ class WebRoutes:
         try:
             response = await self._backends.call(self._backends.tenancy.Login, login, gateway)
         except Unauthenticated:
-            return await self.login_page(request, "Wrong email or password.", 401)
+            return await self.login_page(request, "login.wrong", 401)
         except Unavailable:
-            return await self.login_page(request, "Sign-in is unavailable right now; try again shortly.", 503)
+            return await self.login_page(request, "login.unavailable", 503)
         fields = _session_fields(response) | {
             "origin": client_address(request),
             "user_agent": request.headers.get("user-agent", "")[:200],
@@ -91,6 +89,20 @@ class WebRoutes:
         await self._sessions.delete(cookie)
         redirect = RedirectResponse("/login", status_code=303)
         redirect.delete_cookie(self._cookie, path="/", secure=self._secure, httponly=True, samesite="lax")
+        return redirect
+
+    async def switch_language(self, request: Request) -> Response:
+        """Remember the chosen language and go back. A same-origin check stands in for the CSRF token,
+        as on the sign-in form, because the switch is on pages without a session too."""
+        if not same_origin(request):
+            return Response("Refused: the form was not sent from this app.", status_code=403)
+        form = await request.form()
+        lang = str(form.get("lang", ""))
+        redirect = RedirectResponse(local_path(str(form.get("next", ""))) or "/", status_code=303)
+        if lang in MESSAGES:
+            redirect.set_cookie(
+                LANG_COOKIE, lang, max_age=LANG_COOKIE_S, secure=self._secure, samesite="lax", path="/"
+            )
         return redirect
 
     async def session_info(self, request: Request) -> Response:

@@ -1,16 +1,14 @@
-"""The web app in a real browser (Debian's chromium driven by Playwright): sign in, see the
-machines, watch a chart move when the device sends a value."""
+"""The web app in a real browser (Debian's chromium driven by Playwright): sign in and out, a wrong
+password, the retention banner."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 import time
 from datetime import UTC, datetime
 
 import grpc
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity
@@ -22,41 +20,11 @@ from services.worker.directory import TenancyDirectory
 from services.worker.notices import TenancyNotifier
 from services.worker.retention import DAY_NS, RetentionService
 from sfcloud.v1 import tenancy_pb2_grpc
-from tests.e2e.provision import create_tenant, send_batches
-from tests.e2e.test_bad_input import batch
+from tests.e2e.provision import create_tenant
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
 from tests.worker.test_retention import OnlyThese, write_blocks
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
-    ),
-]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture
-async def page():
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = await browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-        await browser.close()
-        assert errors == []
-
-
-async def sign_in(page, base_url: str, email: str, password: str) -> None:
-    await page.goto(base_url + "/")
-    assert page.url.endswith("/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base_url + "/")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)]
 
 
 async def test_wrong_password_is_refused_on_the_page(stack, signer, page):
@@ -64,39 +32,9 @@ async def test_wrong_password_is_refused_on_the_page(stack, signer, page):
     await page.goto(stack.gateway_url + "/login")
     await page.fill("input[name=email]", tenant.owner_email)
     await page.fill("input[name=password]", "not-the-password")
-    await page.click("button[type=submit]")
+    await page.click("form[action='/login'] button[type=submit]")
     await page.wait_for_selector("p.error")
     assert "Wrong email or password" in await page.inner_text("p.error")
-
-
-async def test_sign_in_see_machines_and_a_moving_chart(stack, signer, page):
-    tenant = await create_tenant(stack.targets["tenancy"], signer, "Browser", series_count=2)
-    now = time.time_ns()
-    history = [now - (60 - i) * 10**9 for i in range(60)]
-    await send_batches(
-        stack.targets["ingest"],
-        tenant.credential,
-        [batch(tenant.series_ids[0], history, [20.0 + i % 5 for i in range(60)])],
-    )
-    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
-    await page.wait_for_selector("nav button[data-machine]")
-    assert await page.inner_text("nav button[data-machine]") == "M-1"
-    chart = page.locator('section.chart[data-series="sensor_0"]')
-    await chart.locator(".main-svg").first.wait_for()
-    assert await chart.locator(".value").inner_text() == "24.000"
-    await expect(page.locator("#status")).to_have_text("Live")
-    for _ in range(20):  # like a device: a value each half second until the chart's subscription is in place
-        await send_batches(
-            stack.targets["ingest"],
-            tenant.credential,
-            [batch(tenant.series_ids[0], [time.time_ns()], [31.5])],
-        )
-        if await chart.get_attribute("data-updates"):
-            break
-        await asyncio.sleep(0.5)
-    assert int(await chart.get_attribute("data-updates") or 0) >= 1
-    assert await chart.locator(".value").inner_text() == "31.500"
-    await expect(page.locator("#retention")).to_be_hidden()  # nothing of this tenant is due for deletion
 
 
 async def test_sign_out_ends_the_session(stack, signer, page):

@@ -1,0 +1,69 @@
+// A machine's page: live charts of its series (zoom and pan ask the server again), its recent alarms
+// and anomalies.
+import { LIVE_VALUES, gql, subscribe } from "../lib/api.js";
+import { LiveChart, showAll } from "../lib/chart.js";
+import { el, fill, muted, table } from "../lib/dom.js";
+import { dateTime, number, t, zoneClock } from "../lib/i18n.js";
+import { loadPlant } from "../lib/plant.js";
+import { startShell } from "../lib/shell.js";
+import { say } from "../lib/status.js";
+import { severityBadge } from "../lib/alarms.js";
+
+const machineId = document.querySelector('meta[name="machine-id"]').content;
+const HOUR_MS = 3600000;
+const ALARMS = "{ alarms(limit: 200) { id ruleName severity state seriesId raisedAt value } }";
+const ANOMALIES = `query ($machine: ID!, $from: Timestamp!, $to: Timestamp!) {
+  anomalies(machineId: $machine, from: $from, to: $to, limit: 20) { id start end seriesIds peakScore }
+}`;
+
+let windowHours = 1;
+
+async function drawAll(charts) {
+  const to = Date.now();
+  const container = document.getElementById("charts");
+  document.querySelectorAll("button.range").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.hours) === windowHours)));
+  container.setAttribute("aria-busy", "true");
+  try { await showAll(charts, to - windowHours * HOUR_MS, to, true); }
+  catch (error) { say(t("load.failed", { message: error.message })); }
+  finally { container.setAttribute("aria-busy", "false"); }
+}
+
+async function recentAlarms(machine, zone) {
+  const names = new Map(machine.series.map((s) => [s.id, s.name]));
+  const alarms = (await gql(ALARMS)).alarms.filter((a) => names.has(a.seriesId)).slice(0, 20);
+  if (!alarms.length) { return muted(t("machine.no_alarms")); }
+  return table(t("machine.alarms"), [t("alarms.raised_at"), t("alarms.severity"), t("alarms.state"), t("alarms.rule"), t("alarms.value")],
+    alarms.map((a) => [dateTime(a.raisedAt, zone), severityBadge(a.severity), t(`state.${a.state}`), `${a.ruleName} · ${names.get(a.seriesId)}`, number(a.value, 3)]));
+}
+
+async function recentAnomalies(machine, zone) {
+  const names = new Map(machine.series.map((s) => [s.id, s.name]));
+  const to = new Date();
+  const from = new Date(to - 7 * 24 * HOUR_MS);
+  const found = (await gql(ANOMALIES, { machine: machine.id, from: from.toISOString(), to: to.toISOString() })).anomalies;
+  if (!found.length) { return muted(t("machine.no_anomalies")); }
+  return table(t("machine.anomalies"), [t("machine.anomaly_start"), t("machine.anomaly_end"), t("machine.anomaly_series"), t("machine.anomaly_score")],
+    found.map((a) => [dateTime(a.start, zone), a.end ? dateTime(a.end, zone) : t("machine.ongoing"),
+      a.seriesIds.map((id) => names.get(id) ?? id).join(", "), number(a.peakScore, 2)]));
+}
+
+async function main() {
+  startShell();
+  const machine = (await loadPlant({ withLatest: false })).machines.find((m) => m.id === machineId);
+  const zone = machine.site?.timeZone ?? "UTC";
+  document.getElementById("machine-title").textContent = t("machine.title", { machine: machine.name, line: machine.line, site: machine.site?.name ?? "" });
+  document.title = `${machine.name} · sfcloud`;
+  const clock = zoneClock(zone);
+  const container = document.getElementById("charts");
+  const charts = machine.series.map((series) => new LiveChart(container, series, clock));
+  const reset = () => drawAll(charts);
+  charts.forEach((chart) => { chart.onReset = reset; });
+  document.querySelectorAll("button.range").forEach((button) => button.addEventListener("click", () => { windowHours = Number(button.dataset.hours); reset(); }));
+  const byId = new Map(charts.map((chart) => [chart.series.id, chart]));
+  subscribe(LIVE_VALUES, { ids: [...byId.keys()] }, (data) => byId.get(data.liveValues.seriesId)?.push(data.liveValues));
+  await drawAll(charts); // first: the charts are what the page is for
+  fill(document.getElementById("machine-alarms"), () => recentAlarms(machine, zone));
+  fill(document.getElementById("anomalies"), () => recentAnomalies(machine, zone));
+}
+
+main();

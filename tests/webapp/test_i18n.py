@@ -1,0 +1,98 @@
+"""Korean and English: the dictionaries agree, every string the pages ask for is in them, and the
+language follows the cookie, else the browser's Accept-Language (over HTTP, no browser needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.app import SECURITY_HEADERS
+from gateway.web.i18n import MESSAGES, preferred
+from services.analytics.level.criteria import CRITERIA
+from tests.e2e.provision import create_tenant, session_cookie
+
+WEB = Path(__file__).parents[2] / "gateway" / "web"
+# Literal keys: t["key"] in templates, t("key" in scripts.
+USED = re.compile(r"""\bt\[["']([\w.]+)["']\]|\bt\(["']([\w.]+)["']""")
+
+
+def used_keys() -> set[str]:
+    files = [*(WEB / "templates").glob("*.html"), *(WEB / "static").rglob("*.js")]
+    return {a or b for path in files for a, b in USED.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_both_languages_say_everything():
+    assert set(MESSAGES) == {"en", "ko"}
+    assert MESSAGES["en"].keys() == MESSAGES["ko"].keys()
+    assert all(text.strip() for texts in MESSAGES.values() for text in texts.values())
+
+
+def test_every_string_the_pages_use_is_translated():
+    keys = used_keys()
+    assert len(keys) > 100
+    assert keys - MESSAGES["en"].keys() == set()
+    # Keys the pages build from values: alarm states and severities, key scopes, level criteria.
+    built = {f"state.{s}" for s in ("RAISED", "ACKNOWLEDGED", "CLEARED")}
+    built |= {f"severity.{s}" for s in ("INFO", "WARNING", "CRITICAL")}
+    built |= {f"keys.scope.{s}" for s in ("READ", "WRITE", "INGEST")}
+    built |= {f"criterion.{c.name}" for c in CRITERIA}
+    assert built - MESSAGES["en"].keys() == set()
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("ko-KR,ko;q=0.9,en-US;q=0.8", "ko"),
+        ("en-US,en;q=0.9,ko;q=0.8", "en"),
+        ("de-DE,ko;q=0.5,en;q=0.4", "ko"),
+        ("ko;q=0,en;q=0.1", "en"),
+        ("fr", "en"),
+        ("", "en"),
+        ("ko;q=abc", "en"),
+    ],
+)
+def test_the_browsers_language_is_chosen_from_accept_language(header, language):
+    assert preferred(header) == language
+
+
+async def test_the_language_follows_the_browser_then_the_choice(stack):
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+        korean = await http.get("/login", headers={"accept-language": "ko-KR,ko;q=0.9"})
+        assert '<html lang="ko">' in korean.text and "비밀번호" in korean.text
+        chosen = await http.post("/lang", data={"lang": "en", "next": "/login"})
+        assert (chosen.status_code, chosen.headers["location"]) == (303, "/login")
+        assert chosen.cookies["sf_lang"] == "en"
+        http.cookies.set("sf_lang", "en")
+        english = await http.get("/login", headers={"accept-language": "ko"})
+        assert '<html lang="en">' in english.text and "Password" in english.text
+        http.cookies.clear()
+        foreign = await http.post("/lang", data={"lang": "ko"}, headers={"origin": "https://evil.example"})
+        assert foreign.status_code == 403 and "sf_lang" not in foreign.cookies
+        away = await http.post("/lang", data={"lang": "ko", "next": "//evil.example/"})
+        assert away.headers["location"] == "/"  # never an open redirect
+
+
+async def test_pages_carry_the_dictionary_as_data_under_the_strict_csp(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web headers")
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+        signed_in = await http.post(
+            "/login", data={"email": tenant.owner_email, "password": tenant.owner_password}
+        )
+        http.headers["cookie"] = session_cookie(signed_in)
+        for path in ("/", "/alarms", "/level", "/devices", "/api-keys", f"/machines/{tenant.machine_id}"):
+            page = await http.get(path, headers={"accept-language": "ko"})
+            assert page.status_code == 200, path
+            assert page.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+            assert page.headers["x-frame-options"] == "DENY"
+            data = re.search(r'<script id="messages" type="application/json">(.*?)</script>', page.text, re.S)
+            assert json.loads(data.group(1)) == MESSAGES["ko"]
+            scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", page.text)
+            assert scripts == [], path  # no inline script: the CSP would refuse it
+    assert (
+        "'unsafe-inline'"
+        not in SECURITY_HEADERS["content-security-policy"].split("script-src")[1].split(";")[0]
+    )

@@ -24,6 +24,7 @@ from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
+from gateway.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.sharing import SharingMutation, SharingQuery
@@ -50,6 +51,7 @@ Query = merge_types(
         DirectoryQuery,
         TicketQuery,
         SharingQuery,
+        ProgrammeQuery,
     ),
 )
 Mutation = merge_types(
@@ -65,6 +67,7 @@ Mutation = merge_types(
         DirectoryMutation,
         TicketMutation,
         SharingMutation,
+        ProgrammeMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription))

@@ -129,10 +129,8 @@ class UtilisationReport:
             review = await storage.put_review(
                 conn, found.tenant.id, found.period.first, rule, note, f"user:{caller.subject}"
             )
-            await audit.record(
-                conn, caller, "utilisation.review", target=str(found.tenant.id),
-                detail={"month": found.period.month, "rule": rule, "value": flag.value, "note": note},
-            )  # fmt: skip
+            detail = {"month": found.period.month, "rule": rule, "value": flag.value, "note": note}
+            await audit.record(conn, caller, "utilisation.review", target=str(found.tenant.id), detail=detail)
         return Flag(flag.rule, flag.value, flag.evidence, review)
 
     async def set_subsidised(self, caller: Principal, tenant_id: str, subsidised: bool) -> None:

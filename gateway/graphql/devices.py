@@ -1,12 +1,15 @@
-"""The tenant's devices and what each did last: when it sent, how late, what was refused and why."""
+"""The tenant's devices and what each did last: when it sent, how late, what was refused and why; and
+registering, re-keying and revoking them (tenancy checks the role and the plan's number of devices)."""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.graphql.permissions import CanReadTenant, IsSignedIn
+from gateway.graphql.payloads import UserError, attempt
+from gateway.graphql.permissions import CanReadTenant, IsSignedIn, IsTenantUser
 from gateway.graphql.scalars import Timestamp
+from services.runtime import errors
 from sfcloud.v1 import query_pb2, tenancy_pb2
 
 
@@ -67,3 +70,64 @@ class DeviceQuery:
         )
         by_device = {a.device_id: a for a in activity.devices}
         return [_device(d, by_device.get(d.id)) for d in listed.devices]
+
+
+@strawberry.type(description="A device's new credential (shown only here), or why there is none.")
+class DeviceCredentialPayload:
+    device_id: strawberry.ID | None
+    credential: str | None = strawberry.field(
+        description="The device's credential: store it on the device now (sfcloud keeps only its hash)."
+    )
+    errors: list[UserError] = strawberry.field(description="Empty when it worked.")
+
+
+@strawberry.type(description="The outcome of revoking a device.")
+class RevokeDevicePayload:
+    revoked: bool
+    errors: list[UserError] = strawberry.field(description="Empty when the device was revoked.")
+
+
+@strawberry.type
+class DeviceMutation:
+    @strawberry.mutation(
+        permission_classes=[IsTenantUser],
+        description="Register a device (owners and admins; within the plan's number of devices).",
+    )
+    async def create_device(self, info: Info, name: str) -> DeviceCredentialPayload:
+        ctx = info.context
+        made, problems = await attempt(
+            ctx.backends.call(
+                ctx.backends.tenancy.CreateDevice, tenancy_pb2.CreateDeviceRequest(name=name), ctx.principal
+            ),
+            also=(errors.ResourceExhausted,),
+        )
+        if made is None:
+            return DeviceCredentialPayload(device_id=None, credential=None, errors=problems)
+        return DeviceCredentialPayload(
+            device_id=strawberry.ID(made.device.id), credential=made.credential, errors=[]
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsTenantUser],
+        description="Give a device a new credential; the old one stops working at once.",
+    )
+    async def rotate_device_credential(self, info: Info, id: strawberry.ID) -> DeviceCredentialPayload:
+        ctx = info.context
+        request = tenancy_pb2.RotateDeviceCredentialRequest(device_id=str(id))
+        made, problems = await attempt(
+            ctx.backends.call(ctx.backends.tenancy.RotateDeviceCredential, request, ctx.principal)
+        )
+        if made is None:
+            return DeviceCredentialPayload(device_id=None, credential=None, errors=problems)
+        return DeviceCredentialPayload(device_id=id, credential=made.credential, errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[IsTenantUser], description="Revoke a device: its credential stops working."
+    )
+    async def revoke_device(self, info: Info, id: strawberry.ID) -> RevokeDevicePayload:
+        ctx = info.context
+        request = tenancy_pb2.RevokeDeviceRequest(device_id=str(id))
+        done, problems = await attempt(
+            ctx.backends.call(ctx.backends.tenancy.RevokeDevice, request, ctx.principal)
+        )
+        return RevokeDevicePayload(revoked=done is not None, errors=problems)

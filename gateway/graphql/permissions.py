@@ -152,3 +152,10 @@ class CanExport(BasePermission):
         if principal.kind is Kind.USER:
             return principal.role in (Role.OWNER, Role.ADMIN)
         return principal.kind is Kind.API_KEY and Scope.READ in principal.scopes
+
+
+class CanReadTenantRecord(CanReadTickets):
+    """Who reads a tenant's record: its readers (an ingest-only key is not one), or a supplier's staff
+    (tenancy shows them the tenants they resell only)."""
+
+    message = "a tenant's record needs a tenant reader, or a supplier staff member's session"

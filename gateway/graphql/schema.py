@@ -17,7 +17,7 @@ from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
-from gateway.graphql.devices import DeviceQuery
+from gateway.graphql.devices import DeviceMutation, DeviceQuery
 from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.exports import ExportMutation, ExportQuery
@@ -29,6 +29,7 @@ from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.sharing import SharingMutation, SharingQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
+from gateway.graphql.tenants import TenantMutation, TenantQuery
 from gateway.graphql.tickets import TicketMutation, TicketQuery
 from gateway.graphql.tracing import OperationSpan, default_tracer
 from gateway.graphql.validations import ValidationMemory
@@ -51,6 +52,7 @@ Query = merge_types(
         DirectoryQuery,
         TicketQuery,
         SharingQuery,
+        TenantQuery,
         ProgrammeQuery,
     ),
 )
@@ -67,6 +69,8 @@ Mutation = merge_types(
         DirectoryMutation,
         TicketMutation,
         SharingMutation,
+        TenantMutation,
+        DeviceMutation,
         ProgrammeMutation,
     ),
 )

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sf.bench import anomaly, codec, exports, graphql, live, queries, setup, telemetry, tenancy, webapp
+from sf.bench import (
+    anomaly,
+    codec,
+    exports,
+    graphql,
+    live,
+    queries,
+    scoring,
+    setup,
+    telemetry,
+    tenancy,
+    webapp,
+)
 from sf.bench.figures import Figure
 
 GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
@@ -14,6 +26,7 @@ GROUPS: dict[str, Callable[[], dict[str, Figure]]] = {
     "tenancy": tenancy.run,
     "live": live.run,
     "analytics": anomaly.run,
+    "scoring": scoring.run,
     "graphql": graphql.run,
     "exports": exports.run,
     "setup": setup.run,
@@ -25,7 +38,8 @@ PREFIXES = {
     "queries": ("query.year", "query.m4", "query.latest"),
     "tenancy": ("tenancy.",),
     "live": ("ingest.live",),
-    "analytics": ("analytics.",),
+    "analytics": ("analytics.skab", "analytics.score"),
+    "scoring": ("analytics.worker",),
     "graphql": ("graphql.",),
     "exports": ("programme.",),
     "setup": ("setup.",),

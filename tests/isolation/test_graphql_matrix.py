@@ -95,6 +95,12 @@ ROWS = {
         {"a_session", "a_key_read", "b_session"},
     ),
     "anomalyModel": ('{ anomalyModel(machineId: "{machine}") { threshold } }', set()),  # A has no model
+    # The control plane (tests/e2e/test_control_plane_graphql.py): tenants are listed for suppliers and the
+    # operator only; a tenant's own record, usage and audit log to its people, each their own.
+    "tenants": ("{ tenants { nodes { id } } }", set()),
+    "tenant": ('{ tenant(id: "{a}") { id name } }', {"a_session", "a_key_read"}),
+    "usage": ('{ usage(firstDay: "2026-01-01", lastDay: "2026-01-31") { day } }', {"a_session", "b_session"}),
+    "auditEvents": ("{ auditEvents { nodes { action } } }", {"a_session", "b_session"}),
     "levelHistory": (
         '{ levelHistory(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { level day } }',
         {"a_session", "a_key_read", "b_session"},
@@ -191,6 +197,39 @@ MUTATIONS = {
     # tests/isolation/test_matrix.py (TrainModel) and tests/analytics/test_anomaly_worker.py tell A's
     # input mistakes from strangers.
     "trainAnomalyModel": ('mutation { trainAnomalyModel(machineId: "{site}") { threshold } }', set()),
+    # Running tenants is a supplier's or the operator's; a tenant's people invite and manage devices in their own.
+    "createTenant": (
+        'mutation { createTenant(name: "m", planCode: "pro") { tenant { id } errors { code } } }',
+        set(),
+    ),
+    "changePlan": (
+        'mutation { changePlan(tenantId: "{a}", planCode: "pro") { tenant { id } errors { code } } }',
+        set(),
+    ),
+    "suspendTenant": (
+        'mutation { suspendTenant(tenantId: "{a}", reason: "m") { tenant { id } errors { code } } }',
+        set(),
+    ),
+    "resumeTenant": (
+        'mutation { resumeTenant(tenantId: "{a}", reason: "m") { tenant { id } errors { code } } }',
+        set(),
+    ),
+    "inviteUser": (
+        'mutation { inviteUser(email: "matrix@sme.example", role: VIEWER) { invitationId errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "createDevice": (
+        'mutation { createDevice(name: "matrix") { deviceId errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "rotateDeviceCredential": (
+        'mutation { rotateDeviceCredential(id: "00000000-0000-0000-0000-000000000000") { credential errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "revokeDevice": (
+        'mutation { revokeDevice(id: "00000000-0000-0000-0000-000000000000") { revoked errors { code } } }',
+        {"a_session", "b_session"},
+    ),
     "setSiteCalendar": (
         'mutation { setSiteCalendar(siteId: "{site}", timeZone: "Europe/Berlin",'
         ' shifts: [{name: "day", startMinute: 360, durationMinutes: 480}]) { timeZone } }',
@@ -343,6 +382,7 @@ async def all_callers(stack, signer, callers):
         "supplier": ticket.supplier_id,
         "grant": shared.id,
         "b": str(b.id),
+        "a": str(a.id),
     }
     return a, headers | keys, more
 

@@ -1,0 +1,261 @@
+"""The control plane a supplier (and a tenant's managers) runs through GraphQL: the tenants a supplier
+resells, paged with cursors; creating one from a plan and an industry template; changing its plan,
+suspending and resuming it; a tenant's daily usage; inviting people to a tenant; the audit log.
+
+Tenancy decides who may do what (a supplier's staff see and run only the tenants they resell, a tenant's
+owners and admins invite, the operator sees everything); mistakes in the input come back as typed user
+errors in the payloads, refusals as GraphQL errors with codes.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.graphql.payloads import UserError, attempt
+from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn
+from gateway.graphql.scalars import Timestamp
+from services.runtime import errors
+from sfcloud.v1 import tenancy_pb2 as pb
+
+
+@strawberry.enum(description="Where a tenant's subscription stands.")
+class SubscriptionState(enum.Enum):
+    TRIAL = pb.SUBSCRIPTION_STATE_TRIAL
+    ACTIVE = pb.SUBSCRIPTION_STATE_ACTIVE
+    PAST_DUE = pb.SUBSCRIPTION_STATE_PAST_DUE
+    SUSPENDED = pb.SUBSCRIPTION_STATE_SUSPENDED
+    CANCELLED = pb.SUBSCRIPTION_STATE_CANCELLED
+
+
+@strawberry.enum(description="A person's role in a tenant.")
+class TenantRole(enum.Enum):
+    OWNER = pb.ROLE_OWNER
+    ADMIN = pb.ROLE_ADMIN
+    OPERATOR = pb.ROLE_OPERATOR
+    VIEWER = pb.ROLE_VIEWER
+
+
+@strawberry.type(description="A tenant: one SME's subscription.")
+class Tenant:
+    id: strawberry.ID
+    name: str
+    plan_code: str = strawberry.field(description="Its plan (tenants/plans.yaml).")
+    supplier_id: strawberry.ID | None = strawberry.field(description="The supplier that resells it.")
+    state: SubscriptionState
+    template: str | None = strawberry.field(description="The industry template it started from.")
+
+    @classmethod
+    def from_pb(cls, t: pb.Tenant) -> Tenant:
+        return cls(
+            id=strawberry.ID(t.id),
+            name=t.name,
+            plan_code=t.plan_code,
+            supplier_id=strawberry.ID(t.supplier_id) if t.supplier_id else None,
+            state=SubscriptionState(t.state),
+            template=t.template or None,
+        )
+
+
+@strawberry.type(description="A page of a list, and where the next one starts.")
+class PageInfo:
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null at the end."
+    )
+    has_next_page: bool
+
+
+@strawberry.type(description="A page of tenants.")
+class TenantConnection:
+    nodes: list[Tenant]
+    page_info: PageInfo
+
+
+@strawberry.type(description="One UTC day of a tenant's use of the platform, as metered.")
+class DailyUsage:
+    tenant_id: strawberry.ID
+    day: date
+    points: float = strawberry.field(description="Points stored that day.")
+    bytes_stored: float = strawberry.field(description="Compressed bytes stored that day.")
+    active_devices: int
+    api_calls: float = strawberry.field(description="GraphQL calls (web app and API keys).")
+
+
+@strawberry.type(description="Something that happened, as the audit log recorded it.")
+class AuditEvent:
+    id: strawberry.ID
+    tenant_id: strawberry.ID | None
+    at: Timestamp
+    actor_kind: str = strawberry.field(description="user, api_key, device or service.")
+    actor_id: str
+    action: str = strawberry.field(description="E.g. tenant.create, subscription.suspended, login.fail.")
+    target: str
+    outcome: str = strawberry.field(description="ok, denied or failed.")
+    source: str = strawberry.field(description="The client's address, or a service's name.")
+
+
+@strawberry.type(description="A page of audit events, newest first.")
+class AuditEventConnection:
+    nodes: list[AuditEvent]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A tenant after a change, or why it was not changed.")
+class TenantPayload:
+    tenant: Tenant | None
+    errors: list[UserError] = strawberry.field(description="Empty when it worked.")
+
+
+@strawberry.type(description="An invitation sent by email, or why none was.")
+class InviteUserPayload:
+    invitation_id: strawberry.ID | None
+    errors: list[UserError] = strawberry.field(description="Empty when the invitation was sent.")
+
+
+def _page(token: str) -> PageInfo:
+    return PageInfo(end_cursor=token or None, has_next_page=bool(token))
+
+
+def _first(first: int, most: int) -> int:
+    if not 1 <= first <= most:
+        raise errors.InvalidArgument.of("first", f"must be between 1 and {most}")
+    return first
+
+
+@strawberry.type
+class TenantQuery:
+    @strawberry.field(
+        permission_classes=[IsPerson],
+        description="The tenants you may run, by name: a supplier's staff, the ones it resells; the operator, all.",
+    )
+    async def tenants(self, info: Info, first: int = 50, after: str | None = None) -> TenantConnection:
+        ctx = info.context
+        request = pb.ListTenantsRequest(page_size=_first(first, 200), page_token=after or "")
+        response = await ctx.backends.call(ctx.backends.tenancy.ListTenants, request, ctx.principal)
+        return TenantConnection(
+            nodes=[Tenant.from_pb(t) for t in response.tenants], page_info=_page(response.next_page_token)
+        )
+
+    @strawberry.field(
+        permission_classes=[CanReadTenantRecord], description="One tenant you may see (NOT_FOUND otherwise)."
+    )
+    async def tenant(self, info: Info, id: strawberry.ID) -> Tenant:
+        ctx = info.context
+        response = await ctx.backends.call(
+            ctx.backends.tenancy.GetTenant, pb.GetTenantRequest(tenant_id=str(id)), ctx.principal
+        )
+        return Tenant.from_pb(response.tenant)
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn],
+        description="Your tenant's daily usage (a supplier's staff: of every tenant it resells), UTC days"
+        " from `firstDay` to `lastDay` inclusive, at most 366 days.",
+    )
+    async def usage(self, info: Info, first_day: date, last_day: date) -> list[DailyUsage]:
+        ctx = info.context
+        request = pb.GetUsageRequest(first_day=first_day.isoformat(), last_day=last_day.isoformat())
+        response = await ctx.backends.call(ctx.backends.tenancy.GetUsage, request, ctx.principal)
+        return [
+            DailyUsage(
+                tenant_id=strawberry.ID(d.tenant_id),
+                day=date.fromisoformat(d.day),
+                points=d.points,
+                bytes_stored=d.bytes_stored,
+                active_devices=d.active_devices,
+                api_calls=d.api_calls,
+            )
+            for d in response.days
+        ]
+
+    @strawberry.field(
+        permission_classes=[IsPerson],
+        description="The audit log you may read (tenancy decides), newest first.",
+    )
+    async def audit_events(
+        self, info: Info, first: int = 100, after: str | None = None
+    ) -> AuditEventConnection:
+        ctx = info.context
+        request = pb.ListAuditEventsRequest(page_size=_first(first, 500), page_token=after or "")
+        response = await ctx.backends.call(ctx.backends.tenancy.ListAuditEvents, request, ctx.principal)
+        return AuditEventConnection(
+            nodes=[
+                AuditEvent(
+                    id=strawberry.ID(str(e.id)),
+                    tenant_id=strawberry.ID(e.tenant_id) if e.tenant_id else None,
+                    at=e.at_ns,
+                    actor_kind=e.actor_kind,
+                    actor_id=e.actor_id,
+                    action=e.action,
+                    target=e.target,
+                    outcome=e.outcome,
+                    source=e.source,
+                )
+                for e in response.events
+            ],
+            page_info=_page(response.next_page_token),
+        )
+
+
+@strawberry.type
+class TenantMutation:
+    @strawberry.mutation(
+        permission_classes=[IsPerson],
+        description="Create a tenant on a plan, optionally from an industry template and as a 30-day trial"
+        " (a supplier's staff: resold by their supplier; the operator: direct).",
+    )
+    async def create_tenant(
+        self, info: Info, name: str, plan_code: str, template: str | None = None, trial: bool = False
+    ) -> TenantPayload:
+        request = pb.CreateTenantRequest(name=name, plan_code=plan_code, template=template or "", trial=trial)
+        return await _tenant_change(info, "CreateTenant", request)
+
+    @strawberry.mutation(permission_classes=[IsPerson], description="Move a tenant you run to another plan.")
+    async def change_plan(self, info: Info, tenant_id: strawberry.ID, plan_code: str) -> TenantPayload:
+        return await _tenant_change(
+            info, "ChangePlan", pb.ChangePlanRequest(tenant_id=str(tenant_id), plan_code=plan_code)
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsPerson],
+        description="Suspend a tenant you run: its devices and users are refused until it is resumed; its data stays.",
+    )
+    async def suspend_tenant(self, info: Info, tenant_id: strawberry.ID, reason: str) -> TenantPayload:
+        request = pb.SetSubscriptionStateRequest(
+            tenant_id=str(tenant_id), state=pb.SUBSCRIPTION_STATE_SUSPENDED, reason=reason
+        )
+        return await _tenant_change(info, "SetSubscriptionState", request)
+
+    @strawberry.mutation(
+        permission_classes=[IsPerson], description="Make a suspended tenant you run active again."
+    )
+    async def resume_tenant(self, info: Info, tenant_id: strawberry.ID, reason: str) -> TenantPayload:
+        request = pb.SetSubscriptionStateRequest(
+            tenant_id=str(tenant_id), state=pb.SUBSCRIPTION_STATE_ACTIVE, reason=reason
+        )
+        return await _tenant_change(info, "SetSubscriptionState", request)
+
+    @strawberry.mutation(
+        permission_classes=[IsPerson],
+        description="Invite a person to your tenant with a role (owners and admins); they get an email link.",
+    )
+    async def invite_user(self, info: Info, email: str, role: TenantRole) -> InviteUserPayload:
+        ctx = info.context
+        request = pb.InviteUserRequest(email=email, role=role.value)
+        sent, problems = await attempt(
+            ctx.backends.call(ctx.backends.tenancy.InviteUser, request, ctx.principal)
+        )
+        return InviteUserPayload(
+            invitation_id=strawberry.ID(sent.invitation_id) if sent else None, errors=problems
+        )
+
+
+async def _tenant_change(info: Info, method: str, request) -> TenantPayload:
+    ctx = info.context
+    done, problems = await attempt(
+        ctx.backends.call(getattr(ctx.backends.tenancy, method), request, ctx.principal),
+        also=(errors.ResourceExhausted,),
+    )
+    return TenantPayload(tenant=Tenant.from_pb(done.tenant) if done else None, errors=problems)

@@ -22,6 +22,7 @@ from sfcloud.v1 import (
     export_pb2_grpc,
     level_pb2_grpc,
     production_pb2_grpc,
+    programme_pb2_grpc,
     query_pb2_grpc,
     reports_pb2_grpc,
     sharing_pb2_grpc,
@@ -52,6 +53,7 @@ class Backends:
         self.directory = directory_pb2_grpc.DirectoryServiceStub(self._channels[0])  # served by tenancy
         self.tickets = tickets_pb2_grpc.TicketServiceStub(self._channels[0])  # served by tenancy
         self.sharing = sharing_pb2_grpc.SharingServiceStub(self._channels[0])  # served by tenancy
+        self.programme = programme_pb2_grpc.ProgrammeServiceStub(self._channels[0])  # served by tenancy
         self.query = query_pb2_grpc.QueryServiceStub(self._channels[1])
         self.production = production_pb2_grpc.ProductionServiceStub(self._channels[1])  # analytics hosts it
         self.level = level_pb2_grpc.LevelServiceStub(self._channels[1])  # analytics hosts it

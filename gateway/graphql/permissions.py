@@ -44,6 +44,28 @@ class IsSupplierStaff(BasePermission):
         return principal is not None and principal.kind is Kind.USER and principal.supplier_id is not None
 
 
+class IsSignedInPerson(BasePermission):
+    """Anyone signed in with a session (a tenant member, a supplier's staff, the operator), not an API key."""
+
+    message = "this needs a signed-in session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return principal is not None and principal.kind is Kind.USER
+
+
+class IsPlatformOperator(BasePermission):
+    """The programme's platform operator, signed in (tenancy checks the same)."""
+
+    message = "only the platform operator may do this"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        return principal is not None and principal.kind is Kind.USER and principal.platform_operator
+
+
 class IsPerson(BasePermission):
     """A signed-in person acting for a tenant or for a supplier (not an API key)."""
 

@@ -24,6 +24,7 @@ from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
 from gateway.graphql.limits import OperationLimits
 from gateway.graphql.production import ProductionMutation, ProductionQuery
+from gateway.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.sharing import SharingMutation, SharingQuery
@@ -52,6 +53,7 @@ Query = merge_types(
         TicketQuery,
         SharingQuery,
         TenantQuery,
+        ProgrammeQuery,
     ),
 )
 Mutation = merge_types(
@@ -69,6 +71,7 @@ Mutation = merge_types(
         SharingMutation,
         TenantMutation,
         DeviceMutation,
+        ProgrammeMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription, AnomalySubscription))

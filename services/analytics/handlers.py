@@ -152,6 +152,15 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             values=[pb.LatestValue(series_id=str(s), timestamp_ns=t, value=v) for s, t, v in latest]
         )
 
+    async def DeviceUsage(self, request: pb.DeviceUsageRequest, context) -> pb.DeviceUsageResponse:
+        rows = await self._service.device_usage(current_principal(), request.first_day, request.last_day)
+        return pb.DeviceUsageResponse(
+            days=[
+                pb.DeviceDay(device_id=str(d), day=day.isoformat(), points=points, bytes=size)
+                for d, day, points, size in rows
+            ]
+        )
+
     async def DeviceActivity(self, request: pb.DeviceActivityRequest, context) -> pb.DeviceActivityResponse:
         rows = await self._service.device_activity(current_principal())
         return pb.DeviceActivityResponse(

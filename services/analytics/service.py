@@ -25,7 +25,7 @@ from services.runtime import rollups
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import CellTransactions
-from services.runtime.validation import parse_id
+from services.runtime.validation import parse_day, parse_id
 
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000
@@ -33,6 +33,7 @@ MAX_BUCKETS = 1_000_000
 MAX_COLUMNS = 10_000
 CALENDAR_DAYS = {"day": 1, "week": 7}
 MAX_LATEST = 5_000
+MAX_USAGE_DAYS = 31  # DeviceUsage answers one month at most
 MAX_ALIGNED = 100  # series per AlignedAggregate call
 ALIGNED_AT_ONCE = 4  # of its series read at once (each one transaction; a pool holds 8 connections)
 
@@ -315,6 +316,18 @@ class QueryService:
         tenant_id = reader_tenant(caller)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
             return await storage.device_activity(conn)
+
+    async def device_usage(self, caller: Principal, first_day: str, last_day: str) -> list[tuple]:
+        """What each device stored per day: only tenancy asks (its utilisation report), scoped to one tenant."""
+        caller.require_service("tenancy")
+        tenant_id = caller.require_tenant()
+        first, last = parse_day("first_day", first_day), parse_day("last_day", last_day)
+        if not 0 <= (last - first).days < MAX_USAGE_DAYS:
+            raise InvalidArgument.of(
+                "last_day", f"must be on or after first_day, at most {MAX_USAGE_DAYS} days later"
+            )
+        async with self._cells.tenant(tenant_id, caller.cell) as conn:
+            return await storage.device_usage(conn, first, last)
 
     async def retention_notice(self, caller: Principal) -> tuple | None:
         """What retention deletes of the caller's tenant within the week (row-level security: only its own)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from psycopg import AsyncConnection
 
@@ -130,6 +131,16 @@ async def device_activity(conn: AsyncConnection) -> list[tuple]:
         " FROM telemetry.device_activity a LEFT JOIN (SELECT device_id, sum(batches)::bigint AS batches,"
         " sum(points)::bigint AS points, sum(conflicts)::bigint AS conflicts FROM telemetry.usage_daily GROUP BY device_id) u"
         " ON u.device_id = a.device_id ORDER BY a.device_id"
+    )
+    return list(await cur.fetchall())
+
+
+async def device_usage(conn: AsyncConnection, first: date, last: date) -> list[tuple]:
+    """(device, day, points, bytes) of the tenant in context for each day from ``first`` to ``last`` it stored."""
+    cur = await conn.execute(
+        "SELECT device_id, day, points, bytes FROM telemetry.usage_daily"
+        " WHERE day BETWEEN %s AND %s AND points > 0 ORDER BY day, device_id",
+        [first, last],
     )
     return list(await cur.fetchall())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from services.runtime.errors import InvalidArgument
 
@@ -27,3 +28,10 @@ def limit_text(field: str, value: str, max_length: int) -> str:
     if len(value) > max_length:
         raise InvalidArgument.of(field, f"must be at most {max_length} characters")
     return value
+
+
+def parse_day(field: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument.of(field, "must be a date like 2026-11-29") from None

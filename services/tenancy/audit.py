@@ -48,6 +48,22 @@ async def record(
     )
 
 
+async def record_platform(conn: Any, caller: Principal, action: str, *, target: str, detail: dict) -> None:
+    """A platform event: under no tenant and no supplier, so only the operator reads it (the report
+    centre's confidential reports, whoever files them)."""
+    await storage.append(
+        conn,
+        tenant_id=None,
+        supplier_id=None,
+        actor=actor_of(caller),
+        action=action,
+        target=target,
+        outcome="ok",
+        source=caller.origin,
+        detail=detail,
+    )
+
+
 def page_token(last_id: int) -> str:
     return base64.urlsafe_b64encode(str(last_id).encode()).decode()
 

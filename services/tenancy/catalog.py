@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from services.tenancy.models import Plan
+from services.tenancy.programme_models import Rule
 
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "tenants"
 
@@ -45,6 +46,7 @@ class Catalog:
     plans: dict[str, Plan]
     templates: dict[str, Template]
     machine_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    utilisation_rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ def load_plans(folder: Path = DEFAULT_CATALOG_DIR) -> dict[str, Plan]:
     return plans
 
 
+def load_utilisation_rules(folder: Path = DEFAULT_CATALOG_DIR) -> tuple[Rule, ...]:
+    """The operator's flag rules; codes must be unique, for reviews are kept by them."""
+    path = folder / "utilisation_rules.yaml"
+    rules = tuple(Rule(**r) for r in _load(path, "utilisation_rules.schema.json", folder)["rules"])
+    if len({r.code for r in rules}) != len(rules):
+        raise CatalogError(f"{path}: rule codes must be unique")
+    return rules
+
+
 def load_templates(folder: Path = DEFAULT_CATALOG_DIR) -> dict[str, Template]:
     templates = {}
     for path in sorted((folder / "templates").glob("*.yaml")):
@@ -139,7 +150,7 @@ def load_catalog(folder: Path = DEFAULT_CATALOG_DIR) -> Catalog:
             if name in machine_types:
                 raise CatalogError(f"machine type {name!r} is defined by more than one template")
             machine_types[name] = spec
-    return Catalog(folder, plans, templates, machine_types)
+    return Catalog(folder, plans, templates, machine_types, load_utilisation_rules(folder))
 
 
 def load_manifest(path: Path, catalog: Catalog) -> Manifest:

@@ -1,12 +1,14 @@
 """What devices did, asked of analytics (tenancy never reads the telemetry tables on a tenant's cell).
 
-A ticket's snapshot needs each device's last batch, newest point and ingest counts; analytics reads them
-on the tenant's cell. The call goes as the service ``tenancy`` scoped to the verified caller's tenant and
-cell, so analytics answers for that tenant only."""
+A ticket's snapshot needs each device's last batch, newest point and ingest counts, the programme's
+utilisation report what each device stored per day; analytics reads them on the tenant's cell. The call
+goes as the service ``tenancy`` scoped to one tenant and its cell (the verified caller's, or the tenant the
+operator's report is reading), so analytics answers for that tenant only."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from services.runtime.channels import CallerIdentity
 from services.runtime.principal import Kind, Principal
@@ -40,3 +42,12 @@ class AnalyticsDeviceTelemetry:
             )
             for a in response.devices
         }
+
+    async def usage(
+        self, tenant_id: uuid.UUID, cell: str, first: date, last: date
+    ) -> list[tuple[str, date, int, int]]:
+        """(device id, day, points, bytes) for each day from ``first`` to ``last`` a device stored data."""
+        caller = Principal(Kind.SERVICE, "tenancy", tenant_id=tenant_id, cell=cell)
+        request = query_pb2.DeviceUsageRequest(first_day=first.isoformat(), last_day=last.isoformat())
+        response = await self._identity.call(self._query.DeviceUsage, request, caller)
+        return [(d.device_id, date.fromisoformat(d.day), d.points, d.bytes) for d in response.days]

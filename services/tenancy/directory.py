@@ -15,12 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
-from services.runtime.validation import limit_text, parse_id, require_name
+from services.runtime.validation import limit_text, parse_day, parse_id, require_name
 from services.tenancy import audit
 from services.tenancy.organisations import decode_cursor, encode_cursor, is_supplier_admin
 from services.tenancy.storage import directory as storage
 from services.tenancy.support_models import ClientReference, KeyStaff, Listing, Profile, SearchFilter
-from services.tenancy.usage import parse_day
 
 MAX_PAGE, DEFAULT_PAGE = 50, 20
 MAX_SUMMARY, MAX_TAGS, MAX_TAG = 2000, 20, 60

@@ -23,7 +23,9 @@ from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.invitations import Invitations
 from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
+from services.tenancy.programme_handlers import ProgrammeHandlers
 from services.tenancy.recovery import Recovery
+from services.tenancy.report_centre import ReportCentre
 from services.tenancy.retention import RetentionMail
 from services.tenancy.sharing import Sharing
 from services.tenancy.sharing_handlers import SharingHandlers
@@ -31,11 +33,14 @@ from services.tenancy.ticket_handlers import TicketHandlers
 from services.tenancy.tickets import Tickets
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
+from services.tenancy.utilisation import UtilisationReport
 from sfcloud.v1 import (
     alarms_pb2,
     alarms_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
+    programme_pb2,
+    programme_pb2_grpc,
     query_pb2_grpc,
     sharing_pb2,
     sharing_pb2_grpc,
@@ -51,6 +56,7 @@ ALARM_SERVICE_NAME = alarms_pb2.DESCRIPTOR.services_by_name["AlarmService"].full
 DIRECTORY_SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
 TICKET_SERVICE_NAME = tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name
 SHARING_SERVICE_NAME = sharing_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name
+PROGRAMME_SERVICE_NAME = programme_pb2.DESCRIPTOR.services_by_name["ProgrammeService"].full_name
 
 
 class TenancyServer:
@@ -68,6 +74,7 @@ class TenancyServer:
                 DIRECTORY_SERVICE_NAME,
                 TICKET_SERVICE_NAME,
                 SHARING_SERVICE_NAME,
+                PROGRAMME_SERVICE_NAME,
             ],
         )
         self.passwords = PasswordChecker()
@@ -92,7 +99,9 @@ class TenancyServer:
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
             DirectoryHandlers(Directory(db)), self.core.grpc.server
         )
-        self.analytics_channel = open_channel(settings.analytics_target)  # ticket snapshots: device telemetry
+        self.analytics_channel = open_channel(
+            settings.analytics_target
+        )  # snapshots, utilisation: device telemetry
         telemetry = AnalyticsDeviceTelemetry(
             query_pb2_grpc.QueryServiceStub(self.analytics_channel), CallerIdentity(signer)
         )
@@ -101,6 +110,10 @@ class TenancyServer:
         )
         sharing_pb2_grpc.add_SharingServiceServicer_to_server(
             SharingHandlers(Sharing(db)), self.core.grpc.server
+        )
+        utilisation = UtilisationReport(db, telemetry, self.catalog.utilisation_rules)
+        programme_pb2_grpc.add_ProgrammeServiceServicer_to_server(
+            ProgrammeHandlers(utilisation, ReportCentre(db)), self.core.grpc.server
         )
 
     async def start(self) -> int:

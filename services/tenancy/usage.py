@@ -15,6 +15,7 @@ from datetime import date
 from services.runtime.errors import InvalidArgument
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_day
 from services.tenancy.audit import visibility
 from services.tenancy.storage import usage as storage
 
@@ -30,13 +31,6 @@ BILLING_COLUMNS = (
     "api_calls",
 )
 MAX_DAYS = 366
-
-
-def parse_day(field: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument.of(field, "must be a date like 2026-11-29") from None
 
 
 def month_bounds(month: str) -> tuple[date, date]:

@@ -138,6 +138,11 @@ ROWS = {
         + ', bucket: "1d") { count } }',
         {"b_session"},
     ),
+    # The programme operator's tools: no caller here is the operator (tests/programme/ signs one in); every
+    # signed-in person lists its own reports.
+    "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
+    "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
+    "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),
 }
 # Who may see A's ids in a field's answer because A shared them with B.
 SHARED_WITH = {"sharedWithMe": {"b_session"}}
@@ -281,6 +286,25 @@ MUTATIONS = {
     "revokeGrant": (
         'mutation { revokeGrant(id: "00000000-0000-0000-0000-000000000000") { errors { code } } }',
         {"a_session", "b_session"},
+    ),
+    "setSubsidised": (
+        'mutation { setSubsidised(tenantId: "{b}", subsidised: true) { subsidised errors { code } } }',
+        set(),
+    ),
+    "reviewUtilisationFlag": (
+        'mutation { reviewUtilisationFlag(tenantId: "{b}", month: "2026-11", rule: "NO_LOGINS", note: "x")'
+        " { flag { rule } errors { code } } }",
+        set(),
+    ),
+    "fileReport": (
+        'mutation { fileReport(input: {category: MISUSE, subject: "matrix", body: "suspected misuse"})'
+        " { report { id } errors { code } } }",
+        {"a_session", "b_session"},
+    ),
+    "moveReport": (
+        'mutation { moveReport(id: "00000000-0000-0000-0000-000000000000", status: INVESTIGATING)'
+        " { report { id } errors { code } } }",
+        set(),
     ),
 }
 A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}

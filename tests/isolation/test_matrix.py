@@ -35,6 +35,8 @@ from sfcloud.v1 import (
     level_pb2_grpc,
     production_pb2,
     production_pb2_grpc,
+    programme_pb2,
+    programme_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
     reports_pb2,
@@ -113,6 +115,7 @@ def row(
 A_TENANT_READERS = {"a_owner", "a_viewer", "a_key_read"}
 DIRECTORY_READERS = A_TENANT_READERS | {"b_owner", "supplier_s", "supplier_t", "operator"}
 EXPORTERS = {"a_owner", "a_key_read"}
+PEOPLE = {"a_owner", "a_viewer", "b_owner", "supplier_s", "supplier_t", "operator"}
 TIME_RANGE = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
 
 ROWS: dict[str, Row] = {
@@ -470,6 +473,37 @@ ROWS: dict[str, Row] = {
             supplier_id=w.principals["_supplier_u"], partner=True
         ),
     ),
+    # The programme operator's tools (tests/programme/): the utilisation report and its reviews are the
+    # operator's alone (an unknown rule shows the operator got past authorization); only tenancy asks
+    # analytics what devices stored; every signed-in person files and lists its own reports.
+    "QueryService/DeviceUsage": row(
+        set(), lambda w: query_pb2.DeviceUsageRequest(first_day="2026-11-01", last_day="2026-11-30")
+    ),
+    "ProgrammeService/SetSubsidised": row(
+        {"operator"}, lambda w: programme_pb2.SetSubsidisedRequest(tenant_id=w.a.id, subsidised=False)
+    ),
+    "ProgrammeService/GetUtilisationReport": row(
+        {"operator"},
+        lambda w: programme_pb2.GetUtilisationReportRequest(month=_this_month(), tenant_id=w.a.id),
+    ),
+    "ProgrammeService/ExportUtilisationReport": row(
+        {"operator"}, lambda w: programme_pb2.ExportUtilisationReportRequest(month="2020-01")
+    ),
+    "ProgrammeService/ReviewUtilisationFlag": row(
+        {"operator"},
+        lambda w: programme_pb2.ReviewUtilisationFlagRequest(
+            tenant_id=w.a.id, month=_this_month(), rule="NO_SUCH_RULE", note="matrix"
+        ),
+        allowed_outcome=grpc.StatusCode.INVALID_ARGUMENT,
+    ),
+    "ProgrammeService/FileReport": row(
+        PEOPLE,
+        lambda w: programme_pb2.FileReportRequest(
+            category=programme_pb2.REPORT_CATEGORY_MISUSE, subject="matrix", body="suspected misuse"
+        ),
+    ),
+    "ProgrammeService/ListReports": row(PEOPLE, lambda w: programme_pb2.ListReportsRequest()),
+    "ProgrammeService/MoveReport": row({"operator"}, lambda w: _fresh_report_to_move(w)),
     "SharedQueryService/ReadSharedPoints": row(
         {"b_owner"},
         lambda w: sharing_pb2.ReadSharedPointsRequest(grant_id=w.grant, series_id=w.series, range=TIME_RANGE),
@@ -487,6 +521,21 @@ ROWS: dict[str, Row] = {
 # gateway and ingest when they resolve one of A's own credentials (they act for whoever presents it), and
 # the worker, which lists every tenant (ids, plans, cells: no data) for retention.
 ACTS_ON_A = {"a_owner", "a_viewer", "a_key_read", "supplier_s", "operator", "gateway", "ingest", "worker"}
+
+
+def _this_month() -> str:
+    return time.strftime("%Y-%m", time.gmtime())
+
+
+async def _fresh_report_to_move(world: World) -> programme_pb2.MoveReportRequest:
+    """A report A's owner just filed, for the operator to take up."""
+    request = programme_pb2.FileReportRequest(
+        category=programme_pb2.REPORT_CATEGORY_MISUSE, subject="matrix", body="to investigate"
+    )
+    filed = await world.principals["_call"]("ProgrammeService/FileReport", request, "a_owner")
+    return programme_pb2.MoveReportRequest(
+        report_id=filed.report.id, status=programme_pb2.REPORT_STATUS_INVESTIGATING, note="looking"
+    )
 
 
 def _spc_chart(world: World) -> production_pb2.SpcChartRequest:
@@ -687,6 +736,7 @@ def declared_methods() -> set[str]:
         (tickets_pb2, "TicketService"),
         (sharing_pb2, "SharingService"),
         (sharing_pb2, "SharedQueryService"),
+        (programme_pb2, "ProgrammeService"),
     )
     for module, service in services:
         for method in module.DESCRIPTOR.services_by_name[service].methods:
@@ -726,6 +776,7 @@ async def world(stack, signer):
         "TicketService": tickets_pb2_grpc.TicketServiceStub(channels["TenancyService"]),
         "SharingService": sharing_pb2_grpc.SharingServiceStub(channels["TenancyService"]),
         "SharedQueryService": sharing_pb2_grpc.SharedQueryServiceStub(channels["QueryService"]),
+        "ProgrammeService": programme_pb2_grpc.ProgrammeServiceStub(channels["TenancyService"]),
     }
     principals: dict = {}
 

@@ -25,6 +25,7 @@ def test_the_catalog_is_valid_and_complete():
         kinds = {s["name"]: s["kind"] for s in spec["series"]}
         assert kinds.get("state") == "state" and kinds.get("parts_total") == "counter", name
         assert spec["ideal_cycle_s"] > 0
+    assert {r.code for r in catalog.utilisation_rules} >= {"SUBSIDISED_IDLE", "DEVICES_SILENT", "NO_LOGINS"}
 
 
 @pytest.mark.parametrize("template", sorted(INDUSTRIES))

@@ -1,0 +1,156 @@
+"""The programme operator's monthly utilisation report: is each tenant really using the platform?
+
+Per tenant and month: days with data, devices registered and reporting, points and bytes stored, sign-ins,
+features used and the daily smart-factory levels, with the flags the operator's rules raise
+(tenants/utilisation_rules.yaml) and their reviews. Everything here is the operator's alone; a tenant never
+learns it was flagged.
+
+The control-plane facts (subscriptions, devices, the audit log's sign-ins and actions, API calls, levels) are
+tenancy's own tables, read in a transaction scoped to each tenant in turn. What devices stored lives on the
+tenant's cell, which only ingest and analytics read: tenancy asks analytics (`DeviceUsage`) as the service
+`tenancy`, scoped to that tenant and its cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.principal import Principal
+from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id, require_name
+from services.tenancy import audit
+from services.tenancy.programme_models import FEATURES, Flag, Period, ReportedTenant, Rule, Utilisation
+from services.tenancy.storage import utilisation as storage
+from services.tenancy.usage import month_bounds
+from services.tenancy.utilisation_rules import raised
+
+OPERATOR = {"app.operator": "on"}
+MAX_NOTE = 2000
+CSV_COLUMNS = (
+    "month", "tenant_id", "tenant", "supplier_id", "plan", "state", "subsidised", "days_counted",
+    "days_with_data", "registered_devices", "reporting_devices", "points", "bytes", "logins", "login_users",
+    *FEATURES, "first_level", "last_level", "flags", "reviewed_flags",
+)  # fmt: skip
+
+
+class DeviceUsage(Protocol):
+    async def usage(
+        self, tenant_id: uuid.UUID, cell: str, first: date, last: date
+    ) -> list[tuple[str, date, int, int]]:
+        """(device id, day, points, bytes) per day a device stored data; Unavailable when it cannot be read."""
+
+
+def period_of(month: str, today: date) -> Period:
+    """The month's days to count: all of a past month, up to today of the current one; a future month is refused."""
+    first, last = month_bounds(month)
+    if first > today:
+        raise InvalidArgument.of("month", "has not begun yet", reason="MONTH_NOT_STARTED")
+    return Period(first, min(last, today), first.strftime("%Y-%m"))
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+class UtilisationReport:
+    def __init__(self, db: Transactions, devices: DeviceUsage, rules: tuple[Rule, ...]) -> None:
+        self._db = db
+        self._devices = devices
+        self._rules = rules
+
+    async def report(
+        self, caller: Principal, month: str, tenant_id: str = "", flagged_only: bool = False
+    ) -> list[Utilisation]:
+        caller.require_platform_operator()
+        period = period_of(month, datetime.now(UTC).date())
+        only = parse_id("tenant_id", tenant_id) if tenant_id else None
+        month_end = _start(month_bounds(month)[1] + timedelta(days=1))
+        async with self._db.transaction(OPERATOR) as conn:
+            tenants = await storage.tenants(conn, only, month_end)
+            reviews = await storage.reviews(conn, period.first)
+        if only is not None and not tenants:
+            raise NotFound("no such tenant in that month", reason="TENANT_NOT_FOUND")
+        months = [await self._month(t, period, reviews) for t in tenants]
+        return [m for m in months if m.flags or not flagged_only]
+
+    async def _month(self, tenant: ReportedTenant, period: Period, reviews: dict) -> Utilisation:
+        start, end = _start(period.first), _start(period.last + timedelta(days=1))
+        async with self._db.tenant(tenant.id) as conn:
+            registered = await storage.registered_devices(conn, start, end)
+            logins, login_users = await storage.logins(conn, tenant.id, start, end)
+            features = await storage.features(conn, tenant.id, start, end, period.first, period.last)
+            levels = await storage.levels(conn, period.first, period.last)
+        stored = await self._devices.usage(tenant.id, tenant.cell, period.first, period.last)
+        month = Utilisation(
+            tenant,
+            period,
+            days_with_data=len({day for _, day, _, _ in stored}),
+            registered_devices=len(registered),
+            reporting_devices=len({device for device, *_ in stored} & registered),
+            points=sum(points for *_, points, _ in stored),
+            bytes=sum(size for *_, size in stored),
+            logins=logins,
+            login_users=login_users,
+            features=features,
+            levels=levels,
+        )
+        own_reviews = {rule: review for (t, rule), review in reviews.items() if t == tenant.id}
+        return replace(month, flags=raised(self._rules, month, own_reviews))
+
+    async def csv(self, caller: Principal, month: str) -> str:
+        """The month's report, one row per tenant, with the same figures as `report`."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for m in await self.report(caller, month):
+            writer.writerow(_csv_row(m))
+        return out.getvalue()
+
+    async def review(self, caller: Principal, tenant_id: str, month: str, rule: str, note: str) -> Flag:
+        """Mark a raised flag reviewed; reviewing again replaces the note. Audited as a platform event."""
+        caller.require_platform_operator()
+        note = require_name("note", note, MAX_NOTE)
+        if rule not in {r.code for r in self._rules}:
+            known = ", ".join(r.code for r in self._rules)
+            raise InvalidArgument.of("rule", f"no rule {rule!r} (known: {known})", reason="UNKNOWN_RULE")
+        [found] = await self.report(caller, month, tenant_id)
+        flag = next((f for f in found.flags if f.rule.code == rule), None)
+        if flag is None:
+            raise FailedPrecondition(
+                f"{rule} is not raised for this tenant in {month}", reason="FLAG_NOT_RAISED"
+            )
+        async with self._db.transaction(OPERATOR) as conn:
+            review = await storage.put_review(
+                conn, found.tenant.id, found.period.first, rule, note, f"user:{caller.subject}"
+            )
+            detail = {"month": found.period.month, "rule": rule, "value": flag.value, "note": note}
+            await audit.record(conn, caller, "utilisation.review", target=str(found.tenant.id), detail=detail)
+        return Flag(flag.rule, flag.value, flag.evidence, review)
+
+    async def set_subsidised(self, caller: Principal, tenant_id: str, subsidised: bool) -> None:
+        caller.require_platform_operator()
+        target = parse_id("tenant_id", tenant_id)
+        async with self._db.transaction(OPERATOR) as conn:
+            if not await storage.set_subsidised(conn, target, subsidised):
+                raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
+            await audit.record(
+                conn, caller, "subscription.subsidised", target=str(target), detail={"subsidised": subsidised}
+            )
+
+
+def _csv_row(m: Utilisation) -> list:
+    levels = [level for _, level in m.levels]
+    reviewed = [f.rule.code for f in m.flags if f.review is not None]
+    return [
+        m.period.month, m.tenant.id, m.tenant.name, m.tenant.supplier_id or "", m.tenant.plan, m.tenant.state,
+        str(m.tenant.subsidised).lower(), m.period.days, m.days_with_data, m.registered_devices,
+        m.reporting_devices, m.points, m.bytes, m.logins, m.login_users, *(m.features[f] for f in FEATURES),
+        levels[0] if levels else "", levels[-1] if levels else "",
+        ";".join(f.rule.code for f in m.flags), ";".join(reviewed),
+    ]  # fmt: skip

@@ -34,7 +34,8 @@ class Access:
         """The user, their tenant memberships and their supplier memberships; the gateway calls this.
 
         After MAX_FAILURES wrong passwords in a row the account locks for LOCK_MINUTES; a password reset
-        unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer.
+        unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer. A hash made
+        with weaker parameters than today's is replaced by one made with today's (OWASP; RELIABILITY A1).
         """
         caller.require_service("gateway")
         async with self._db.transaction({}) as conn:
@@ -44,8 +45,11 @@ class Access:
         verified = await self._passwords.verify(stored_hash, password) and user is not None
         if locked or not verified:
             await self._refuse(caller, email, user, locked)
+        upgraded = await self._passwords.hash(password) if self._passwords.needs_rehash(stored_hash) else None
         async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
             await storage.clear_failures(conn, user.id)
+            if upgraded:
+                await storage.set_password(conn, user.id, upgraded)
             memberships = await storage.memberships_of(conn, user.id)
             suppliers = await org_storage.supplier_memberships_of(conn, user.id)
         for membership in memberships:

@@ -43,6 +43,10 @@ class PasswordChecker:
                 _verify, stored_hash or _DUMMY_HASH, password, stored_hash is not None
             )
 
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether a hash was made with weaker parameters than today's (or another variant): sign-in upgrades it."""
+        return _HASHER.check_needs_rehash(stored_hash)
+
 
 def _verify(stored_hash: str, password: str, real: bool) -> bool:
     try:

@@ -31,6 +31,8 @@ from sf.inprocess import InProcessStack
 from sf.seeding import create_tenant
 from sfcloud.v1 import common_pb2, query_pb2, query_pb2_grpc
 
+DEADLINE_S = 60  # every call has a deadline (RELIABILITY R2); generous, a benchmark measures
+
 YEAR = 365 * 86_400
 HOUR_NS = 3_600 * 10**9
 # The year up to the current hour, as a live factory's store holds it: "latest" reads recent data.
@@ -189,15 +191,22 @@ async def engine(
             "query.year_hourly_avg_ms": lambda: stub.Aggregate(
                 query_pb2.AggregateRequest(series_id=sid, range=year, bucket_ns=HOUR_NS, as_columns=True),
                 metadata=metadata,
+                timeout=DEADLINE_S,
             ),
             "query.m4_year_ms": lambda: stub.ChartSeries(
-                query_pb2.ChartSeriesRequest(series_id=sid, range=year, columns=COLUMNS), metadata=metadata
+                query_pb2.ChartSeriesRequest(series_id=sid, range=year, columns=COLUMNS),
+                metadata=metadata,
+                timeout=DEADLINE_S,
             ),
             "query.m4_hour_ms": lambda: stub.ChartSeries(
-                query_pb2.ChartSeriesRequest(series_id=sid, range=hour, columns=COLUMNS), metadata=metadata
+                query_pb2.ChartSeriesRequest(series_id=sid, range=hour, columns=COLUMNS),
+                metadata=metadata,
+                timeout=DEADLINE_S,
             ),
             "query.latest_1000_ms": lambda: stub.LatestValues(
-                query_pb2.LatestValuesRequest(series_ids=[str(s) for s in latest]), metadata=metadata
+                query_pb2.LatestValuesRequest(series_ids=[str(s) for s in latest]),
+                metadata=metadata,
+                timeout=DEADLINE_S,
             ),
         }
         return {name: await amedian_ms(call, RUNS) for name, call in calls.items()}

@@ -237,6 +237,7 @@ def test_damaged_payloads_never_crash_and_both_readers_agree(points, data):
     ],
 )
 def test_decoding_allocates_at_most_a_small_multiple_of_the_declared_size(payload):
+    """RELIABILITY S2: Decoding allocates at most a small multiple of what the blob declares."""
     count = 2**20
     blob = blob_around(count, bytes.fromhex(payload))
     tracemalloc.start()

@@ -29,6 +29,7 @@ def stats_outcome(blob: bytes) -> object:
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(SEEDS), st.randoms(use_true_random=False))
 def test_mutated_blobs_are_decoded_or_refused_alike(blob, rnd):
+    """RELIABILITY S2: Mutated blobs are decoded or refused with CodecError, alike by both readers."""
     damaged = mutate(blob, rnd, SEEDS)
     assert outcome(tscodec.decode, damaged) == outcome(reference.decode, damaged)
     stats_outcome(damaged)
@@ -37,13 +38,14 @@ def test_mutated_blobs_are_decoded_or_refused_alike(blob, rnd):
 @settings(max_examples=200, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_random_blobs_are_decoded_or_refused_alike(rnd):
+    """RELIABILITY S2: Random blobs are decoded or refused with CodecError, alike by both readers."""
     blob = random_blob(rnd)
     assert outcome(tscodec.decode, blob) == outcome(reference.decode, blob)
 
 
 @pytest.mark.long
 def test_a_million_mutated_and_random_blobs():
-    """1,000,000 inputs through the compiled reader; every 100th through the reference too.
+    """RELIABILITY S2: 1,000,000 inputs through the compiled reader; every 100th through the reference too.
 
     No crash (the process would die), no hang (each decode well under a second), no error but
     CodecError, and no memory growth beyond what the largest declared block needs.

@@ -132,7 +132,7 @@ def _published(messages):
 
 
 async def test_ingest_killed_three_times_and_the_agent_once(crash_stack, signer, tmp_path):
-    """RELIABILITY.md D1: besides the kills, the proxy cuts the link 1,000 times right after a commit."""
+    """RELIABILITY D1: besides the kills, the proxy cuts the link 1,000 times right after a commit."""
 
     def faults(ingest: ServiceProcess, agent: AgentProcess) -> list[Fault]:
         async def restart_agent() -> None:
@@ -145,6 +145,8 @@ async def test_ingest_killed_three_times_and_the_agent_once(crash_stack, signer,
 
 
 async def test_postgres_stopped_in_immediate_mode_mid_stream(crash_stack, crash_postgres, signer, tmp_path):
+    """RELIABILITY D2: PostgreSQL stopped in immediate mode mid-stream and restarted: every point stored once."""
+
     def faults(ingest: ServiceProcess, agent: AgentProcess) -> list[Fault]:
         async def crash_postgres_and_restart() -> None:
             url = crash_postgres.admin_url

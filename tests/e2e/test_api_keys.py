@@ -44,6 +44,7 @@ async def test_a_key_without_the_read_scope_is_forbidden(stack, tenancy):
 
 
 async def test_unknown_and_revoked_keys_are_unauthenticated(stack, tenancy):
+    """RELIABILITY A5: Unknown keys are refused; a revoked key within 5 s."""
     _, owner = await tenancy.tenant(OPERATOR)
     created = await tenancy.call("CreateApiKey", pb.CreateApiKeyRequest(name="gone", scopes=["read"]), owner)
     status, body = await graphql(stack.gateway_url, "sfk_nothing", "{ me { kind } }")

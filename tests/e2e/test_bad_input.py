@@ -143,6 +143,7 @@ async def test_valid_batches_before_a_bad_one_stay_acknowledged(stack, tenants, 
 
 
 async def test_a_block_over_the_points_limit_is_refused_before_decoding(stack, tenants, admin_conn):
+    """RELIABILITY R1: A block declaring more points than allowed is refused before it is decoded."""
     a, _ = tenants
     before = stored_points(admin_conn, a.id)
     count = MAX_POINTS + 1
@@ -157,7 +158,7 @@ async def test_a_block_over_the_points_limit_is_refused_before_decoding(stack, t
 
 
 async def test_a_message_over_the_size_limit_is_refused_whole(stack, tenants, admin_conn):
-    """Plain points past the 16 MiB message limit: gRPC itself refuses the message, and names both sizes."""
+    """RELIABILITY R1: Plain points past the 16 MiB message limit: gRPC itself refuses the message, and names both sizes."""
     a, _ = tenants
     before = stored_points(admin_conn, a.id)
     count = MAX_MESSAGE_BYTES // 16 + 1

@@ -33,6 +33,7 @@ def conflicts_counted(admin_conn, tenant_id) -> int:
 
 
 async def test_first_write_wins_and_every_conflict_is_counted(stack, signer, admin_conn):
+    """RELIABILITY D3: 1,000 changed values: the first stored wins, and the conflict counter rises by exactly 1,000."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Conflicts")
     timestamps = time.time_ns() - 10**12 + np.arange(1_000, dtype=np.int64) * 10**6
     first = await send_batches(
@@ -65,6 +66,7 @@ async def test_a_repeated_timestamp_within_a_batch_keeps_the_first(stack, signer
 
 
 async def test_racing_batches_store_each_timestamp_once(stack, signer, admin_conn):
+    """RELIABILITY D3: Racing writers of one series store each timestamp once; every loser is counted."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Conflicts race")
     timestamps = time.time_ns() - 10**12 + np.arange(500, dtype=np.int64) * 10**6
     requests = [points(tenant.series_ids[0], timestamps, np.full(500, float(n))) for n in range(4)]

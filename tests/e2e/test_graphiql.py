@@ -30,6 +30,7 @@ async def test_graphiql_asks_a_stranger_to_sign_in_and_comes_back_after(stack, s
 
 
 async def test_the_signed_in_page_carries_the_csrf_header_its_queries_need(stack, signer):
+    """RELIABILITY A4: The signed-in page sends the session's CSRF token with its queries."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "GraphiQL CSRF")
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
     try:

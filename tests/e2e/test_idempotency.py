@@ -25,6 +25,7 @@ def numbered(tenant, session: str, numbers: range, base_ns: int) -> list[ingest_
 
 
 async def test_a_resent_batch_is_a_duplicate_not_stored_twice(stack, signer, admin_conn):
+    """RELIABILITY D3: A batch resent after a lost acknowledgement is a duplicate, not stored twice."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Idempotent")
     session, base = str(uuid.uuid4()), time.time_ns() - 10**12
     first = await send_batches(
@@ -45,6 +46,7 @@ async def test_a_resent_batch_is_a_duplicate_not_stored_twice(stack, signer, adm
 
 
 async def test_replays_from_two_connections_at_once_store_once(stack, signer, admin_conn):
+    """RELIABILITY D3: The same batches replayed from two connections at once are stored once."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Idempotent race")
     session, base = str(uuid.uuid4()), time.time_ns() - 10**12
     requests = numbered(tenant, session, range(1, 51), base)

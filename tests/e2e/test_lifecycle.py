@@ -49,6 +49,7 @@ def test_bad_configuration_stops_with_one_line(env, message):
 
 
 async def test_health_serving_and_reflection(stack):
+    """RELIABILITY R3: The health service answers without a credential (the one exception to R3)."""
     async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", "sfcloud.v1.QueryService"):

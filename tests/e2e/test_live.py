@@ -63,6 +63,7 @@ async def test_a_subscriber_receives_committed_values(stack, signer):
 
 
 async def test_another_tenants_series_cannot_be_subscribed(stack, signer):
+    """RELIABILITY I5: A subscription to another tenant's series is refused."""
     a = await create_tenant(stack.targets["tenancy"], signer, "Live A")
     b = await create_tenant(stack.targets["tenancy"], signer, "Live B")
     client = await GraphQLClient.login(stack.gateway_url, b.owner_email, b.owner_password)
@@ -77,6 +78,7 @@ async def test_another_tenants_series_cannot_be_subscribed(stack, signer):
 
 
 async def test_a_foreign_origin_is_refused(stack, signer):
+    """RELIABILITY G3: A websocket from a foreign Origin is refused."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Live origin")
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
     try:
@@ -88,7 +90,7 @@ async def test_a_foreign_origin_is_refused(stack, signer):
 
 
 async def test_a_subscriber_that_reads_late_gets_every_value_or_its_count(stack, signer):
-    """Values stored while a client reads nothing reach it later, or are counted in `missed` (the
+    """RELIABILITY D6: Values stored while a client reads nothing reach it later, or are counted in `missed` (the
     gateway keeps at most 1,000 waiting per subscription: tests/gateway/test_live_relay.py)."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Live slow", series_count=20)
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)

@@ -139,6 +139,7 @@ def expected(offers: list[Offer]) -> dict[int, int]:
 
 
 async def test_excess_is_refused_quickly_and_what_is_acknowledged_is_stored(stack, signer, admin_conn, tight):
+    """RELIABILITY D5: Overload: excess refused with RESOURCE_EXHAUSTED within 100 ms (p99); accepted equals stored."""
     server, target = tight
     tenant = await create_tenant(
         stack.targets["tenancy"], signer, "Overload", series_count=1, plan="enterprise"

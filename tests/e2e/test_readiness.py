@@ -19,6 +19,7 @@ async def status(target: str) -> int:
 
 
 async def test_readiness_flips_with_the_dependency(signing_key):
+    """RELIABILITY D7: Readiness NOT_SERVING while a dependency is unreachable, SERVING again after."""
     reachable = {"database": True}
 
     async def database_check() -> None:

@@ -81,6 +81,7 @@ def test_values_come_back_bit_for_bit(path):
 
 
 def test_over_its_cap_the_buffer_drops_the_oldest_waiting_readings_and_counts_them(path, caplog):
+    """RELIABILITY D4: At its cap the buffer drops the oldest readings, counted and logged, never silently."""
     buffer = Buffer(path, max_bytes=256 * 1024)
     in_flight = buffer.cut(10, 0)
     assert in_flight is None

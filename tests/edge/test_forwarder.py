@@ -66,7 +66,8 @@ async def test_everything_written_to_the_buffer_is_stored_once(stack, tenant, ad
 async def test_batches_stored_before_their_ack_was_lost_are_not_stored_again(
     stack, tenant, admin_conn, tmp_path
 ):
-    """The cloud committed two batches, the agent died before it heard: after a restart they come back as duplicates."""
+    """RELIABILITY D1: The cloud committed two batches, the agent died before it heard: after a restart they
+    come back as duplicates."""
     path = tmp_path / "buffer.db"
     buffer = Buffer(path)
     start = time.time_ns() - 600 * 10**9

@@ -292,7 +292,7 @@ asyncio.run(MqttSource(config).run(SqliteSink(db)))
 
 
 async def test_no_reading_is_lost_when_the_agent_is_killed(broker, tmp_path):
-    """kill -9 at arbitrary moments while a device publishes: after a last restart every reading is
+    """RELIABILITY D4: kill -9 at arbitrary moments while a device publishes: after a last restart every reading is
     in the agent's database (a reading written just before a kill may be there twice)."""
     broker.open_session("sf-edge-crash", "sfcloud/#")
     db, count = tmp_path / "buffer.db", 4000

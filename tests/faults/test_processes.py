@@ -25,6 +25,7 @@ def numbered(series_id: str, session: str, batch_no: int, base_ns: int):
 async def test_ingest_killed_with_9_restarts_on_its_port_and_keeps_what_it_acked(
     stack, signer, admin_conn, tmp_path
 ):
+    """RELIABILITY D1: kill -9 of `sf serve ingest`: restarted, it keeps every batch it acknowledged."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Crash")
     session, base, series = str(uuid.uuid4()), time.time_ns() - 10**12, tenant.series_ids[0]
     async with ServiceProcess("ingest", ingest_env(stack), free_port(), log_dir=tmp_path) as ingest:

@@ -223,6 +223,7 @@ async def test_grpc_calls_pass_through(grpc_proxy, health_stub):
 
 
 async def test_a_blackhole_times_grpc_calls_out_and_restore_brings_them_back(grpc_proxy, health_stub):
+    """RELIABILITY D7: A blackholed link times calls out at their deadline; restoring it brings them back."""
     assert await check(health_stub) == SERVING
     grpc_proxy.blackhole()
     with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -32,6 +32,7 @@ def points_variables(developer, first: int) -> dict:
 
 
 async def test_a_query_fifty_levels_deep_is_refused(developer):
+    """RELIABILITY G1: Depth over 10 refused before anything runs."""
     deep = "query Deep { " + "machines { " * 50 + "name" + " }" * 50 + " }"
     async with developer.client() as client:
         response = await client.post("/graphql", json={"query": deep})
@@ -43,6 +44,7 @@ async def test_a_query_fifty_levels_deep_is_refused(developer):
 
 
 async def test_a_thousand_aliases_are_refused_and_sixteen_too(developer):
+    """RELIABILITY G1: 16 aliases (limit 15) and 1,000 refused before anything runs."""
     thousand = "{ " + " ".join(f"a{i}: me {{ kind }}" for i in range(1000)) + " }"
     sixteen = "{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }"
     fifteen = "{ " + " ".join(f"a{i}: __typename" for i in range(15)) + " }"
@@ -58,6 +60,7 @@ async def test_a_thousand_aliases_are_refused_and_sixteen_too(developer):
 
 
 async def test_a_million_points_are_refused_by_cost_and_ten_thousand_pass(developer):
+    """RELIABILITY G2: A query costing 1,000,000 points is refused before it runs; 10,000 pass."""
     async with developer.client() as client:
         response = await client.post(
             "/graphql", json={"query": POINTS, "variables": points_variables(developer, 1_000_000)}
@@ -78,6 +81,7 @@ async def test_a_million_points_are_refused_by_cost_and_ten_thousand_pass(develo
 
 
 async def test_sizes_in_variable_defaults_and_columns_are_counted(developer):
+    """RELIABILITY G2: Sizes hidden in variable defaults and columns count towards the cost."""
     by_default = POINTS.replace("$n: Int!", "$n: Int = 1000000")
     chart = """query($id: ID!) { chart(seriesId: $id, from: "1970-01-01T00:00:00Z",
       to: "2100-01-01T00:00:00Z", columns: 1000000) { first } }"""
@@ -95,6 +99,7 @@ async def test_sizes_in_variable_defaults_and_columns_are_counted(developer):
 
 
 async def test_introspection_stays_on(developer):
+    """RELIABILITY G1: Departure from G1, on purpose: introspection stays on (docs/RELIABILITY.md says why)."""
     from graphql import get_introspection_query
 
     async with developer.client() as client:
@@ -104,6 +109,7 @@ async def test_introspection_stays_on(developer):
 
 
 async def test_a_ten_megabyte_body_is_refused_with_413(developer):
+    """RELIABILITY R1: HTTP side: a 10 MB body is refused with 413."""
     body = b'{"query": "{ me { kind } }", "variables": {"pad": "' + b"x" * (10 << 20) + b'"}}'
     async with developer.client() as client:
         response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
@@ -150,6 +156,7 @@ async def test_a_chunked_body_is_refused_once_past_the_limit(developer):
 
 
 async def test_too_many_requests_get_429_with_ratelimit_headers(stack, signer, tenancy, tight_gateway):
+    """RELIABILITY I5: Per-API-key rate limit: 429 with RateLimit headers past the limit."""
     limit = TIGHT_RATE
     noisy = await new_developer(stack, signer, tenancy, tight_gateway, plan="standard")
     quiet = await new_developer(stack, signer, tenancy, tight_gateway, plan="standard")
@@ -173,6 +180,7 @@ async def test_too_many_requests_get_429_with_ratelimit_headers(stack, signer, t
 
 
 async def test_the_limits_come_from_the_callers_plan(stack, signer, tenancy, tight_gateway):
+    """RELIABILITY G2: Depth, alias, token and cost limits come from the caller's plan."""
     developer = await new_developer(stack, signer, tenancy, tight_gateway)
     allowed_on_starter = [
         (DASHBOARD, {}),  # depth 4: the tight catalog allows 3
@@ -194,6 +202,7 @@ async def test_the_limits_come_from_the_callers_plan(stack, signer, tenancy, tig
 
 
 async def test_a_misspelled_field_gets_no_suggestion_and_a_syntax_error_no_internals(developer):
+    """RELIABILITY G1: No 'Did you mean' suggestion; a syntax error shows no internals."""
     async with developer.client() as client:
         (error,) = errors_of(await client.post("/graphql", json={"query": "{ machins { id } }"}))
         assert error["message"] == "Cannot query field 'machins' on type 'Query'."

@@ -87,6 +87,7 @@ async def test_automatic_persisted_queries(developer, redis_url):
 
 
 async def test_a_persisted_query_is_its_tenants_only(developer, stack, signer, tenancy):
+    """RELIABILITY I5: A persisted query is stored under its tenant's key only."""
     from tests.gateway.conftest import new_developer
 
     other = await new_developer(stack, signer, tenancy, stack.gateway_url)

@@ -130,6 +130,7 @@ async def test_an_error_in_the_body_gives_the_budget_back():
 
 
 async def test_under_many_concurrent_batches_the_budget_is_never_exceeded():
+    """RELIABILITY D5: The in-flight byte budget holds under many concurrent batches."""
     admission = Admission(1000, wait_s=0.02)
     outcomes = []
 

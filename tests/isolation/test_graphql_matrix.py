@@ -311,6 +311,7 @@ A_DATA_VISIBLE_TO = {"a_session", "a_key_read", "a_key_ingest"}
 
 
 def test_every_query_field_and_mutation_has_a_row():
+    """RELIABILITY I1: Every GraphQL query field and mutation has a row in the matrix."""
     schema = build_schema()._schema
     assert set(schema.query_type.fields) == set(ROWS), "add a row to ROWS for each new GraphQL field"
     assert set(schema.mutation_type.fields) == set(MUTATIONS), "add a row to MUTATIONS for each new mutation"
@@ -412,6 +413,7 @@ async def raised_alarm(alarms, tenant) -> str:
 
 @pytest.mark.parametrize("field", sorted(ROWS) + sorted(MUTATIONS))
 async def test_graphql_matrix(stack, all_callers, field):
+    """RELIABILITY I1: One GraphQL field x every principal on tenant A's objects: no cross-tenant success."""
     a, headers, more = all_callers
     query_template, allowed = ROWS.get(field) or MUTATIONS[field]
     query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)

@@ -745,6 +745,7 @@ def declared_methods() -> set[str]:
 
 
 def test_every_method_has_a_row():
+    """RELIABILITY I1: Every gRPC method in the protos has a row in the matrix."""
     assert declared_methods() - set(ROWS) == set(), "add a row to ROWS for each new method"
     assert set(ROWS) - declared_methods() == set()
 
@@ -924,6 +925,7 @@ PRINCIPALS = [
 
 @pytest.mark.parametrize("method", sorted(ROWS))
 async def test_matrix(world, method):
+    """RELIABILITY I1: One gRPC method x every principal on tenant A's objects: no cross-tenant success."""
     spec, outcomes = ROWS[method], {}
     for who in PRINCIPALS:
         request = await spec.build(world)

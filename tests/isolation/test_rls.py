@@ -33,6 +33,7 @@ async def two_tenants(stack, signer):
 
 
 def test_every_tenant_table_forces_row_level_security(admin_conn):
+    """RELIABILITY I2: Every table with tenant_id has RLS enabled and forced and at least one policy."""
     tables = admin_conn.execute(
         "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity,"
         " (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)"
@@ -57,6 +58,7 @@ def test_every_tenant_table_forces_row_level_security(admin_conn):
 
 
 def test_application_roles_cannot_bypass_row_level_security(admin_conn):
+    """RELIABILITY I2: Service roles: not superuser, no BYPASSRLS, own nothing; no view without security_invoker."""
     roles = admin_conn.execute(
         "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY(%s)", [list(APP_ROLES)]
     ).fetchall()
@@ -83,6 +85,7 @@ def _blocks_seen(url: str, *statements: tuple[str, list]) -> int:
 
 
 def test_sql_sees_only_the_tenant_in_context(admin_url, two_tenants):
+    """RELIABILITY I3: Never-set (NULL) and committed ('') tenant settings both see 0 rows."""
     a, b = two_tenants
     url = role_url(admin_url, "sf_analytics", None)
     scoped = "SELECT set_config('app.tenant_id', %s, true)"
@@ -98,6 +101,7 @@ def test_sql_sees_only_the_tenant_in_context(admin_url, two_tenants):
 
 
 async def test_a_pooled_connection_does_not_carry_the_tenant_over(admin_url, two_tenants):
+    """RELIABILITY I3: A connection last used by tenant A, reused without context, sees 0 rows."""
     a, _ = two_tenants
     db = Database(role_url(admin_url, "sf_analytics", None), min_size=1, max_size=1)
     await db.open()
@@ -117,6 +121,7 @@ def _as(signer, tenant_id: uuid.UUID, role: Role = Role.OWNER) -> tuple:
 
 
 async def test_grpc_calls_in_tenant_b_never_reach_tenant_a(stack, signer, two_tenants):
+    """RELIABILITY I1: B's reads and writes of A's objects are NOT_FOUND, as if they never existed."""
     a, b = two_tenants
     as_b = _as(signer, b.id)
     async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
@@ -177,7 +182,7 @@ async def test_viewers_cannot_change_the_tenant(stack, signer, two_tenants):
 
 
 def test_no_session_level_tenant_settings_in_the_code():
-    """Tenant settings are transaction-local only: no SET app.*, no set_config(..., false)."""
+    """RELIABILITY I3: Tenant settings are transaction-local only: no SET app.*, no set_config(..., false)."""
     offending = []
     for path in [
         *REPO.glob("services/**/*.py"),

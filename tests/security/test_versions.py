@@ -30,10 +30,12 @@ def as_tuple(text: str) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("package", sorted(SAFE_FLOORS))
 def test_installed_versions_are_past_their_advisories(package):
+    """RELIABILITY S1: Each package with a known advisory is at least its first safe version."""
     assert as_tuple(version(package)) >= as_tuple(SAFE_FLOORS[package]), (package, version(package))
 
 
 def test_what_runs_is_what_pyproject_pins():
+    """RELIABILITY S1: The installed versions are those pyproject.toml pins."""
     project = tomllib.loads(PYPROJECT.read_text())["project"]
     for pin in map(Requirement, [*project["dependencies"], *project["optional-dependencies"]["dev"]]):
         wanted = [spec.version for spec in pin.specifier if spec.operator == "=="]

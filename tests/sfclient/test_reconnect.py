@@ -118,7 +118,7 @@ async def cutting_proxy(stack):
 async def test_forty_lost_acks_cost_a_short_backoff_each_and_store_every_point_once(
     stack, signer, admin_conn, cutting_proxy, caplog
 ):
-    """200 batches of 1,000 points while the link is cut 40 times just after an acknowledgement."""
+    """RELIABILITY D1: 200 batches of 1,000 points while the link is cut 40 times just after an acknowledgement."""
     caplog.set_level(logging.ERROR, logger="asyncio")
     tenant = await create_tenant(stack.targets["tenancy"], signer, "cuts", series_count=4, plan="pro")
     policy = RecordingPolicy(backoff_initial_s=0.02, backoff_max_s=0.5, ack_timeout_s=5)

@@ -20,6 +20,7 @@ GATEWAY = service_principal("gateway")
 
 
 async def test_an_api_key_is_shown_once_stored_hashed_and_revocable(tenancy, admin_conn):
+    """RELIABILITY A5: Shown once, stored as a hash beside its prefix, revocable, audited."""
     tenant, owner = await tenancy.tenant(OPERATOR)
     created = await tenancy.call(
         "CreateApiKey", pb.CreateApiKeyRequest(name="ci", scopes=["read", "ingest"]), owner
@@ -54,6 +55,7 @@ async def test_an_api_key_is_shown_once_stored_hashed_and_revocable(tenancy, adm
     ],
 )
 async def test_a_mistyped_key_fails_its_checksum_before_any_lookup(tenancy, mangle, reason):
+    """RELIABILITY A5: A mistyped key fails its offline checksum before any lookup."""
     _, owner = await tenancy.tenant(OPERATOR)
     key = (await tenancy.call("CreateApiKey", pb.CreateApiKeyRequest(name="k", scopes=["read"]), owner)).key
     error = await rejected(

@@ -83,6 +83,7 @@ async def test_expired_invitation_and_weak_password(mailing_tenancy, inbox, admi
 
 
 async def test_lockout_after_repeated_failures_and_reset_unlocks(mailing_tenancy, inbox):
+    """RELIABILITY A2: Lockout after 10 failed sign-ins; a password reset unlocks."""
     tenancy = mailing_tenancy
     _, owner = await tenancy.tenant(OPERATOR)
     email = f"locked-{owner.subject[:8]}@example.com"
@@ -123,6 +124,7 @@ async def test_lockout_after_repeated_failures_and_reset_unlocks(mailing_tenancy
 
 
 async def test_reset_for_an_unknown_email_answers_the_same_and_sends_nothing(mailing_tenancy, inbox):
+    """RELIABILITY A2: A reset for an unknown email answers the same and sends nothing (no enumeration)."""
     before = len(inbox.messages)
     await mailing_tenancy.call(
         "RequestPasswordReset", pb.RequestPasswordResetRequest(email="nobody@nowhere.example"), GATEWAY

@@ -62,6 +62,7 @@ def _analytics_rows(conn, tenant) -> None:
 async def test_a_cancelled_tenant_is_purged_after_its_grace_period(
     stack, signer, tenancy, admin_url, redis_url
 ):
+    """RELIABILITY I8: Purge: 0 rows in any table, 0 Redis keys, sessions and API keys refused."""
     doomed = await create_tenant(stack.targets["tenancy"], signer, "Doomed")
     kept = await create_tenant(stack.targets["tenancy"], signer, "Kept")
     for tenant in (doomed, kept):

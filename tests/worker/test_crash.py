@@ -68,6 +68,7 @@ def snapshot(admin_conn, tenant) -> tuple:
 async def test_compaction_cancelled_anywhere_inside_its_transaction_changes_nothing(
     stack, tenant, worker_cells, admin_conn
 ):
+    """RELIABILITY D8: Compaction cancelled anywhere in its transaction: counts and sums unchanged."""
     rng = random.Random(6)
     hours = [closed_hour(h) for h in range(40, 20, -1)]
     await seed_hours(stack, tenant, hours)
@@ -118,6 +119,7 @@ async def start_worker_process(admin_url, redis_url, signing_key) -> asyncio.sub
 async def test_a_worker_killed_mid_run_loses_nothing_and_its_jobs_are_taken_over(
     stack, tenant, worker_cells, admin_conn, empty_queue, admin_url, redis_url, signing_key
 ):
+    """RELIABILITY D6: A worker killed between read and ack: a peer claims its jobs, each applied once, nothing pending."""
     hours = [closed_hour(h) for h in range(90, 50, -1)]
     await seed_hours(stack, tenant, hours)
     before = snapshot(admin_conn, tenant)

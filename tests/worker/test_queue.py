@@ -45,6 +45,7 @@ class Counting:
 async def test_two_workers_share_the_jobs_and_leave_nothing_pending(
     stack, tenant, worker_cells, admin_conn, empty_queue
 ):
+    """RELIABILITY D6: Two workers share the Redis stream's jobs; the pending list is empty at the end."""
     hours = [closed_hour(h) for h in (12, 11, 10)]
     for seed, series in enumerate(tenant.series_ids):
         for hour in hours:
@@ -71,6 +72,7 @@ async def test_two_workers_share_the_jobs_and_leave_nothing_pending(
 async def test_a_busy_series_is_retried_after_the_claim_timeout(
     stack, tenant, worker_cells, admin_conn, empty_queue
 ):
+    """RELIABILITY D6: A job left pending is claimed again after the idle timeout."""
     series, hour = tenant.series_ids[0], closed_hour(13)
     timestamps, values = hour_points(hour, 100, 5)
     await send_in_batches(stack, tenant, series, timestamps, values, per_batch=10)

@@ -125,6 +125,8 @@ async def test_the_tenancy_directory_lists_tenants_with_their_plans_retention(di
 async def test_a_pass_deletes_exactly_the_blocks_wholly_past_the_plans_retention(
     worker_cells, directory, notifier, starter, pro, seeded, admin_conn
 ):
+    """RELIABILITY D8: Retention deletes exactly the blocks past the plan; kept (tenant, series, day) counts and
+    sums unchanged."""
     now = seeded
     cutoff = cutoff_ns(now, 30)
     before, pro_before = blocks(admin_conn, starter.id), blocks(admin_conn, pro.id)
@@ -196,6 +198,7 @@ async def test_a_notice_records_what_the_coming_week_deletes(
 async def test_a_pass_killed_anywhere_then_run_again_gives_the_same_result(
     worker_cells, directory, notifier, starter, pro, seeded, admin_conn
 ):
+    """RELIABILITY D8: A retention pass killed anywhere, then run again, gives the same counts and sums."""
     now = seeded
     rng = random.Random(8)
     before, pro_before = blocks(admin_conn, starter.id), blocks(admin_conn, pro.id)

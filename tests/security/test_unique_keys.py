@@ -1,0 +1,73 @@
+"""RELIABILITY I4 (the constraint half): PostgreSQL checks unique and foreign keys past row-level security, so
+a unique key that leaves out `tenant_id` would tell tenant A that a value exists in tenant B. Every unique key
+of a tenant table includes `tenant_id`, except on values the server makes at random (below); and what A sends
+that collides with B, or points at B's objects, gets an answer that says nothing about B.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+
+from sfcloud.v1 import tenancy_pb2 as pb
+from tests.control_plane import OPERATOR, rejected
+
+# Unique across tenants on purpose: each value is made by the server, at random or in sequence, never chosen
+# by a tenant, so a collision cannot be provoked to learn anything.
+SERVER_MADE = {
+    "tenancy.api_keys (prefix)": "12 random characters, the lookup prefix of an API key",
+    "tenancy.devices (credential_prefix)": "random, the lookup prefix of a device credential",
+    "tenancy.invitations (token_hash)": "SHA-256 of a random invitation token",
+    "tenancy.data_grants (id)": "a random UUID",
+    "tenancy.audit_log (id)": "the audit log's own sequence",
+}
+LEAKS = ("violates", "constraint", "duplicate key", "DETAIL", "Key (")
+
+
+def test_every_unique_key_of_a_tenant_table_includes_the_tenant(admin_conn):
+    rows = admin_conn.execute(
+        """SELECT format('%s (%s)', t.oid::regclass,
+                         (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
+                           WHERE a.attrelid = t.oid AND a.attnum = ANY(i.indkey)))
+             FROM pg_index i
+             JOIN pg_class t ON t.oid = i.indrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE i.indisunique AND t.relkind IN ('r', 'p')
+              AND n.nspname IN ('tenancy', 'telemetry', 'analytics')
+              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'tenant_id')
+              AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid
+                                AND a.attname = 'tenant_id' AND a.attnum = ANY(i.indkey))"""
+    ).fetchall()
+    assert {r[0] for r in rows} == set(SERVER_MADE)
+
+
+def _pointing_at(target: str) -> list[tuple[str, object]]:
+    return [
+        ("CreateAsset", pb.CreateAssetRequest(parent_id=target, kind=pb.ASSET_KIND_LINE, name="L")),
+        ("CreateSeries", pb.CreateSeriesRequest(machine_id=target, name="t", unit="", kind="gauge")),
+        ("UpdateAsset", pb.UpdateAssetRequest(asset_id=target, name="mine")),
+        ("DeleteAsset", pb.DeleteAssetRequest(asset_id=target)),
+    ]
+
+
+async def _answers(tenancy, principal, calls) -> list[tuple[str, str]]:
+    answers = []
+    for method, request in calls:
+        error = await rejected(tenancy.call(method, request, principal))
+        answers.append((error.code().name, error.details()))
+    return answers
+
+
+async def test_colliding_with_or_pointing_at_another_tenant_reveals_nothing(tenancy):
+    _, a = await tenancy.tenant(OPERATOR)
+    _, b = await tenancy.tenant(OPERATOR)
+    site = pb.CreateAssetRequest(kind=pb.ASSET_KIND_SITE, name="Plant Seoul")
+    b_site = (await tenancy.call("CreateAsset", site, b)).asset
+    assert (await tenancy.call("CreateAsset", site, a)).asset.name == "Plant Seoul"  # B's name is free in A
+    at_b = await _answers(tenancy, a, _pointing_at(b_site.id))
+    assert at_b == await _answers(tenancy, a, _pointing_at(str(uuid.uuid4())))  # as if B's site did not exist
+    assert {code for code, _ in at_b} == {"NOT_FOUND"}
+    again = await rejected(tenancy.call("CreateAsset", site, a))  # a collision inside A: named, not leaked
+    assert again.code() is grpc.StatusCode.ALREADY_EXISTS
+    assert [text for _, text in [*at_b, ("", again.details())] if any(leak in text for leak in LEAKS)] == []

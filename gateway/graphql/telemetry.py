@@ -115,6 +115,36 @@ class ChartColumn:
         )
 
 
+@strawberry.type(
+    description="A chart (M4) as the line it draws: each pixel column's first, smallest, largest and last point in"
+    " time order, as two parallel lists. A smallest or largest value that block statistics supplied has no time"
+    " of its own: it is placed midway through its column's points."
+)
+class ChartLine:
+    times_ms: list[float] = strawberry.field(description="The points' times, milliseconds since 1970 (UTC).")
+    values: list[float | None] = strawberry.field(description="One per time; null when not finite.")
+
+    @classmethod
+    def from_pb(cls, columns) -> ChartLine:
+        times, values = [], []
+        for c in columns:
+            middle = (c.first_ts + c.last_ts) / 2
+            points = sorted(
+                [
+                    (c.first_ts, c.first),
+                    (c.min_ts if c.HasField("min_ts") else middle, c.min),
+                    (c.max_ts if c.HasField("max_ts") else middle, c.max),
+                    (c.last_ts, c.last),
+                ],
+                key=lambda p: p[0],
+            )
+            for i, (t, v) in enumerate(points):
+                if i == 0 or (t, v) != points[i - 1]:
+                    times.append(t / 1e6)
+                    values.append(finite(v))
+        return cls(times_ms=times, values=values)
+
+
 @strawberry.enum(description="What an aligned aggregate reports of each bucket.")
 class AggregateFunction(enum.Enum):
     COUNT = query_pb2.AGGREGATE_FUNCTION_COUNT
@@ -154,6 +184,16 @@ class AlignedAggregate:
             for c in response.columns
         ]
         return cls(starts=list(response.starts_ns), columns=columns)
+
+
+async def _chart_columns(info: Info, series_id: strawberry.ID, from_: int, to: int, columns: int) -> list:
+    """The M4 columns of the series from analytics, after the series and the column count are checked."""
+    ctx = info.context
+    await ctx.tenant_loaders().require_series(str(series_id))
+    if not 1 <= columns <= 10_000:
+        raise ApiError("columns must be between 1 and 10,000", "BAD_USER_INPUT")
+    request = query_pb2.ChartSeriesRequest(series_id=str(series_id), range=_range(from_, to), columns=columns)
+    return list((await ctx.backends.call(ctx.backends.query.ChartSeries, request, ctx.principal)).columns)
 
 
 def _range(start: int, end: int) -> common_pb2.TimeRange:
@@ -257,15 +297,17 @@ class TelemetryQuery:
     async def chart(
         self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, columns: int
     ) -> list[ChartColumn]:
-        ctx = info.context
-        await ctx.tenant_loaders().require_series(str(series_id))
-        if not 1 <= columns <= 10_000:
-            raise ApiError("columns must be between 1 and 10,000", "BAD_USER_INPUT")
-        request = query_pb2.ChartSeriesRequest(
-            series_id=str(series_id), range=_range(from_, to), columns=columns
-        )
-        response = await ctx.backends.call(ctx.backends.query.ChartSeries, request, ctx.principal)
-        return [ChartColumn.from_pb(c) for c in response.columns]
+        return [ChartColumn.from_pb(c) for c in await _chart_columns(info, series_id, from_, to, columns)]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The same chart as `chart`, as the line a chart library draws: two lists instead of an"
+        " object per column, so a page of charts costs the server a fraction of the work.",
+    )
+    async def chart_line(
+        self, info: Info, series_id: strawberry.ID, from_: From, to: Timestamp, columns: int
+    ) -> ChartLine:
+        return ChartLine.from_pb(await _chart_columns(info, series_id, from_, to, columns))
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant], description="The newest value of each series."

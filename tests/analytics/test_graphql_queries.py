@@ -1,4 +1,4 @@
-"""The GraphQL side of the query engine: calendar aggregates, chart columns, and bad input as errors."""
+"""The GraphQL side of the query engine: calendar aggregates, chart columns and the chart line, and bad\ninput as errors."""
 
 from __future__ import annotations
 
@@ -49,6 +49,35 @@ async def test_calendar_days_and_chart_columns(client_and_series):
     columns = body["data"]["chart"]
     assert len(columns) == 4 and columns[0]["first"] == 0.0 and columns[-1]["max"] == timestamps.size - 1
     assert all(c["min"] == c["first"] and c["max"] == c["last"] for c in columns)  # a rising line
+
+
+async def test_the_chart_line_is_the_columns_points_in_time_order(stack, signer):
+    """A wave (so first, smallest, largest and last differ) through `chartLine`: every point drawn is a stored
+    point, in time order, with each column's first and last point and its extremes."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Chart line")
+    start = (time.time_ns() // (3600 * S) - 3) * 3600 * S
+    timestamps = start + np.arange(0, 3600, 2, dtype=np.int64) * S
+    values = np.round(np.sin(np.arange(timestamps.size) / 7.0) * 10, 3)
+    series = tenant.series_ids[0]
+    await send_batches(
+        stack.targets["ingest"], tenant.credential, [batch(series, timestamps.tolist(), values.tolist())]
+    )
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        query = """query($id: ID!, $from: Timestamp!, $to: Timestamp!) {
+          chartLine(seriesId: $id, from: $from, to: $to, columns: 30) { timesMs values } }"""
+        line = (await client.query(query, id=series, **span(timestamps)))["data"]["chartLine"]
+    finally:
+        await client.close()
+    stored = {int(t) // 10**6: v for t, v in zip(timestamps.tolist(), values.tolist(), strict=True)}
+    drawn = list(zip(line["timesMs"], line["values"], strict=True))
+    assert [t for t, _ in drawn] == sorted(t for t, _ in drawn)
+    assert all(stored[int(t)] == v for t, v in drawn)
+    for column in np.array_split(np.arange(timestamps.size), 30):  # 30 equal columns of 60 points each
+        times, vals = timestamps[column] // 10**6, values[column]
+        assert {int(times[0]), int(times[-1])} <= {int(t) for t, _ in drawn}
+        inside = [v for t, v in drawn if times[0] <= t <= times[-1]]
+        assert min(inside) == vals.min() and max(inside) == vals.max()
 
 
 async def test_an_unknown_time_zone_is_bad_user_input(client_and_series):

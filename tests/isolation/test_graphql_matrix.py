@@ -54,6 +54,10 @@ ROWS = {
         '{ chart(seriesId: "{series}", from: ' + RANGE + ", columns: 100) { first } }",
         {"a_session", "a_key_read"},
     ),
+    "chartLine": (
+        '{ chartLine(seriesId: "{series}", from: ' + RANGE + ", columns: 100) { timesMs } }",
+        {"a_session", "a_key_read"},
+    ),
     "latest": ('{ latest(seriesIds: ["{series}"]) { value } }', {"a_session", "a_key_read", "b_session"}),
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),

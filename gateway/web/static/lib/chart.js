@@ -1,29 +1,17 @@
-// A live chart of one series: drawn from the server's M4 downsampling (one column per pixel), so a
-// year costs what an hour does; zooming or panning asks the server for the new range.
+// A live chart of one series: drawn from the server's M4 downsampling (one column per pixel, sent as
+// one line: chartLine), so a year costs what an hour does; zooming or panning asks the server again.
 import { gql } from "./api.js";
 import { el } from "./dom.js";
 import { ms, number } from "./i18n.js";
 
-const COLUMN = "firstAt first lastAt last minAt min maxAt max";
+const LINE = "timesMs values";
 const CHART = `query ($id: ID!, $from: Timestamp!, $to: Timestamp!, $columns: Int!) {
-  chart(seriesId: $id, from: $from, to: $to, columns: $columns) { ${COLUMN} }
+  chartLine(seriesId: $id, from: $from, to: $to, columns: $columns) { ${LINE} }
 }`;
 const BATCH = 10; // charts per request: within every plan's alias limit
 const MAX_LIVE_POINTS = 20000;
 const RELOAD_DELAY_MS = 150;
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
-
-// A column's first, smallest, largest and last points in time order (a minimum or maximum the block
-// statistics supplied has no time: it is drawn midway).
-function columnPoints(column) {
-  const first = ms(column.firstAt);
-  const last = ms(column.lastAt);
-  const middle = (first + last) / 2;
-  const points = [[first, column.first], [column.minAt ? ms(column.minAt) : middle, column.min],
-    [column.maxAt ? ms(column.maxAt) : middle, column.max], [last, column.last]];
-  points.sort((a, b) => a[0] - b[0]);
-  return points.filter((p, i) => i === 0 || p[0] !== points[i - 1][0] || p[1] !== points[i - 1][1]);
-}
 
 export class LiveChart {
   constructor(container, series, clock) {
@@ -46,12 +34,13 @@ export class LiveChart {
   async show(from, to, follow) {
     const token = (this.token = {});
     const data = await gql(CHART, { id: this.series.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), columns: this.columns() });
-    if (token === this.token) { await this.draw(data.chart, from, to, follow); } // else a newer range was asked for meanwhile
+    if (token === this.token) { await this.draw(data.chartLine, from, to, follow); } // else a newer range was asked for meanwhile
   }
 
-  async draw(chartColumns, from, to, follow) {
+  // `line`: the server's M4 columns as one line (chartLine), times in epoch milliseconds.
+  async draw(line, from, to, follow) {
     this.follow = follow;
-    const points = chartColumns.flatMap(columnPoints);
+    const points = line.timesMs.map((time, i) => [time, line.values[i]]);
     const trace = {
       x: points.map((p) => this.clock.toWall(p[0])), y: points.map((p) => p[1]), mode: "lines",
       line: { shape: this.series.kind === "state" ? "hv" : "linear", width: 1.5, color: "#0b6bcb" },
@@ -104,7 +93,7 @@ export async function showAll(charts, from, to, follow) {
   await Promise.all(batches.map(async (batch) => {
     const ids = Object.fromEntries(batch.map((chart, i) => [`s${i}`, chart.series.id]));
     const query = `query ($from: Timestamp!, $to: Timestamp!, $columns: Int!, ${batch.map((_, i) => `$s${i}: ID!`).join(", ")}) {
-      ${batch.map((_, i) => `c${i}: chart(seriesId: $s${i}, from: $from, to: $to, columns: $columns) { ${COLUMN} }`).join("\n")}
+      ${batch.map((_, i) => `c${i}: chartLine(seriesId: $s${i}, from: $from, to: $to, columns: $columns) { ${LINE} }`).join("\n")}
     }`;
     const tokens = batch.map((chart) => (chart.token = {}));
     const data = await gql(query, { ...range, ...ids });

@@ -20,6 +20,7 @@ from tests.e2e.provision import GraphQLClient, create_tenant
 from tests.programme.helpers import FILE_REPORT, OPERATOR_LOGIN
 from tests.support.helpers import data, open_ticket, supplier
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.test_accessibility import controls_are_named
 from tests.webapp.test_pages import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)]
@@ -44,11 +45,13 @@ async def first_owner(stack, signer, tenant_id: str) -> tuple[str, str]:
 
 
 async def shoot_both_languages(page, base_url: str, pages: list[tuple[str, str]], screenshots) -> None:
+    """Each page in English then Korean, screenshot once loaded, its controls named."""
     for lang in ("en", "ko"):
         for path, name in pages:
             await page.goto(base_url + path)
             await expect(page.locator("html")).to_have_attribute("lang", lang)
             await shoot(page, screenshots, f"{name}-{lang}")
+            await controls_are_named(page, path)
         await page.click("#switch-language")
 
 

@@ -3,7 +3,7 @@
 import { gql } from "../lib/api.js";
 import { el, fill, muted, table } from "../lib/dom.js";
 import { dateTime, number, t } from "../lib/i18n.js";
-import { labelled, mutate, rowForm } from "../lib/portal.js";
+import { labelled, mutate, rowForm, stateLabel } from "../lib/portal.js";
 
 const FLAG = "rule evidence reviewedAt reviewNote";
 const REPORT = `query ($month: String!, $flagged: Boolean!) { utilisationReport(month: $month, flaggedOnly: $flagged) {
@@ -40,7 +40,7 @@ async function load() {
   if (!rows.length) { return muted(t("utilisation.empty")); }
   return table(t("utilisation.title"),
     [t("usage.tenant"), t("supplier.plan"), t("supplier.state"), t("utilisation.data_days"), t("utilisation.devices"), t("utilisation.logins"), t("utilisation.flags")],
-    rows.map((r) => el("tr", { "data-tenant": r.tenantId }, [r.tenantName, t(`plan.${r.plan}`), r.state,
+    rows.map((r) => el("tr", { "data-tenant": r.tenantId }, [r.tenantName, t(`plan.${r.plan}`), stateLabel(r.state.toUpperCase()),
       `${number(r.daysWithData, 0)} / ${number(r.daysCounted, 0)}`, `${number(r.reportingDevices, 0)} / ${number(r.registeredDevices, 0)}`,
       number(r.logins, 0), r.flags.length ? r.flags.map((f) => flag(r, f, shownMonth)) : t("none")].map((c) => el("td", {}, c)))));
 }

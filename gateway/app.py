@@ -108,7 +108,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     )
     auth = GatewayAuth(backends, sessions, settings.cookie_name)
     graphql = GraphQLView(backends, redis, auth, sessions, meter, guards)
-    web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure)
+    web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure, settings.catalog_dir)
     downloads = ExportDownloads(backends, auth)
     reports = PlantReports(backends, auth)
 

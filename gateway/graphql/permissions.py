@@ -67,9 +67,10 @@ class IsPlatformOperator(BasePermission):
 
 
 class IsPerson(BasePermission):
-    """A signed-in person acting for a tenant or for a supplier (not an API key)."""
+    """A signed-in person acting for a tenant, for a supplier or as the platform operator (not an API key);
+    tenancy decides what each may see and do (the operator: every tenant and the whole audit log)."""
 
-    message = "this needs a tenant member's or a supplier staff member's signed-in session"
+    message = "this needs a tenant member's, a supplier staff member's or the operator's signed-in session"
     error_extensions = {"code": "FORBIDDEN"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
@@ -77,7 +78,11 @@ class IsPerson(BasePermission):
         return (
             principal is not None
             and principal.kind is Kind.USER
-            and (principal.tenant_id is not None or principal.supplier_id is not None)
+            and (
+                principal.tenant_id is not None
+                or principal.supplier_id is not None
+                or principal.platform_operator
+            )
         )
 
 

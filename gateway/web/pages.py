@@ -1,5 +1,7 @@
 """The signed-in pages: server-rendered shells in the user's language; each page's script loads its data
-through GraphQL and keeps it live through the subscriptions."""
+through GraphQL and keeps it live through the subscriptions. Each kind of user has its own pages: a
+tenant's people the plant, a supplier's staff the supplier portal, the platform operator the operator
+portal; another kind's page is the 404 page."""
 
 from __future__ import annotations
 
@@ -14,48 +16,88 @@ from gateway.backends import Backends
 from gateway.sessions import Session, SessionStore
 from gateway.web.i18n import MESSAGES, language
 from services.runtime.errors import NotFound, PermissionDenied
+from services.tenancy.catalog import load_plans, load_templates
 from sfcloud.v1 import tenancy_pb2
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# path, template, and its entry in the navigation (the base template lists them in this order)
-PAGES = [
-    ("/", "overview.html", "overview"),
-    ("/alarms", "alarms.html", "alarms"),
-    ("/level", "level.html", "level"),
-    ("/devices", "devices.html", "devices"),
-    ("/api-keys", "api_keys.html", "api_keys"),
-]
+# Each kind of user's pages: path, template, and its entry in the navigation (listed in this order).
+PAGES = {
+    "tenant": [
+        ("/", "overview.html", "overview"),
+        ("/alarms", "alarms.html", "alarms"),
+        ("/level", "level.html", "level"),
+        ("/devices", "devices.html", "devices"),
+        ("/api-keys", "api_keys.html", "api_keys"),
+    ],
+    "supplier": [
+        ("/supplier", "supplier_tenants.html", "supplier_tenants"),
+        ("/supplier/usage", "supplier_usage.html", "supplier_usage"),
+        ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
+    ],
+    "operator": [
+        ("/operator", "operator_tenants.html", "operator_tenants"),
+        ("/operator/utilisation", "operator_utilisation.html", "operator_utilisation"),
+        ("/operator/reports", "operator_reports.html", "operator_reports"),
+        ("/operator/audit", "operator_audit.html", "operator_audit"),
+    ],
+}
+HOME = {kind: pages[0][0] for kind, pages in PAGES.items()}
+
+
+def kind_of(session: Session) -> str:
+    """Whose pages the user sees: the operator's, else a supplier's staff's, else a tenant's."""
+    if session.platform_operator:
+        return "operator"
+    return "supplier" if session.supplier_id and not session.tenant_id else "tenant"
 
 
 def render(request: Request, template: str, session: Session | None, status: int = 200, **extra) -> Response:
     """A template with what every page needs: the session, the language and its dictionary."""
     lang = language(request)
+    kind = kind_of(session) if session else None
     context = {
         "session": session,
+        "kind": kind,
         "lang": lang,
         "t": MESSAGES[lang],
         "path": request.url.path,
-        "pages": PAGES,
+        "pages": PAGES.get(kind, []),
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 
 class Pages:
-    def __init__(self, backends: Backends, sessions: SessionStore, cookie_name: str) -> None:
+    def __init__(
+        self, backends: Backends, sessions: SessionStore, cookie_name: str, catalog_dir: Path
+    ) -> None:
         self._backends = backends
         self._sessions = sessions
         self._cookie = cookie_name
+        # what a supplier may create a tenant from (the create form's choices)
+        self._catalog = {
+            "plans": list(load_plans(catalog_dir)),
+            "templates": list(load_templates(catalog_dir)),
+        }
 
     def routes(self) -> list[Route]:
-        shells = [Route(path, self._shell(template, nav), methods=["GET"]) for path, template, nav in PAGES]
+        shells = [
+            Route(path, self._shell(kind, template, nav), methods=["GET"])
+            for kind, pages in PAGES.items()
+            for path, template, nav in pages
+        ]
         return [*shells, Route("/machines/{machine_id}", self.machine, methods=["GET"])]
 
-    def _shell(self, template: str, nav: str):
+    def _shell(self, kind: str, template: str, nav: str):
         async def page(request: Request) -> Response:
             session = await self._session(request)
             if session is None:
                 return _to_login(request)
-            return render(request, template, session, nav=nav)
+            if kind_of(session) != kind:
+                # the home page sends each kind to its own; any other page of another kind does not exist for it
+                if request.url.path == "/":
+                    return RedirectResponse(HOME[kind_of(session)], status_code=303)
+                return render(request, "not_found.html", session, status=404, nav=None)
+            return render(request, template, session, nav=nav, catalog=self._catalog)
 
         return page
 
@@ -65,6 +107,8 @@ class Pages:
         session = await self._session(request)
         if session is None:
             return _to_login(request)
+        if kind_of(session) != "tenant":
+            return render(request, "not_found.html", session, status=404, nav=None)
         machine_id = request.path_params["machine_id"]
         try:
             assets = await self._backends.call(

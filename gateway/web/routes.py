@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -32,13 +33,18 @@ _ROLE_NAMES = {
 
 class WebRoutes:
     def __init__(
-        self, backends: Backends, sessions: SessionStore, cookie_name: str, cookie_secure: bool
+        self,
+        backends: Backends,
+        sessions: SessionStore,
+        cookie_name: str,
+        cookie_secure: bool,
+        catalog_dir: Path,
     ) -> None:
         self._backends = backends
         self._sessions = sessions
         self._cookie = cookie_name
         self._secure = cookie_secure
-        self._pages = Pages(backends, sessions, cookie_name)
+        self._pages = Pages(backends, sessions, cookie_name, catalog_dir)
 
     def routes(self) -> list[Route]:
         return [

@@ -20,6 +20,8 @@ class SupplierAccount:
     id: str
     name: str
     client: GraphQLClient  # signed in as the supplier's admin
+    email: str  # the admin's sign-in, for a browser
+    password: str
 
 
 async def supplier(stack, signer: TokenSigner, name: str, role: str = "admin") -> SupplierAccount:
@@ -36,7 +38,8 @@ async def supplier(stack, signer: TokenSigner, name: str, role: str = "admin") -
             supplier_id=made.id, email=email, password=password, display_name=name, role=role
         )
         await tenancy.call("CreateSupplierUser", request, OPERATOR)
-    return SupplierAccount(made.id, made.name, await GraphQLClient.login(stack.gateway_url, email, password))
+    client = await GraphQLClient.login(stack.gateway_url, email, password)
+    return SupplierAccount(made.id, made.name, client, email, password)
 
 
 async def owner_client(stack, tenant) -> GraphQLClient:

@@ -47,13 +47,14 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-async def sign_in(page, base_url: str, email: str, password: str) -> None:
+async def sign_in(page, base_url: str, email: str, password: str, lands: str = "/") -> None:
+    """Signs in from the home page; ``lands``: where this kind of user arrives (a portal's first page)."""
     await page.goto(base_url + "/")
     assert page.url.endswith("/login")
     await page.fill("input[name=email]", email)
     await page.fill("input[name=password]", password)
     await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_url(base_url + "/")
+    await page.wait_for_url(base_url + lands)
 
 
 @pytest.fixture(scope="module")

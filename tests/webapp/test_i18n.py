@@ -12,7 +12,9 @@ import pytest
 
 from gateway.app import SECURITY_HEADERS
 from gateway.web.i18n import MESSAGES, preferred
+from gateway.web.pages import PAGES
 from services.analytics.level.criteria import CRITERIA
+from services.tenancy.catalog import load_plans, load_templates
 from tests.e2e.provision import create_tenant, session_cookie
 
 WEB = Path(__file__).parents[2] / "gateway" / "web"
@@ -35,11 +37,18 @@ def test_every_string_the_pages_use_is_translated():
     keys = used_keys()
     assert len(keys) > 100
     assert keys - MESSAGES["en"].keys() == set()
-    # Keys the pages build from values: alarm states and severities, key scopes, level criteria.
+    # Keys built from values: alarm states and severities, key scopes, level criteria, the portals' states,
+    # plans and templates.
     built = {f"state.{s}" for s in ("RAISED", "ACKNOWLEDGED", "CLEARED")}
     built |= {f"severity.{s}" for s in ("INFO", "WARNING", "CRITICAL")}
     built |= {f"keys.scope.{s}" for s in ("READ", "WRITE", "INGEST")}
     built |= {f"criterion.{c.name}" for c in CRITERIA}
+    built |= {f"subscription.{s}" for s in ("TRIAL", "ACTIVE", "PAST_DUE", "SUSPENDED", "CANCELLED")}
+    built |= {f"ticket.{s}" for s in ("OPEN", "IN_PROGRESS", "WAITING_ON_CUSTOMER", "RESOLVED", "CLOSED")}
+    built |= {f"report.{s}" for s in ("RECEIVED", "INVESTIGATING", "CLOSED", "MISUSE", "SUPPLIER")}
+    built |= {f"plan.{code}" for code in load_plans()} | {f"template.{code}" for code in load_templates()}
+    built |= {f"nav.{nav}" for pages in PAGES.values() for _, _, nav in pages}
+    built |= {f"portal.{kind}" for kind in PAGES if kind != "tenant"}
     assert built - MESSAGES["en"].keys() == set()
 
 

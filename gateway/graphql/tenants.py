@@ -1,5 +1,5 @@
-"""The control plane a supplier (and a tenant's managers) runs through GraphQL: the tenants a supplier
-resells, paged with cursors; creating one from a plan and an industry template; changing its plan,
+"""The control plane a supplier (and a tenant's managers) runs through GraphQL: the plans on sale; the
+tenants a supplier resells, paged with cursors; creating one from a plan and an industry template; changing its plan,
 suspending and resuming it; a tenant's daily usage; inviting people to a tenant; the audit log.
 
 Tenancy decides who may do what (a supplier's staff see and run only the tenants they resell, a tenant's
@@ -57,6 +57,31 @@ class Tenant:
             supplier_id=strawberry.ID(t.supplier_id) if t.supplier_id else None,
             state=SubscriptionState(t.state),
             template=t.template or None,
+        )
+
+
+@strawberry.type(description="A limit of a plan.")
+class PlanQuota:
+    name: str = strawberry.field(description="E.g. devices, series, retention_days, api_keys.")
+    value: float
+
+
+@strawberry.type(description="A subscription plan of the catalog.")
+class Plan:
+    code: str
+    name: str
+    price_krw_month: float = strawberry.field(description="Monthly price in Korean won.")
+    quotas: list[PlanQuota]
+    features: list[str] = strawberry.field(description="What the plan includes, e.g. anomaly_detection.")
+
+    @classmethod
+    def from_pb(cls, p: pb.Plan) -> Plan:
+        return cls(
+            code=p.code,
+            name=p.name,
+            price_krw_month=p.price_krw_month,
+            quotas=[PlanQuota(name=k, value=v) for k, v in sorted(p.quotas.items())],
+            features=sorted(k for k, on in p.features.items() if on),
         )
 
 
@@ -148,6 +173,17 @@ class TenantQuery:
             ctx.backends.tenancy.GetTenant, pb.GetTenantRequest(tenant_id=str(id)), ctx.principal
         )
         return Tenant.from_pb(response.tenant)
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn],
+        description="The plans sfcloud sells, in the catalog's order, with their limits.",
+    )
+    async def plans(self, info: Info) -> list[Plan]:
+        ctx = info.context
+        response = await ctx.backends.call(
+            ctx.backends.tenancy.ListPlans, pb.ListPlansRequest(), ctx.principal
+        )
+        return [Plan.from_pb(p) for p in response.plans]
 
     @strawberry.field(
         permission_classes=[IsSignedIn],

@@ -244,6 +244,20 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
         return pb.ListTenantsResponse(tenants=[tenant_pb(t) for t in tenants], next_page_token=token)
 
+    async def ListPlans(self, request, context) -> pb.ListPlansResponse:
+        return pb.ListPlansResponse(
+            plans=[
+                pb.Plan(
+                    code=p.code,
+                    name=p.name,
+                    price_krw_month=p.price_krw_month,
+                    quotas=p.quotas,
+                    features=p.features,
+                )
+                for p in self._orgs.plans(current_principal())
+            ]
+        )
+
     async def GetTenant(self, request, context) -> pb.GetTenantResponse:
         return pb.GetTenantResponse(
             tenant=tenant_pb(await self._orgs.get_tenant(current_principal(), request.tenant_id))

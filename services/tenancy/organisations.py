@@ -20,7 +20,16 @@ from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, layout
 from services.tenancy.catalog import Catalog, Template
-from services.tenancy.models import CANCEL_GRACE_DAYS, STATES, TRANSITIONS, TRIAL_DAYS, Supplier, Tenant, User
+from services.tenancy.models import (
+    CANCEL_GRACE_DAYS,
+    STATES,
+    TRANSITIONS,
+    TRIAL_DAYS,
+    Plan,
+    Supplier,
+    Tenant,
+    User,
+)
 from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import organisations as storage
@@ -84,6 +93,13 @@ class Organisations:
         self._passwords = passwords
         self._catalog = catalog
         self._cells = cells
+
+    def plans(self, caller: Principal) -> list[Plan]:
+        """The catalog's plans in its order (smallest first; enterprise is priced on request): what a
+        supplier sells from and a tenant compares with."""
+        if caller.kind is Kind.DEVICE:
+            raise PermissionDenied("devices only send telemetry", reason="NOT_A_PERSON_OR_KEY")
+        return list(self._catalog.plans.values())
 
     async def create_supplier(self, caller: Principal, name: str, profile: dict[str, str]) -> Supplier:
         caller.require_platform_operator()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.tenancy.catalog import load_plans
 from sf.seeding import create_tenant
 from tests.support.helpers import data, error_codes, owner_client, supplier
 
@@ -135,3 +136,20 @@ async def test_a_tenant_owner_runs_devices_invites_and_reads_usage(stack, signer
         assert error_codes(too_many) == {"BAD_USER_INPUT"}
     finally:
         await client.close()
+
+
+async def test_the_plans_are_the_catalogs_in_its_order(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Plan reader")
+    client = await owner_client(stack, tenant)
+    try:
+        plans = data(
+            await client.query("{ plans { code name priceKrwMonth quotas { name value } features } }")
+        )["plans"]
+    finally:
+        await client.close()
+    catalog = list(load_plans().values())
+    assert [p["code"] for p in plans] == [p.code for p in catalog]
+    for got, plan in zip(plans, catalog, strict=True):
+        assert got["priceKrwMonth"] == plan.price_krw_month and got["name"] == plan.name
+        assert {q["name"]: q["value"] for q in got["quotas"]} == plan.quotas
+        assert got["features"] == sorted(k for k, on in plan.features.items() if on)

@@ -102,6 +102,10 @@ ROWS = {
     # The control plane (tests/e2e/test_control_plane_graphql.py): tenants are listed for suppliers and the
     # operator only; a tenant's own record, usage and audit log to its people, each their own.
     "tenants": ("{ tenants { nodes { id } } }", set()),
+    "plans": (
+        "{ plans { code } }",
+        {"a_session", "a_key_read", "a_key_ingest", "b_session"},
+    ),  # the public catalog
     "tenant": ('{ tenant(id: "{a}") { id name } }', {"a_session", "a_key_read"}),
     "usage": ('{ usage(firstDay: "2026-01-01", lastDay: "2026-01-31") { day } }', {"a_session", "b_session"}),
     "auditEvents": ("{ auditEvents { nodes { action } } }", {"a_session", "b_session"}),

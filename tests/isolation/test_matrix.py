@@ -150,6 +150,11 @@ ROWS: dict[str, Row] = {
     "TenancyService/ListTenants": row(
         {"operator", "supplier_s", "supplier_t", "worker"}, lambda w: pb.ListTenantsRequest(page_size=200)
     ),
+    # The catalog's plans: anyone the platform knows (no tenant's data in them).
+    "TenancyService/ListPlans": row(
+        A_TENANT_READERS | {"b_owner", "operator", "supplier_s", "supplier_t", "gateway", "ingest", "worker"},
+        lambda w: pb.ListPlansRequest(),
+    ),
     "TenancyService/GetTenant": row(
         A_TENANT_READERS | {"operator", "supplier_s"}, lambda w: pb.GetTenantRequest(tenant_id=w.a.id)
     ),
@@ -955,6 +960,9 @@ def _ids_in(message) -> list[str]:
     """Every string field anywhere in a protobuf message (ids among them)."""
     found = []
     for descriptor, value in message.ListFields():
+        if descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
+            found += [str(part) for pair in value.items() for part in pair]  # a map: its keys and values
+            continue
         for item in value if descriptor.is_repeated else [value]:
             if descriptor.type == descriptor.TYPE_MESSAGE:
                 found += _ids_in(item)

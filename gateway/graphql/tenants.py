@@ -1,6 +1,6 @@
 """The control plane a supplier (and a tenant's managers) runs through GraphQL: the plans on sale; the
 tenants a supplier resells, paged with cursors; creating one from a plan and an industry template; changing its plan,
-suspending and resuming it; a tenant's daily usage; inviting people to a tenant; the audit log.
+suspending and resuming it; a tenant's daily usage; its people, and inviting more; the audit log.
 
 Tenancy decides who may do what (a supplier's staff see and run only the tenants they resell, a tenant's
 owners and admins invite, the operator sees everything); mistakes in the input come back as typed user
@@ -16,7 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn
+from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn, IsTenantUser
 from gateway.graphql.scalars import Timestamp
 from services.runtime import errors
 from sfcloud.v1 import tenancy_pb2 as pb
@@ -99,6 +99,20 @@ class TenantConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="A person of your tenant and their role.")
+class Member:
+    user_id: strawberry.ID
+    email: str
+    display_name: str
+    role: TenantRole
+
+
+@strawberry.type(description="A page of your tenant's people, by email.")
+class MemberConnection:
+    nodes: list[Member]
+    page_info: PageInfo
+
+
 @strawberry.type(description="One UTC day of a tenant's use of the platform, as metered.")
 class DailyUsage:
     tenant_id: strawberry.ID
@@ -173,6 +187,27 @@ class TenantQuery:
             ctx.backends.tenancy.GetTenant, pb.GetTenantRequest(tenant_id=str(id)), ctx.principal
         )
         return Tenant.from_pb(response.tenant)
+
+    @strawberry.field(
+        permission_classes=[IsTenantUser],
+        description="Your tenant's people and their roles, by email, a page at a time.",
+    )
+    async def members(self, info: Info, first: int = 50, after: str | None = None) -> MemberConnection:
+        ctx = info.context
+        request = pb.ListMembersRequest(page_size=_first(first, 200), page_token=after or "")
+        response = await ctx.backends.call(ctx.backends.tenancy.ListMembers, request, ctx.principal)
+        return MemberConnection(
+            nodes=[
+                Member(
+                    user_id=strawberry.ID(m.user_id),
+                    email=m.email,
+                    display_name=m.display_name,
+                    role=TenantRole(m.role),
+                )
+                for m in response.members
+            ],
+            page_info=_page(response.next_page_token),
+        )
 
     @strawberry.field(
         permission_classes=[IsSignedIn],

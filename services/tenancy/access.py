@@ -3,6 +3,7 @@ devices a tenant's managers create, revoke and rotate."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,30 @@ from services.tenancy.storage import organisations as org_storage
 MAX_KEY_DAYS = 3650
 MAX_FAILURES = 10
 LOCK_MINUTES = 15
+MAX_MEMBERS_PAGE = 200
 
 
 class Access:
     def __init__(self, db: Transactions, passwords: Passwords) -> None:
         self._db = db
         self._passwords = passwords
+
+    async def members(
+        self, caller: Principal, page_size: int, page_token: str
+    ) -> tuple[list[tuple[uuid.UUID, str, str, Role]], str]:
+        """The caller's tenant's people, a page at a time; its people may see them, keys may not."""
+        tenant_id = caller.require_role(*Role)
+        limit = min(max(page_size or 50, 1), MAX_MEMBERS_PAGE)
+        try:
+            after = base64.urlsafe_b64decode(page_token.encode()).decode() if page_token else ""
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidArgument.of("page_token", "is not a token this list gave") from None
+        async with self._db.tenant(tenant_id) as conn:
+            found = await storage.members(conn, after, limit)
+        token = (
+            base64.urlsafe_b64encode(found[-1][1].lower().encode()).decode() if len(found) == limit else ""
+        )
+        return found, token
 
     async def login(
         self, caller: Principal, email: str, password: str

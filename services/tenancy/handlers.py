@@ -244,6 +244,16 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
         return pb.ListTenantsResponse(tenants=[tenant_pb(t) for t in tenants], next_page_token=token)
 
+    async def ListMembers(self, request, context) -> pb.ListMembersResponse:
+        found, token = await self._access.members(current_principal(), request.page_size, request.page_token)
+        return pb.ListMembersResponse(
+            members=[
+                pb.Member(user_id=str(u), email=email, display_name=name, role=_ROLE_PB[role])
+                for u, email, name, role in found
+            ],
+            next_page_token=token,
+        )
+
     async def ListPlans(self, request, context) -> pb.ListPlansResponse:
         return pb.ListPlansResponse(
             plans=[

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import grpc
+
+from services.runtime.principal import Kind, Principal, Role
 from services.tenancy.catalog import load_plans
 from sf.seeding import create_tenant
+from sfcloud.v1 import tenancy_pb2 as pb
+from sfcloud.v1 import tenancy_pb2_grpc
+from tests.control_plane import Tenancy
 from tests.support.helpers import data, error_codes, owner_client, supplier
 
 TENANT = "id name planCode supplierId state template"
@@ -153,3 +159,46 @@ async def test_the_plans_are_the_catalogs_in_its_order(stack, signer):
         assert got["priceKrwMonth"] == plan.price_krw_month and got["name"] == plan.name
         assert {q["name"]: q["value"] for q in got["quotas"]} == plan.quotas
         assert got["features"] == sorted(k for k, on in plan.features.items() if on)
+
+
+async def test_a_tenants_people_are_listed_page_by_page_to_its_people_only(stack, signer):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Team")
+    other = await create_tenant(stack.targets["tenancy"], signer, "Other team")
+    owner = Principal(Kind.USER, "owner", tenant_id=tenant.id, role=Role.OWNER)
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+        for name, role in (("ana", pb.ROLE_ADMIN), ("bo", pb.ROLE_OPERATOR), ("cy", pb.ROLE_VIEWER)):
+            request = pb.CreateUserRequest(
+                email=f"{name}-{tenant.id.hex[:6]}@team.example",
+                password="a-long-password-1",
+                display_name=name,
+                role=role,
+            )
+            await tenancy.call("CreateUser", request, owner)
+    query = (
+        "query($after: String) { members(first: 2, after: $after) {"
+        " nodes { email displayName role } pageInfo { endCursor hasNextPage } } }"
+    )
+    client, stranger = await owner_client(stack, tenant), await owner_client(stack, other)
+    try:
+        people, after = [], None
+        while True:
+            page = data(await client.query(query, after=after))["members"]
+            people += page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert [p["email"] for p in people] == sorted((p["email"] for p in people), key=str.lower)
+        assert {(p["displayName"], p["role"]) for p in people} >= {
+            ("ana", "ADMIN"),
+            ("bo", "OPERATOR"),
+            ("cy", "VIEWER"),
+        }
+        assert {p["role"] for p in people} == {"OWNER", "ADMIN", "OPERATOR", "VIEWER"} and len(people) == 4
+        theirs = data(await stranger.query(query))["members"]["nodes"]
+        assert [p["email"] for p in theirs] == [other.owner_email]  # its own owner, none of the first team
+        bad = await client.query(query, after="not-a-token")
+        assert error_codes(bad) == {"BAD_USER_INPUT"}
+    finally:
+        await client.close()
+        await stranger.close()

@@ -102,6 +102,7 @@ ROWS = {
     # The control plane (tests/e2e/test_control_plane_graphql.py): tenants are listed for suppliers and the
     # operator only; a tenant's own record, usage and audit log to its people, each their own.
     "tenants": ("{ tenants { nodes { id } } }", set()),
+    "members": ("{ members { nodes { email role } } }", {"a_session", "b_session"}),  # each its own people
     "plans": (
         "{ plans { code } }",
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},

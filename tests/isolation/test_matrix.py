@@ -150,6 +150,8 @@ ROWS: dict[str, Row] = {
     "TenancyService/ListTenants": row(
         {"operator", "supplier_s", "supplier_t", "worker"}, lambda w: pb.ListTenantsRequest(page_size=200)
     ),
+    # A tenant's people: its people, each in its own tenant (tests/e2e/test_control_plane_graphql.py).
+    "TenancyService/ListMembers": row({"a_owner", "a_viewer", "b_owner"}, lambda w: pb.ListMembersRequest()),
     # The catalog's plans: anyone the platform knows (no tenant's data in them).
     "TenancyService/ListPlans": row(
         A_TENANT_READERS | {"b_owner", "operator", "supplier_s", "supplier_t", "gateway", "ingest", "worker"},

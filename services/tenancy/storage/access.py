@@ -204,3 +204,16 @@ async def list_devices(conn: AsyncConnection) -> list[tuple]:
         "SELECT id, name, created_at, revoked_at IS NOT NULL FROM tenancy.devices ORDER BY name"
     )
     return list(await cur.fetchall())
+
+
+async def members(
+    conn: AsyncConnection, after_email: str, limit: int
+) -> list[tuple[uuid.UUID, str, str, Role]]:
+    """The tenant's people (row-level security keeps the memberships to the transaction's tenant) after
+    ``after_email`` (lower case), by email."""
+    cur = await conn.execute(
+        "SELECT u.id, u.email, u.display_name, m.role FROM tenancy.memberships m"
+        " JOIN tenancy.users u ON u.id = m.user_id WHERE lower(u.email) > %s ORDER BY lower(u.email) LIMIT %s",
+        [after_email, limit],
+    )
+    return [(row[0], row[1], row[2], Role(row[3])) for row in await cur.fetchall()]

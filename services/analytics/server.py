@@ -68,7 +68,9 @@ class AnalyticsServer:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
         series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
         self.service = QueryService(self.limited, series)
-        query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(self.service), self.core.grpc.server)
+        query_pb2_grpc.add_QueryServiceServicer_to_server(
+            QueryHandlers(self.service, turns), self.core.grpc.server
+        )
         identity = CallerIdentity(signer)
         assets = AssetDirectory(tenancy, identity)
         alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy

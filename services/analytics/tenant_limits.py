@@ -1,9 +1,11 @@
 """Per-tenant limits on analytics' database work, so one tenant's heavy queries cannot starve another's.
 
 Every transaction analytics opens (queries, production, level, anomaly, reports, shared reads) goes
-through ``LimitedCells``: a tenant has at most ``limit`` of them at once in this process, the rest wait
-in turn for at most ``wait_s`` and are then refused with RESOURCE_EXHAUSTED (``TENANT_READS_BUSY``),
-and each carries ``SET LOCAL statement_timeout`` so no single statement runs longer than the limit
+through ``LimitedCells``: it takes one of the tenant's ``limit`` turns in this process, waiting for one
+at most ``wait_s`` before it is refused with RESOURCE_EXHAUSTED (``TENANT_READS_BUSY``). The heavy query
+calls (services/analytics/handlers.py) take the turn for the whole call, so decoding and building a
+large answer count too; a turn is held by a task and the tasks it starts, which take no second one.
+Each transaction also carries ``SET LOCAL statement_timeout`` so no single statement runs longer than the limit
 (PostgreSQL cancels it; services/runtime/db.py answers RESOURCE_EXHAUSTED, ``QUERY_TIMEOUT``). The
 timeout is transaction-local: it ends with the transaction and never stays on a pooled connection.
 """
@@ -15,12 +17,15 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 import psycopg
 
 from services.runtime.cells import CellDatabases
 from services.runtime.db import TENANT_SETTING
 from services.runtime.errors import ResourceExhausted
+
+_HELD: ContextVar[frozenset[uuid.UUID]] = ContextVar("tenant_turns_held", default=frozenset())
 
 
 class TenantTurns:
@@ -37,6 +42,9 @@ class TenantTurns:
 
     @asynccontextmanager
     async def turn(self, tenant_id: uuid.UUID) -> AsyncIterator[None]:
+        if tenant_id in _HELD.get():  # this call has the tenant's turn already
+            yield
+            return
         turns = self._turns.setdefault(tenant_id, asyncio.Semaphore(self.limit))
         self._users[tenant_id] += 1
         try:
@@ -52,9 +60,11 @@ class TenantTurns:
                 ) from None
             self._running[tenant_id] += 1
             self.peak = max(self.peak, self._running[tenant_id])
+            held = _HELD.set(_HELD.get() | {tenant_id})
             try:
                 yield
             finally:
+                _HELD.reset(held)
                 self._running[tenant_id] -= 1
                 turns.release()
         finally:

@@ -31,7 +31,9 @@ FUNCTIONS = {
 
 
 def heavy(handler: Callable) -> Callable:
-    """The handler runs within its caller's tenant's turn (``QueryHandlers._whole_call``)."""
+    """The handler runs within its caller's tenant's turn (``QueryHandlers._whole_call``): for calls of one
+    transaction whose answer may be thousands of messages. Not AlignedAggregate: its series are read
+    several at once, and each must take a turn of its own to stay within the tenant's limit."""
 
     @functools.wraps(handler)
     async def within_turn(self: QueryHandlers, request, context):
@@ -113,7 +115,6 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
         )
         return await chart_response(b)
 
-    @heavy
     async def AlignedAggregate(
         self, request: pb.AlignedAggregateRequest, context
     ) -> pb.AlignedAggregateResponse:

@@ -85,7 +85,7 @@ async def under_load(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="finding: on the 2-core build machine B's p99 grows 4-11x under A (CPU: another job held one core); docs/RELIABILITY.md I7",
+    reason="finding: on the 2-core build machine B's p99 grows 4-11x under A (CPU, one core busy elsewhere); RELIABILITY I7",
 )
 async def test_a_tenants_heavy_reads_leave_anothers_p99_within_twice_its_baseline(
     stack, signer, analytics_target, admin_conn

@@ -3,6 +3,9 @@
 | variable | default | meaning |
 | --- | --- | --- |
 | `SF_TENANCY_TARGET` | 127.0.0.1:50053 | the tenancy service, asked which series a tenant has |
+| `SF_ANALYTICS_STATEMENT_TIMEOUT_MS` | 5000 | longest a statement of a tenant transaction runs before it is cancelled (0: none) |
+| `SF_ANALYTICS_TENANT_READS` | 2 | transactions one tenant runs at once in one analytics process |
+| `SF_ANALYTICS_TENANT_WAIT_MS` | 5000 | longest wait for a turn before `TENANT_READS_BUSY` |
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ PORT = 50052
 class AnalyticsSettings:
     service: ServiceSettings
     tenancy_target: str = "127.0.0.1:50053"
+    statement_timeout_ms: int = 5000
+    tenant_reads: int = 2
+    tenant_wait_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AnalyticsSettings:
@@ -26,4 +32,9 @@ class AnalyticsSettings:
         return cls(
             service=ServiceSettings.from_env("analytics", PORT, env),
             tenancy_target=env.str("SF_TENANCY_TARGET", "127.0.0.1:50053"),
+            statement_timeout_ms=env.int(
+                "SF_ANALYTICS_STATEMENT_TIMEOUT_MS", 5000, minimum=0, maximum=600_000
+            ),
+            tenant_reads=env.int("SF_ANALYTICS_TENANT_READS", 2, minimum=1, maximum=64),
+            tenant_wait_s=env.int("SF_ANALYTICS_TENANT_WAIT_MS", 5000, minimum=0, maximum=60_000) / 1000,
         )

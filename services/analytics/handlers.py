@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 
 import numpy as np
 
 from services.analytics.queries import UNKNOWN_TS, Buckets
 from services.analytics.service import QueryService
+from services.analytics.tenant_limits import TenantTurns
 from services.runtime.principal import current_principal
 from sfcloud.v1 import query_pb2 as pb
 from sfcloud.v1 import query_pb2_grpc
+
+BUILD_SLICE = 500  # messages built between two turns of the event loop (about 1 ms)
 
 CALENDARS = {pb.CALENDAR_BUCKET_DAY: "day", pb.CALENDAR_BUCKET_WEEK: "week"}
 FUNCTIONS = {
@@ -25,9 +30,28 @@ FUNCTIONS = {
 }
 
 
+def heavy(handler: Callable) -> Callable:
+    """The handler runs within its caller's tenant's turn (``QueryHandlers._whole_call``): for calls of one
+    transaction whose answer may be thousands of messages. Not AlignedAggregate: its series are read
+    several at once, and each must take a turn of its own to stay within the tenant's limit."""
+
+    @functools.wraps(handler)
+    async def within_turn(self: QueryHandlers, request, context):
+        async with self._whole_call():
+            return await handler(self, request, context)
+
+    return within_turn
+
+
 class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
-    def __init__(self, service: QueryService) -> None:
+    def __init__(self, service: QueryService, turns: TenantTurns) -> None:
         self._service = service
+        self._turns = turns
+
+    def _whole_call(self) -> AbstractAsyncContextManager[None]:
+        """The caller's tenant's turn for all of a heavy call: reading, decoding and building the answer."""
+        tenant_id = current_principal().tenant_id
+        return self._turns.turn(tenant_id) if tenant_id else nullcontext()
 
     async def ReadPoints(self, request: pb.ReadPointsRequest, context) -> pb.ReadPointsResponse:
         page = await self._service.read_points(
@@ -64,6 +88,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
                     next_page_token=page.next_token,
                 )
 
+    @heavy
     async def Aggregate(self, request: pb.AggregateRequest, context) -> pb.AggregateResponse:
         b = await self._service.aggregate(
             current_principal(),
@@ -77,30 +102,9 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
         )
         if request.as_columns:
             return pb.AggregateResponse(columns=bucket_columns(b))
-        response = pb.AggregateResponse()
-        add = response.buckets.add  # in place: a year of hours is 8,760 buckets, and this halves their cost
-        columns = (
-            b.starts,
-            b.counts,
-            b.mins,
-            b.maxs,
-            b.sums,
-            b.avgs,
-            b.first_ts,
-            b.firsts,
-            b.last_ts,
-            b.lasts,
-        )
-        for start, count, low, high, total, avg, first_ts, first, last_ts, last in zip(
-            *(c.tolist() for c in columns), strict=True
-        ):
-            add(start_ns=start, count=count, min=low, max=high, sum=total, avg=avg,
-                first_ts=first_ts, first=first, last_ts=last_ts, last=last)  # fmt: skip
-        if b.stddevs is not None:
-            for bucket, deviation in zip(response.buckets, b.stddevs.tolist(), strict=True):
-                bucket.stddev = deviation
-        return response
+        return await aggregate_response(b)
 
+    @heavy
     async def ChartSeries(self, request: pb.ChartSeriesRequest, context) -> pb.ChartSeriesResponse:
         b = await self._service.chart_series(
             current_principal(),
@@ -109,19 +113,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             request.range.end_ns,
             request.columns,
         )
-        columns = (b.starts, b.first_ts, b.firsts, b.last_ts, b.lasts, b.min_ts, b.mins, b.max_ts, b.maxs)
-        response = pb.ChartSeriesResponse()
-        add = response.columns.add  # in place, as for Aggregate
-        for start, first_ts, first, last_ts, last, min_ts, low, max_ts, high in zip(
-            *(c.tolist() for c in columns), strict=True
-        ):
-            column = add(start_ns=start, first_ts=first_ts, first=first, last_ts=last_ts, last=last,
-                         min=low, max=high)  # fmt: skip
-            if min_ts != UNKNOWN_TS:
-                column.min_ts = min_ts
-            if max_ts != UNKNOWN_TS:
-                column.max_ts = max_ts
-        return response
+        return await chart_response(b)
 
     async def AlignedAggregate(
         self, request: pb.AlignedAggregateRequest, context
@@ -202,6 +194,75 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
 
 def _ns(moment) -> int:
     return int(moment.timestamp() * 1e9) if moment else 0
+
+
+async def in_slices(add_rows: Callable[[slice], None], size: int) -> None:
+    """``add_rows`` over ``size`` rows a slice at a time, letting other calls run in between: thousands of
+    messages take tens of milliseconds of Python, which at once would hold up every other tenant's calls
+    (a worker thread would too: the event loop then waits for the GIL at every step; RELIABILITY I7)."""
+    for lo in range(0, size, BUILD_SLICE):
+        if lo:
+            await asyncio.sleep(0)
+        add_rows(slice(lo, lo + BUILD_SLICE))
+
+
+async def aggregate_response(b: Buckets) -> pb.AggregateResponse:
+    """A message per bucket."""
+    response = pb.AggregateResponse()
+    add = response.buckets.add  # in place: a year of hours is 8,760 buckets, and this halves their cost
+    columns = [
+        c.tolist()
+        for c in (
+            b.starts,
+            b.counts,
+            b.mins,
+            b.maxs,
+            b.sums,
+            b.avgs,
+            b.first_ts,
+            b.firsts,
+            b.last_ts,
+            b.lasts,
+        )
+    ]
+    deviations = b.stddevs.tolist() if b.stddevs is not None else None
+
+    def add_rows(rows: slice) -> None:
+        for start, count, low, high, total, avg, first_ts, first, last_ts, last in zip(
+            *(c[rows] for c in columns), strict=True
+        ):
+            add(start_ns=start, count=count, min=low, max=high, sum=total, avg=avg,
+                first_ts=first_ts, first=first, last_ts=last_ts, last=last)  # fmt: skip
+        if deviations is not None:
+            for bucket, deviation in zip(response.buckets[rows], deviations[rows], strict=True):
+                bucket.stddev = deviation
+
+    await in_slices(add_rows, b.starts.size)
+    return response
+
+
+async def chart_response(b: Buckets) -> pb.ChartSeriesResponse:
+    """A message per pixel column; a column's ``min_ts``/``max_ts`` only where known."""
+    columns = [
+        c.tolist()
+        for c in (b.starts, b.first_ts, b.firsts, b.last_ts, b.lasts, b.min_ts, b.mins, b.max_ts, b.maxs)
+    ]
+    response = pb.ChartSeriesResponse()
+    add = response.columns.add  # in place, as for Aggregate
+
+    def add_rows(rows: slice) -> None:
+        for start, first_ts, first, last_ts, last, min_ts, low, max_ts, high in zip(
+            *(c[rows] for c in columns), strict=True
+        ):
+            column = add(start_ns=start, first_ts=first_ts, first=first, last_ts=last_ts, last=last,
+                         min=low, max=high)  # fmt: skip
+            if min_ts != UNKNOWN_TS:
+                column.min_ts = min_ts
+            if max_ts != UNKNOWN_TS:
+                column.max_ts = max_ts
+
+    await in_slices(add_rows, b.starts.size)
+    return response
 
 
 def bucket_columns(b: Buckets) -> pb.BucketColumns:

@@ -19,6 +19,7 @@ from services.analytics.reports.service import ReportService
 from services.analytics.service import QueryService
 from services.analytics.sharing import SharedQueries, TenancyGrants
 from services.analytics.sharing_handlers import SharedQueryHandlers
+from services.analytics.tenant_limits import LimitedCells, TenantTurns
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
@@ -61,25 +62,29 @@ class AnalyticsServer:
         )
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-analytics")
         self.core.grpc.add_readiness_check(self.cells.check)
+        turns = TenantTurns(settings.tenant_reads, settings.tenant_wait_s)
+        self.limited = LimitedCells(self.cells, turns, settings.statement_timeout_ms)
         self.tenancy_channel = open_channel(settings.tenancy_target)
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
         series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
-        self.service = QueryService(self.cells, series)
-        query_pb2_grpc.add_QueryServiceServicer_to_server(QueryHandlers(self.service), self.core.grpc.server)
+        self.service = QueryService(self.limited, series)
+        query_pb2_grpc.add_QueryServiceServicer_to_server(
+            QueryHandlers(self.service, turns), self.core.grpc.server
+        )
         identity = CallerIdentity(signer)
         assets = AssetDirectory(tenancy, identity)
         alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy
         self.production = ProductionService(
-            self.cells, self.service, assets, SpcAlarmReporter(alarms, identity)
+            self.limited, self.service, assets, SpcAlarmReporter(alarms, identity)
         )
         production_pb2_grpc.add_ProductionServiceServicer_to_server(
             ProductionHandlers(self.production), self.core.grpc.server
         )
         directory = directory_pb2_grpc.DirectoryServiceStub(self.tenancy_channel)  # served by tenancy
         activity = ControlPlaneActivity(tenancy, alarms, directory, identity)
-        self.level = LevelService(self.cells, assets, activity)
+        self.level = LevelService(self.limited, assets, activity)
         level_pb2_grpc.add_LevelServiceServicer_to_server(LevelHandlers(self.level), self.core.grpc.server)
-        self.anomaly = AnomalyService(self.cells, self.service, assets)
+        self.anomaly = AnomalyService(self.limited, self.service, assets)
         anomaly_pb2_grpc.add_AnomalyServiceServicer_to_server(
             AnomalyHandlers(self.anomaly), self.core.grpc.server
         )

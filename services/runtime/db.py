@@ -4,7 +4,8 @@ Every transaction starts with ``set_config('app.tenant_id', $1, true)`` (and
 any other `app.*` setting the row-level-security policies read), transaction
 local, bound as parameters, so a pooled connection never carries one tenant's
 context into another's transaction. Connection failures become
-:class:`Unavailable` here, once.
+:class:`Unavailable` here, once, and a statement PostgreSQL cancelled (its ``statement_timeout``)
+:class:`ResourceExhausted`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from services.runtime.errors import Unavailable
+from services.runtime.errors import ResourceExhausted, Unavailable
 
 TENANT_SETTING = "app.tenant_id"
 
@@ -76,5 +77,10 @@ class Database:
                 finally:
                     if snapshot and not conn.closed:
                         await conn.set_isolation_level(None)
+        except psycopg.errors.QueryCanceled as exc:
+            raise ResourceExhausted(
+                "the query ran longer than its time limit and was cancelled; ask for less (a shorter range, fewer series)",
+                reason="QUERY_TIMEOUT",
+            ) from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable("database unavailable, try again", reason="DATABASE_UNAVAILABLE") from exc

@@ -95,6 +95,10 @@ class TenantUtilisation:
     features: list[FeatureUse]
     levels: list[DayLevel] = strawberry.field(description="Daily smart-factory levels, oldest first.")
     flags: list[UtilisationFlag]
+    telemetry_unavailable: bool = strawberry.field(
+        description="The tenant's cell did not answer: its data days, devices reporting, points and bytes are"
+        " unknown (shown as 0) and the rules judging them raise nothing."
+    )
 
     @classmethod
     def from_pb(cls, t: pb.TenantUtilisation) -> TenantUtilisation:
@@ -117,6 +121,7 @@ class TenantUtilisation:
             features=[FeatureUse(feature=f.feature, count=f.count) for f in t.features],
             levels=[DayLevel(day=d.day, level=d.level) for d in t.levels],
             flags=[UtilisationFlag.from_pb(f) for f in t.flags],
+            telemetry_unavailable=t.telemetry_unavailable,
         )
 
 

@@ -55,6 +55,7 @@ def utilisation_pb(m: Utilisation) -> pb.TenantUtilisation:
         features=[pb.FeatureUse(feature=name, count=count) for name, count in m.features.items()],
         levels=[pb.DayLevel(day=day.isoformat(), level=level) for day, level in m.levels],
         flags=[flag_pb(f) for f in m.flags],
+        telemetry_unavailable=m.telemetry_unavailable,
     )
 
 

@@ -90,6 +90,7 @@ class Utilisation:
     features: dict[str, int]
     levels: tuple[tuple[date, int], ...]
     flags: tuple[Flag, ...] = ()
+    telemetry_unavailable: bool = False  # the tenant's cell did not answer: its telemetry figures are unknown
 
     def metric(self, name: str) -> float:
         """The value of one of METRICS; a share of nothing (no days, no devices) is 0."""

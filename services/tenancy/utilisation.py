@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
@@ -30,6 +31,8 @@ from services.tenancy.programme_models import FEATURES, Flag, Period, ReportedTe
 from services.tenancy.storage import utilisation as storage
 from services.tenancy.usage import month_bounds
 from services.tenancy.utilisation_rules import raised
+
+log = logging.getLogger(__name__)
 
 OPERATOR = {"app.operator": "on"}
 MAX_NOTE = 2000
@@ -96,7 +99,16 @@ class UtilisationReport:
             logins, login_users = await storage.logins(conn, tenant.id, start, end)
             features = await storage.features(conn, tenant.id, start, end, period.first, period.last)
             levels = await storage.levels(conn, period.first, period.last)
-        stored = await self._devices.usage(tenant.id, tenant.cell, period.first, period.last)
+        try:
+            stored, unavailable = (
+                await self._devices.usage(tenant.id, tenant.cell, period.first, period.last),
+                False,
+            )
+        except ServiceError as exc:  # one tenant's cell down must not take the whole report with it
+            log.warning(
+                "utilisation: telemetry unavailable", extra={"tenant": str(tenant.id), "error": repr(exc)}
+            )
+            stored, unavailable = [], True
         month = Utilisation(
             tenant,
             period,
@@ -109,6 +121,7 @@ class UtilisationReport:
             login_users=login_users,
             features=features,
             levels=levels,
+            telemetry_unavailable=unavailable,
         )
         own_reviews = {rule: review for (t, rule), review in reviews.items() if t == tenant.id}
         return replace(month, flags=raised(self._rules, month, own_reviews))

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from services.tenancy.programme_models import Flag, Review, Rule, Utilisation
 
+# What the tenant's cell tells (through analytics): unknown when the cell does not answer.
+TELEMETRY_METRICS = frozenset({"data_day_share", "reporting_device_share", "points"})
+
 
 def raised(rules: tuple[Rule, ...], month: Utilisation, reviews: dict[str, Review]) -> tuple[Flag, ...]:
     """The flags ``rules`` raise for the month, each with its review if the operator made one."""
@@ -20,6 +23,8 @@ def raised(rules: tuple[Rule, ...], month: Utilisation, reviews: dict[str, Revie
 def _applies(rule: Rule, month: Utilisation) -> bool:
     if rule.subsidised_only and not month.tenant.subsidised:
         return False
+    if month.telemetry_unavailable and rule.metric in TELEMETRY_METRICS:
+        return False  # unknown is not idle
     return month.registered_devices >= rule.min_registered_devices
 
 

@@ -24,6 +24,7 @@ from sfcloud.v1 import ingest_pb2
 from tests.e2e.provision import create_tenant, device_metadata
 from tests.e2e.test_bad_input import reason_of, stored_points
 
+HOUR_NS = 3600 * 10**9
 POINTS = 2_000  # per batch: about 160 kB of footprint (small, so its transfer does not count much)
 DEVICES = 48  # each offers one batch, SPREAD_S after the one before
 SPREAD_S = 0.001
@@ -62,7 +63,10 @@ async def tight(stack, admin_url, redis_url, signing_key):
 
 
 def offer_for(series_id: str, index: int, points: int = POINTS) -> Offer:
-    offer = Offer(str(uuid.uuid4()), time.time_ns() - 10**15 + index * POINTS * 10**6)
+    # From the start of an hour 11 days back: the offers (96 s of points in all) never straddle an hour, where
+    # ingest would split a batch into two blocks and the stored counts per batch would not match.
+    hour = (time.time_ns() - 10**15) // HOUR_NS * HOUR_NS
+    offer = Offer(str(uuid.uuid4()), hour + index * POINTS * 10**6)
     series = ingest_pb2.SeriesPoints(
         series_id=series_id,
         timestamps_ns=(offer.base_ns + np.arange(points) * 10**6).tolist(),

@@ -18,7 +18,7 @@ OPERATOR_LOGIN = ("operator@sfcloud.local", "operator-demo-pass")
 FLAG_FIELDS = "rule description metric value threshold evidence reviewedAt reviewedBy reviewNote"
 UTILISATION_FIELDS = (
     "tenantId tenantName subsidised month daysCounted daysWithData registeredDevices reportingDevices points bytes"
-    f" logins loginUsers features {{ feature count }} levels {{ day level }} flags {{ {FLAG_FIELDS} }}"
+    f" logins loginUsers features {{ feature count }} levels {{ day level }} flags {{ {FLAG_FIELDS} }} telemetryUnavailable"
 )
 REPORT = (
     "query($month: String!, $tenant: ID, $flagged: Boolean! = false) {"

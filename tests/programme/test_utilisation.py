@@ -262,3 +262,24 @@ def test_reviews_are_the_operators_alone_in_the_database(admin_url, built):
     with psycopg.connect(url) as conn:
         conn.execute("SELECT set_config('app.operator', 'on', true)")
         assert conn.execute(count, [idle.id]).fetchone() == (1,)
+
+
+async def test_a_tenant_whose_cell_does_not_answer_is_unknown_not_idle(stack, signer, admin_url, built):
+    """One tenant's telemetry out of reach (its cell gone) leaves the report standing for every tenant; that
+    tenant's row says its telemetry is unknown, and the rules that judge telemetry raise nothing for it."""
+    _, active, operator = built
+    stranded = await create_tenant(stack.targets["tenancy"], signer, "Stranded factory")
+    await _devices(stack, signer, stranded, more=2)
+    payload = data(await operator.query(SET_SUBSIDISED, tenant=str(stranded.id), on=True))["setSubsidised"]
+    assert payload["errors"] == []
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("UPDATE tenancy.tenants SET cell = 'decommissioned' WHERE id = %s", [stranded.id])
+    month = time.strftime("%Y-%m", time.gmtime())
+    rows = {
+        t["tenantId"]: t
+        for t in data(await operator.query(REPORT, month=month, flagged=False))["utilisationReport"]
+    }
+    row = rows[str(stranded.id)]
+    assert row["telemetryUnavailable"] is True and (row["daysWithData"], row["points"]) == (0, 0)
+    assert not {f["rule"] for f in row["flags"]} & {"SUBSIDISED_IDLE", "DEVICES_SILENT"}
+    assert rows[str(active.id)]["telemetryUnavailable"] is False

@@ -118,12 +118,14 @@ async def test_turns_are_per_tenant_and_forgotten_when_idle():
 
     holders = [asyncio.ensure_future(hold(a)) for _ in range(2)]
     await asyncio.sleep(0)
+    entered = []
     with pytest.raises(ResourceExhausted) as caught:
         async with turns.turn(a):
-            pass
+            entered.append(a)
     assert caught.value.reason == "TENANT_READS_BUSY" and caught.value.retry_after_s
     async with turns.turn(b):
-        pass
+        entered.append(b)
+    assert entered == [b]  # A's third caller never got in; B's got in beside A's two
     release.set()
     await asyncio.gather(*holders)
     assert (turns.peak, turns.refused) == (2, 1)

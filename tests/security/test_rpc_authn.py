@@ -63,8 +63,7 @@ async def _outcome(channel: grpc.aio.Channel, method, metadata) -> grpc.StatusCo
     try:
         answer = call(request, metadata=metadata, timeout=5)
         if method.server_streaming:
-            async for _ in answer:
-                pass
+            answer = [message async for message in answer]
         else:
             await answer
     except grpc.aio.AioRpcError as error:

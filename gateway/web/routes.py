@@ -17,7 +17,7 @@ from gateway.graphql.view import same_origin
 from gateway.sessions import SessionStore
 from gateway.web.i18n import LANG_COOKIE, MESSAGES
 from gateway.web.pages import Pages, render
-from services.runtime.errors import Unauthenticated, Unavailable
+from services.runtime.errors import FailedPrecondition, InvalidArgument, Unauthenticated, Unavailable
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2
 
@@ -52,6 +52,9 @@ class WebRoutes:
             Route("/login", self.login_page, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
+            Route("/reset", self.reset_page, methods=["GET"]),
+            Route("/reset", self.request_reset, methods=["POST"]),
+            Route("/reset/new", self.reset, methods=["POST"]),
             Route("/lang", self.switch_language, methods=["POST"]),
             Route("/api/session", self.session_info, methods=["GET"]),
         ]
@@ -68,9 +71,8 @@ class WebRoutes:
         login = tenancy_pb2.LoginRequest(
             email=str(form.get("email", "")), password=str(form.get("password", ""))
         )
-        gateway = replace(service_principal("gateway"), origin=client_address(request))  # for the audit log
         try:
-            response = await self._backends.call(self._backends.tenancy.Login, login, gateway)
+            response = await self._backends.call(self._backends.tenancy.Login, login, _gateway(request))
         except Unauthenticated:
             return await self.login_page(request, "login.wrong", 401)
         except Unavailable:
@@ -85,6 +87,38 @@ class WebRoutes:
             self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"
         )
         return redirect
+
+    async def reset_page(self, request: Request) -> Response:
+        """Asking for a reset link, or (with the link's token) choosing the new password."""
+        return render(request, "reset.html", None, token=request.query_params.get("token", ""))
+
+    async def request_reset(self, request: Request) -> Response:
+        """Always the same answer, whether the address has an account or not (no account enumeration)."""
+        if not same_origin(request):
+            return render(request, "reset.html", None, 403, error="reset.cross_site", token="")
+        form = await request.form()
+        asked = tenancy_pb2.RequestPasswordResetRequest(email=str(form.get("email", ""))[:320])
+        try:
+            await self._backends.call(self._backends.tenancy.RequestPasswordReset, asked, _gateway(request))
+        except Unavailable:
+            return render(request, "reset.html", None, 503, error="login.unavailable", token="")
+        return render(request, "reset.html", None, sent=True, token="")
+
+    async def reset(self, request: Request) -> Response:
+        if not same_origin(request):
+            return render(request, "reset.html", None, 403, error="reset.cross_site", token="")
+        form = await request.form()
+        token, password = str(form.get("token", "")), str(form.get("password", ""))
+        chosen = tenancy_pb2.ResetPasswordRequest(token=token, new_password=password)
+        try:
+            await self._backends.call(self._backends.tenancy.ResetPassword, chosen, _gateway(request))
+        except FailedPrecondition:
+            return render(request, "reset.html", None, 400, error="reset.invalid", token="")
+        except InvalidArgument:
+            return render(request, "reset.html", None, 400, error="reset.weak", token=token)
+        except Unavailable:
+            return render(request, "reset.html", None, 503, error="login.unavailable", token=token)
+        return render(request, "login.html", None, notice="reset.done", next="")
 
     async def logout(self, request: Request) -> Response:
         cookie = request.cookies.get(self._cookie)
@@ -124,6 +158,11 @@ class WebRoutes:
                 "csrfToken": session.csrf_token,
             }
         )
+
+
+def _gateway(request: Request):
+    """The gateway acting for a visitor who is not signed in, with the visitor's address for the audit log."""
+    return replace(service_principal("gateway"), origin=client_address(request))
 
 
 def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:

@@ -17,7 +17,13 @@ from gateway.graphql.view import same_origin
 from gateway.sessions import SessionStore
 from gateway.web.i18n import LANG_COOKIE, MESSAGES
 from gateway.web.pages import Pages, render
-from services.runtime.errors import FailedPrecondition, InvalidArgument, Unauthenticated, Unavailable
+from services.runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 from services.runtime.tokens import service_principal
 from sfcloud.v1 import tenancy_pb2
 
@@ -55,6 +61,8 @@ class WebRoutes:
             Route("/reset", self.reset_page, methods=["GET"]),
             Route("/reset", self.request_reset, methods=["POST"]),
             Route("/reset/new", self.reset, methods=["POST"]),
+            Route("/invite", self.invite_page, methods=["GET"]),
+            Route("/invite", self.accept_invitation, methods=["POST"]),
             Route("/lang", self.switch_language, methods=["POST"]),
             Route("/api/session", self.session_info, methods=["GET"]),
         ]
@@ -119,6 +127,32 @@ class WebRoutes:
         except Unavailable:
             return render(request, "reset.html", None, 503, error="login.unavailable", token=token)
         return render(request, "login.html", None, notice="reset.done", next="")
+
+    async def invite_page(self, request: Request) -> Response:
+        """The emailed invitation's page: a name and password for a new account, or an account's password."""
+        return render(request, "invite.html", None, token=request.query_params.get("token", ""))
+
+    async def accept_invitation(self, request: Request) -> Response:
+        form = await request.form()
+        token = str(form.get("token", ""))
+        if not same_origin(request):
+            return render(request, "invite.html", None, 403, error="reset.cross_site", token=token)
+        accepted = tenancy_pb2.AcceptInvitationRequest(
+            token=token,
+            display_name=str(form.get("display_name", "")),
+            password=str(form.get("password", "")),
+        )
+        try:
+            await self._backends.call(self._backends.tenancy.AcceptInvitation, accepted, _gateway(request))
+        except FailedPrecondition:
+            return render(request, "invite.html", None, 400, error="invite.invalid", token=token)
+        except PermissionDenied:
+            return render(request, "invite.html", None, 403, error="invite.password_wrong", token=token)
+        except InvalidArgument:
+            return render(request, "invite.html", None, 400, error="invite.bad_input", token=token)
+        except Unavailable:
+            return render(request, "invite.html", None, 503, error="login.unavailable", token=token)
+        return render(request, "login.html", None, notice="invite.done", next="")
 
     async def logout(self, request: Request) -> Response:
         cookie = request.cookies.get(self._cookie)

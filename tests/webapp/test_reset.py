@@ -12,14 +12,13 @@ import pytest
 
 from sf.seeding import create_tenant
 
-LINK = re.compile(r"/reset\?token=(\S+)")
 
-
-def sent_token(caplog, email: str) -> str:
-    """The token of the reset mail the stack's tenancy logged for ``email`` (it has no SMTP server)."""
+def sent_token(caplog, email: str, page: str = "reset") -> str:
+    """The token of the ``page`` link in the last mail the stack's tenancy logged for ``email`` (it has no
+    SMTP server: its mailer logs)."""
     bodies = [r.body for r in caplog.records if getattr(r, "to", None) == email and hasattr(r, "body")]
     assert bodies, f"no mail to {email}"
-    return LINK.search(bodies[-1])[1]
+    return re.search(rf"/{page}\?token=(\S+)", bodies[-1])[1]
 
 
 async def test_a_forgotten_password_is_reset_through_the_emailed_link(stack, signer, caplog):

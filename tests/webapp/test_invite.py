@@ -1,0 +1,65 @@
+"""Accepting an invitation from its emailed link: a new person names themselves and chooses a password, joins
+the tenant with the invited role and signs in; an invitation works once; an address that already has an
+account must give that account's password."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import httpx
+
+from sf.seeding import create_tenant
+from tests.support.helpers import data, owner_client
+from tests.webapp.test_reset import sent_token
+
+INVITE = (
+    "mutation($email: String!) { inviteUser(email: $email, role: OPERATOR) { invitationId errors { code } } }"
+)
+
+
+async def invite(stack, tenant, email: str, caplog) -> str:
+    owner = await owner_client(stack, tenant)
+    try:
+        with caplog.at_level(logging.INFO, logger="services.tenancy.mailer"):
+            sent = data(await owner.query(INVITE, email=email))["inviteUser"]
+    finally:
+        await owner.close()
+    assert sent["errors"] == []
+    return sent_token(caplog, email, "invite")
+
+
+async def test_a_new_person_joins_from_the_invitation_and_signs_in(stack, signer, caplog):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Inviting")
+    email = f"new-{uuid.uuid4().hex[:8]}@sme.example"
+    token = await invite(stack, tenant, email, caplog)
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        page = await http.get("/invite", params={"token": token})
+        assert 'action="/invite"' in page.text and token in page.text
+        weak = await http.post("/invite", data={"token": token, "display_name": "Min", "password": "short"})
+        assert weak.status_code == 400 and "at least 12 characters" in weak.text
+        joined = await http.post(
+            "/invite", data={"token": token, "display_name": "Min", "password": "a-good-long-password-1"}
+        )
+        assert joined.status_code == 200 and "You have joined" in joined.text
+        again = await http.post(
+            "/invite", data={"token": token, "display_name": "Min", "password": "a-good-long-password-1"}
+        )
+        assert again.status_code == 400 and "unknown, used or expired" in again.text
+        signed_in = await http.post("/login", data={"email": email, "password": "a-good-long-password-1"})
+        assert signed_in.status_code == 303
+        session = await http.get(
+            "/api/session", headers={"cookie": signed_in.headers["set-cookie"].split(";")[0]}
+        )
+        assert session.json()["role"] == "operator" and session.json()["displayName"] == "Min"
+
+
+async def test_an_existing_account_joins_with_its_own_password_only(stack, signer, caplog):
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Inviting an existing one")
+    other = await create_tenant(stack.targets["tenancy"], signer, "Where the person is already")
+    token = await invite(stack, tenant, other.owner_email, caplog)
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        wrong = await http.post("/invite", data={"token": token, "password": "not-their-password-1"})
+        assert wrong.status_code == 403 and "already has an account" in wrong.text
+        joined = await http.post("/invite", data={"token": token, "password": other.owner_password})
+        assert joined.status_code == 200 and "You have joined" in joined.text

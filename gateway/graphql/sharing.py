@@ -17,7 +17,7 @@ from gateway.graphql.assets import finite
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData
 from gateway.graphql.scalars import Duration, Timestamp
-from gateway.graphql.telemetry import From, PointPage
+from gateway.graphql.telemetry import After, From, PointPage
 from sfcloud.v1 import common_pb2
 from sfcloud.v1 import sharing_pb2 as pb
 
@@ -241,10 +241,7 @@ class SharingQuery:
         from_: From,
         to: Timestamp,
         first: int = 10_000,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="The previous page's `endCursor`; null for the first."),
-        ] = None,
+        after: After = None,
     ) -> PointPage:
         ctx = info.context
         request = pb.ReadSharedPointsRequest(

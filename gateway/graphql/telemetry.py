@@ -21,6 +21,9 @@ from sfcloud.v1 import common_pb2, query_pb2
 MAX_LIVE_SERIES = 500
 MAX_ALIGNED_SERIES = 100
 From = Annotated[Timestamp, strawberry.argument(name="from", description="Start of the range (inclusive).")]
+After = Annotated[
+    str | None, strawberry.argument(description="The previous page's `endCursor`; null for the first.")
+]
 
 
 @strawberry.type(description="A page of raw points, as two parallel columns.")
@@ -223,10 +226,7 @@ class TelemetryQuery:
         from_: From,
         to: Timestamp,
         first: int = 10_000,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="The previous page's `endCursor`; null for the first."),
-        ] = None,
+        after: After = None,
     ) -> PointPage:
         ctx = info.context
         await ctx.tenant_loaders().require_series(str(series_id))

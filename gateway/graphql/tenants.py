@@ -18,6 +18,7 @@ from strawberry.types import Info
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn, IsTenantUser
 from gateway.graphql.scalars import Timestamp
+from gateway.graphql.telemetry import After
 from services.runtime import errors
 from sfcloud.v1 import tenancy_pb2 as pb
 
@@ -170,7 +171,7 @@ class TenantQuery:
         permission_classes=[IsPerson],
         description="The tenants you may run, by name: a supplier's staff, the ones it resells; the operator, all.",
     )
-    async def tenants(self, info: Info, first: int = 50, after: str | None = None) -> TenantConnection:
+    async def tenants(self, info: Info, first: int = 50, after: After = None) -> TenantConnection:
         ctx = info.context
         request = pb.ListTenantsRequest(page_size=_first(first, 200), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListTenants, request, ctx.principal)
@@ -192,7 +193,7 @@ class TenantQuery:
         permission_classes=[IsTenantUser],
         description="Your tenant's people and their roles, by email, a page at a time.",
     )
-    async def members(self, info: Info, first: int = 50, after: str | None = None) -> MemberConnection:
+    async def members(self, info: Info, first: int = 50, after: After = None) -> MemberConnection:
         ctx = info.context
         request = pb.ListMembersRequest(page_size=_first(first, 200), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListMembers, request, ctx.principal)
@@ -245,9 +246,7 @@ class TenantQuery:
         permission_classes=[IsPerson],
         description="The audit log you may read (tenancy decides), newest first.",
     )
-    async def audit_events(
-        self, info: Info, first: int = 100, after: str | None = None
-    ) -> AuditEventConnection:
+    async def audit_events(self, info: Info, first: int = 100, after: After = None) -> AuditEventConnection:
         ctx = info.context
         request = pb.ListAuditEventsRequest(page_size=_first(first, 500), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListAuditEvents, request, ctx.principal)

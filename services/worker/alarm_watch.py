@@ -41,16 +41,13 @@ from services.worker.alarm_notify import Notifier
 from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_rules import Change, RuleView, rate_changes, silence_change, threshold_changes
 from services.worker.directory import TenancyDirectory
+from services.worker.turns import Turns
 from sfcloud.v1 import alarms_pb2 as pb
 
 log = logging.getLogger(__name__)
 
 LIVE_PATTERN = "t:*:live"
 LOCK_MS = 30_000
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 _KIND = {
     pb.ALARM_RULE_KIND_THRESHOLD: "threshold",
     pb.ALARM_RULE_KIND_RATE_OF_CHANGE: "rate_of_change",
@@ -102,8 +99,7 @@ class AlarmWatch:
         self._redis, self._cells, self._directory = redis, cells, directory
         self._client, self._notifier, self._settings = client, notifier, settings
         self._reporter = AlarmReporter(redis, client, notifier)
-        self._holder = holder
-        self._release = redis.register_script(_RELEASE)
+        self._turns = Turns(redis, holder)
         self._due: dict[uuid.UUID, set[str]] = {}
         self._cells_of: dict[uuid.UUID, str] = {}
         self._rules: dict[uuid.UUID, tuple[float, list[pb.AlarmRule]]] = {}
@@ -180,15 +176,12 @@ class AlarmWatch:
             rules = [r for r in rules if r.series_id in series]
         if not rules:
             return True
-        lock = tenant_key(tenant_id, "alarms", "lock")
-        if not await self._redis.set(lock, self._holder, nx=True, px=LOCK_MS):
-            return False
-        try:
+        async with self._turns.held(tenant_key(tenant_id, "alarms", "lock"), LOCK_MS) as mine:
+            if not mine:
+                return False
             cell = await self._cell(tenant_id)
             for rule in rules:
                 await self._evaluate_rule(tenant_id, cell, rule, now_ns or time.time_ns())
-        finally:
-            await self._release(keys=[lock], args=[self._holder])
         return True
 
     async def _rules_of(self, tenant_id: uuid.UUID) -> list[pb.AlarmRule]:

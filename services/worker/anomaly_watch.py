@@ -38,6 +38,7 @@ from services.worker import anomaly_storage
 from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_storage import points_after
 from services.worker.directory import TenancyDirectory
+from services.worker.turns import Turns
 from sfcloud.v1 import alarms_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,6 @@ log = logging.getLogger(__name__)
 LAG_NS = 30 * 10**9
 CATCH_UP_NS = 86_400 * 10**9
 LOCK_MS = 60_000
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class AnomalyWatch:
@@ -62,8 +59,8 @@ class AnomalyWatch:
         holder: str,
     ) -> None:
         self._redis, self._cells, self._directory = redis, cells, directory
-        self._reporter, self._interval_s, self._holder = reporter, interval_s, holder
-        self._release = redis.register_script(_RELEASE)
+        self._reporter, self._interval_s = reporter, interval_s
+        self._turns = Turns(redis, holder)
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -84,18 +81,15 @@ class AnomalyWatch:
     async def score_tenant(self, tenant_id: uuid.UUID, cell: str, now_ns: int | None = None) -> bool:
         """Score the tenant's models up to ``now_ns`` (default: now) and report; False if another worker
         is at it."""
-        lock = tenant_key(tenant_id, "anomaly", "lock")
-        if not await self._redis.set(lock, self._holder, nx=True, px=LOCK_MS):
-            return False
-        try:
+        async with self._turns.held(tenant_key(tenant_id, "anomaly", "lock"), LOCK_MS) as mine:
+            if not mine:
+                return False
             async with self._cells.tenant(tenant_id, cell) as conn:
                 found = await models_storage.models(conn)
             for stored in found:
                 async with self._cells.tenant(tenant_id, cell) as conn:
                     await self._score(conn, tenant_id, stored, now_ns or time.time_ns())
             await self._report(tenant_id, cell)
-        finally:
-            await self._release(keys=[lock], args=[self._holder])
         return True
 
     async def _score(self, conn, tenant_id: uuid.UUID, stored: StoredModel, now_ns: int) -> None:

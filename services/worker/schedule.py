@@ -25,15 +25,12 @@ from typing import Any, Protocol
 from redis.exceptions import RedisError
 
 from services.runtime.errors import ServiceError
+from services.worker.turns import Turns
 
 log = logging.getLogger(__name__)
 
 RETENTION_LOCK = "retention:lock"
 LEVELS_LOCK = "levels:lock"
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class Pass(Protocol):
@@ -42,12 +39,10 @@ class Pass(Protocol):
 
 class SpacedPasses:
     def __init__(self, redis: Any, key: str, service: Pass, interval_s: float, holder: str) -> None:
-        self._redis = redis
         self._key = key
         self._service = service
         self._interval_ms = max(1, int(interval_s * 1000))
-        self._holder = holder
-        self._release = redis.register_script(_RELEASE)
+        self._turns = Turns(redis, holder)
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -65,11 +60,11 @@ class SpacedPasses:
 
     async def run_once(self, now_ns: int | None = None) -> Any:
         """A pass if this worker gets the turn; None when another worker has it."""
-        if not await self._redis.set(self._key, self._holder, nx=True, px=self._interval_ms):
+        if not await self._turns.take(self._key, self._interval_ms):
             return None
         try:
             return await self._service.run_pass(now_ns)
         except BaseException:
             with contextlib.suppress(RedisError, OSError):
-                await asyncio.shield(self._release(keys=[self._key], args=[self._holder]))
+                await asyncio.shield(self._turns.give_back(self._key))
             raise

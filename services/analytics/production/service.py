@@ -62,6 +62,7 @@ class OeeReport:
     results: list[tuple[Period, Figures]]  # a day's Period carries the date as its label
     total: Figures
     machines: list[uuid.UUID]
+    machine_totals: dict[uuid.UUID, Figures]  # each machine's figures over the whole range
 
 
 @dataclass(frozen=True)
@@ -210,21 +211,22 @@ class ProductionService:
         machines = machines_under(tree, asset)
         calendar = await self._calendar(caller, tenant_id, _site_of(tree, asset).id)
         shifts = calendars.periods(calendar, start_ns, end_ns, whole_days=period == "day")
-        per_shift = await self._shift_figures(caller, tenant_id, machines, shifts)
+        per_shift, machine_totals = await self._shift_figures(caller, tenant_id, machines, shifts)
         results = list(zip(shifts, per_shift, strict=True))
         if period == "day":
             results = _by_day(results)
         total = Figures()
         for _, figures in results:
             total.add(figures)
-        return OeeReport(calendar.time_zone, results, total, [m.id for m in machines])
+        return OeeReport(calendar.time_zone, results, total, [m.id for m in machines], machine_totals)
 
     async def _shift_figures(
         self, caller: Principal, tenant_id: uuid.UUID, machines: list[Asset], shifts: list[Period]
-    ) -> list[Figures]:
+    ) -> tuple[list[Figures], dict[uuid.UUID, Figures]]:
+        """Every shift's figures of the machines together, and each machine's over all the shifts."""
         sums = [Figures() for _ in shifts]
         if not shifts or not machines:
-            return sums
+            return sums, {}
         edges = np.array([t for p in shifts for t in (p.start_ns, p.end_ns)], dtype=np.int64)
         turns = asyncio.Semaphore(MACHINES_AT_ONCE)
 
@@ -232,12 +234,14 @@ class ProductionService:
             async with turns:
                 return oee.machine_figures(await self._machine_data(caller, setup, edges), edges)
 
-        for figures in await asyncio.gather(
-            *(one(s) for s in await self._setups(caller, tenant_id, machines))
-        ):
+        setups = await self._setups(caller, tenant_id, machines)
+        machine_totals: dict[uuid.UUID, Figures] = {}
+        for setup, figures in zip(setups, await asyncio.gather(*(one(s) for s in setups)), strict=True):
+            machine_total = machine_totals[setup.machine_id] = Figures()
             for total, part in zip(sums, figures, strict=True):
                 total.add(part)
-        return sums
+                machine_total.add(part)
+        return sums, machine_totals
 
     async def _machine_data(self, caller: Principal, setup: MachineSetup, edges: np.ndarray) -> MachineData:
         lo, hi = int(edges[0]), int(edges[-1])

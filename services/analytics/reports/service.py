@@ -9,7 +9,6 @@ series (a device gone silent).
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -95,9 +94,6 @@ class ReportService:
         w = STRINGS[language]
         start_ns, end_ns = span
         site_oee = await self._production.oee(caller, str(site.id), start_ns, end_ns, "day")
-        per_machine = await asyncio.gather(
-            *(self._production.oee(caller, str(m.id), start_ns, end_ns, "day") for m in machines)
-        )
         series = (
             {s.id: s for s in await self._assets.series_of(tenant_id, [m.id for m in machines])}
             if machines
@@ -128,7 +124,7 @@ class ReportService:
             last_day=days[1],
             generated=stamp(self._clock()),
             total=_oee_line(w["all_machines"], site_oee.total),
-            machines=[_oee_line(m.name, r.total) for m, r in zip(machines, per_machine, strict=True)],
+            machines=[_oee_line(m.name, site_oee.machine_totals.get(m.id, Figures())) for m in machines],
             trend=[(p.date, f.oee) for p, f in site_oee.results],
             alarm_counts=[(w[key], n) for key, n in counts.items()],
             alarms=[

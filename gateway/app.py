@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
-import redis.asyncio as aioredis
 import uvicorn
 from grpc_health.v1 import health_pb2
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -36,6 +35,7 @@ from gateway.reports import PlantReports
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
 from services.runtime.memory import freeze_startup_objects
+from services.runtime.redis_pool import redis_client
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -95,7 +95,7 @@ def uvicorn_config(app, host: str, port: int) -> uvicorn.Config:
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     backends = Backends(
         settings.tenancy_target, settings.analytics_target, settings.worker_target, settings.signing_key
     )
@@ -135,6 +135,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         metering.cancel()
         await meter.flush()
         await backends.close()
+        await graphql.close()
         await redis.aclose()
 
     return Starlette(

@@ -3,14 +3,13 @@ and an `alarms` subscription of changes (docs/ANALYTICS.md, "Alarms"). Tenancy c
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.alarm_types import Alarm, AlarmChange, AlarmDetail, AlarmEvent, AlarmSeverity, AlarmState
+from gateway.graphql.live import EventQueue
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn, IsTenantUser
 from services.runtime import errors
@@ -111,15 +110,12 @@ class AlarmSubscription:
     )
     async def alarms(self, info: Info) -> AsyncGenerator[AlarmChange, None]:
         ctx = info.context
-        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(alarm_channel(ctx.principal.require_tenant()))
-        try:
-            async for message in pubsub.listen():
-                change = json.loads(message["data"])
+        changes = EventQueue()
+        async with ctx.hub.listening(alarm_channel(ctx.principal.require_tenant()), changes):
+            while True:
+                change, _ = await changes.take()
                 try:
                     found = await _detail(info, change["alarm_id"])
                 except errors.NotFound:
                     continue
                 yield AlarmChange(event=change["event"], alarm=Alarm.from_pb(found.alarm))
-        finally:
-            await asyncio.shield(pubsub.aclose())

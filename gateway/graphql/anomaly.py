@@ -3,14 +3,13 @@ reference period, read it, and list the anomalies the worker found with the seri
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.live import EventQueue
 from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import From, _range
@@ -159,11 +158,10 @@ class AnomalySubscription:
         self, info: Info, machine_id: strawberry.ID | None = None
     ) -> AsyncGenerator[AnomalyEvent, None]:
         ctx = info.context
-        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(anomaly_channel(ctx.principal.require_tenant()))
-        try:
-            async for message in pubsub.listen():
-                change = json.loads(message["data"])
+        changes = EventQueue()
+        async with ctx.hub.listening(anomaly_channel(ctx.principal.require_tenant()), changes):
+            while True:
+                change, _ = await changes.take()
                 a = change["anomaly"]
                 if machine_id and a["machine_id"] != str(machine_id):
                     continue
@@ -179,5 +177,3 @@ class AnomalySubscription:
                         threshold=a["threshold"],
                     ),
                 )
-        finally:
-            await asyncio.shield(pubsub.aclose())

@@ -39,6 +39,7 @@ from gateway.auth import Caller, GatewayAuth
 from gateway.backends import Backends
 from gateway.graphql.context import Context
 from gateway.graphql.errors import code_for
+from gateway.graphql.hub import ChannelHub
 from gateway.graphql.persisted import NOT_FOUND, PersistedQueries, PersistedQueryError, requested_hash
 from gateway.graphql.schema import build_schema
 from gateway.metering import ApiCallMeter
@@ -100,10 +101,15 @@ class GraphQLView(GraphQL):
         )
         self._backends = backends
         self._redis = redis
+        self._hub = ChannelHub(redis)
         self._auth = auth
         self._sessions = sessions
         self._meter = meter
         self._guards = guards
+
+    async def close(self) -> None:
+        """End the subscriptions' shared pub/sub connection (at shutdown)."""
+        await self._hub.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
@@ -150,6 +156,7 @@ class GraphQLView(GraphQL):
         return Context(
             backends=self._backends,
             redis=self._redis,
+            hub=self._hub,
             sessions=self._sessions,
             caller=caller,
             limits=request.scope[LIMITS_SCOPE_KEY],

@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 
 import httpx
-import redis.asyncio as aioredis
 
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
+from services.runtime.redis_pool import redis_client
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy.catalog import load_plans
 from services.worker.alarm_client import AlarmClient
@@ -47,7 +47,7 @@ SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 class WorkerServer:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.redis = aioredis.Redis.from_url(settings.redis_url)
+        self.redis = redis_client(settings.redis_url)
         authenticator = TokenAuthenticator(TokenSigner(settings.service.signing_key))
         self.core = ServiceCore(settings.service, SERVICE_NAME, authenticator, [self.redis.ping])
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-worker")

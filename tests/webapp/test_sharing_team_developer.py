@@ -24,7 +24,7 @@ from tests.webapp.test_reset import sent_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)]
 GRANTS = "{ dataGrants { id from to granularity series { id } } }"
-SCHEMA = Path(__file__).parents[2] / "gateway" / "schema.graphql"
+SCHEMA = (Path(__file__).parents[2] / "gateway" / "schema.graphql").read_text()
 
 
 async def test_grant_read_and_revoke_through_the_sharing_page(stack, signer, page, browser, screenshots):
@@ -142,7 +142,7 @@ async def test_the_developer_guide_and_the_schema_download(stack, signer, page, 
     async with page.expect_download() as downloading:
         await page.click("#download-schema")
     download = await downloading.value
-    assert Path(await download.path()).read_text() == SCHEMA.read_text()
+    assert await asyncio.to_thread(Path(await download.path()).read_text) == SCHEMA
     await page.click("#switch-language")
     await expect(page.locator("h1")).to_have_text("개발자")
     await expect(page.locator("#download-schema")).to_have_text("schema.graphql 내려받기")

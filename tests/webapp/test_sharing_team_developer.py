@@ -101,12 +101,19 @@ async def test_invite_through_the_team_page_and_a_viewer_manages_nothing(
         await expect(page.locator("#invite-outcome")).to_have_text(
             f"Invitation sent to {email}: the link works once, for 7 days."
         )
+    waiting = page.locator("tr[data-invitation]")
+    await expect(waiting).to_contain_text(email)
+    await expect(waiting).to_contain_text("Viewer")
     await shoot(page, screenshots, "team-en")
     token = sent_token(caplog, email, "invite")
     password = "a-viewers-long-password-1"
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         joined = await http.post("/invite", data={"token": token, "display_name": "Vi", "password": password})
         assert joined.status_code == 200
+    await page.reload()
+    await expect(page.locator("#invitations")).to_have_text(
+        "No invitation is waiting."
+    )  # accepted: no longer open
 
     viewing = await browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 800})
     viewer = await viewing.new_page()

@@ -16,7 +16,13 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn, IsTenantUser
+from gateway.graphql.permissions import (
+    CanConfigureTenant,
+    CanReadTenantRecord,
+    IsPerson,
+    IsSignedIn,
+    IsTenantUser,
+)
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import After
 from services.runtime import errors
@@ -114,6 +120,16 @@ class MemberConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="An invitation to your tenant waiting to be accepted (its link works once).")
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: TenantRole
+    invited_by: str = strawberry.field(description='Who invited: "user:<id>".')
+    created_at: Timestamp
+    expires_at: Timestamp
+
+
 @strawberry.type(description="One UTC day of a tenant's use of the platform, as metered.")
 class DailyUsage:
     tenant_id: strawberry.ID
@@ -209,6 +225,28 @@ class TenantQuery:
             ],
             page_info=_page(response.next_page_token),
         )
+
+    @strawberry.field(
+        permission_classes=[CanConfigureTenant],
+        description="Your tenant's invitations neither accepted nor expired, newest first (owners and admins;"
+        " at most 200).",
+    )
+    async def invitations(self, info: Info) -> list[Invitation]:
+        ctx = info.context
+        found = await ctx.backends.call(
+            ctx.backends.tenancy.ListInvitations, pb.ListInvitationsRequest(), ctx.principal
+        )
+        return [
+            Invitation(
+                id=strawberry.ID(i.id),
+                email=i.email,
+                role=TenantRole(i.role),
+                invited_by=i.invited_by,
+                created_at=i.created_ns,
+                expires_at=i.expires_ns,
+            )
+            for i in found.invitations
+        ]
 
     @strawberry.field(
         permission_classes=[IsSignedIn],

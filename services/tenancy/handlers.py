@@ -312,6 +312,22 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         invitation = await self._invitations.invite(current_principal(), request.email, _ROLES[request.role])
         return pb.InviteUserResponse(invitation_id=str(invitation))
 
+    async def ListInvitations(self, request, context) -> pb.ListInvitationsResponse:
+        found = await self._invitations.pending(current_principal())
+        return pb.ListInvitationsResponse(
+            invitations=[
+                pb.Invitation(
+                    id=str(i),
+                    email=email,
+                    role=_ROLE_PB[role],
+                    invited_by=by,
+                    created_ns=ns(created),
+                    expires_ns=ns(expires),
+                )
+                for i, email, role, by, created, expires in found
+            ]
+        )
+
     async def AcceptInvitation(self, request, context) -> pb.AcceptInvitationResponse:
         user, tenant_id = await self._invitations.accept(
             current_principal(), request.token, request.display_name, request.password

@@ -103,6 +103,7 @@ ROWS = {
     # operator only; a tenant's own record, usage and audit log to its people, each their own.
     "tenants": ("{ tenants { nodes { id } } }", set()),
     "members": ("{ members { nodes { email role } } }", {"a_session", "b_session"}),  # each its own people
+    "invitations": ("{ invitations { email role } }", {"a_session", "b_session"}),  # each its own, managers
     "plans": (
         "{ plans { code } }",
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},

@@ -187,6 +187,8 @@ ROWS: dict[str, Row] = {
         MANAGERS_ANYWHERE,
         lambda w: pb.InviteUserRequest(email=f"i-{secrets.token_hex(4)}@example.com", role=pb.ROLE_VIEWER),
     ),
+    # Open invitations: a tenant's owners and admins, each their own tenant's.
+    "TenancyService/ListInvitations": row(MANAGERS_ANYWHERE, lambda w: pb.ListInvitationsRequest()),
     "TenancyService/AcceptInvitation": row(
         {"gateway"},
         lambda w: pb.AcceptInvitationRequest(token="sfi_unknown"),

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from gateway.graphql.assets import finite
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData
+from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData, IsPlatformOperator
 from gateway.graphql.scalars import Duration, Timestamp
 from gateway.graphql.telemetry import After, From, PointPage
 from sfcloud.v1 import common_pb2
@@ -119,6 +119,17 @@ class GrantPayload:
     errors: list[UserError] = strawberry.field(
         description="Empty when done; e.g. GRANTEE_NOT_FOUND, GRANTEE_NOT_ELIGIBLE, GRANT_OVERLAPS, EXPIRY_IN_PAST,"
         " SERIES_NOT_FOUND, RANGE_NOT_ALIGNED, GRANT_NOT_FOUND."
+    )
+
+
+@strawberry.type(description="A supplier's AI-analysis partner registration after it was set, or why not.")
+class AnalysisPartnerPayload:
+    supplier_id: strawberry.ID | None = strawberry.field(description="The supplier; null when refused.")
+    partner: bool | None = strawberry.field(
+        description="Whether it is now a registered partner (tenants may grant it data); null when refused."
+    )
+    errors: list[UserError] = strawberry.field(
+        description="Empty when done; e.g. SUPPLIER_NOT_FOUND, INVALID_ARGUMENT."
     )
 
 
@@ -313,3 +324,20 @@ class SharingMutation:
     )
     async def revoke_grant(self, info: Info, id: strawberry.ID) -> GrantPayload:
         return await _grant_payload(info, "RevokeGrant", pb.RevokeGrantRequest(grant_id=str(id)))
+
+    @strawberry.mutation(
+        permission_classes=[IsPlatformOperator],
+        description="Register a supplier as an AI-analysis partner, or end its registration (the operator):"
+        " any tenant may grant data to a partner; grants already given stay until they end or are revoked.",
+    )
+    async def set_analysis_partner(
+        self, info: Info, supplier_id: strawberry.ID, partner: bool
+    ) -> AnalysisPartnerPayload:
+        ctx = info.context
+        request = pb.SetAnalysisPartnerRequest(supplier_id=str(supplier_id), partner=partner)
+        done, problems = await attempt(
+            ctx.backends.call(ctx.backends.sharing.SetAnalysisPartner, request, ctx.principal)
+        )
+        if done is None:
+            return AnalysisPartnerPayload(supplier_id=None, partner=None, errors=problems)
+        return AnalysisPartnerPayload(supplier_id=supplier_id, partner=partner, errors=[])

@@ -21,6 +21,7 @@ from gateway.graphql.permissions import (
     CanReadTenantRecord,
     IsPerson,
     IsSignedIn,
+    IsSupplierStaffOrOperator,
     IsTenantUser,
 )
 from gateway.graphql.scalars import Timestamp
@@ -279,6 +280,18 @@ class TenantQuery:
             )
             for d in response.days
         ]
+
+    @strawberry.field(
+        permission_classes=[IsSupplierStaffOrOperator],
+        description='The billing export of a month ("2026-11") as CSV, one row per tenant you resell (the'
+        " operator: every tenant) with its plan, state and monthly price in won, and the month's points and API"
+        " calls (summed) and stored bytes and active devices (at their peak); columns tenant_id, tenant, plan,"
+        " state, price_krw, points, bytes_stored, active_devices, api_calls.",
+    )
+    async def billing_csv(self, info: Info, month: str) -> str:
+        ctx = info.context
+        request = pb.ExportBillingRequest(month=month)
+        return (await ctx.backends.call(ctx.backends.tenancy.ExportBilling, request, ctx.principal)).csv
 
     @strawberry.field(
         permission_classes=[IsPerson],

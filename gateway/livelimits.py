@@ -36,6 +36,11 @@ LEASE_S = 60.0
 RENEW_S = LEASE_S / 3  # two renewals may fail before a live socket's place lapses
 
 
+def connections_key(tenant_id: uuid.UUID) -> str:
+    """The leases of a tenant's open live connections."""
+    return tenant_key(tenant_id, "live-connections")
+
+
 class TooManyConnections(Exception):
     """The tenant holds as many live connections as its plan allows."""
 
@@ -88,7 +93,7 @@ class LiveLimiter:
         TooManyConnections when the tenant holds all its plan allows."""
         if principal is None or principal.tenant_id is None:
             return None
-        slot = LiveSlot(self._leases, tenant_key(principal.tenant_id, "live-connections"))
+        slot = LiveSlot(self._leases, connections_key(principal.tenant_id))
         try:
             taken = await slot.take(limits.live_connections)
         except RedisError as exc:

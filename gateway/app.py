@@ -28,6 +28,7 @@ from gateway.config import GatewaySettings
 from gateway.downloads import ExportDownloads
 from gateway.graphql.persisted import PersistedQueries
 from gateway.graphql.view import GraphQLView, Guards
+from gateway.livelimits import LiveLimiter
 from gateway.metering import ApiCallMeter
 from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
@@ -104,6 +105,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     guards = Guards(
         PlanLimits(backends, load_limits(settings.catalog_dir)),
         ApiRateLimiter(redis),
+        LiveLimiter(redis),
         PersistedQueries(redis),
     )
     auth = GatewayAuth(backends, sessions, settings.cookie_name)

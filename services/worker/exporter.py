@@ -29,7 +29,7 @@ import numpy as np
 
 import tscodec
 from services.exchange.package import ASSETS, SERIES, PackageWriter, zip_folder
-from services.runtime.errors import Unavailable
+from services.runtime.errors import ServiceError, Unavailable
 from services.runtime.transactions import CellTransactions
 from services.worker import export_storage as storage
 from services.worker.catalog import TenantTree
@@ -98,10 +98,13 @@ class Exporter:
             size, sha256 = await self._make(job, folder, started)
         except Unavailable:
             raise  # tenancy or the database unreachable: the job stays pending and is tried again
+        except ServiceError as exc:  # refused: a grant revoked or expired meanwhile, say
+            log.warning("export refused", extra={"job": job.member, "reason": exc.reason})
+            await self._fail(job, f"{exc.reason}: {exc.message}")
+            return True
         except Exception as exc:
             log.exception("export failed", extra={"job": job.member})
-            async with self._cells.tenant(job.tenant_id, job.cell) as conn:
-                await storage.fail(conn, job.tenant_id, job.export_id, f"{type(exc).__name__}: {exc}")
+            await self._fail(job, f"{type(exc).__name__}: {exc}")
             return True
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
@@ -109,6 +112,10 @@ class Exporter:
             await storage.finish(conn, job.tenant_id, job.export_id, size, sha256)
         log.info("exported", extra={"job": job.member, "bytes": size})
         return True
+
+    async def _fail(self, job: ExportJob, error: str) -> None:
+        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            await storage.fail(conn, job.tenant_id, job.export_id, error)
 
     async def _begin(self, job: ExportJob) -> Started | None:
         """Mark the export running; None when there is nothing to do. StartExport adds the job just before

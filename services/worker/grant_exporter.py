@@ -25,12 +25,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from services.analytics.grids import Grid
 from services.analytics.queries import Buckets
 from services.analytics.service import MAX_LIMIT, Page, bucket_grid, time_zone
 from services.exchange.package import ASSETS, SERIES, PackageWriter
 from services.worker.catalog import asset_row, series_row
 from services.worker.grant_checks import FINISH, WRITE, Asking, TenancyGrantChecks
-from sfcloud.v1 import sharing_pb2
+from sfcloud.v1 import common_pb2, sharing_pb2
 
 LEVELS = {  # the grant's level: (its name in the manifest, the bucket width; 0 for raw points)
     sharing_pb2.GRANULARITY_RAW: ("raw", 0),
@@ -55,7 +56,7 @@ class AuthorizedReads(Protocol):
     ) -> Page: ...  # fmt: skip
 
     async def authorized_buckets(
-        self, tenant_id: uuid.UUID, cell: str, series: uuid.UUID, grid: Any
+        self, tenant_id: uuid.UUID, cell: str, series: uuid.UUID, grid: Grid
     ) -> Buckets: ...
 
 
@@ -96,7 +97,9 @@ class GrantPackages:
             "totals": {"assets": len(assets), "series": len(series), "buckets" if width else "points": rows},
         }
 
-    async def _points(self, owner: tuple[uuid.UUID, str], series: uuid.UUID, span) -> tuple[np.ndarray, ...]:
+    async def _points(
+        self, owner: tuple[uuid.UUID, str], series: uuid.UUID, span: common_pb2.TimeRange
+    ) -> tuple[np.ndarray, np.ndarray]:
         pages, token = [], ""
         while True:
             page = await self._reads.authorized_page(
@@ -109,7 +112,7 @@ class GrantPackages:
         return np.concatenate([p.timestamps for p in pages]), np.concatenate([p.values for p in pages])
 
     async def _buckets(
-        self, owner: tuple[uuid.UUID, str], series: uuid.UUID, span, width: int
+        self, owner: tuple[uuid.UUID, str], series: uuid.UUID, span: common_pb2.TimeRange, width: int
     ) -> dict[str, np.ndarray]:
         """The non-empty buckets of ``width`` over the grant's range, a window of them at a time."""
         found = []

@@ -22,16 +22,18 @@ import pytest
 
 from gateway.graphql.scalars import parse_timestamp
 from services.analytics.service import QueryService
-from services.exchange.package import PackageError, PackageWriter
+from services.exchange.package import PackageError
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity
 from services.runtime.config import Env
 from services.runtime.db import Database
-from services.runtime.errors import PermissionDenied
 from services.runtime.series import SeriesDirectory
-from services.runtime.settings import role_url
-from services.worker.grant_checks import Asking, TenancyGrantChecks
-from services.worker.grant_exporter import GrantPackages, Progress
+from services.runtime.settings import DEFAULT_CELL, role_url
+from services.worker import export_storage
+from services.worker.catalog import TenancyCatalog
+from services.worker.exporter import Exporter, ExportJob
+from services.worker.grant_checks import TenancyGrantChecks
+from services.worker.grant_exporter import GrantPackages
 from sf.imports import run_import
 from sf.seeding import create_tenant, send_batches
 from sfcloud.v1 import sharing_pb2_grpc, tenancy_pb2_grpc
@@ -217,40 +219,64 @@ async def test_another_tenants_grant_is_not_found(world):
     assert [e["action"] for e in log] == ["share.grant"]  # nothing reached the grant: nothing to audit
 
 
-async def test_a_revocation_during_the_export_stops_it_before_the_next_read(
+class RevokingReads:
+    """The worker's real reads of a grant's data, with the grant revoked by its grantor right after the first
+    page is read: the revocation lands in the middle of the export, between two series."""
+
+    def __init__(self, reads: QueryService, revoke) -> None:
+        self._reads = reads
+        self._revoke = revoke
+
+    async def authorized_page(self, *args):
+        page = await self._reads.authorized_page(*args)
+        await self._revoke()
+        return page
+
+    async def authorized_buckets(self, *args):
+        return await self._reads.authorized_buckets(*args)
+
+
+async def test_a_revocation_during_the_export_fails_it_and_publishes_nothing(
     stack, signer, world, admin_url, tmp_path
 ):
-    """The worker's package writer as the worker runs it, with the real tenancy and database: the grant is
-    revoked once the first series is written, and the next read is refused."""
-    a, b, a_owner = world["a"], world["b"], world["a_owner"]
+    """The worker's exporter with the real tenancy and database, on an export row of B's that no worker of the
+    stack has queued: the grant is revoked after the first series is read, so the second read is refused."""
+    a, b, a_owner, b_owner = world["a"], world["b"], world["a_owner"], world["b_owner"]
     start, end = BASE_NS + 5 * HOUR_NS // 2, BASE_NS + 3 * HOUR_NS
     made = await grant(a_owner, **grant_input(b.id, a.series_ids[:2], start, end))
+    grantee, export_id = uuid.UUID(str(b.id)), uuid.uuid4()
+
+    async def revoke() -> None:
+        assert data(await a_owner.query(REVOKE, id=made["id"]))["revokeGrant"]["errors"] == []
+
     db = Database(role_url(admin_url, "sf_worker", None), max_size=2)
     await db.open()
     try:
+        cells = CellDatabases(db, {}, "sf-worker-test")
+        async with cells.tenant(grantee, DEFAULT_CELL) as conn:
+            await export_storage.insert(
+                conn, grantee, export_id, False, f"user:{uuid.uuid4()}", uuid.UUID(made["id"])
+            )
         async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
             identity = CallerIdentity(signer)
+            tenancy = tenancy_pb2_grpc.TenancyServiceStub(channel)
+            reads = QueryService(cells, SeriesDirectory(tenancy, identity, "worker"))
             checks = TenancyGrantChecks(sharing_pb2_grpc.SharingServiceStub(channel), identity)
-            directory = SeriesDirectory(tenancy_pb2_grpc.TenancyServiceStub(channel), identity, "worker")
-            packages = GrantPackages(checks, QueryService(CellDatabases(db, {}, "sf-worker-test"), directory))
-            written = []
-
-            async def revoke_after_first(rows: int, series: int) -> None:
-                written.append(rows)
-                data(await a_owner.query(REVOKE, id=made["id"]))
-
-            async def totals(rows: int, series: int) -> None:
-                assert series == 2
-
-            asking = Asking(b.id, uuid.uuid4(), "user:matrix", "export:test")
-            with pytest.raises(PermissionDenied) as refused:
-                await packages.write(
-                    asking,
-                    made["id"],
-                    PackageWriter(tmp_path / "p"),
-                    False,
-                    Progress(totals, revoke_after_first),
-                )
+            packages = GrantPackages(checks, RevokingReads(reads, revoke))
+            exporter = Exporter(cells, TenancyCatalog(tenancy, identity), packages, tmp_path)
+            assert await exporter.run(ExportJob(DEFAULT_CELL, grantee, export_id))
     finally:
         await db.close()
-    assert refused.value.reason == "GRANT_REVOKED" and written == [180]
+
+    found = data(await b_owner.query(f'{{ export(id: "{export_id}") {{ {EXPORT_FIELDS} }} }}'))["export"]
+    assert (found["state"], found["seriesDone"], found["downloadUrl"]) == ("FAILED", 1, None)
+    assert found["error"].startswith(f"GRANT_REVOKED: grant {made['id']} was revoked at"), found
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing published, nothing left behind
+    assert (await b_owner.http.get(f"/exports/{export_id}/package")).status_code == 409
+    log = data(await a_owner.query(ACCESSES, grant=made["id"]))["grantAccessLog"]["accesses"]
+    mine = [e for e in reversed(log) if e["source"] == f"export:{export_id}"]
+    assert [(e["action"], e["exportStage"], e["outcome"], e["reason"]) for e in mine] == [
+        ("share.export", "write", "ok", None),
+        ("share.read", None, "ok", None),
+        ("share.read", None, "denied", "GRANT_REVOKED"),
+    ]

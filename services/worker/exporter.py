@@ -3,7 +3,9 @@
 The asset tree and series come from tenancy over gRPC (`ListAssets`, `ListSeries`, called as the service
 `worker` with a token scoped to the tenant); the points from the tenant's blocks on its cell, decoded with
 tscodec, a series at a time (each series as it stood when it was read: points arriving meanwhile may or
-may not be in the package). Progress (points and series done) is written after every series; the job's
+may not be in the package). An export of a grant by its grantee writes the grant's files instead
+(services/worker/grant_exporter.py), a refusal by tenancy failing it. Progress (rows and series done) is
+written after every series; the job's
 queue entry is kept alive meanwhile (services/worker/export_queue.py), so a live export is not taken over.
 
 Files are written into a folder of this run's own, ``{export_dir}/{tenant}/{export}.{run}.partial/``,

@@ -138,7 +138,7 @@ class AnalysisPartnerPayload:
 )
 class GrantAccess:
     at: Timestamp
-    action: str = strawberry.field(description="share.grant, share.read or share.revoke.")
+    action: str = strawberry.field(description="share.grant, share.read, share.export or share.revoke.")
     actor: str = strawberry.field(description='Who: "user:<id>" or "api_key:<id>".')
     outcome: str = strawberry.field(description="ok or denied.")
     reason: str | None = strawberry.field(description="Why a read was refused.")
@@ -146,11 +146,20 @@ class GrantAccess:
     from_: Timestamp | None = strawberry.field(name="from", description="The range a read asked for.")
     to: Timestamp | None
     resolution: Duration | None = strawberry.field(description="A read's bucket width; null for raw points.")
-    source: str = strawberry.field(description="Where the call came from.")
+    source: str = strawberry.field(
+        description='Where the call came from ("export:<id>" for reads made for an export).'
+    )
+    export_id: strawberry.ID | None = strawberry.field(
+        description="share.export: the grantee's export (its id is all the grantor sees of it)."
+    )
+    export_stage: str | None = strawberry.field(
+        description="share.export: request, write (the package begun), finish (before it is published) or"
+        " download (a slice served)."
+    )
 
     @classmethod
     def from_pb(cls, a: pb.GrantAccess) -> GrantAccess:
-        read = a.action == "share.read"
+        read = a.action in ("share.read", "share.export")
         return cls(
             at=a.at_ns,
             action=a.action,
@@ -162,6 +171,8 @@ class GrantAccess:
             to=a.range.end_ns if read else None,
             resolution=a.resolution_ns or None,
             source=a.source,
+            export_id=strawberry.ID(a.export_id) if a.export_id else None,
+            export_stage=a.export_stage or None,
         )
 
 

@@ -137,13 +137,14 @@ class Sharing:
         return found, audit.page_token(found[-1].id) if len(found) == size else ""
 
     async def authorize_read(self, caller: Principal, read: SharedRead) -> tuple[uuid.UUID, str]:
-        """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way."""
-        caller.require_service("analytics")
+        """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way.
+        Analytics asks for the grantee's queries, the worker for its reads for a grantee's export."""
+        caller.require_service("analytics", "worker")
         organisation, settings = _grantee_of_token(caller)
         grant_id, series = parse_id("grant_id", read.grant_id), parse_id("series_id", read.series_id)
         if read.end_ns <= read.start_ns or read.resolution_ns < 0:
             raise InvalidArgument.of("range", "end_ns must be after start_ns", reason="EMPTY_RANGE")
-        actor = _reader(read.reader)
+        actor = reader_actor(read.reader)
         async with self._db.transaction(settings) as conn:
             grantor = await storage.grantor_of(conn, grant_id, organisation)
         if grantor is None:  # not a grant to this organisation: as unknown as one that never existed
@@ -275,7 +276,8 @@ def _grantee_of_token(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
     raise PermissionDenied("a shared read needs a token scoped to the grantee", reason="NO_GRANTEE")
 
 
-def _reader(reader: str) -> tuple[str, str]:
+def reader_actor(reader: str) -> tuple[str, str]:
+    """The audit's actor for the grantee's reader a service names."""
     kind, _, subject = reader.partition(":")
     if kind not in READERS or not 0 < len(subject) <= MAX_READER:
         raise InvalidArgument.of("reader", 'must be "user:<id>" or "api_key:<id>"')

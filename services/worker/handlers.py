@@ -37,6 +37,7 @@ def export_pb(row: ExportRow) -> pb.Export:
         bytes=row.bytes,
         sha256=row.sha256,
         error=row.error,
+        grant_id=str(row.grant_id) if row.grant_id else "",
     )
 
 
@@ -47,6 +48,10 @@ class ExportHandlers(export_pb2_grpc.ExportServiceServicer):
     async def StartExport(self, request, context) -> pb.StartExportResponse:
         row = await self._exports.start(current_principal(), request.with_csv)
         return pb.StartExportResponse(export=export_pb(row))
+
+    async def StartGrantExport(self, request, context) -> pb.StartGrantExportResponse:
+        row = await self._exports.start_grant(current_principal(), request.grant_id, request.with_csv)
+        return pb.StartGrantExportResponse(export=export_pb(row))
 
     async def GetExport(self, request, context) -> pb.GetExportResponse:
         return pb.GetExportResponse(

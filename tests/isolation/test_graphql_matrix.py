@@ -283,6 +283,12 @@ MUTATIONS = {
         {"a_session"},
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
+    # A's grant to B: B's session exports it; A's own readers find no such grant to them (a user error,
+    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py).
+    "exportGrant": (
+        'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
+        {"a_session", "a_key_read", "b_session"},
+    ),
     # Only suppliers' staff edit profiles and answer requests: no caller here is one.
     "updateSupplierProfile": (
         'mutation { updateSupplierProfile(profile: {summary: "x"}) { errors { code } } }',

@@ -198,7 +198,8 @@ class DataGrantConnection:
     @classmethod
     def from_pb(cls, found: pb.ListGrantsResponse | pb.ListSharedWithMeResponse) -> DataGrantConnection:
         return cls(
-            nodes=[DataGrant.from_pb(g) for g in found.grants], page_info=page_info_from(found.next_page_token)
+            nodes=[DataGrant.from_pb(g) for g in found.grants],
+            page_info=page_info_from(found.next_page_token),
         )
 
 

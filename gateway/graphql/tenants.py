@@ -159,7 +159,8 @@ class TenantQuery:
         request = pb.ListTenantsRequest(page_size=checked_first(first), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListTenants, request, ctx.principal)
         return TenantConnection(
-            nodes=[Tenant.from_pb(t) for t in response.tenants], page_info=page_info_from(response.next_page_token)
+            nodes=[Tenant.from_pb(t) for t in response.tenants],
+            page_info=page_info_from(response.next_page_token),
         )
 
     @strawberry.field(

@@ -50,6 +50,8 @@ def _page_of(page_size: int, page_token: str) -> tuple[tuple, int | None]:
 
 def _cut(found: list[Grant], size: int | None) -> tuple[list[Grant], str]:
     return keyset.cut(found, size, lambda g: (g.created_at, g.id)) if size else (found, "")
+
+
 READERS = ("user", "api_key")
 
 

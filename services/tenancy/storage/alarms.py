@@ -205,7 +205,13 @@ async def list_alarms(
         " AND (cardinality(%(severities)s::text[]) = 0 OR severity = ANY(%(severities)s))"
         " AND (%(at)s::bigint IS NULL OR (raised_ns, id) < (%(at)s, %(id)s::uuid))"
         " ORDER BY raised_ns DESC, id DESC LIMIT %(limit)s",
-        {"states": list(states), "severities": list(severities), "at": after[0], "id": after[1], "limit": limit},
+        {
+            "states": list(states),
+            "severities": list(severities),
+            "at": after[0],
+            "id": after[1],
+            "limit": limit,
+        },
     )
     return await cur.fetchall()
 

@@ -9,15 +9,11 @@ import base64
 import time
 import uuid
 
-import grpc
 import psycopg
 import pytest
 
-from services.runtime.principal import Kind, Principal, Role
-from services.runtime.tokens import service_principal
 from sf.seeding import create_tenant
-from sfcloud.v1 import alarms_pb2
-from tests.alarms.helpers import above, alarm_api, threshold_rule
+from tests.alarms.helpers import raise_alarms
 from tests.sharing.helpers import grant, grant_input
 from tests.support.helpers import data, error_codes, owner_client, supplier
 
@@ -86,23 +82,6 @@ async def _walk(client, field: str, first: int = 2) -> list[list[str]]:
         assert len(pages) <= ROWS_EACH, "the pages never end"
 
 
-async def _raise_alarms(stack, signer, tenant, count: int) -> None:
-    owner = Principal(Kind.USER, "owner", tenant_id=tenant.id, role=Role.OWNER)
-    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
-        alarms = alarm_api(channel, signer)
-        for n in range(count):
-            rule = (
-                await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(n)), owner)
-            ).rule
-            report = alarms_pb2.ReportAlarmConditionRequest(
-                rule_id=rule.id,
-                kind=alarms_pb2.ALARM_RULE_KIND_THRESHOLD,
-                time_ns=time.time_ns(),
-                active=True,
-            )
-            await alarms.call("ReportAlarmCondition", report, service_principal("worker", tenant.id))
-
-
 def _store_anomalies(admin_url: str, tenant, count: int) -> None:
     """Anomalies as the worker stores them (past row-level security); pairs share a start, so the id
     breaks the tie."""
@@ -131,7 +110,7 @@ async def lists(stack, signer, admin_url):
     )
     b = await create_tenant(stack.targets["tenancy"], signer, "Pages B", supplier_id=s.id)
     clients = {"a": await owner_client(stack, a), "b": await owner_client(stack, b), "t": t.client}
-    await _raise_alarms(stack, signer, a, ROWS_EACH)
+    await raise_alarms(stack, signer, a, ROWS_EACH)
     _store_anomalies(admin_url, a, ROWS_EACH)
     now = time.time_ns()
     for n in range(ROWS_EACH):

@@ -9,9 +9,11 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanExport, IsSignedIn
 from gateway.graphql.scalars import Count, Timestamp
+from gateway.graphql.telemetry import After
 from sfcloud.v1 import export_pb2
 
 
@@ -88,6 +90,12 @@ class ExportPayload:
     )
 
 
+@strawberry.type(description="A page of the tenant's exports, newest first.")
+class ExportConnection:
+    nodes: list[Export]
+    page_info: PageInfo
+
+
 @strawberry.type
 class ExportQuery:
     @strawberry.field(
@@ -102,13 +110,28 @@ class ExportQuery:
         )
 
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanExport], description="The tenant's 50 newest exports."
+        permission_classes=[IsSignedIn, CanExport],
+        description="The tenant's 50 newest exports.",
+        deprecation_reason="Use exportsConnection: a cursor connection.",
     )
     async def exports(self, info: Info) -> list[Export]:
         ctx = info.context
         request = export_pb2.ListExportsRequest()
         response = await ctx.backends.call(ctx.backends.exports.ListExports, request, ctx.principal)
         return [Export.from_pb(e) for e in response.exports]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanExport],
+        description="The tenant's exports, newest first, a page at a time.",
+    )
+    async def exports_connection(self, info: Info, first: int = 50, after: After = None) -> ExportConnection:
+        ctx = info.context
+        request = export_pb2.ListExportsRequest(page_size=checked_first(first), page_token=after or "")
+        response = await ctx.backends.call(ctx.backends.exports.ListExports, request, ctx.principal)
+        return ExportConnection(
+            nodes=[Export.from_pb(e) for e in response.exports],
+            page_info=page_info_from(response.next_page_token),
+        )
 
 
 @strawberry.type

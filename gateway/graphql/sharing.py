@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.assets import finite
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData, IsPlatformOperator
 from gateway.graphql.scalars import Duration, Timestamp
@@ -211,10 +212,25 @@ def _range(start: int, end: int) -> common_pb2.TimeRange:
 IncludeEnded = Annotated[bool, strawberry.argument(description="Also revoked and expired grants.")]
 
 
+@strawberry.type(description="A page of data-sharing grants, newest first.")
+class DataGrantConnection:
+    nodes: list[DataGrant]
+    page_info: PageInfo
+
+    @classmethod
+    def from_pb(cls, found: pb.ListGrantsResponse | pb.ListSharedWithMeResponse) -> DataGrantConnection:
+        return cls(
+            nodes=[DataGrant.from_pb(g) for g in found.grants],
+            page_info=page_info_from(found.next_page_token),
+        )
+
+
 @strawberry.type
 class SharingQuery:
     @strawberry.field(
-        permission_classes=[CanConfigureTenant], description="The grants your tenant gave, newest first."
+        permission_classes=[CanConfigureTenant],
+        description="The grants your tenant gave, newest first.",
+        deprecation_reason="Use dataGrantsConnection: a cursor connection.",
     )
     async def data_grants(self, info: Info, include_ended: IncludeEnded = False) -> list[DataGrant]:
         ctx = info.context
@@ -223,14 +239,46 @@ class SharingQuery:
         return [DataGrant.from_pb(g) for g in found.grants]
 
     @strawberry.field(
+        permission_classes=[CanConfigureTenant],
+        description="The grants your tenant gave, newest first, a page at a time.",
+    )
+    async def data_grants_connection(
+        self, info: Info, include_ended: IncludeEnded = False, first: int = 50, after: After = None
+    ) -> DataGrantConnection:
+        ctx = info.context
+        request = pb.ListGrantsRequest(
+            include_ended=include_ended, page_size=checked_first(first), page_token=after or ""
+        )
+        return DataGrantConnection.from_pb(
+            await ctx.backends.call(ctx.backends.sharing.ListGrants, request, ctx.principal)
+        )
+
+    @strawberry.field(
         permission_classes=[CanReadSharedData],
         description="The grants given to your organisation (your tenant, or your supplier), newest first.",
+        deprecation_reason="Use sharedWithMeConnection: a cursor connection.",
     )
     async def shared_with_me(self, info: Info, include_ended: IncludeEnded = False) -> list[DataGrant]:
         ctx = info.context
         request = pb.ListSharedWithMeRequest(include_ended=include_ended)
         found = await ctx.backends.call(ctx.backends.sharing.ListSharedWithMe, request, ctx.principal)
         return [DataGrant.from_pb(g) for g in found.grants]
+
+    @strawberry.field(
+        permission_classes=[CanReadSharedData],
+        description="The grants given to your organisation (your tenant, or your supplier), newest first, a"
+        " page at a time.",
+    )
+    async def shared_with_me_connection(
+        self, info: Info, include_ended: IncludeEnded = False, first: int = 50, after: After = None
+    ) -> DataGrantConnection:
+        ctx = info.context
+        request = pb.ListSharedWithMeRequest(
+            include_ended=include_ended, page_size=checked_first(first), page_token=after or ""
+        )
+        return DataGrantConnection.from_pb(
+            await ctx.backends.call(ctx.backends.sharing.ListSharedWithMe, request, ctx.principal)
+        )
 
     @strawberry.field(
         permission_classes=[CanConfigureTenant],

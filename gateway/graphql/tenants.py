@@ -15,6 +15,7 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import (
     CanConfigureTenant,
@@ -93,14 +94,6 @@ class Plan:
         )
 
 
-@strawberry.type(description="A page of a list, and where the next one starts.")
-class PageInfo:
-    end_cursor: str | None = strawberry.field(
-        description="Pass as `after` for the next page; null at the end."
-    )
-    has_next_page: bool
-
-
 @strawberry.type(description="A page of tenants.")
 class TenantConnection:
     nodes: list[Tenant]
@@ -172,16 +165,6 @@ class InviteUserPayload:
     errors: list[UserError] = strawberry.field(description="Empty when the invitation was sent.")
 
 
-def _page(token: str) -> PageInfo:
-    return PageInfo(end_cursor=token or None, has_next_page=bool(token))
-
-
-def _first(first: int, most: int) -> int:
-    if not 1 <= first <= most:
-        raise errors.InvalidArgument.of("first", f"must be between 1 and {most}")
-    return first
-
-
 @strawberry.type
 class TenantQuery:
     @strawberry.field(
@@ -190,10 +173,11 @@ class TenantQuery:
     )
     async def tenants(self, info: Info, first: int = 50, after: After = None) -> TenantConnection:
         ctx = info.context
-        request = pb.ListTenantsRequest(page_size=_first(first, 200), page_token=after or "")
+        request = pb.ListTenantsRequest(page_size=checked_first(first), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListTenants, request, ctx.principal)
         return TenantConnection(
-            nodes=[Tenant.from_pb(t) for t in response.tenants], page_info=_page(response.next_page_token)
+            nodes=[Tenant.from_pb(t) for t in response.tenants],
+            page_info=page_info_from(response.next_page_token),
         )
 
     @strawberry.field(
@@ -212,7 +196,7 @@ class TenantQuery:
     )
     async def members(self, info: Info, first: int = 50, after: After = None) -> MemberConnection:
         ctx = info.context
-        request = pb.ListMembersRequest(page_size=_first(first, 200), page_token=after or "")
+        request = pb.ListMembersRequest(page_size=checked_first(first), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListMembers, request, ctx.principal)
         return MemberConnection(
             nodes=[
@@ -224,7 +208,7 @@ class TenantQuery:
                 )
                 for m in response.members
             ],
-            page_info=_page(response.next_page_token),
+            page_info=page_info_from(response.next_page_token),
         )
 
     @strawberry.field(
@@ -299,7 +283,7 @@ class TenantQuery:
     )
     async def audit_events(self, info: Info, first: int = 100, after: After = None) -> AuditEventConnection:
         ctx = info.context
-        request = pb.ListAuditEventsRequest(page_size=_first(first, 500), page_token=after or "")
+        request = pb.ListAuditEventsRequest(page_size=checked_first(first, 500), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListAuditEvents, request, ctx.principal)
         return AuditEventConnection(
             nodes=[
@@ -316,7 +300,7 @@ class TenantQuery:
                 )
                 for e in response.events
             ],
-            page_info=_page(response.next_page_token),
+            page_info=page_info_from(response.next_page_token),
         )
 
 

@@ -295,8 +295,10 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         return pb.DeclineSupplierTransferResponse()
 
     async def ListSupplierTransfers(self, request, context) -> pb.ListSupplierTransfersResponse:
-        found = await self._transfers.list(current_principal())
-        return pb.ListSupplierTransfersResponse(transfers=[transfer_pb(t) for t in found])
+        found, token = await self._transfers.list(current_principal(), request.page_size, request.page_token)
+        return pb.ListSupplierTransfersResponse(
+            transfers=[transfer_pb(t) for t in found], next_page_token=token
+        )
 
     async def CreateUser(self, request, context) -> pb.CreateUserResponse:
         if request.role not in _ROLES:

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.runtime import keyset
 from services.runtime.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -38,6 +39,19 @@ from services.tenancy.storage import organisations as org_storage
 from services.tenancy.storage import sharing as storage
 
 MAX_SERIES, MAX_PURPOSE, MAX_READER = 1000, 500, 200
+MAX_GRANTS_PAGE = 200
+
+
+def _page_of(page_size: int, page_token: str) -> tuple[tuple, int | None]:
+    """The key to read below and the page size; no size (0) keeps the answer of before paging: all."""
+    size = keyset.page_size(page_size, MAX_GRANTS_PAGE, MAX_GRANTS_PAGE) if page_size else None
+    return keyset.key_after(page_token, datetime, uuid.UUID), size
+
+
+def _cut(found: list[Grant], size: int | None) -> tuple[list[Grant], str]:
+    return keyset.cut(found, size, lambda g: (g.created_at, g.id)) if size else (found, "")
+
+
 READERS = ("user", "api_key")
 
 
@@ -115,14 +129,23 @@ class Sharing:
             await audit.record(conn, caller, "share.revoke", target=str(wanted), detail=_summary(revoked))
         return revoked
 
-    async def given(self, caller: Principal, include_ended: bool) -> list[Grant]:
+    async def given(
+        self, caller: Principal, include_ended: bool, page_size: int, page_token: str
+    ) -> tuple[list[Grant], str]:
+        """A page of the grants the caller's tenant gave, newest first (no size: all of them)."""
+        after, size = _page_of(page_size, page_token)
         async with self._db.tenant(caller.require_role(*MANAGERS)) as conn:
-            return await storage.list_given(conn, include_ended)
+            return _cut(await storage.list_given(conn, include_ended, after, size and size + 1), size)
 
-    async def received(self, caller: Principal, include_ended: bool) -> list[Grant]:
+    async def received(
+        self, caller: Principal, include_ended: bool, page_size: int, page_token: str
+    ) -> tuple[list[Grant], str]:
+        """A page of the grants to the caller's organisation, newest first (no size: all of them)."""
         organisation, settings = _organisation(caller)
+        after, size = _page_of(page_size, page_token)
         async with self._db.transaction(settings) as conn:
-            return await storage.list_received(conn, organisation, include_ended)
+            found = await storage.list_received(conn, organisation, include_ended, after, size and size + 1)
+        return _cut(found, size)
 
     async def history(
         self, caller: Principal, grant_id: str, limit: int, page_token: str

@@ -86,12 +86,16 @@ class SharingHandlers(sharing_pb2_grpc.SharingServiceServicer):
         return pb.RevokeGrantResponse(grant=grant_pb(revoked))
 
     async def ListGrants(self, request, context) -> pb.ListGrantsResponse:
-        found = await self._sharing.given(current_principal(), request.include_ended)
-        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in found])
+        found, token = await self._sharing.given(
+            current_principal(), request.include_ended, request.page_size, request.page_token
+        )
+        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in found], next_page_token=token)
 
     async def ListSharedWithMe(self, request, context) -> pb.ListSharedWithMeResponse:
-        found = await self._sharing.received(current_principal(), request.include_ended)
-        return pb.ListSharedWithMeResponse(grants=[grant_pb(g) for g in found])
+        found, token = await self._sharing.received(
+            current_principal(), request.include_ended, request.page_size, request.page_token
+        )
+        return pb.ListSharedWithMeResponse(grants=[grant_pb(g) for g in found], next_page_token=token)
 
     async def ListGrantAccesses(self, request, context) -> pb.ListGrantAccessesResponse:
         events, token = await self._sharing.history(

@@ -74,12 +74,14 @@ async def get(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID)
     return await cur.fetchone()
 
 
-async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, limit: int) -> list[ExportRow]:
+async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, after: tuple, limit: int) -> list[ExportRow]:
+    """The tenant's exports, newest first, below the (created_at, id) key ``after`` (Nones: the newest)."""
     cur = conn.cursor(row_factory=class_row(ExportRow))
     await cur.execute(
-        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %s"  # noqa: S608 (constant)
-        " ORDER BY created_at DESC, id LIMIT %s",
-        [tenant_id, limit],
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %(tenant)s"  # noqa: S608 (constant)
+        " AND (%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"tenant": tenant_id, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 

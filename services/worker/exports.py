@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from services.runtime import keyset
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal, Role, Scope
@@ -28,7 +30,7 @@ from services.worker.exporter import ExportJob, package_path
 from services.worker.grant_checks import DOWNLOAD, REQUEST, Asking
 
 CHUNK_BYTES = 1 << 20  # one ReadExport answer; well under the 4 MiB message limit
-LISTED = 50
+LISTED, MAX_LISTED = 50, 200  # exports a page holds when the caller names no size, and at most
 
 
 class JobSink(Protocol):
@@ -112,10 +114,14 @@ class ExportsApi:
             raise NotFound("export not found", reason="EXPORT_NOT_FOUND")
         return row
 
-    async def list(self, caller: Principal) -> list[ExportRow]:
+    async def list(self, caller: Principal, page_size: int, page_token: str) -> tuple[list[ExportRow], str]:
+        """A page of the tenant's exports, newest first, and the next page's token."""
         tenant = require_exporter(caller)
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(page_size, LISTED, MAX_LISTED)
         async with self._cells.tenant(tenant, caller.cell) as conn:
-            return await storage.newest(conn, tenant, LISTED)
+            found = await storage.newest(conn, tenant, after, size + 1)
+        return keyset.cut(found, size, lambda r: (r.created_at, r.id))
 
     async def read(self, caller: Principal, export_id: str, offset: int) -> Chunk:
         """At most CHUNK_BYTES of the finished package from ``offset``."""

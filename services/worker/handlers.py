@@ -59,8 +59,8 @@ class ExportHandlers(export_pb2_grpc.ExportServiceServicer):
         )
 
     async def ListExports(self, request, context) -> pb.ListExportsResponse:
-        rows = await self._exports.list(current_principal())
-        return pb.ListExportsResponse(exports=[export_pb(r) for r in rows])
+        rows, token = await self._exports.list(current_principal(), request.page_size, request.page_token)
+        return pb.ListExportsResponse(exports=[export_pb(r) for r in rows], next_page_token=token)
 
     async def ReadExport(self, request, context) -> pb.ReadExportResponse:
         chunk = await self._exports.read(current_principal(), request.export_id, request.offset)

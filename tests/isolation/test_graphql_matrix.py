@@ -84,11 +84,19 @@ ROWS = {
         {"a_session", "a_key_read", "b_session"},
     ),
     "alarms": ("{ alarms { id ruleName } }", {"a_session", "a_key_read", "b_session"}),
+    "alarmsConnection": (
+        "{ alarmsConnection(first: 5) { nodes { id ruleName } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "alarm": ('{ alarm(id: "{alarm}") { alarm { id } history { action } } }', {"a_session", "a_key_read"}),
     "alarmRules": ("{ alarmRules { id seriesId } }", {"a_session", "a_key_read", "b_session"}),
     "alarmEndpoints": ("{ alarmEndpoints { id target } }", {"a_session", "b_session"}),
     "export": ('{ export(id: "{export}") { state pointsDone } }', {"a_session", "a_key_read"}),
     "exports": ("{ exports { id state } }", {"a_session", "a_key_read", "b_session"}),
+    "exportsConnection": (
+        "{ exportsConnection(first: 5) { nodes { id state } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     # Each reader gets its own tenant's level (tests/analytics/test_level.py shows B's is its own).
     "smartFactoryLevel": (
         "{ smartFactoryLevel { level criteria { level name met evidence } nextSteps } }",
@@ -97,6 +105,11 @@ ROWS = {
     # Anomaly models and anomalies: A's machine has no model (NOT_FOUND for all), anomalies each its own.
     "anomalies": (
         '{ anomalies(machineId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { id } }',
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "anomaliesConnection": (
+        '{ anomaliesConnection(machineId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z")'
+        " { nodes { id } pageInfo { endCursor hasNextPage } } }",
         {"a_session", "a_key_read", "b_session"},
     ),
     "anomalyModel": ('{ anomalyModel(machineId: "{machine}") { threshold } }', set()),  # A has no model
@@ -127,7 +140,15 @@ ROWS = {
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},
     ),
     "supplierRequests": ("{ supplierRequests { id state } }", {"a_session", "b_session"}),
+    "supplierRequestsConnection": (
+        "{ supplierRequestsConnection { nodes { id state } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "tickets": ("{ tickets { id status } }", {"a_session", "a_key_read", "b_session"}),
+    "ticketsConnection": (
+        "{ ticketsConnection { nodes { id status } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "ticket": (
         '{ ticket(id: "{ticket}") { ticket { id } snapshot { takenAt } } }',
         {"a_session", "a_key_read"},
@@ -135,8 +156,16 @@ ROWS = {
     # Data sharing: A granted B raw points of its first series (tests/sharing/test_sharing.py); only B reads
     # under it, only A's managers see its log, each organisation lists its own grants.
     "dataGrants": ("{ dataGrants { id series { id } } }", {"a_session", "b_session"}),
+    "dataGrantsConnection": (
+        "{ dataGrantsConnection { nodes { id series { id } } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "sharedWithMe": (
         "{ sharedWithMe { id grantorTenantId series { id } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "sharedWithMeConnection": (
+        "{ sharedWithMeConnection { nodes { id grantorTenantId series { id } } pageInfo { endCursor hasNextPage } } }",
         {"a_session", "a_key_read", "b_session"},
     ),
     "grantAccessLog": ('{ grantAccessLog(grantId: "{grant}") { accesses { action actor } } }', {"a_session"}),
@@ -155,9 +184,13 @@ ROWS = {
     "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
     "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
     "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),
+    "reportsConnection": (
+        "{ reportsConnection { nodes { id status reporter } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
 }
 # Who may see A's ids in a field's answer because A shared them with B.
-SHARED_WITH = {"sharedWithMe": {"b_session"}}
+SHARED_WITH = {"sharedWithMe": {"b_session"}, "sharedWithMeConnection": {"b_session"}}
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),

@@ -15,9 +15,9 @@ from starlette.templating import Jinja2Templates
 from gateway.backends import Backends
 from gateway.sessions import Session, SessionStore
 from gateway.web.i18n import MESSAGES, language
-from services.runtime.errors import NotFound, PermissionDenied
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.tenancy.catalog import load_plans, load_templates
-from sfcloud.v1 import tenancy_pb2
+from sfcloud.v1 import tenancy_pb2, tickets_pb2
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Each kind of user's pages: path, template, and its entry in the navigation (listed in this order).
@@ -31,6 +31,9 @@ PAGES = {
         ("/sharing", "sharing.html", "sharing"),
         ("/team", "team.html", "team"),
         ("/developer", "developer.html", "developer"),
+        ("/suppliers", "suppliers.html", "suppliers"),
+        ("/tickets", "tickets.html", "tickets"),
+        ("/exports", "exports.html", "exports"),
     ],
     "supplier": [
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
@@ -45,6 +48,8 @@ PAGES = {
     ],
 }
 HOME = {kind: pages[0][0] for kind, pages in PAGES.items()}
+# Entries used now and then, under the navigation's "More" menu so that the bar stays one line.
+MORE = frozenset({"api_keys", "team", "developer", "suppliers", "exports"})
 
 
 def kind_of(session: Session) -> str:
@@ -65,6 +70,7 @@ def render(request: Request, template: str, session: Session | None, status: int
         "t": MESSAGES[lang],
         "path": request.url.path,
         "pages": PAGES.get(kind, []),
+        "more": MORE,
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
@@ -88,7 +94,11 @@ class Pages:
             for kind, pages in PAGES.items()
             for path, template, nav in pages
         ]
-        return [*shells, Route("/machines/{machine_id}", self.machine, methods=["GET"])]
+        return [
+            *shells,
+            Route("/machines/{machine_id}", self.machine, methods=["GET"]),
+            Route("/tickets/{ticket_id}", self.ticket, methods=["GET"]),
+        ]
 
     def _shell(self, kind: str, template: str, nav: str):
         async def page(request: Request) -> Response:
@@ -122,6 +132,22 @@ class Pages:
         if not any(a.id == machine_id and a.kind == tenancy_pb2.ASSET_KIND_MACHINE for a in assets.assets):
             return render(request, "not_found.html", session, status=404, nav=None)
         return render(request, "machine.html", session, nav="overview", machine_id=machine_id)
+
+    async def ticket(self, request: Request) -> Response:
+        """A ticket's page, or the 404 page when the signed-in tenant has no such ticket (tenancy shows a
+        tenant only its own: another tenant's ticket is not found, as a malformed id is)."""
+        session = await self._session(request)
+        if session is None:
+            return _to_login(request)
+        if kind_of(session) != "tenant":
+            return render(request, "not_found.html", session, status=404, nav=None)
+        ticket_id = request.path_params["ticket_id"]
+        try:
+            asked = tickets_pb2.GetTicketRequest(ticket_id=ticket_id)
+            await self._backends.call(self._backends.tickets.GetTicket, asked, session.principal)
+        except (NotFound, PermissionDenied, InvalidArgument):
+            return render(request, "not_found.html", session, status=404, nav=None)
+        return render(request, "ticket.html", session, nav="tickets", ticket_id=ticket_id)
 
     async def _session(self, request: Request) -> Session | None:
         return await self._sessions.get(request.cookies.get(self._cookie))

@@ -15,9 +15,14 @@ from gateway.web.i18n import MESSAGES, preferred
 from gateway.web.pages import PAGES
 from services.analytics.level.criteria import CRITERIA
 from services.tenancy.catalog import load_plans, load_templates
+from services.tenancy.support_models import CUSTOMER, MOVES
 from tests.e2e.provision import create_tenant, session_cookie
 
 WEB = Path(__file__).parents[2] / "gateway" / "web"
+# The customer's moves of a ticket (services/tenancy/support_models.py), as the ticket page offers them.
+CUSTOMER_MOVES = {
+    a.upper(): [b.upper() for b, sides in moves.items() if CUSTOMER in sides] for a, moves in MOVES.items()
+}
 # Literal keys: t["key"] in templates, t("key" in scripts.
 USED = re.compile(r"""\bt\[["']([\w.]+)["']\]|\bt\(["']([\w.]+)["']""")
 
@@ -56,6 +61,11 @@ def test_every_string_the_pages_use_is_translated():
     }
     built |= {f"sharing.action.share.{a}" for a in ("grant", "read", "revoke")}
     built |= {f"sharing.outcome.{o}" for o in ("ok", "denied")}
+    built |= {f"suppliers.state.{s}" for s in ("REQUESTED", "ACCEPTED", "DECLINED")}
+    built |= {f"exports.state.{s}" for s in ("QUEUED", "RUNNING", "DONE", "FAILED")}
+    built |= {f"tickets.side_{s}" for s in ("customer", "supplier")}
+    built |= {f"tickets.event_{k}" for k in ("opened", "comment", "status")}
+    built |= {f"tickets.move_{a}_{b}" for a, moves in CUSTOMER_MOVES.items() for b in moves}
     assert built - MESSAGES["en"].keys() == set()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import SECURITY_HEADERS
 from gateway.web.i18n import MESSAGES, preferred
-from gateway.web.pages import PAGES
+from gateway.web.pages import MORE, PAGES
 from services.analytics.level.criteria import CRITERIA
 from services.tenancy.catalog import load_plans, load_templates
 from services.tenancy.support_models import CUSTOMER, MOVES
@@ -61,6 +61,7 @@ def test_every_string_the_pages_use_is_translated():
     }
     built |= {f"sharing.action.share.{a}" for a in ("grant", "read", "revoke")}
     built |= {f"sharing.outcome.{o}" for o in ("ok", "denied")}
+    built |= {f"nav.group.{group}" for group in MORE.values()}
     built |= {f"suppliers.state.{s}" for s in ("REQUESTED", "ACCEPTED", "DECLINED")}
     built |= {f"exports.state.{s}" for s in ("QUEUED", "RUNNING", "DONE", "FAILED")}
     built |= {f"tickets.side_{s}" for s in ("customer", "supplier")}

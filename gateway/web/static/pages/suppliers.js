@@ -67,9 +67,8 @@ const fact = (term, value) => [el("dt", {}, term), el("dd", {}, value)];
 // Only a web address is a link: a supplier's text never becomes a script URL.
 const website = (url) => (/^https?:\/\//i.test(url) ? el("a", { href: url, rel: "noopener noreferrer" }, url) : url || t("none"));
 
-function facts(s) {
+function profile(s) {
   const p = s.profile;
-  const record = s.trackRecord;
   return el("dl", { class: "facts" },
     fact(t("suppliers.website"), website(s.website)),
     fact(t("suppliers.contact"), s.contactEmail ? el("a", { href: `mailto:${s.contactEmail}` }, s.contactEmail) : t("none")),
@@ -78,12 +77,16 @@ function facts(s) {
     fact(t("suppliers.staff"), p.keyStaff.length ? p.keyStaff.map((k) => t("suppliers.staff_count", { role: k.role, count: number(k.count, 0) })).join(", ") : t("none")),
     fact(t("suppliers.references"), p.references.length
       ? el("ul", {}, p.references.map((r) => el("li", {}, r.year ? `${r.client}: ${r.project} (${r.year})` : `${r.client}: ${r.project}`))) : t("none")),
+    fact(t("suppliers.updated"), dateTime(p.updatedAt, zone)));
+}
+
+function trackRecord(record) {
+  return el("dl", { class: "facts", id: "track-record" },
     fact(t("suppliers.record_tenants"), number(record.activeTenants, 0)),
     fact(t("suppliers.record_assessed"), number(record.assessedTenants, 0)),
     fact(t("suppliers.record_gain"), number(record.averageLevelGain, 2)),
     fact(t("suppliers.record_answered"), number(record.answeredTickets, 0)),
-    fact(t("suppliers.response"), wait(record.medianFirstResponseSeconds)),
-    fact(t("suppliers.updated"), dateTime(p.updatedAt, zone)));
+    fact(t("suppliers.response"), wait(record.medianFirstResponseSeconds)));
 }
 
 function requestForm(supplier) {
@@ -111,8 +114,8 @@ async function showListing(id) {
     return el("article", { class: "listing", "data-listing": s.id },
       el("h3", {}, s.name), s.description ? el("p", {}, s.description) : null,
       s.profile.summary ? el("p", { class: "muted" }, s.profile.summary) : null,
-      el("h3", {}, t("suppliers.track_record")), el("p", { class: "muted" }, t("suppliers.track_record_hint")),
-      facts(s), requestForm(s));
+      profile(s), el("h3", {}, t("suppliers.track_record")), el("p", { class: "muted" }, t("suppliers.track_record_hint")),
+      trackRecord(s.trackRecord), requestForm(s));
   });
   document.getElementById("listing-title").focus();
 }

@@ -40,7 +40,7 @@ function summary(ticket) {
       fact(t("tickets.first_response"), when(ticket.firstResponseAt)),
       fact(t("tickets.resolution_due"), overdue(ticket.resolutionBreached, ticket.resolutionDueAt)),
       fact(t("tickets.resolved"), when(ticket.resolvedAt)),
-      fact(t("tickets.closed"), when(ticket.closedAt)))];
+      fact(t("tickets.closed"), when(ticket.closedAt)))].filter(Boolean);
 }
 
 function snapshot(s) {
@@ -61,7 +61,7 @@ function snapshot(s) {
       fact(t("tickets.taken"), when(s.takenAt)), fact(t("tickets.ingest_error_rate"), rate(s.ingestErrorRate)),
       fact(t("tickets.conflict_rate"), rate(s.conflictRate))),
     s.telemetryUnavailable ? el("p", { class: "error" }, t("tickets.telemetry_unavailable", { reason: s.telemetryUnavailable })) : null,
-    el("h3", {}, t("tickets.devices")), devices, el("h3", {}, t("tickets.recent_alarms")), alarms];
+    el("h3", {}, t("tickets.devices")), devices, el("h3", {}, t("tickets.recent_alarms")), alarms].filter(Boolean);
 }
 
 function event(e) {

@@ -272,7 +272,7 @@ async def test_export_a_grant_from_the_sharing_page(stack, signer, page, browser
         assert manifest["format"] == "sfcloud-export"
 
 
-async def test_the_more_menu_opens_by_keyboard(stack, signer, page):
+async def test_the_more_menu_opens_by_keyboard(stack, signer, page, screenshots):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Web more menu")
     await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
     exports = page.locator("nav.pages").get_by_role("link", name="Exports")
@@ -281,6 +281,10 @@ async def test_the_more_menu_opens_by_keyboard(stack, signer, page):
     await more.focus()
     await page.keyboard.press("Enter")
     await expect(exports).to_be_visible()
+    await expect(page.get_by_role("group", name="Developers").get_by_role("link")).to_have_text(
+        ["API keys", "Developers", "API explorer"]
+    )
+    await shoot(page, screenshots, "nav-more-en")
     await exports.focus()
     await page.keyboard.press("Enter")
     await page.wait_for_url(stack.gateway_url + "/exports")

@@ -110,7 +110,8 @@ async def test_pages_carry_the_dictionary_as_data_under_the_strict_csp(stack, si
             "/login", data={"email": tenant.owner_email, "password": tenant.owner_password}
         )
         http.headers["cookie"] = session_cookie(signed_in)
-        for path in ("/", "/alarms", "/level", "/devices", "/api-keys", f"/machines/{tenant.machine_id}"):
+        pages = ("/", "/alarms", "/level", "/devices", "/api-keys", "/suppliers", "/tickets", "/exports")
+        for path in (*pages, f"/machines/{tenant.machine_id}"):
             page = await http.get(path, headers={"accept-language": "ko"})
             assert page.status_code == 200, path
             assert page.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]

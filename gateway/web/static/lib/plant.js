@@ -25,7 +25,7 @@ export async function loadPlant({ withLatest = true } = {}) {
   const machines = data.machines.map((m) => {
     const line = ancestor(m.id, "line");
     const site = ancestor(m.id, "site");
-    return { ...m, line: line?.name ?? "", site, state: m.series.find((s) => s.kind === "state") };
+    return { ...m, line: line?.name ?? "", lineId: line?.id, site, state: m.series.find((s) => s.kind === "state") };
   });
   for (const machine of machines) {
     if (!machine.site) { continue; }

@@ -2,7 +2,7 @@
 // quality = OEE, and the losses behind it (downtime by state, speed loss, scrap loss).
 import { gql } from "./api.js";
 import { el, table } from "./dom.js";
-import { number, percent, t, zoneClock } from "./i18n.js";
+import { localDay, number, percent, t, zoneClock } from "./i18n.js";
 
 export const RATIOS = "availability performance quality oee goodCount totalCount";
 export const FIGURES = `${RATIOS} plannedSeconds runSeconds scrapCount speedLossSeconds scrapLossSeconds downtime { state label seconds }`;
@@ -14,14 +14,19 @@ const NAMES = { availability: t("oee.availability"), performance: t("oee.perform
 const DOWNTIME = { IDLE: t("oee.idle"), DOWN: t("oee.down"), UNKNOWN: t("oee.unknown") };
 
 const DAY_MS = 24 * 3600000;
+const MINUTE_MS = 60000;
 export const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 
-// The local days fromDay..toDay (YYYY-MM-DD, inclusive) of a time zone as [from, to) in epoch ms, cut at
-// now (a day not over yet is counted up to now).
-export function dayRange(fromDay, toDay, timeZone) {
-  const clock = zoneClock(timeZone);
-  const from = clock.fromWall(`${fromDay} 00:00:00.000`);
-  return [from, Math.max(Math.min(clock.fromWall(`${addDays(toDay, 1)} 00:00:00.000`), Date.now()), from + 1)];
+// The production date (YYYY-MM-DD) a site is in now: its day starts with its first shift.
+export const productionDay = (site) => localDay(Date.now() - site.dayStartMinute * MINUTE_MS, site.timeZone);
+
+// The site's production dates fromDay..toDay (inclusive) as [from, to) in epoch ms, from the first
+// shift's start to the next date's, cut at now (a day not over yet is counted up to now).
+export function dayRange(fromDay, toDay, site) {
+  const clock = zoneClock(site.timeZone);
+  const start = (date) => clock.fromWall(`${date} 00:00:00.000`) + site.dayStartMinute * MINUTE_MS;
+  const from = start(fromDay);
+  return [from, Math.max(Math.min(start(addDays(toDay, 1)), Date.now()), from + 1)];
 }
 
 // A machine, line or site's figures over [from, to) (epoch ms), summed over the range.

@@ -3,8 +3,8 @@
 import { LIVE_VALUES, gql, subscribe } from "../lib/api.js";
 import { LiveChart, showAll } from "../lib/chart.js";
 import { el, fill, muted, table } from "../lib/dom.js";
-import { dateTime, localDay, number, t, zoneClock } from "../lib/i18n.js";
-import { addDays, dayRange, formula, losses, oeeTotal } from "../lib/oee.js";
+import { dateTime, number, t, zoneClock } from "../lib/i18n.js";
+import { addDays, dayRange, formula, losses, oeeTotal, productionDay } from "../lib/oee.js";
 import { loadPlant } from "../lib/plant.js";
 import { startShell } from "../lib/shell.js";
 import { say } from "../lib/status.js";
@@ -51,12 +51,12 @@ async function recentAnomalies(machine, zone) {
 }
 
 // The last week's OEE (today so far included) as A × P × Q, and the losses behind it.
-async function oeeBreakdown(machine, zone) {
-  const toDay = localDay(Date.now(), zone);
+async function oeeBreakdown(machine) {
+  const toDay = productionDay(machine.site);
   const fromDay = addDays(toDay, 1 - OEE_DAYS);
-  const total = await oeeTotal(machine.id, ...dayRange(fromDay, toDay, zone));
+  const total = await oeeTotal(machine.id, ...dayRange(fromDay, toDay, machine.site));
   return [
-    el("p", { class: "muted" }, t("machine.oee_range", { days: OEE_DAYS, zone })),
+    el("p", { class: "muted" }, t("machine.oee_range", { days: OEE_DAYS, zone: machine.site.timeZone })),
     formula(total, "machine-oee-figures"),
     losses(total, t("oee.losses")),
     el("p", {}, el("a", { href: `/oee?${new URLSearchParams({ asset: machine.id, from: fromDay, to: toDay })}` }, t("machine.oee_details"))),
@@ -78,7 +78,7 @@ async function main() {
   const byId = new Map(charts.map((chart) => [chart.series.id, chart]));
   subscribe(LIVE_VALUES, { ids: [...byId.keys()] }, (data) => byId.get(data.liveValues.seriesId)?.push(data.liveValues));
   await drawAll(charts); // first: the charts are what the page is for
-  fill(document.getElementById("machine-oee"), () => oeeBreakdown(machine, zone));
+  fill(document.getElementById("machine-oee"), () => (machine.site ? oeeBreakdown(machine) : muted(t("oee.no_results"))));
   fill(document.getElementById("machine-alarms"), () => recentAlarms(machine, zone));
   fill(document.getElementById("anomalies"), () => recentAnomalies(machine, zone));
 }

@@ -2,8 +2,8 @@
 // the losses behind them, and the breakdown by machine, day and shift.
 import { gql } from "../lib/api.js";
 import { el, fill, muted, table } from "../lib/dom.js";
-import { day, localDay, percent, t } from "../lib/i18n.js";
-import { FIGURES, RATIOS, addDays, dayRange, formula, losses, ratioCells, ratioHeaders } from "../lib/oee.js";
+import { day, percent, t } from "../lib/i18n.js";
+import { FIGURES, RATIOS, addDays, dayRange, formula, losses, productionDay, ratioCells, ratioHeaders } from "../lib/oee.js";
 import { loadPlant } from "../lib/plant.js";
 import { startShell } from "../lib/shell.js";
 
@@ -82,7 +82,7 @@ async function show(known, names) {
   let results = [];
   await fill(output, async () => {
     if (!(span >= 1 && span <= MAX_DAYS)) { throw new Error(t("oee.bad_range", { max: MAX_DAYS })); }
-    const [from, to] = dayRange(fromDay, toDay, chosen.site.timeZone);
+    const [from, to] = dayRange(fromDay, toDay, chosen.site);
     const range = { asset: chosen.id, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     const data = await gql(REPORT, range);
     results = data.days.results;
@@ -101,8 +101,7 @@ async function main() {
   const asked = new URLSearchParams(location.search);
   const chosen = known.get(asked.get("asset")) ?? found[0];
   form.asset.value = chosen.id;
-  const today = localDay(Date.now(), chosen.site.timeZone);
-  form.to.value = asked.get("to") ?? today;
+  form.to.value = asked.get("to") ?? productionDay(chosen.site);
   form.from.value = asked.get("from") ?? addDays(form.to.value, 1 - DEFAULT_DAYS);
   const names = new Map(plant.machines.map((m) => [m.id, m.name]));
   form.addEventListener("submit", (event) => { event.preventDefault(); show(known, names); });

@@ -26,6 +26,7 @@ const form = document.getElementById("spc-form");
 const chartBox = document.getElementById("spc-chart");
 const eventsBox = document.getElementById("spc-events");
 const outcome = document.getElementById("spc-record-outcome");
+let drawn = null; // the input of the chart on screen: what "store its violations" stores
 
 // What the form asks for, as the API's SpcChartInput over the last chosen hours up to now.
 function asked() {
@@ -123,7 +124,7 @@ async function showEvents(input, series) {
 }
 
 async function record(known) {
-  const input = asked();
+  const input = drawn;
   try {
     const done = (await gql(RECORD, { input })).recordSpcEvents;
     outcome.textContent = t("spc.recorded", { count: done.recorded.length, already: done.alreadyStored });
@@ -134,7 +135,7 @@ async function record(known) {
 }
 
 function show(known) {
-  const input = asked();
+  const input = (drawn = asked());
   const series = known.get(input.seriesId);
   history.replaceState(null, "", `/spc?${new URLSearchParams({ series: series.id })}`);
   outcome.textContent = "";

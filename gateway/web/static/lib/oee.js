@@ -52,7 +52,9 @@ export function ratioCells(figures) {
 
 export const ratioHeaders = () => [NAMES.availability, NAMES.performance, NAMES.quality, NAMES.oee, t("oee.good_parts")];
 
-const hours = (seconds) => t("oee.hours", { hours: number(seconds / 3600, 1) });
+// Rounded as shown, so that a loss a hair below zero (parts made a little faster than ideal) says 0, not -0.
+const shown = (value, step) => Math.round(value / step) * step || 0;
+const hours = (seconds) => t("oee.hours", { hours: number(shown(seconds / 3600, 0.1), 1) });
 
 // Planned time lost, largest first: each non-running state, then speed and scrap loss.
 export function losses(figures, caption) {
@@ -63,5 +65,5 @@ export function losses(figures, caption) {
     [t("oee.scrap_loss"), figures.scrapLossSeconds],
   ].sort((a, b) => b[1] - a[1]);
   return table(caption, [t("oee.loss"), t("oee.time"), t("oee.share")],
-    rows.map(([name, seconds]) => [name, hours(seconds), planned ? percent(seconds / planned) : t("none")]));
+    rows.map(([name, seconds]) => [name, hours(seconds), planned ? percent(shown(seconds / planned, 0.001)) : t("none")]));
 }

@@ -46,8 +46,19 @@ function level(x, y, name, colour, dash, axis) {
   return { x: [x[0], x.at(-1)], y: [y, y], name, mode: "lines", line: { color: colour, width: 1.5, dash }, yaxis: axis, hoverinfo: "name+y" };
 }
 
+// One mark per violating point, however many rules it breaks.
+function markedPoints(violations) {
+  const byTime = new Map();
+  for (const v of violations) {
+    if (!byTime.has(v.at)) { byTime.set(v.at, { at: v.at, value: v.value, rules: [] }); }
+    byTime.get(v.at).rules.push(v.rule);
+  }
+  return [...byTime.values()];
+}
+
 async function drawChart(plot, chart, clock) {
   const x = chart.points.map((p) => clock.toWall(ms(p.at)));
+  const marked = markedPoints(chart.violations);
   const big = chart.points.length > 2000;
   const v = chart.valueLimits;
   const r = chart.rangeLimits;
@@ -57,9 +68,9 @@ async function drawChart(plot, chart, clock) {
     level(x, v.upper, t("spc.ucl"), COLOURS.limit, "dash", "y"),
     level(x, v.lower, t("spc.lcl"), COLOURS.limit, "dash", "y"),
     {
-      x: chart.violations.map((p) => clock.toWall(ms(p.at))), y: chart.violations.map((p) => p.value), name: t("spc.violations"),
+      x: marked.map((p) => clock.toWall(ms(p.at))), y: marked.map((p) => p.value), name: t("spc.violations"),
       mode: "markers", marker: { color: COLOURS.limit, size: 11, symbol: "circle-open", line: { width: 2 } },
-      text: chart.violations.map((p) => RULES[p.rule]), hovertemplate: "%{y}: %{text}<extra></extra>",
+      text: marked.map((p) => p.rules.map((rule) => RULES[rule]).join("<br>")), hovertemplate: "%{y}<br>%{text}<extra></extra>",
     },
     { x, y: chart.points.map((p) => p.range), name: t("spc.ranges"), mode: "lines", line: { color: COLOURS.value, width: 1 }, yaxis: "y2", showlegend: false },
     level(x, r.center, t("spc.range_center"), COLOURS.center, "solid", "y2"),
@@ -74,6 +85,7 @@ async function drawChart(plot, chart, clock) {
   await Plotly.newPlot(plot, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
   plot.dataset.points = String(chart.points.length); // what the tests wait for
   plot.dataset.violations = String(chart.violations.length);
+  plot.dataset.marked = String(marked.length);
 }
 
 function figures(chart, decimals) {
@@ -104,7 +116,7 @@ async function showChart(input, series) {
   await fill(chartBox, async () => {
     chart = (await gql(CHART, { input })).spcChart;
     if (!chart.points.length) { return muted(t("spc.no_points")); }
-    return [plot, figures(chart, decimals), violations(chart, series.zone, decimals)];
+    return [plot, figures(chart, decimals), violations(chart, series.zone, decimals)].flat();
   });
   if (plot.isConnected) { await drawChart(plot, chart, zoneClock(series.zone)); }
 }

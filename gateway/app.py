@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
-import redis.asyncio as aioredis
 import uvicorn
 from grpc_health.v1 import health_pb2
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -29,6 +28,7 @@ from gateway.config import GatewaySettings
 from gateway.downloads import ExportDownloads
 from gateway.graphql.persisted import PersistedQueries
 from gateway.graphql.view import GraphQLView, Guards
+from gateway.livelimits import LiveLimiter
 from gateway.metering import ApiCallMeter
 from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
@@ -36,6 +36,7 @@ from gateway.reports import PlantReports
 from gateway.sessions import SessionStore
 from gateway.web.routes import WebRoutes
 from services.runtime.memory import freeze_startup_objects
+from services.runtime.redis_pool import redis_client
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -95,7 +96,7 @@ def uvicorn_config(app, host: str, port: int) -> uvicorn.Config:
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     backends = Backends(
         settings.tenancy_target, settings.analytics_target, settings.worker_target, settings.signing_key
     )
@@ -104,6 +105,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     guards = Guards(
         PlanLimits(backends, load_limits(settings.catalog_dir)),
         ApiRateLimiter(redis),
+        LiveLimiter(redis),
         PersistedQueries(redis),
     )
     auth = GatewayAuth(backends, sessions, settings.cookie_name)
@@ -135,6 +137,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         metering.cancel()
         await meter.flush()
         await backends.close()
+        await graphql.close()
         await redis.aclose()
 
     return Starlette(

@@ -1,4 +1,5 @@
-"""What a caller's plan allows of the API: request rate and the size of one GraphQL operation.
+"""What a caller's plan allows of the API: request rates, live connections and the size of one
+GraphQL operation.
 
 The limits are optional quotas of each plan in `tenants/plans.yaml` (read with the tenancy
 catalog, as the worker reads retention); a plan that leaves one out gets the default below.
@@ -9,6 +10,10 @@ operator, suppliers' staff, anonymous requests) get the defaults.
 | quota in plans.yaml | default | limits |
 | --- | --- | --- |
 | `api_requests_per_minute` | 600 | requests of one API key (a token bucket holding a minute's worth) |
+| `session_requests_per_minute` | 300 | requests of one person signed in to the web app, all their sessions together |
+| `live_connections` | 20 | open subscription sockets of the whole tenant, across gateway processes |
+| `live_subscriptions_per_connection` | 20 | subscriptions running at once on one socket |
+| `live_subscribes_per_minute` | 60 | subscribe messages of one person or API key (a token bucket) |
 | `graphql_max_depth` | 10 | nesting of fields, fragments followed |
 | `graphql_max_aliases` | 15 | aliases in one document |
 | `graphql_max_tokens` | 2,000 | lexical tokens in one document (checked while parsing) |
@@ -34,6 +39,10 @@ PLAN_CACHE_S = 60
 @dataclass(frozen=True)
 class ApiLimits:
     api_requests_per_minute: int = 600
+    session_requests_per_minute: int = 300
+    live_connections: int = 20
+    live_subscriptions_per_connection: int = 20
+    live_subscribes_per_minute: int = 60
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000

@@ -1,11 +1,15 @@
-"""Requests per minute of each API key, from its tenant's plan, shared by every gateway process.
+"""Requests per minute of each API key and of each person signed in to the web app, from the tenant's
+plan, shared by every gateway process.
 
-A token bucket per key in Redis (`services/runtime/buckets.py`, the one ingest's quotas use)
-holds a minute of the plan's `api_requests_per_minute` and refills continuously. Responses carry
-the IETF draft headers `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds
-until the bucket is full again) and `RateLimit-Policy`; a refused request gets 429 with
-`Retry-After` and the GraphQL error code `RATE_LIMITED`. If Redis is unreachable requests pass
-(logged): a limit is commercial, the API is not.
+A token bucket in Redis (`services/runtime/buckets.py`, the one ingest's quotas use) holds a minute of
+the plan's rate and refills continuously: `api_requests_per_minute` per API key,
+`session_requests_per_minute` per person (user) for cookie sessions. A person's sessions share one
+bucket: signing in again must not buy a fresh minute, and a person's tabs together stay far below the
+figure (a page of the web app makes a handful of requests as it loads and none while it stays open;
+live values come over the websocket). Responses carry the IETF draft headers `RateLimit-Limit`,
+`RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full again) and
+`RateLimit-Policy`; a refused request gets 429 with `Retry-After` and the GraphQL error code
+`RATE_LIMITED`. If Redis is unreachable requests pass (logged): a limit is commercial, the API is not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.plans import ApiLimits
+from gateway.sessions import NO_TENANT
 from services.runtime.buckets import TokenBuckets
 from services.runtime.keys import tenant_key
 from services.runtime.principal import Kind, Principal
@@ -30,9 +35,23 @@ WINDOW_S = 60
 class Verdict:
     allowed: bool
     headers: dict[str, str]
+    limit: int = 0  # requests a minute, when the caller is limited
 
 
 ALLOWED = Verdict(True, {})
+
+
+def rate_of(principal: Principal | None, limits: ApiLimits) -> tuple[str, int] | None:
+    """The bucket and requests a minute of a caller: an API key's own, a person's across their sessions;
+    None for callers no plan limits (anonymous requests, which can do nothing but sign in)."""
+    if principal is None:
+        return None
+    tenant = principal.tenant_id or NO_TENANT
+    if principal.kind is Kind.API_KEY and principal.tenant_id is not None:
+        return tenant_key(tenant, "api_key", principal.subject, "rate"), limits.api_requests_per_minute
+    if principal.kind is Kind.USER:
+        return tenant_key(tenant, "user", principal.subject, "rate"), limits.session_requests_per_minute
+    return None
 
 
 class ApiRateLimiter:
@@ -40,11 +59,11 @@ class ApiRateLimiter:
         self._buckets = TokenBuckets(redis)
 
     async def check(self, principal: Principal | None, limits: ApiLimits) -> Verdict:
-        """Take one request from the caller's bucket; only API keys are limited here."""
-        if principal is None or principal.kind is not Kind.API_KEY or principal.tenant_id is None:
+        """Take one request from the caller's bucket."""
+        rate = rate_of(principal, limits)
+        if rate is None:
             return ALLOWED
-        limit = limits.api_requests_per_minute
-        key = tenant_key(principal.tenant_id, "api_key", principal.subject, "rate")
+        key, limit = rate
         try:
             taken = await self._buckets.take(key, limit / WINDOW_S, limit)
         except RedisError as exc:
@@ -58,4 +77,4 @@ class ApiRateLimiter:
         }
         if not taken.allowed:
             headers["retry-after"] = str(max(1, math.ceil(taken.wait_s)))
-        return Verdict(taken.allowed, headers)
+        return Verdict(taken.allowed, headers, limit)

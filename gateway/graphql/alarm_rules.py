@@ -15,7 +15,7 @@ from gateway.graphql.alarm_types import (
     AlarmSeverity,
     RateUnit,
 )
-from gateway.graphql.payloads import UserError, attempt
+from gateway.graphql.payloads import DeletePayload, UserError, attempt
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn, IsTenantUser
 from gateway.graphql.scalars import Duration
 from sfcloud.v1 import alarms_pb2 as pb
@@ -57,12 +57,6 @@ class AlarmRulePayload:
     errors: list[UserError] = strawberry.field(
         description="Empty when done; NOT_FOUND codes for a series, device or rule that is not the tenant's."
     )
-
-
-@strawberry.type(description="The outcome of deleting a rule or an endpoint.")
-class DeletePayload:
-    deleted: bool
-    errors: list[UserError]
 
 
 @strawberry.type(description="A new endpoint and, for a webhook, its signing secret (shown only here).")

@@ -3,20 +3,27 @@ and an `alarms` subscription of changes (docs/ANALYTICS.md, "Alarms"). Tenancy c
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.alarm_types import Alarm, AlarmChange, AlarmDetail, AlarmEvent, AlarmSeverity, AlarmState
+from gateway.graphql.live import EventQueue
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn, IsTenantUser
+from gateway.graphql.telemetry import After
 from services.runtime import errors
 from services.runtime.alarm_feed import publish_change
 from services.runtime.keys import alarm_channel
 from sfcloud.v1 import alarms_pb2 as pb
+
+
+@strawberry.type(description="A page of the tenant's alarms, newest first.")
+class AlarmConnection:
+    nodes: list[Alarm]
+    page_info: PageInfo
 
 
 @strawberry.type(description="An alarm after an acknowledgement, clearing or comment, or why it was refused.")
@@ -32,11 +39,29 @@ async def _detail(info: Info, alarm_id: str) -> pb.GetAlarmResponse:
     )
 
 
+async def _alarm_page(
+    info: Info,
+    states: list[AlarmState] | None,
+    severities: list[AlarmSeverity] | None,
+    size: int,
+    token: str,
+) -> pb.ListAlarmsResponse:
+    ctx = info.context
+    request = pb.ListAlarmsRequest(
+        states=[s.value for s in states or []],
+        severities=[s.value for s in severities or []],
+        limit=size,
+        page_token=token,
+    )
+    return await ctx.backends.call(ctx.backends.alarms.ListAlarms, request, ctx.principal)
+
+
 @strawberry.type
 class AlarmQuery:
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant],
         description="The tenant's alarms, newest first; optionally only some states and severities.",
+        deprecation_reason="Use alarmsConnection: a cursor connection.",
     )
     async def alarms(
         self,
@@ -45,14 +70,27 @@ class AlarmQuery:
         severities: list[AlarmSeverity] | None = None,
         limit: int = 100,
     ) -> list[Alarm]:
-        ctx = info.context
-        request = pb.ListAlarmsRequest(
-            states=[s.value for s in states or []],
-            severities=[s.value for s in severities or []],
-            limit=min(max(limit, 1), 500),
-        )
-        response = await ctx.backends.call(ctx.backends.alarms.ListAlarms, request, ctx.principal)
+        response = await _alarm_page(info, states, severities, min(max(limit, 1), 500), "")
         return [Alarm.from_pb(a) for a in response.alarms]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The tenant's alarms, newest first, a page at a time; optionally only some states and"
+        " severities.",
+    )
+    async def alarms_connection(
+        self,
+        info: Info,
+        states: list[AlarmState] | None = None,
+        severities: list[AlarmSeverity] | None = None,
+        first: int = 50,
+        after: After = None,
+    ) -> AlarmConnection:
+        response = await _alarm_page(info, states, severities, checked_first(first), after or "")
+        return AlarmConnection(
+            nodes=[Alarm.from_pb(a) for a in response.alarms],
+            page_info=page_info_from(response.next_page_token),
+        )
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant], description="One alarm and who did what to it, when."
@@ -111,15 +149,12 @@ class AlarmSubscription:
     )
     async def alarms(self, info: Info) -> AsyncGenerator[AlarmChange, None]:
         ctx = info.context
-        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(alarm_channel(ctx.principal.require_tenant()))
-        try:
-            async for message in pubsub.listen():
-                change = json.loads(message["data"])
+        changes = EventQueue()
+        async with ctx.hub.listening(alarm_channel(ctx.principal.require_tenant()), changes):
+            while True:
+                change, _ = await changes.take()
                 try:
                     found = await _detail(info, change["alarm_id"])
                 except errors.NotFound:
                     continue
                 yield AlarmChange(event=change["event"], alarm=Alarm.from_pb(found.alarm))
-        finally:
-            await asyncio.shield(pubsub.aclose())

@@ -3,17 +3,17 @@ reference period, read it, and list the anomalies the worker found with the seri
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.live import EventQueue
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
-from gateway.graphql.telemetry import From, _range
+from gateway.graphql.telemetry import After, From, _range
 from services.runtime.keys import anomaly_channel
 from sfcloud.v1 import anomaly_pb2 as pb
 
@@ -85,6 +85,12 @@ class Anomaly:
         )
 
 
+@strawberry.type(description="A page of anomalies, newest first.")
+class AnomalyConnection:
+    nodes: list[Anomaly]
+    page_info: PageInfo
+
+
 @strawberry.type
 class AnomalyQuery:
     @strawberry.field(
@@ -101,6 +107,7 @@ class AnomalyQuery:
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant],
         description="The anomalies overlapping [from, to), newest first, of one machine or (no machineId) all.",
+        deprecation_reason="Use anomaliesConnection: a cursor connection.",
     )
     async def anomalies(
         self,
@@ -110,12 +117,38 @@ class AnomalyQuery:
         machine_id: strawberry.ID | None = None,
         limit: int = 100,
     ) -> list[Anomaly]:
-        ctx = info.context
-        request = pb.ListAnomaliesRequest(
-            machine_id=str(machine_id or ""), range=_range(from_, to), limit=max(limit, 0)
-        )
-        response = await ctx.backends.call(ctx.backends.anomaly.ListAnomalies, request, ctx.principal)
+        response = await _anomaly_page(info, from_, to, machine_id, max(limit, 0), "")
         return [Anomaly.from_pb(a) for a in response.anomalies]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The anomalies overlapping [from, to), newest first, of one machine or (no machineId) all,"
+        " a page at a time.",
+    )
+    async def anomalies_connection(
+        self,
+        info: Info,
+        from_: From,
+        to: Timestamp,
+        machine_id: strawberry.ID | None = None,
+        first: int = 50,
+        after: After = None,
+    ) -> AnomalyConnection:
+        response = await _anomaly_page(info, from_, to, machine_id, checked_first(first), after or "")
+        return AnomalyConnection(
+            nodes=[Anomaly.from_pb(a) for a in response.anomalies],
+            page_info=page_info_from(response.next_page_token),
+        )
+
+
+async def _anomaly_page(
+    info: Info, from_: int, to: int, machine_id: strawberry.ID | None, size: int, token: str
+) -> pb.ListAnomaliesResponse:
+    ctx = info.context
+    request = pb.ListAnomaliesRequest(
+        machine_id=str(machine_id or ""), range=_range(from_, to), limit=size, page_token=token
+    )
+    return await ctx.backends.call(ctx.backends.anomaly.ListAnomalies, request, ctx.principal)
 
 
 @strawberry.type
@@ -159,11 +192,10 @@ class AnomalySubscription:
         self, info: Info, machine_id: strawberry.ID | None = None
     ) -> AsyncGenerator[AnomalyEvent, None]:
         ctx = info.context
-        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(anomaly_channel(ctx.principal.require_tenant()))
-        try:
-            async for message in pubsub.listen():
-                change = json.loads(message["data"])
+        changes = EventQueue()
+        async with ctx.hub.listening(anomaly_channel(ctx.principal.require_tenant()), changes):
+            while True:
+                change, _ = await changes.take()
                 a = change["anomaly"]
                 if machine_id and a["machine_id"] != str(machine_id):
                     continue
@@ -179,5 +211,3 @@ class AnomalySubscription:
                         threshold=a["threshold"],
                     ),
                 )
-        finally:
-            await asyncio.shield(pubsub.aclose())

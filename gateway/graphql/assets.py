@@ -80,7 +80,12 @@ class Asset:
     id: strawberry.ID
     parent_id: strawberry.ID | None = strawberry.field(description="The parent node; null for a site.")
     kind: str = strawberry.field(description="site, area, line or machine.")
-    name: str
+    name: str = strawberry.field(description="Unique among its siblings, e.g. Line 2.")
+
+    @classmethod
+    def from_pb(cls, a: tenancy_pb2.Asset) -> Asset:
+        parent = strawberry.ID(a.parent_id) if a.parent_id else None
+        return cls(id=strawberry.ID(a.id), parent_id=parent, kind=_KINDS[a.kind], name=a.name)
 
 
 @strawberry.type(description="A machine with where it stands.")
@@ -177,11 +182,7 @@ class AssetQuery:
         permission_classes=[IsSignedIn, CanReadTenant], description="The asset tree, parents first."
     )
     async def assets(self, info: Info) -> list[Asset]:
-        response = await _assets(info)
-        return [
-            Asset(id=strawberry.ID(a.id), parent_id=a.parent_id or None, kind=_KINDS[a.kind], name=a.name)
-            for a in response
-        ]
+        return [Asset.from_pb(a) for a in await _assets(info)]
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant], description="Every machine of the tenant."

@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from gateway.auth import Caller
 from gateway.backends import Backends
 from gateway.graphql.errors import ApiError
+from gateway.graphql.hub import ChannelHub
 from gateway.plans import DEFAULT_LIMITS, ApiLimits
 from gateway.sessions import Session, SessionStore
 from services.runtime.principal import Principal
@@ -72,6 +73,7 @@ class Loaders:
 class Context:
     backends: Backends
     redis: aioredis.Redis
+    hub: ChannelHub  # the process's one pub/sub connection, for subscriptions
     sessions: SessionStore
     caller: Caller
     limits: ApiLimits = DEFAULT_LIMITS  # of the caller's plan

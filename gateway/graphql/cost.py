@@ -4,6 +4,7 @@ A field that returns an object or a list of objects costs ``size * (1 + cost of 
 a scalar field costs nothing by itself (the lists it sits in are counted). The size is
 
 - the value of a size argument (`first`, `last`, `limit`, `columns`), given, a variable or the default;
+- 1 for the `nodes` of a connection (`<Type>Connection`): its field's `first` counted them already;
 - else, for a field returning a list, the length of a list argument (`series(ids: [...])`);
 - else, for a field returning a list, `DEFAULT_LIST_SIZE` (an estimate: the tree of one plant);
 - else 1.
@@ -99,9 +100,11 @@ class _Costing:
         if definition is None or not is_composite_type(get_named_type(definition.type)):
             return 0
         children = self.selections(node.selection_set, get_named_type(definition.type))
-        return self.size(node, definition) * (1 + children)
+        return self.size(node, definition, parent) * (1 + children)
 
-    def size(self, node: FieldNode, definition: GraphQLField) -> int:
+    def size(self, node: FieldNode, definition: GraphQLField, parent: GraphQLNamedType) -> int:
+        if node.name.value == "nodes" and parent.name.endswith("Connection"):
+            return 1
         given = {a.name.value: a.value for a in node.arguments or ()}
         for name in SIZE_ARGUMENTS:
             if name in definition.args:

@@ -9,9 +9,11 @@ import enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import IsPerson, IsSignedIn, IsSupplierStaff, IsTenantUser
 from gateway.graphql.scalars import Timestamp
+from gateway.graphql.telemetry import After
 from sfcloud.v1 import directory_pb2 as pb
 from sfcloud.v1 import tenancy_pb2
 
@@ -145,6 +147,12 @@ class SupplierRequest:
         )
 
 
+@strawberry.type(description="A page of requests to suppliers, newest first.")
+class SupplierRequestConnection:
+    nodes: list[SupplierRequest]
+    page_info: PageInfo
+
+
 @strawberry.input(description="A role among the key staff, and how many hold it (1-10000).")
 class KeyStaffInput:
     role: str
@@ -252,12 +260,31 @@ class DirectoryQuery:
         permission_classes=[IsPerson],
         description="Requests to suppliers, newest first: your tenant's (owners and admins), or those to and"
         " from your supplier (its staff).",
+        deprecation_reason="Use supplierRequestsConnection: a cursor connection.",
     )
     async def supplier_requests(self, info: Info) -> list[SupplierRequest]:
         ctx = info.context
         request = tenancy_pb2.ListSupplierTransfersRequest()
         found = await ctx.backends.call(ctx.backends.tenancy.ListSupplierTransfers, request, ctx.principal)
         return [SupplierRequest.from_pb(t) for t in found.transfers]
+
+    @strawberry.field(
+        permission_classes=[IsPerson],
+        description="Requests to suppliers, newest first, a page at a time: your tenant's (owners and admins),"
+        " or those to and from your supplier (its staff).",
+    )
+    async def supplier_requests_connection(
+        self, info: Info, first: int = 50, after: After = None
+    ) -> SupplierRequestConnection:
+        ctx = info.context
+        request = tenancy_pb2.ListSupplierTransfersRequest(
+            page_size=checked_first(first), page_token=after or ""
+        )
+        found = await ctx.backends.call(ctx.backends.tenancy.ListSupplierTransfers, request, ctx.principal)
+        return SupplierRequestConnection(
+            nodes=[SupplierRequest.from_pb(t) for t in found.transfers],
+            page_info=page_info_from(found.next_page_token),
+        )
 
 
 @strawberry.type

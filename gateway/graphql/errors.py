@@ -6,7 +6,7 @@
 | `FORBIDDEN` | signed in, but the role does not allow it |
 | `NOT_FOUND` | no such object in your tenant (other tenants' objects too) |
 | `BAD_USER_INPUT` | an argument is malformed, or the query is invalid |
-| `RATE_LIMITED` | over a quota, or over the API key's requests a minute (HTTP 429); retry later |
+| `RATE_LIMITED` | over a quota, a key's or person's requests a minute (HTTP 429), or the live limits; retry later |
 | `PERSISTED_QUERY_NOT_FOUND` | a persisted query's hash is unknown: send the query with it (`persisted.py`) |
 | `UNAVAILABLE` | a backing service is down; retry |
 | `INTERNAL` | anything else; the message carries only a trace id |

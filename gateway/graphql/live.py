@@ -1,8 +1,9 @@
 """Live values to one subscriber through a bounded queue, so a client that reads slowly (or never) costs
 the server at most ``MAX_PENDING`` values, not a growing buffer.
 
-A task reads the tenant's live channel from Redis at Redis's pace and keeps, for the subscription, the
-newest ``MAX_PENDING`` matching values; the subscription sends them at the client's pace (uvicorn's
+The process's channel hub (`hub.py`) reads the tenant's live channel from Redis at Redis's pace and
+offers each message to every listener; this keeps, for the subscription, the newest ``MAX_PENDING``
+matching values; the subscription sends them at the client's pace (uvicorn's
 websocket send waits while the socket's buffer is full). When the queue is full the oldest value goes,
 and the next value sent says how many were dropped before it (``missed``): a live chart shows a gap,
 nothing is lost silently, and Redis never holds back output for a slow subscriber either.
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
-from collections.abc import AsyncIterator
+
+from gateway.graphql.errors import ApiError
 
 MAX_PENDING = 1_000
 
@@ -54,12 +55,33 @@ class LiveRelay:
         return self._waiting.popleft(), missed
 
 
-async def relay(messages: AsyncIterator[dict], wanted: set[str], into: LiveRelay) -> None:
-    """Feed the points of ``wanted`` series from pub/sub ``messages`` into the relay until cancelled."""
-    try:
-        async for message in messages:
-            for point in json.loads(message["data"])["points"]:
-                if point["s"] in wanted:
-                    into.offer(point)
-    except Exception as error:  # the subscription ends with it (Redis went away, say)
-        into.fail(error)
+class SeriesFilter:
+    """A hub listener: the points of the wanted series from each live-channel message, into a relay."""
+
+    def __init__(self, wanted: set[str], into: LiveRelay) -> None:
+        self._wanted, self._into = wanted, into
+
+    def offer(self, message: dict) -> None:
+        for point in message["points"]:
+            if point["s"] in self._wanted:
+                self._into.offer(point)
+
+    def fail(self, error: BaseException) -> None:
+        self._into.fail(error)
+
+
+class EventQueue(LiveRelay):
+    """A relay for events that must not be dropped (alarms, anomalies): a subscriber ``capacity``
+    events behind is ended with an error that says so, rather than silently missing some."""
+
+    def offer(self, point: dict) -> None:
+        if self._failure is not None:
+            return  # ended: nothing after the gap may reach the subscriber
+        if len(self._waiting) == self._capacity:
+            self.fail(
+                ApiError(
+                    f"the subscription fell {self._capacity} events behind: subscribe again", "RATE_LIMITED"
+                )
+            )
+            return
+        super().offer(point)

@@ -27,6 +27,12 @@ class UserError:
     message: str = strawberry.field(description="What is wrong, for people.")
 
 
+@strawberry.type(description="The outcome of deleting something (a rule, an endpoint, an asset, a series).")
+class DeletePayload:
+    deleted: bool = strawberry.field(description="True once it is gone.")
+    errors: list[UserError] = strawberry.field(description="Empty when it was deleted.")
+
+
 def user_errors(error: errors.ServiceError) -> list[UserError]:
     if not error.violations:
         return [UserError(field=None, code=error.reason, message=error.message)]

@@ -44,6 +44,18 @@ class IsSupplierStaff(BasePermission):
         return principal is not None and principal.kind is Kind.USER and principal.supplier_id is not None
 
 
+class IsSupplierStaffOrOperator(BasePermission):
+    """A supplier's staff member or the platform operator, signed in (tenancy scopes what each sees)."""
+
+    message = "this needs a supplier staff member's or the operator's signed-in session"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return IsSupplierStaff().has_permission(source, info) or IsPlatformOperator().has_permission(
+            source, info
+        )
+
+
 class IsSignedInPerson(BasePermission):
     """Anyone signed in with a session (a tenant member, a supplier's staff, the operator), not an API key."""
 

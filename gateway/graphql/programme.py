@@ -13,9 +13,11 @@ import enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import IsPlatformOperator, IsSignedInPerson
 from gateway.graphql.scalars import Timestamp
+from gateway.graphql.telemetry import After
 from sfcloud.v1 import programme_pb2 as pb
 
 
@@ -180,6 +182,12 @@ class Report:
         )
 
 
+@strawberry.type(description="A page of reports, newest first.")
+class ReportConnection:
+    nodes: list[Report]
+    page_info: PageInfo
+
+
 @strawberry.input(description="A report to the programme.")
 class FileReportInput:
     category: ReportCategory
@@ -249,6 +257,7 @@ class ProgrammeQuery:
     @strawberry.field(
         permission_classes=[IsSignedInPerson],
         description="Reports, newest first: every report for the operator, your own for anyone else.",
+        deprecation_reason="Use reportsConnection: a cursor connection.",
     )
     async def reports(
         self, info: Info, statuses: list[ReportStatus] | None = None, limit: int = 50
@@ -257,6 +266,22 @@ class ProgrammeQuery:
             statuses=[s.value for s in statuses or []], limit=min(max(limit, 1), 200)
         )
         return [Report.from_pb(r) for r in (await _call(info, "ListReports", request)).reports]
+
+    @strawberry.field(
+        permission_classes=[IsSignedInPerson],
+        description="Reports, newest first, a page at a time: every report for the operator, your own for"
+        " anyone else.",
+    )
+    async def reports_connection(
+        self, info: Info, statuses: list[ReportStatus] | None = None, first: int = 50, after: After = None
+    ) -> ReportConnection:
+        request = pb.ListReportsRequest(
+            statuses=[s.value for s in statuses or []], limit=checked_first(first), page_token=after or ""
+        )
+        found = await _call(info, "ListReports", request)
+        return ReportConnection(
+            nodes=[Report.from_pb(r) for r in found.reports], page_info=page_info_from(found.next_page_token)
+        )
 
 
 @strawberry.type

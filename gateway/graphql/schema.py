@@ -16,6 +16,7 @@ from gateway.graphql.alarm_rules import AlarmRuleMutation, AlarmRuleQuery
 from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery, AnomalySubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
+from gateway.graphql.asset_tree import AssetTreeMutation
 from gateway.graphql.assets import AssetQuery
 from gateway.graphql.devices import DeviceMutation, DeviceQuery
 from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
@@ -71,6 +72,7 @@ Mutation = merge_types(
         SharingMutation,
         TenantMutation,
         DeviceMutation,
+        AssetTreeMutation,
         ProgrammeMutation,
     ),
 )

@@ -14,8 +14,9 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.assets import finite
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData
+from gateway.graphql.permissions import CanConfigureTenant, CanReadSharedData, IsPlatformOperator
 from gateway.graphql.scalars import Duration, Timestamp
 from gateway.graphql.telemetry import After, From, PointPage
 from sfcloud.v1 import common_pb2
@@ -122,12 +123,23 @@ class GrantPayload:
     )
 
 
+@strawberry.type(description="A supplier's AI-analysis partner registration after it was set, or why not.")
+class AnalysisPartnerPayload:
+    supplier_id: strawberry.ID | None = strawberry.field(description="The supplier; null when refused.")
+    partner: bool | None = strawberry.field(
+        description="Whether it is now a registered partner (tenants may grant it data); null when refused."
+    )
+    errors: list[UserError] = strawberry.field(
+        description="Empty when done; e.g. SUPPLIER_NOT_FOUND, INVALID_ARGUMENT."
+    )
+
+
 @strawberry.type(
     description="Something that happened under a grant: granted, a read (allowed or refused), revoked."
 )
 class GrantAccess:
     at: Timestamp
-    action: str = strawberry.field(description="share.grant, share.read or share.revoke.")
+    action: str = strawberry.field(description="share.grant, share.read, share.export or share.revoke.")
     actor: str = strawberry.field(description='Who: "user:<id>" or "api_key:<id>".')
     outcome: str = strawberry.field(description="ok or denied.")
     reason: str | None = strawberry.field(description="Why a read was refused.")
@@ -135,11 +147,20 @@ class GrantAccess:
     from_: Timestamp | None = strawberry.field(name="from", description="The range a read asked for.")
     to: Timestamp | None
     resolution: Duration | None = strawberry.field(description="A read's bucket width; null for raw points.")
-    source: str = strawberry.field(description="Where the call came from.")
+    source: str = strawberry.field(
+        description='Where the call came from ("export:<id>" for reads made for an export).'
+    )
+    export_id: strawberry.ID | None = strawberry.field(
+        description="share.export: the grantee's export (its id is all the grantor sees of it)."
+    )
+    export_stage: str | None = strawberry.field(
+        description="share.export: request, write (the package begun), finish (before it is published) or"
+        " download (a slice served)."
+    )
 
     @classmethod
     def from_pb(cls, a: pb.GrantAccess) -> GrantAccess:
-        read = a.action == "share.read"
+        read = a.action in ("share.read", "share.export")
         return cls(
             at=a.at_ns,
             action=a.action,
@@ -151,6 +172,8 @@ class GrantAccess:
             to=a.range.end_ns if read else None,
             resolution=a.resolution_ns or None,
             source=a.source,
+            export_id=strawberry.ID(a.export_id) if a.export_id else None,
+            export_stage=a.export_stage or None,
         )
 
 
@@ -189,10 +212,25 @@ def _range(start: int, end: int) -> common_pb2.TimeRange:
 IncludeEnded = Annotated[bool, strawberry.argument(description="Also revoked and expired grants.")]
 
 
+@strawberry.type(description="A page of data-sharing grants, newest first.")
+class DataGrantConnection:
+    nodes: list[DataGrant]
+    page_info: PageInfo
+
+    @classmethod
+    def from_pb(cls, found: pb.ListGrantsResponse | pb.ListSharedWithMeResponse) -> DataGrantConnection:
+        return cls(
+            nodes=[DataGrant.from_pb(g) for g in found.grants],
+            page_info=page_info_from(found.next_page_token),
+        )
+
+
 @strawberry.type
 class SharingQuery:
     @strawberry.field(
-        permission_classes=[CanConfigureTenant], description="The grants your tenant gave, newest first."
+        permission_classes=[CanConfigureTenant],
+        description="The grants your tenant gave, newest first.",
+        deprecation_reason="Use dataGrantsConnection: a cursor connection.",
     )
     async def data_grants(self, info: Info, include_ended: IncludeEnded = False) -> list[DataGrant]:
         ctx = info.context
@@ -201,14 +239,46 @@ class SharingQuery:
         return [DataGrant.from_pb(g) for g in found.grants]
 
     @strawberry.field(
+        permission_classes=[CanConfigureTenant],
+        description="The grants your tenant gave, newest first, a page at a time.",
+    )
+    async def data_grants_connection(
+        self, info: Info, include_ended: IncludeEnded = False, first: int = 50, after: After = None
+    ) -> DataGrantConnection:
+        ctx = info.context
+        request = pb.ListGrantsRequest(
+            include_ended=include_ended, page_size=checked_first(first), page_token=after or ""
+        )
+        return DataGrantConnection.from_pb(
+            await ctx.backends.call(ctx.backends.sharing.ListGrants, request, ctx.principal)
+        )
+
+    @strawberry.field(
         permission_classes=[CanReadSharedData],
         description="The grants given to your organisation (your tenant, or your supplier), newest first.",
+        deprecation_reason="Use sharedWithMeConnection: a cursor connection.",
     )
     async def shared_with_me(self, info: Info, include_ended: IncludeEnded = False) -> list[DataGrant]:
         ctx = info.context
         request = pb.ListSharedWithMeRequest(include_ended=include_ended)
         found = await ctx.backends.call(ctx.backends.sharing.ListSharedWithMe, request, ctx.principal)
         return [DataGrant.from_pb(g) for g in found.grants]
+
+    @strawberry.field(
+        permission_classes=[CanReadSharedData],
+        description="The grants given to your organisation (your tenant, or your supplier), newest first, a"
+        " page at a time.",
+    )
+    async def shared_with_me_connection(
+        self, info: Info, include_ended: IncludeEnded = False, first: int = 50, after: After = None
+    ) -> DataGrantConnection:
+        ctx = info.context
+        request = pb.ListSharedWithMeRequest(
+            include_ended=include_ended, page_size=checked_first(first), page_token=after or ""
+        )
+        return DataGrantConnection.from_pb(
+            await ctx.backends.call(ctx.backends.sharing.ListSharedWithMe, request, ctx.principal)
+        )
 
     @strawberry.field(
         permission_classes=[CanConfigureTenant],
@@ -313,3 +383,20 @@ class SharingMutation:
     )
     async def revoke_grant(self, info: Info, id: strawberry.ID) -> GrantPayload:
         return await _grant_payload(info, "RevokeGrant", pb.RevokeGrantRequest(grant_id=str(id)))
+
+    @strawberry.mutation(
+        permission_classes=[IsPlatformOperator],
+        description="Register a supplier as an AI-analysis partner, or end its registration (the operator):"
+        " any tenant may grant data to a partner; grants already given stay until they end or are revoked.",
+    )
+    async def set_analysis_partner(
+        self, info: Info, supplier_id: strawberry.ID, partner: bool
+    ) -> AnalysisPartnerPayload:
+        ctx = info.context
+        request = pb.SetAnalysisPartnerRequest(supplier_id=str(supplier_id), partner=partner)
+        done, problems = await attempt(
+            ctx.backends.call(ctx.backends.sharing.SetAnalysisPartner, request, ctx.principal)
+        )
+        if done is None:
+            return AnalysisPartnerPayload(supplier_id=None, partner=None, errors=problems)
+        return AnalysisPartnerPayload(supplier_id=supplier_id, partner=partner, errors=[])

@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from gateway.graphql.assets import LiveValue, finite
 from gateway.graphql.errors import ApiError
-from gateway.graphql.live import LiveRelay, relay
+from gateway.graphql.live import LiveRelay, SeriesFilter
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Duration, Timestamp
 from services.runtime.keys import live_channel
@@ -330,17 +330,12 @@ class TelemetrySubscription:
             raise ApiError(f"seriesIds must hold 1 to {MAX_LIVE_SERIES} ids", "BAD_USER_INPUT")
         loaders = ctx.tenant_loaders()
         wanted = {str((await loaders.require_series(str(s))).id) for s in series_ids}
-        pubsub = ctx.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(live_channel(ctx.principal.require_tenant()))
         waiting = LiveRelay()
-        feeding = asyncio.create_task(relay(pubsub.listen(), wanted, waiting))
-        try:
+        async with ctx.hub.listening(
+            live_channel(ctx.principal.require_tenant()), SeriesFilter(wanted, waiting)
+        ):
             while True:
                 point, missed = await waiting.take()
                 yield LiveValue(
                     series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"], missed=missed
                 )
-        finally:
-            feeding.cancel()
-            await asyncio.gather(feeding, return_exceptions=True)
-            await pubsub.aclose()

@@ -15,8 +15,16 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanReadTenantRecord, IsPerson, IsSignedIn, IsTenantUser
+from gateway.graphql.permissions import (
+    CanConfigureTenant,
+    CanReadTenantRecord,
+    IsPerson,
+    IsSignedIn,
+    IsSupplierStaffOrOperator,
+    IsTenantUser,
+)
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import After
 from services.runtime import errors
@@ -86,14 +94,6 @@ class Plan:
         )
 
 
-@strawberry.type(description="A page of a list, and where the next one starts.")
-class PageInfo:
-    end_cursor: str | None = strawberry.field(
-        description="Pass as `after` for the next page; null at the end."
-    )
-    has_next_page: bool
-
-
 @strawberry.type(description="A page of tenants.")
 class TenantConnection:
     nodes: list[Tenant]
@@ -112,6 +112,16 @@ class Member:
 class MemberConnection:
     nodes: list[Member]
     page_info: PageInfo
+
+
+@strawberry.type(description="An invitation to your tenant waiting to be accepted (its link works once).")
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: TenantRole
+    invited_by: str = strawberry.field(description='Who invited: "user:<id>".')
+    created_at: Timestamp
+    expires_at: Timestamp
 
 
 @strawberry.type(description="One UTC day of a tenant's use of the platform, as metered.")
@@ -155,16 +165,6 @@ class InviteUserPayload:
     errors: list[UserError] = strawberry.field(description="Empty when the invitation was sent.")
 
 
-def _page(token: str) -> PageInfo:
-    return PageInfo(end_cursor=token or None, has_next_page=bool(token))
-
-
-def _first(first: int, most: int) -> int:
-    if not 1 <= first <= most:
-        raise errors.InvalidArgument.of("first", f"must be between 1 and {most}")
-    return first
-
-
 @strawberry.type
 class TenantQuery:
     @strawberry.field(
@@ -173,10 +173,11 @@ class TenantQuery:
     )
     async def tenants(self, info: Info, first: int = 50, after: After = None) -> TenantConnection:
         ctx = info.context
-        request = pb.ListTenantsRequest(page_size=_first(first, 200), page_token=after or "")
+        request = pb.ListTenantsRequest(page_size=checked_first(first), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListTenants, request, ctx.principal)
         return TenantConnection(
-            nodes=[Tenant.from_pb(t) for t in response.tenants], page_info=_page(response.next_page_token)
+            nodes=[Tenant.from_pb(t) for t in response.tenants],
+            page_info=page_info_from(response.next_page_token),
         )
 
     @strawberry.field(
@@ -195,7 +196,7 @@ class TenantQuery:
     )
     async def members(self, info: Info, first: int = 50, after: After = None) -> MemberConnection:
         ctx = info.context
-        request = pb.ListMembersRequest(page_size=_first(first, 200), page_token=after or "")
+        request = pb.ListMembersRequest(page_size=checked_first(first), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListMembers, request, ctx.principal)
         return MemberConnection(
             nodes=[
@@ -207,8 +208,30 @@ class TenantQuery:
                 )
                 for m in response.members
             ],
-            page_info=_page(response.next_page_token),
+            page_info=page_info_from(response.next_page_token),
         )
+
+    @strawberry.field(
+        permission_classes=[CanConfigureTenant],
+        description="Your tenant's invitations neither accepted nor expired, newest first (owners and admins;"
+        " at most 200).",
+    )
+    async def invitations(self, info: Info) -> list[Invitation]:
+        ctx = info.context
+        found = await ctx.backends.call(
+            ctx.backends.tenancy.ListInvitations, pb.ListInvitationsRequest(), ctx.principal
+        )
+        return [
+            Invitation(
+                id=strawberry.ID(i.id),
+                email=i.email,
+                role=TenantRole(i.role),
+                invited_by=i.invited_by,
+                created_at=i.created_ns,
+                expires_at=i.expires_ns,
+            )
+            for i in found.invitations
+        ]
 
     @strawberry.field(
         permission_classes=[IsSignedIn],
@@ -243,12 +266,24 @@ class TenantQuery:
         ]
 
     @strawberry.field(
+        permission_classes=[IsSupplierStaffOrOperator],
+        description='The billing export of a month ("2026-11") as CSV, one row per tenant you resell (the'
+        " operator: every tenant) with its plan, state and monthly price in won, and the month's points and API"
+        " calls (summed) and stored bytes and active devices (at their peak); columns tenant_id, tenant, plan,"
+        " state, price_krw, points, bytes_stored, active_devices, api_calls.",
+    )
+    async def billing_csv(self, info: Info, month: str) -> str:
+        ctx = info.context
+        request = pb.ExportBillingRequest(month=month)
+        return (await ctx.backends.call(ctx.backends.tenancy.ExportBilling, request, ctx.principal)).csv
+
+    @strawberry.field(
         permission_classes=[IsPerson],
         description="The audit log you may read (tenancy decides), newest first.",
     )
     async def audit_events(self, info: Info, first: int = 100, after: After = None) -> AuditEventConnection:
         ctx = info.context
-        request = pb.ListAuditEventsRequest(page_size=_first(first, 500), page_token=after or "")
+        request = pb.ListAuditEventsRequest(page_size=checked_first(first, 500), page_token=after or "")
         response = await ctx.backends.call(ctx.backends.tenancy.ListAuditEvents, request, ctx.principal)
         return AuditEventConnection(
             nodes=[
@@ -265,7 +300,7 @@ class TenantQuery:
                 )
                 for e in response.events
             ],
-            page_info=_page(response.next_page_token),
+            page_info=page_info_from(response.next_page_token),
         )
 
 

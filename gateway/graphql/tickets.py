@@ -10,9 +10,11 @@ import enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanReadTickets, IsPerson, IsTenantUser
 from gateway.graphql.scalars import Timestamp
+from gateway.graphql.telemetry import After
 from sfcloud.v1 import tickets_pb2 as pb
 
 
@@ -177,21 +179,45 @@ async def _act(info: Info, method: str, request, *, opened: bool = False) -> Tic
     return TicketPayload(ticket=Ticket.from_pb(done.ticket), snapshot=taken, errors=[])
 
 
+@strawberry.type(description="A page of tickets, newest first.")
+class TicketConnection:
+    nodes: list[Ticket]
+    page_info: PageInfo
+
+
+async def _ticket_page(
+    info: Info, statuses: list[TicketStatus] | None, size: int, token: str
+) -> pb.ListTicketsResponse:
+    ctx = info.context
+    request = pb.ListTicketsRequest(statuses=[s.value for s in statuses or []], limit=size, page_token=token)
+    return await ctx.backends.call(ctx.backends.tickets.ListTickets, request, ctx.principal)
+
+
 @strawberry.type
 class TicketQuery:
     @strawberry.field(
         permission_classes=[CanReadTickets],
         description="Your tickets, newest first: your tenant's, or (supplier staff) your tenants'.",
+        deprecation_reason="Use ticketsConnection: a cursor connection.",
     )
     async def tickets(
         self, info: Info, statuses: list[TicketStatus] | None = None, limit: int = 50
     ) -> list[Ticket]:
-        ctx = info.context
-        request = pb.ListTicketsRequest(
-            statuses=[s.value for s in statuses or []], limit=min(max(limit, 1), 200)
-        )
-        found = await ctx.backends.call(ctx.backends.tickets.ListTickets, request, ctx.principal)
+        found = await _ticket_page(info, statuses, min(max(limit, 1), 200), "")
         return [Ticket.from_pb(t) for t in found.tickets]
+
+    @strawberry.field(
+        permission_classes=[CanReadTickets],
+        description="Your tickets, newest first, a page at a time: your tenant's, or (supplier staff) your"
+        " tenants'.",
+    )
+    async def tickets_connection(
+        self, info: Info, statuses: list[TicketStatus] | None = None, first: int = 50, after: After = None
+    ) -> TicketConnection:
+        found = await _ticket_page(info, statuses, checked_first(first), after or "")
+        return TicketConnection(
+            nodes=[Ticket.from_pb(t) for t in found.tickets], page_info=page_info_from(found.next_page_token)
+        )
 
     @strawberry.field(
         permission_classes=[CanReadTickets], description="One ticket, its snapshot and history."

@@ -10,8 +10,9 @@ mutations only by POST (GET: 405). Responses are `application/graphql-response+j
 Accept header asks for it, with 400 when the request failed before execution (a syntax,
 validation or limit error, an unknown persisted query: no `data` entry), and `application/json`
 otherwise, always 200 for a GraphQL response. Before GraphQL runs, each request is measured
-against the caller's plan (`gateway/plans.py`): API keys over their rate get 429
-(`gateway/ratelimit.py`); the operation limits are checked by `gateway/graphql/limits.py`.
+against the caller's plan (`gateway/plans.py`): API keys and signed-in people over their rate get 429
+(`gateway/ratelimit.py`); the operation limits are checked by `gateway/graphql/limits.py`; live
+connections and subscriptions by `gateway/graphql/transport.py`.
 Automatic persisted queries: `gateway/graphql/persisted.py`.
 """
 
@@ -39,8 +40,11 @@ from gateway.auth import Caller, GatewayAuth
 from gateway.backends import Backends
 from gateway.graphql.context import Context
 from gateway.graphql.errors import code_for
+from gateway.graphql.hub import ChannelHub
 from gateway.graphql.persisted import NOT_FOUND, PersistedQueries, PersistedQueryError, requested_hash
 from gateway.graphql.schema import build_schema
+from gateway.graphql.transport import LimitedTransportWSHandler
+from gateway.livelimits import LiveLimiter
 from gateway.metering import ApiCallMeter
 from gateway.plans import PlanLimits
 from gateway.ratelimit import ApiRateLimiter
@@ -57,10 +61,11 @@ _IDE_CSRF_HEADER = 'defaultHeaders["x-csrftoken"]'
 
 @dataclass(frozen=True)
 class Guards:
-    """What protects the API beyond authentication: plan limits, rate limits, persisted queries."""
+    """What protects the API beyond authentication: plan limits, rate limits, live limits, persisted queries."""
 
     plans: PlanLimits
     rate: ApiRateLimiter
+    live: LiveLimiter
     persisted: PersistedQueries
 
 
@@ -81,6 +86,8 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class GraphQLView(GraphQL):
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
+
     def __init__(
         self,
         backends: Backends,
@@ -100,10 +107,15 @@ class GraphQLView(GraphQL):
         )
         self._backends = backends
         self._redis = redis
+        self._hub = ChannelHub(redis)
         self._auth = auth
         self._sessions = sessions
         self._meter = meter
         self._guards = guards
+
+    async def close(self) -> None:
+        """End the subscriptions' shared pub/sub connection (at shutdown)."""
+        await self._hub.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
@@ -120,7 +132,7 @@ class GraphQLView(GraphQL):
             return
         verdict = await self._guards.rate.check(caller.principal, limits)
         if not verdict.allowed:
-            message = f"over your plan's {limits.api_requests_per_minute:,} requests a minute; retry later"
+            message = f"over your plan's {verdict.limit:,} requests a minute; retry later"
             await refuse(scope, receive, send, 429, message, "RATE_LIMITED", verdict.headers)
             return
         scope[CALLER_SCOPE_KEY], scope[LIMITS_SCOPE_KEY] = caller, limits
@@ -132,6 +144,10 @@ class GraphQLView(GraphQL):
             ClientDisconnect
         ):  # the client went away (a page left) before its body arrived: no one to answer
             return
+
+    @property
+    def live(self) -> LiveLimiter:
+        return self._guards.live
 
     @staticmethod
     def _refusal(connection: HTTPConnection, caller: Caller) -> str | None:
@@ -150,6 +166,7 @@ class GraphQLView(GraphQL):
         return Context(
             backends=self._backends,
             redis=self._redis,
+            hub=self._hub,
             sessions=self._sessions,
             caller=caller,
             limits=request.scope[LIMITS_SCOPE_KEY],

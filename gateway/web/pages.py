@@ -30,6 +30,9 @@ PAGES = {
         ("/level", "level.html", "level"),
         ("/devices", "devices.html", "devices"),
         ("/api-keys", "api_keys.html", "api_keys"),
+        ("/sharing", "sharing.html", "sharing"),
+        ("/team", "team.html", "team"),
+        ("/developer", "developer.html", "developer"),
     ],
     "supplier": [
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),

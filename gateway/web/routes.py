@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.auth import client_address
@@ -29,6 +29,8 @@ from sfcloud.v1 import tenancy_pb2
 
 log = logging.getLogger(__name__)
 LANG_COOKIE_S = 365 * 24 * 3600
+# The published schema (introspection is on: the schema is public by design, docs/API.md).
+SCHEMA_FILE = Path(__file__).parents[1] / "schema.graphql"
 _ROLE_NAMES = {
     tenancy_pb2.ROLE_OWNER: "owner",
     tenancy_pb2.ROLE_ADMIN: "admin",
@@ -65,6 +67,7 @@ class WebRoutes:
             Route("/invite", self.accept_invitation, methods=["POST"]),
             Route("/lang", self.switch_language, methods=["POST"]),
             Route("/api/session", self.session_info, methods=["GET"]),
+            Route("/schema.graphql", schema_file, methods=["GET"]),
         ]
 
     async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -192,6 +195,11 @@ class WebRoutes:
                 "csrfToken": session.csrf_token,
             }
         )
+
+
+async def schema_file(request: Request) -> Response:
+    """The GraphQL schema as a file, for code generators and for reading (the developer page links it)."""
+    return FileResponse(SCHEMA_FILE, media_type="text/plain; charset=utf-8", filename="schema.graphql")
 
 
 def _gateway(request: Request):

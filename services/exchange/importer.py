@@ -11,6 +11,10 @@
    the blocks of every series are written in one transaction on the tenant's cell, and each series'
    newest point goes to ``telemetry.series_latest``.
 
+A package of aggregates (an export of a minute or hour grant, docs/SHARING.md) is refused whole, naming its
+first aggregates file: sfcloud keeps points, and buckets cannot be turned back into the points they sum up,
+so no import of one could be exact.
+
 Never half-written: nothing is written until every file has been read and checked; the tree
 is one transaction, the points another. If the import stops between
 them, running it again finds the tree made (same ids) and loads the points; if the points are there
@@ -70,6 +74,7 @@ async def import_package(
     now_ns: Callable[[], int] = time.time_ns,
 ) -> ImportReport:
     await asyncio.to_thread(package.verify)
+    _refuse_aggregates(package)
     assets = parse_assets(package.read_json(ASSETS, "assets"))
     series = parse_series(package.read_json(SERIES, "series"), assets)
     export_id = str(package.manifest.get("export_id", ""))
@@ -87,6 +92,19 @@ async def import_package(
     points = 0 if loaded else sum(b.count for blocks in made.values() for b in blocks)
     count = 0 if loaded else sum(len(blocks) for blocks in made.values())
     return ImportReport(tenant_id, export_id, tree.assets, tree.series, points, count, _resumed(tree, loaded))
+
+
+def _refuse_aggregates(package: Package) -> None:
+    found = package.aggregate_files()
+    if found:
+        width = int(found[0].get("bucket_ns", 0)) // 10**9
+        raise PackageError(
+            found[0]["path"],
+            f"holds {width}-second aggregates (an export of a minute or hour grant), not points: sfcloud keeps"
+            " points and cannot rebuild them from buckets, so it imports nothing of this package (read its"
+            " aggregates/ files with any Parquet reader)",
+            "AGGREGATES_NOT_IMPORTABLE",
+        )
 
 
 def _resumed(tree: ImportedTree, loaded: bool) -> bool:

@@ -2,8 +2,9 @@
 
 A package is a directory, or the same files in a .zip or .tar(.gz): ``manifest.json`` (format, version,
 tenant, time, and every other file with its row count, size and SHA-256), ``assets.json``,
-``series.json`` and ``points/{series_id}.parquet`` (optionally ``.csv`` beside it). The worker writes
-packages (services/worker/exporter.py), ``sf import`` reads them (services/exchange/importer.py).
+``series.json`` and ``points/{series_id}.parquet`` (optionally ``.csv`` beside it) — or, for an export of a
+minute or hour grant, ``aggregates/{series_id}.parquet`` (version 2). The worker writes packages
+(services/worker/exporter.py), ``sf import`` reads them (services/exchange/importer.py).
 
 Reading trusts nothing: every name the manifest lists must be a plain relative path inside the package,
 every file must be listed, and every file's bytes are hashed when read; ``verify`` checks them all
@@ -29,17 +30,30 @@ import pyarrow.parquet as pq
 from services.runtime.errors import InvalidArgument
 
 FORMAT = "sfcloud-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a grant in the manifest, and aggregates files (docs/DATA-MODEL.md)
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 ASSETS = "assets.json"
 SERIES = "series.json"
 POINTS_DIR = "points"
+AGGREGATES_DIR = "aggregates"
 ROW_GROUP_ROWS = 1 << 20
 POINTS_SCHEMA = pa.schema(
     [
         ("series_id", pa.dictionary(pa.int32(), pa.string())),
         ("timestamp_ns", pa.int64()),
         ("value", pa.float64()),
+    ]
+)
+AGGREGATES_SCHEMA = pa.schema(
+    [
+        ("series_id", pa.dictionary(pa.int32(), pa.string())),
+        ("start_ns", pa.int64()),
+        ("count", pa.int64()),
+        ("min", pa.float64()),
+        ("max", pa.float64()),
+        ("sum", pa.float64()),
+        ("avg", pa.float64()),
     ]
 )
 # Values are written as their raw IEEE 754 bits (no dictionary, which could merge NaNs of different
@@ -74,6 +88,7 @@ class PackageWriter:
         self.folder = folder
         self.contents: list[dict[str, Any]] = []
         (folder / POINTS_DIR).mkdir(parents=True)
+        (folder / AGGREGATES_DIR).mkdir()
 
     def _record(self, name: str, kind: str, rows: int, **extra: Any) -> None:
         path = self.folder / name
@@ -109,6 +124,31 @@ class PackageWriter:
                     for t, v in zip(timestamps.tolist(), values.tolist(), strict=True)
                 )
             self._record(name, "points", int(timestamps.size), format="csv", series_id=series_id)
+
+    def write_aggregates(
+        self, series_id: str, bucket_ns: int, columns: dict[str, np.ndarray], csv: bool
+    ) -> None:
+        """One series' non-empty buckets of ``bucket_ns``, by start: ``columns`` holds start_ns, count, min,
+        max, sum and avg."""
+        name = f"{AGGREGATES_DIR}/{series_id}.parquet"
+        rows = int(columns["start_ns"].size)
+        ids = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), pa.array([series_id]))
+        arrays = [
+            ids,
+            *(pa.array(columns[f.name], f.type) for f in AGGREGATES_SCHEMA if f.name != "series_id"),
+        ]
+        table = pa.Table.from_arrays(arrays, schema=AGGREGATES_SCHEMA)
+        pq.write_table(table, self.folder / name, compression="zstd", use_dictionary=["series_id"])
+        extra = {"series_id": series_id, "bucket_ns": bucket_ns}
+        self._record(name, "aggregates", rows, format="parquet", **extra)
+        if csv:
+            name = f"{AGGREGATES_DIR}/{series_id}.csv"
+            names = [f.name for f in AGGREGATES_SCHEMA if f.name != "series_id"]
+            with (self.folder / name).open("w", newline="") as f:
+                f.write("series_id," + ",".join(names) + "\n")
+                for row in zip(*(columns[n].tolist() for n in names), strict=True):
+                    f.write(series_id + "," + ",".join(repr(v) for v in row) + "\n")
+            self._record(name, "aggregates", rows, format="csv", **extra)
 
     def finish(self, manifest: dict[str, Any]) -> None:
         """Writes manifest.json: ``manifest`` (tenant, export id, times) with the format and the contents."""
@@ -189,10 +229,11 @@ class Package:
                 raise PackageError(
                     MANIFEST, f"format is {manifest['format']!r}, not {FORMAT}", "NOT_A_PACKAGE"
                 )
-            if manifest["format_version"] != FORMAT_VERSION:
+            if manifest["format_version"] not in READABLE_VERSIONS:
                 raise PackageError(
                     MANIFEST,
-                    f"format version {manifest['format_version']} is not supported (this is {FORMAT_VERSION})",
+                    f"format version {manifest['format_version']} is not supported (this reads"
+                    f" {' and '.join(map(str, READABLE_VERSIONS))})",
                     "UNSUPPORTED_VERSION",
                 )
             self.entries = {entry["path"]: entry for entry in contents}
@@ -236,6 +277,9 @@ class Package:
 
     def point_files(self) -> list[dict[str, Any]]:
         return [e for e in self.entries.values() if e["kind"] == "points" and e.get("format") == "parquet"]
+
+    def aggregate_files(self) -> list[dict[str, Any]]:
+        return [e for e in self.entries.values() if e["kind"] == "aggregates"]
 
     def read_points(self, name: str) -> Points:
         """A points file's rows (checked: its columns, one series, the manifest's row count)."""

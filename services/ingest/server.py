@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import redis.asyncio as aioredis
-
 from services.ingest.admission import Admission
 from services.ingest.catalog import DeviceAuthenticator, TenancyCatalog
 from services.ingest.config import IngestSettings
@@ -18,6 +16,7 @@ from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.compaction import CompactionNotices
 from services.runtime.process import ServiceCore
+from services.runtime.redis_pool import redis_client
 from services.runtime.tokens import TokenSigner
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2_grpc
 
@@ -26,7 +25,7 @@ SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 
 class IngestServer:
     def __init__(self, settings: IngestSettings) -> None:
-        self.redis = aioredis.Redis.from_url(settings.redis_url)
+        self.redis = redis_client(settings.redis_url)
         self.tenancy_channel = open_channel(settings.tenancy_target)
         self.draining = asyncio.Event()
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)

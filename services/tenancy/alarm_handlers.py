@@ -152,8 +152,10 @@ class AlarmHandlers(alarms_pb2_grpc.AlarmServiceServicer):
     async def ListAlarms(self, request, context) -> pb.ListAlarmsResponse:
         states = [_name(STATE_PB, s) for s in request.states]
         severities = [_name(SEVERITY_PB, s) for s in request.severities]
-        found = await self._alarms.list(current_principal(), states, severities, request.limit)
-        return pb.ListAlarmsResponse(alarms=[alarm_pb(a) for a in found])
+        found, token = await self._alarms.list(
+            current_principal(), states, severities, request.limit, request.page_token
+        )
+        return pb.ListAlarmsResponse(alarms=[alarm_pb(a) for a in found], next_page_token=token)
 
     async def GetAlarm(self, request, context) -> pb.GetAlarmResponse:
         alarm, events = await self._alarms.get(current_principal(), request.alarm_id)

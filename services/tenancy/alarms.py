@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from services.runtime import keyset
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.principal import Principal, Role, Scope
 from services.runtime.transactions import Transactions
@@ -127,15 +128,19 @@ class Alarms:
         return flapping
 
     async def list(
-        self, caller: Principal, states: list[str], severities: list[str], limit: int
-    ) -> list[Alarm]:
+        self, caller: Principal, states: list[str], severities: list[str], limit: int, page_token: str
+    ) -> tuple[list[Alarm], str]:
+        """A page of the tenant's alarms, newest first, and the next page's token."""
         tenant_id = caller.require_scope(Scope.READ)
         if bad := [s for s in states if s not in STATES]:
             raise InvalidArgument.of("states", f"unknown state {bad[0]!r}")
         if bad := [s for s in severities if s not in SEVERITIES]:
             raise InvalidArgument.of("severities", f"unknown severity {bad[0]!r}")
+        after = keyset.key_after(page_token, int, uuid.UUID)
+        size = keyset.page_size(limit, 100, MAX_LIST)
         async with self._db.tenant(tenant_id) as conn:
-            return await storage.list_alarms(conn, states, severities, min(max(limit or 100, 1), MAX_LIST))
+            found = await storage.list_alarms(conn, states, severities, after, size + 1)
+        return keyset.cut(found, size, lambda a: (a.raised_ns, a.id))
 
     async def get(self, caller: Principal, alarm_id: str) -> tuple[Alarm, list[Event]]:
         tenant_id = caller.require_scope(Scope.READ)

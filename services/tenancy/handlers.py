@@ -295,8 +295,10 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         return pb.DeclineSupplierTransferResponse()
 
     async def ListSupplierTransfers(self, request, context) -> pb.ListSupplierTransfersResponse:
-        found = await self._transfers.list(current_principal())
-        return pb.ListSupplierTransfersResponse(transfers=[transfer_pb(t) for t in found])
+        found, token = await self._transfers.list(current_principal(), request.page_size, request.page_token)
+        return pb.ListSupplierTransfersResponse(
+            transfers=[transfer_pb(t) for t in found], next_page_token=token
+        )
 
     async def CreateUser(self, request, context) -> pb.CreateUserResponse:
         if request.role not in _ROLES:
@@ -311,6 +313,22 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             raise InvalidArgument.of("role", "must be owner, admin, operator or viewer")
         invitation = await self._invitations.invite(current_principal(), request.email, _ROLES[request.role])
         return pb.InviteUserResponse(invitation_id=str(invitation))
+
+    async def ListInvitations(self, request, context) -> pb.ListInvitationsResponse:
+        found = await self._invitations.pending(current_principal())
+        return pb.ListInvitationsResponse(
+            invitations=[
+                pb.Invitation(
+                    id=str(i),
+                    email=email,
+                    role=_ROLE_PB[role],
+                    invited_by=by,
+                    created_ns=ns(created),
+                    expires_ns=ns(expires),
+                )
+                for i, email, role, by, created, expires in found
+            ]
+        )
 
     async def AcceptInvitation(self, request, context) -> pb.AcceptInvitationResponse:
         user, tenant_id = await self._invitations.accept(

@@ -20,6 +20,7 @@ from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import invitations as storage
 
 VALID_FOR = timedelta(days=7)
+LISTED = 200  # open invitations listed at most; a plan's number of users keeps a tenant's far below
 
 
 def token_hash(token: str) -> bytes:
@@ -61,6 +62,12 @@ class Invitations:
             _invitation_body(tenant_name, role.value, f"{self._public_url}/invite?token={token}"),
         )
         return invitation_id
+
+    async def pending(self, caller: Principal) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
+        """The caller's tenant's invitations still waiting, newest first (its owners and admins)."""
+        tenant_id = caller.require_role(*MANAGERS)
+        async with self._db.tenant(tenant_id) as conn:
+            return await storage.open_of_tenant(conn, tenant_id, LISTED)
 
     async def accept(
         self, caller: Principal, token: str, display_name: str, password: str

@@ -123,8 +123,10 @@ class ProgrammeHandlers(programme_pb2_grpc.ProgrammeServiceServicer):
 
     async def ListReports(self, request, context) -> pb.ListReportsResponse:
         statuses = [_name(STATUS_PB, s) for s in request.statuses]
-        found = await self._reports.list(current_principal(), statuses, request.limit)
-        return pb.ListReportsResponse(reports=[report_pb(r) for r in found])
+        found, token = await self._reports.list(
+            current_principal(), statuses, request.limit, request.page_token
+        )
+        return pb.ListReportsResponse(reports=[report_pb(r) for r in found], next_page_token=token)
 
     async def MoveReport(self, request, context) -> pb.MoveReportResponse:
         report = await self._reports.move(

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from services.runtime import keyset
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
@@ -81,15 +82,21 @@ class ReportCentre:
             )
         return report
 
-    async def list(self, caller: Principal, statuses: list[str], limit: int) -> list[Report]:
-        """Newest first; the operator's view carries each report's moves."""
+    async def list(
+        self, caller: Principal, statuses: list[str], limit: int, page_token: str
+    ) -> tuple[list[Report], str]:
+        """A page, newest first, and the next page's token; the operator's view carries each report's moves."""
         settings = _readers(caller)
         if bad := [s for s in statuses if s not in REPORT_STATUSES]:
             raise InvalidArgument.of("statuses", f"unknown status {bad[0]!r}")
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(limit, DEFAULT_LIST, MAX_LIST)
         async with self._db.transaction(settings) as conn:
-            found = await storage.visible(conn, statuses, min(max(limit or DEFAULT_LIST, 1), MAX_LIST))
+            found, token = keyset.cut(
+                await storage.visible(conn, statuses, after, size + 1), size, lambda r: (r.created_at, r.id)
+            )
             moves = await storage.history(conn, [r.id for r in found])
-        return [replace(r, history=tuple(moves.get(r.id, ()))) for r in found]
+        return [replace(r, history=tuple(moves.get(r.id, ()))) for r in found], token
 
     async def move(self, caller: Principal, report_id: str, status: str, note: str) -> Report:
         """The operator moves a report on; closing records the note as its outcome."""

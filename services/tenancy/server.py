@@ -19,6 +19,7 @@ from services.tenancy.credentials import PasswordChecker
 from services.tenancy.device_telemetry import AnalyticsDeviceTelemetry
 from services.tenancy.directory import Directory
 from services.tenancy.directory_handlers import DirectoryHandlers
+from services.tenancy.grant_exports import GrantExports
 from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.invitations import Invitations
 from services.tenancy.mailer import LogMailer, SmtpMailer
@@ -109,7 +110,7 @@ class TenancyServer:
             TicketHandlers(Tickets(db, telemetry)), self.core.grpc.server
         )
         sharing_pb2_grpc.add_SharingServiceServicer_to_server(
-            SharingHandlers(Sharing(db)), self.core.grpc.server
+            SharingHandlers(Sharing(db), GrantExports(db)), self.core.grpc.server
         )
         utilisation = UtilisationReport(db, telemetry, self.catalog.utilisation_rules)
         programme_pb2_grpc.add_ProgrammeServiceServicer_to_server(

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.runtime import keyset
 from services.runtime.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -38,6 +39,19 @@ from services.tenancy.storage import organisations as org_storage
 from services.tenancy.storage import sharing as storage
 
 MAX_SERIES, MAX_PURPOSE, MAX_READER = 1000, 500, 200
+MAX_GRANTS_PAGE = 200
+
+
+def _page_of(page_size: int, page_token: str) -> tuple[tuple, int | None]:
+    """The key to read below and the page size; no size (0) keeps the answer of before paging: all."""
+    size = keyset.page_size(page_size, MAX_GRANTS_PAGE, MAX_GRANTS_PAGE) if page_size else None
+    return keyset.key_after(page_token, datetime, uuid.UUID), size
+
+
+def _cut(found: list[Grant], size: int | None) -> tuple[list[Grant], str]:
+    return keyset.cut(found, size, lambda g: (g.created_at, g.id)) if size else (found, "")
+
+
 READERS = ("user", "api_key")
 
 
@@ -115,14 +129,23 @@ class Sharing:
             await audit.record(conn, caller, "share.revoke", target=str(wanted), detail=_summary(revoked))
         return revoked
 
-    async def given(self, caller: Principal, include_ended: bool) -> list[Grant]:
+    async def given(
+        self, caller: Principal, include_ended: bool, page_size: int, page_token: str
+    ) -> tuple[list[Grant], str]:
+        """A page of the grants the caller's tenant gave, newest first (no size: all of them)."""
+        after, size = _page_of(page_size, page_token)
         async with self._db.tenant(caller.require_role(*MANAGERS)) as conn:
-            return await storage.list_given(conn, include_ended)
+            return _cut(await storage.list_given(conn, include_ended, after, size and size + 1), size)
 
-    async def received(self, caller: Principal, include_ended: bool) -> list[Grant]:
+    async def received(
+        self, caller: Principal, include_ended: bool, page_size: int, page_token: str
+    ) -> tuple[list[Grant], str]:
+        """A page of the grants to the caller's organisation, newest first (no size: all of them)."""
         organisation, settings = _organisation(caller)
+        after, size = _page_of(page_size, page_token)
         async with self._db.transaction(settings) as conn:
-            return await storage.list_received(conn, organisation, include_ended)
+            found = await storage.list_received(conn, organisation, include_ended, after, size and size + 1)
+        return _cut(found, size)
 
     async def history(
         self, caller: Principal, grant_id: str, limit: int, page_token: str
@@ -137,13 +160,14 @@ class Sharing:
         return found, audit.page_token(found[-1].id) if len(found) == size else ""
 
     async def authorize_read(self, caller: Principal, read: SharedRead) -> tuple[uuid.UUID, str]:
-        """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way."""
-        caller.require_service("analytics")
+        """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way.
+        Analytics asks for the grantee's queries, the worker for its reads for a grantee's export."""
+        caller.require_service("analytics", "worker")
         organisation, settings = _grantee_of_token(caller)
         grant_id, series = parse_id("grant_id", read.grant_id), parse_id("series_id", read.series_id)
         if read.end_ns <= read.start_ns or read.resolution_ns < 0:
             raise InvalidArgument.of("range", "end_ns must be after start_ns", reason="EMPTY_RANGE")
-        actor = _reader(read.reader)
+        actor = reader_actor(read.reader)
         async with self._db.transaction(settings) as conn:
             grantor = await storage.grantor_of(conn, grant_id, organisation)
         if grantor is None:  # not a grant to this organisation: as unknown as one that never existed
@@ -275,7 +299,8 @@ def _grantee_of_token(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
     raise PermissionDenied("a shared read needs a token scoped to the grantee", reason="NO_GRANTEE")
 
 
-def _reader(reader: str) -> tuple[str, str]:
+def reader_actor(reader: str) -> tuple[str, str]:
+    """The audit's actor for the grantee's reader a service names."""
     kind, _, subject = reader.partition(":")
     if kind not in READERS or not 0 < len(subject) <= MAX_READER:
         raise InvalidArgument.of("reader", 'must be "user:<id>" or "api_key:<id>"')

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.runtime.principal import current_principal
-from services.tenancy.handlers import ns
+from services.tenancy.grant_exports import ExportStep, GrantExports
+from services.tenancy.handlers import asset_pb, ns, series_pb
 from services.tenancy.models import AuditEvent
 from services.tenancy.sharing import GrantRequest, SharedRead, Sharing
 from services.tenancy.sharing_models import SUPPLIER, TENANT, Grant
@@ -14,6 +15,12 @@ GRANULARITIES = {pb.GRANULARITY_RAW: "raw", pb.GRANULARITY_MINUTE: "1m", pb.GRAN
 GRANULARITY_PB = {name: number for number, name in GRANULARITIES.items()}
 GRANTEE_KINDS = {pb.GRANTEE_KIND_TENANT: TENANT, pb.GRANTEE_KIND_SUPPLIER: SUPPLIER}
 GRANTEE_KIND_PB = {name: number for number, name in GRANTEE_KINDS.items()}
+STAGES = {
+    pb.GRANT_EXPORT_STAGE_REQUEST: "request",
+    pb.GRANT_EXPORT_STAGE_WRITE: "write",
+    pb.GRANT_EXPORT_STAGE_FINISH: "finish",
+    pb.GRANT_EXPORT_STAGE_DOWNLOAD: "download",
+}
 
 
 def grant_pb(g: Grant) -> pb.DataGrant:
@@ -50,12 +57,15 @@ def access_pb(e: AuditEvent) -> pb.GrantAccess:
         range=common_pb2.TimeRange(start_ns=detail.get("from_ns", 0), end_ns=detail.get("to_ns", 0)),
         resolution_ns=detail.get("resolution_ns", 0),
         source=e.source,
+        export_id=detail.get("export", ""),
+        export_stage=detail.get("stage", ""),
     )
 
 
 class SharingHandlers(sharing_pb2_grpc.SharingServiceServicer):
-    def __init__(self, sharing: Sharing) -> None:
+    def __init__(self, sharing: Sharing, exports: GrantExports) -> None:
         self._sharing = sharing
+        self._exports = exports
 
     async def CreateGrant(self, request, context) -> pb.CreateGrantResponse:
         asked = GrantRequest(
@@ -76,12 +86,16 @@ class SharingHandlers(sharing_pb2_grpc.SharingServiceServicer):
         return pb.RevokeGrantResponse(grant=grant_pb(revoked))
 
     async def ListGrants(self, request, context) -> pb.ListGrantsResponse:
-        found = await self._sharing.given(current_principal(), request.include_ended)
-        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in found])
+        found, token = await self._sharing.given(
+            current_principal(), request.include_ended, request.page_size, request.page_token
+        )
+        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in found], next_page_token=token)
 
     async def ListSharedWithMe(self, request, context) -> pb.ListSharedWithMeResponse:
-        found = await self._sharing.received(current_principal(), request.include_ended)
-        return pb.ListSharedWithMeResponse(grants=[grant_pb(g) for g in found])
+        found, token = await self._sharing.received(
+            current_principal(), request.include_ended, request.page_size, request.page_token
+        )
+        return pb.ListSharedWithMeResponse(grants=[grant_pb(g) for g in found], next_page_token=token)
 
     async def ListGrantAccesses(self, request, context) -> pb.ListGrantAccessesResponse:
         events, token = await self._sharing.history(
@@ -100,6 +114,23 @@ class SharingHandlers(sharing_pb2_grpc.SharingServiceServicer):
         )
         owner, cell = await self._sharing.authorize_read(current_principal(), read)
         return pb.AuthorizeSharedReadResponse(owner_tenant_id=str(owner), cell=cell)
+
+    async def AuthorizeGrantExport(self, request, context) -> pb.AuthorizeGrantExportResponse:
+        step = ExportStep(
+            grant_id=request.grant_id,
+            export_id=request.export_id,
+            reader=request.reader,
+            stage=STAGES.get(request.stage, ""),
+            rows=request.rows,
+        )
+        terms = await self._exports.authorize(current_principal(), step)
+        return pb.AuthorizeGrantExportResponse(
+            grant=grant_pb(terms.grant),
+            owner_tenant_id=str(terms.grant.tenant_id),
+            cell=terms.cell,
+            assets=[asset_pb(a) for a in terms.assets],
+            series=[series_pb(s) for s in terms.series],
+        )
 
     async def SetAnalysisPartner(self, request, context) -> pb.SetAnalysisPartnerResponse:
         await self._sharing.set_partner(current_principal(), request.supplier_id, request.partner)

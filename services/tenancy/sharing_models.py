@@ -53,7 +53,7 @@ class Grant:
     def check_read(self, series: uuid.UUID, start_ns: int, end_ns: int, resolution_ns: int) -> None:
         """Raises unless a read of ``series`` over [start_ns, end_ns) at ``resolution_ns`` (0: raw) is
         within this grant."""
-        self._check_live(datetime.now(UTC))
+        self.check_live(datetime.now(UTC))
         if series not in self.series_ids:
             raise NotFound(f"series {series} is not shared by grant {self.id}", reason="SERIES_NOT_SHARED")
         if start_ns < self.start_ns or end_ns > self.end_ns:
@@ -63,7 +63,7 @@ class Grant:
             )
         self._check_level(start_ns, end_ns, resolution_ns)
 
-    def _check_live(self, now: datetime) -> None:
+    def check_live(self, now: datetime) -> None:
         if self.revoked_at is not None:
             raise PermissionDenied(
                 f"grant {self.id} was revoked at {self.revoked_at.isoformat()}", reason="GRANT_REVOKED"

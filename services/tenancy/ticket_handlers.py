@@ -73,8 +73,10 @@ class TicketHandlers(tickets_pb2_grpc.TicketServiceServicer):
 
     async def ListTickets(self, request, context) -> pb.ListTicketsResponse:
         statuses = [_status(s) for s in request.statuses]
-        found = await self._tickets.list(current_principal(), statuses, request.limit)
-        return pb.ListTicketsResponse(tickets=[ticket_pb(t) for t in found])
+        found, token = await self._tickets.list(
+            current_principal(), statuses, request.limit, request.page_token
+        )
+        return pb.ListTicketsResponse(tickets=[ticket_pb(t) for t in found], next_page_token=token)
 
     async def GetTicket(self, request, context) -> pb.GetTicketResponse:
         ticket, taken, events = await self._tickets.get(current_principal(), request.ticket_id)

@@ -17,8 +17,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
+from services.runtime import keyset
 from services.runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -128,12 +130,18 @@ class Tickets:
         except Unavailable as exc:
             return {}, f"device telemetry could not be read: {exc.message}"
 
-    async def list(self, caller: Principal, statuses: list[str], limit: int) -> list[Ticket]:
+    async def list(
+        self, caller: Principal, statuses: list[str], limit: int, page_token: str
+    ) -> tuple[list[Ticket], str]:
+        """A page of the tickets the caller's side sees, newest first, and the next page's token."""
         side = Side.reader(caller)
         if bad := [s for s in statuses if s not in STATUSES]:
             raise InvalidArgument.of("statuses", f"unknown status {bad[0]!r}")
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(limit, DEFAULT_LIST, MAX_LIST)
         async with self._db.transaction(side.settings) as conn:
-            return await storage.list_visible(conn, statuses, min(max(limit or DEFAULT_LIST, 1), MAX_LIST))
+            found = await storage.list_visible(conn, statuses, after, size + 1)
+        return keyset.cut(found, size, lambda t: (t.created_at, t.id))
 
     async def get(self, caller: Principal, ticket_id: str) -> tuple[Ticket, Snapshot, list[TicketEvent]]:
         side = Side.reader(caller)

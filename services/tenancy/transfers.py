@@ -6,7 +6,9 @@ outcome; every step is audited for the tenant and for each supplier concerned.""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from services.runtime import keyset
 from services.runtime.errors import FailedPrecondition, NotFound
 from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
@@ -75,10 +77,14 @@ class Transfers:
                 conn, caller, "supplier.transfer_decline", tenant_id, (from_supplier, supplier), target
             )
 
-    async def list(self, caller: Principal) -> list[Transfer]:
-        """A tenant's owners and admins see its requests; a supplier's staff those to and from it."""
+    async def list(self, caller: Principal, page_size: int, page_token: str) -> tuple[list[Transfer], str]:
+        """A page, newest first, and the next page's token: a tenant's owners and admins see its requests; a
+        supplier's staff those to and from it."""
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(page_size, MAX_LIST, MAX_LIST)
         async with self._db.transaction(visibility(caller)) as conn:
-            return await storage.list_visible(conn, MAX_LIST)
+            found = await storage.list_visible(conn, after, size + 1)
+        return keyset.cut(found, size, lambda t: (t.requested_at, t.id))
 
     async def _open_to_caller(
         self, caller: Principal, transfer_id: str

@@ -51,11 +51,11 @@ class TenancyCatalog:
         except grpc.aio.AioRpcError as exc:
             raise translate_rpc_error(exc) from None
         return TenantTree(
-            tenant.tenant.name, [_asset(a) for a in assets.assets], [_series(s) for s in series.series]
+            tenant.tenant.name, [asset_row(a) for a in assets.assets], [series_row(s) for s in series.series]
         )
 
 
-def _asset(a: tenancy_pb2.Asset) -> dict[str, Any]:
+def asset_row(a: tenancy_pb2.Asset) -> dict[str, Any]:
     machine = a.kind == tenancy_pb2.ASSET_KIND_MACHINE
     return {
         "id": a.id,
@@ -67,7 +67,7 @@ def _asset(a: tenancy_pb2.Asset) -> dict[str, Any]:
     }
 
 
-def _series(s: tenancy_pb2.Series) -> dict[str, Any]:
+def series_row(s: tenancy_pb2.Series) -> dict[str, Any]:
     return {
         "id": s.id,
         "machine_id": s.machine_id,

@@ -29,27 +29,39 @@ class ExportRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    grant_id: uuid.UUID | None  # a grantee's export of a grant; None for the tenant's own data
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a worker needs of an export it begins."""
+
+    with_csv: bool
+    grant_id: uuid.UUID | None
+    requested_by: str
 
 
 _COLUMNS = (
     "id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256, error,"
-    " created_at, started_at, finished_at"
+    " created_at, started_at, finished_at, grant_id"
 )
 _INSERT = (
-    "INSERT INTO telemetry.exports (tenant_id, id, with_csv, requested_by) VALUES (%s, %s, %s, %s) RETURNING"
-    " id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256, error,"
-    " created_at, started_at, finished_at"
+    "INSERT INTO telemetry.exports (tenant_id, id, with_csv, requested_by, grant_id) VALUES (%s, %s, %s, %s,"
+    " %s) RETURNING id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256,"
+    " error, created_at, started_at, finished_at, grant_id"
 )
 
 
 async def insert(
-    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, with_csv: bool, requested_by: str
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    export_id: uuid.UUID,
+    with_csv: bool,
+    requested_by: str,
+    grant_id: uuid.UUID | None = None,
 ) -> ExportRow:
     cur = conn.cursor(row_factory=class_row(ExportRow))
-    await cur.execute(
-        _INSERT,
-        [tenant_id, export_id, with_csv, requested_by],
-    )
+    await cur.execute(_INSERT, [tenant_id, export_id, with_csv, requested_by, grant_id])
     return await cur.fetchone()
 
 
@@ -62,26 +74,29 @@ async def get(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID)
     return await cur.fetchone()
 
 
-async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, limit: int) -> list[ExportRow]:
+async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, after: tuple, limit: int) -> list[ExportRow]:
+    """The tenant's exports, newest first, below the (created_at, id) key ``after`` (Nones: the newest)."""
     cur = conn.cursor(row_factory=class_row(ExportRow))
     await cur.execute(
-        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %s"  # noqa: S608 (constant)
-        " ORDER BY created_at DESC, id LIMIT %s",
-        [tenant_id, limit],
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %(tenant)s"  # noqa: S608 (constant)
+        " AND (%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"tenant": tenant_id, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 
 
-async def begin(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> bool | None:
-    """Mark it running from scratch (a job taken over from a dead worker starts again); its ``with_csv``,
-    or None when there is nothing to do (finished, or gone with its purged tenant)."""
-    cur = await conn.execute(
+async def begin(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> Started | None:
+    """Mark it running from scratch (a job taken over from a dead worker starts again); what it is, or
+    None when there is nothing to do (finished, or gone with its purged tenant)."""
+    cur = conn.cursor(row_factory=class_row(Started))
+    await cur.execute(
         "UPDATE telemetry.exports SET state = 'running', started_at = now(), points_done = 0, series_done = 0"
-        " WHERE tenant_id = %s AND id = %s AND state IN ('queued', 'running') RETURNING with_csv",
+        " WHERE tenant_id = %s AND id = %s AND state IN ('queued', 'running')"
+        " RETURNING with_csv, grant_id, requested_by",
         [tenant_id, export_id],
     )
-    row = await cur.fetchone()
-    return None if row is None else row[0]
+    return await cur.fetchone()
 
 
 async def exists(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> bool:

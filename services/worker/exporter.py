@@ -3,7 +3,9 @@
 The asset tree and series come from tenancy over gRPC (`ListAssets`, `ListSeries`, called as the service
 `worker` with a token scoped to the tenant); the points from the tenant's blocks on its cell, decoded with
 tscodec, a series at a time (each series as it stood when it was read: points arriving meanwhile may or
-may not be in the package). Progress (points and series done) is written after every series; the job's
+may not be in the package). An export of a grant by its grantee writes the grant's files instead
+(services/worker/grant_exporter.py), a refusal by tenancy failing it. Progress (rows and series done) is
+written after every series; the job's
 queue entry is kept alive meanwhile (services/worker/export_queue.py), so a live export is not taken over.
 
 Files are written into a folder of this run's own, ``{export_dir}/{tenant}/{export}.{run}.partial/``,
@@ -21,17 +23,21 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 import tscodec
 from services.exchange.package import ASSETS, SERIES, PackageWriter, zip_folder
-from services.runtime.errors import Unavailable
+from services.runtime.errors import ServiceError, Unavailable
 from services.runtime.transactions import CellTransactions
 from services.worker import export_storage as storage
 from services.worker.catalog import TenantTree
+from services.worker.export_storage import Started
+from services.worker.grant_checks import Asking
+from services.worker.grant_exporter import Progress
 
 log = logging.getLogger(__name__)
 
@@ -65,30 +71,42 @@ class Catalog(Protocol):
     async def tree(self, tenant_id: uuid.UUID) -> TenantTree: ...
 
 
+class GrantWriter(Protocol):
+    async def write(
+        self, asking: Asking, grant_id: str, writer: PackageWriter, with_csv: bool, progress: Progress
+    ) -> dict[str, Any]: ...
+
+
 class Exporter:
-    def __init__(self, cells: CellTransactions, catalog: Catalog, export_dir: Path) -> None:
+    def __init__(
+        self, cells: CellTransactions, catalog: Catalog, grants: GrantWriter, export_dir: Path
+    ) -> None:
         self._cells = cells
         self._catalog = catalog
+        self._grants = grants
         self._dir = export_dir
 
     async def run(self, job: ExportJob) -> bool:
         """Make the package; False when there was nothing to do. A failure is recorded on the export
         (state failed, with the reason) and logged; only an unreachable database or tenancy is raised
         (the job is tried again)."""
-        with_csv = await self._begin(job)
-        if with_csv is None:
+        started = await self._begin(job)
+        if started is None:
             return False
         folder = package_path(self._dir, job.tenant_id, job.export_id).with_suffix(
             f".{uuid.uuid4().hex}.partial"
         )
         try:
-            size, sha256 = await self._make(job, folder, with_csv)
+            size, sha256 = await self._make(job, folder, started)
         except Unavailable:
             raise  # tenancy or the database unreachable: the job stays pending and is tried again
+        except ServiceError as exc:  # refused: a grant revoked or expired meanwhile, say
+            log.warning("export refused", extra={"job": job.member, "reason": exc.reason})
+            await self._fail(job, f"{exc.reason}: {exc.message}")
+            return True
         except Exception as exc:
             log.exception("export failed", extra={"job": job.member})
-            async with self._cells.tenant(job.tenant_id, job.cell) as conn:
-                await storage.fail(conn, job.tenant_id, job.export_id, f"{type(exc).__name__}: {exc}")
+            await self._fail(job, f"{type(exc).__name__}: {exc}")
             return True
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
@@ -97,7 +115,11 @@ class Exporter:
         log.info("exported", extra={"job": job.member, "bytes": size})
         return True
 
-    async def _begin(self, job: ExportJob) -> bool | None:
+    async def _fail(self, job: ExportJob, error: str) -> None:
+        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            await storage.fail(conn, job.tenant_id, job.export_id, error)
+
+    async def _begin(self, job: ExportJob) -> Started | None:
         """Mark the export running; None when there is nothing to do. StartExport adds the job just before
         its row commits, so a job may arrive first: its row is waited for (a few seconds at most)."""
         for _ in range(ROW_WAITS):
@@ -109,13 +131,38 @@ class Exporter:
             await asyncio.sleep(ROW_WAIT_S)
         return None  # its row never committed
 
-    async def _make(self, job: ExportJob, folder: Path, with_csv: bool) -> tuple[int, str]:
+    async def _make(self, job: ExportJob, folder: Path, started: Started) -> tuple[int, str]:
+        writer = PackageWriter(folder)
+        if started.grant_id is None:
+            manifest = await self._tenant(job, writer, started.with_csv)
+        else:
+            asking = Asking(job.tenant_id, job.export_id, started.requested_by, f"export:{job.export_id}")
+            manifest = await self._grants.write(
+                asking,
+                str(started.grant_id),
+                writer,
+                started.with_csv,
+                Progress(partial(self._totals, job), partial(self._progress, job)),
+            )
+        await asyncio.to_thread(writer.finish, _manifest(job, manifest))
+        target = package_path(self._dir, job.tenant_id, job.export_id)
+        return await asyncio.to_thread(zip_folder, folder, target)
+
+    async def _progress(self, job: ExportJob, rows: int, series: int) -> None:
+        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            await storage.progress(conn, job.tenant_id, job.export_id, rows, series)
+
+    async def _totals(self, job: ExportJob, rows: int, series: int) -> None:
+        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            await storage.set_totals(conn, job.tenant_id, job.export_id, rows, series)
+
+    async def _tenant(self, job: ExportJob, writer: PackageWriter, with_csv: bool) -> dict[str, Any]:
+        """The whole tenant's files; the manifest's tenant and totals."""
         tree = await self._catalog.tree(job.tenant_id)
         async with self._cells.tenant(job.tenant_id, job.cell) as conn:
             counts = await storage.point_counts(conn, job.tenant_id)
-            total = sum(counts.get(uuid.UUID(s["id"]), 0) for s in tree.series)
-            await storage.set_totals(conn, job.tenant_id, job.export_id, total, len(tree.series))
-        writer = PackageWriter(folder)
+        total = sum(counts.get(uuid.UUID(s["id"]), 0) for s in tree.series)
+        await self._totals(job, total, len(tree.series))
         await asyncio.to_thread(writer.write_json, ASSETS, "assets", "assets", tree.assets)
         await asyncio.to_thread(writer.write_json, SERIES, "series", "series", tree.series)
         done = 0
@@ -124,11 +171,11 @@ class Exporter:
             async with self._cells.tenant(job.tenant_id, job.cell) as conn:
                 payloads = await storage.payloads(conn, job.tenant_id, series_id)
             done += await asyncio.to_thread(_write_series, writer, series["id"], payloads, with_csv)
-            async with self._cells.tenant(job.tenant_id, job.cell) as conn:
-                await storage.progress(conn, job.tenant_id, job.export_id, done, number)
-        await asyncio.to_thread(writer.finish, _manifest(job, tree, done))
-        target = package_path(self._dir, job.tenant_id, job.export_id)
-        return await asyncio.to_thread(zip_folder, folder, target)
+            await self._progress(job, done, number)
+        return {
+            "tenant": {"id": str(job.tenant_id), "name": tree.tenant_name},
+            "totals": {"assets": len(tree.assets), "series": len(tree.series), "points": done},
+        }
 
 
 def _write_series(writer: PackageWriter, series_id: str, payloads: list[bytes], with_csv: bool) -> int:
@@ -143,12 +190,12 @@ def _write_series(writer: PackageWriter, series_id: str, payloads: list[bytes], 
     return int(timestamps.size)
 
 
-def _manifest(job: ExportJob, tree: TenantTree, points: int) -> dict:
+def _manifest(job: ExportJob, content: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's fields besides the format and contents: ``content`` says whose data and how much."""
     now_ns = time.time_ns()
     return {
         "export_id": str(job.export_id),
-        "tenant": {"id": str(job.tenant_id), "name": tree.tenant_name},
         "created_at": datetime.fromtimestamp(now_ns / 1e9, UTC).isoformat().replace("+00:00", "Z"),
         "created_ns": now_ns,
-        "totals": {"assets": len(tree.assets), "series": len(tree.series), "points": points},
+        **content,
     }

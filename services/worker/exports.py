@@ -5,6 +5,9 @@ one, its progress, and reading the finished package.
   anyway); never another tenant, whose exports are simply not found. Any subscription state may export,
   cancelled included: a cancelled tenant keeps its data, and may take it away, until it is purged.
 - Everything runs in a tenant transaction on the caller's cell: the tenant comes from the verified token.
+- A grantee tenant exports a grant given to it (docs/SHARING.md, "Exporting a grant"): the export is the
+  grantee's, like its own; tenancy decides the request and every download slice from the grant (audited for
+  the grantor), so a revoked or expired grant's package is no longer served.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from services.runtime import keyset
 from services.runtime.cells import CellDatabases
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal, Role, Scope
@@ -22,9 +27,10 @@ from services.runtime.validation import parse_id
 from services.worker import export_storage as storage
 from services.worker.export_storage import ExportRow
 from services.worker.exporter import ExportJob, package_path
+from services.worker.grant_checks import DOWNLOAD, REQUEST, Asking
 
 CHUNK_BYTES = 1 << 20  # one ReadExport answer; well under the 4 MiB message limit
-LISTED = 50
+LISTED, MAX_LISTED = 50, 200  # exports a page holds when the caller names no size, and at most
 
 
 class JobSink(Protocol):
@@ -33,6 +39,11 @@ class JobSink(Protocol):
 
 class Auditor(Protocol):
     async def record(self, tenant_id: uuid.UUID, export_id: uuid.UUID, requested_by: str) -> None: ...
+
+
+class GrantSteps(Protocol):
+    async def step(self, asking: Asking, grant_id: str, stage: int, rows: int = 0) -> object:
+        """Raises NotFound or PermissionDenied unless the grant lets this step of the export through."""
 
 
 @dataclass(frozen=True)
@@ -55,20 +66,42 @@ def require_exporter(caller: Principal) -> uuid.UUID:
 
 
 class ExportsApi:
-    def __init__(self, cells: CellDatabases, queue: JobSink, export_dir: Path, auditor: Auditor) -> None:
+    def __init__(
+        self, cells: CellDatabases, queue: JobSink, export_dir: Path, auditor: Auditor, grants: GrantSteps
+    ) -> None:
         self._cells = cells
         self._queue = queue
         self._dir = export_dir
         self._auditor = auditor
+        self._grants = grants
 
     async def start(self, caller: Principal, with_csv: bool) -> ExportRow:
         """The row and its queue entry: the entry is added before the row commits (never a row without one).
         The request is in the tenant's audit log first: an export nobody can account for never starts."""
         tenant = require_exporter(caller)
-        export_id, requested_by = uuid.uuid4(), f"{caller.kind.value}:{caller.subject}"
+        return await self._start(caller, tenant, uuid.uuid4(), with_csv, None)
+
+    async def start_grant(self, caller: Principal, grant_id: str, with_csv: bool) -> ExportRow:
+        """As ``start``, of a grant given to the caller's tenant: tenancy decides the request first (and
+        audits it for the grantor)."""
+        tenant = require_exporter(caller)
+        grant, export_id = parse_id("grant_id", grant_id), uuid.uuid4()
+        asking = Asking(tenant, export_id, _who(caller), caller.origin)
+        await self._grants.step(asking, str(grant), REQUEST)
+        return await self._start(caller, tenant, export_id, with_csv, grant)
+
+    async def _start(
+        self,
+        caller: Principal,
+        tenant: uuid.UUID,
+        export_id: uuid.UUID,
+        with_csv: bool,
+        grant: uuid.UUID | None,
+    ) -> ExportRow:
+        requested_by = _who(caller)
         await self._auditor.record(tenant, export_id, requested_by)  # in the audit log before it exists
         async with self._cells.tenant(tenant, caller.cell) as conn:
-            row = await storage.insert(conn, tenant, export_id, with_csv, requested_by)
+            row = await storage.insert(conn, tenant, export_id, with_csv, requested_by, grant)
             await self._queue.put(ExportJob(caller.cell, tenant, export_id))
         return row
 
@@ -81,10 +114,14 @@ class ExportsApi:
             raise NotFound("export not found", reason="EXPORT_NOT_FOUND")
         return row
 
-    async def list(self, caller: Principal) -> list[ExportRow]:
+    async def list(self, caller: Principal, page_size: int, page_token: str) -> tuple[list[ExportRow], str]:
+        """A page of the tenant's exports, newest first, and the next page's token."""
         tenant = require_exporter(caller)
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(page_size, LISTED, MAX_LISTED)
         async with self._cells.tenant(tenant, caller.cell) as conn:
-            return await storage.newest(conn, tenant, LISTED)
+            found = await storage.newest(conn, tenant, after, size + 1)
+        return keyset.cut(found, size, lambda r: (r.created_at, r.id))
 
     async def read(self, caller: Principal, export_id: str, offset: int) -> Chunk:
         """At most CHUNK_BYTES of the finished package from ``offset``."""
@@ -93,12 +130,19 @@ class ExportsApi:
             raise FailedPrecondition(f"the export is {row.state}, not done", reason="EXPORT_NOT_READY")
         if not 0 <= offset <= row.bytes:
             raise InvalidArgument.of("offset", f"must lie between 0 and {row.bytes}")
+        if row.grant_id is not None:  # served only while the grant holds
+            asking = Asking(caller.require_tenant(), row.id, _who(caller), caller.origin)
+            await self._grants.step(asking, str(row.grant_id), DOWNLOAD)
         path = package_path(self._dir, caller.require_tenant(), row.id)
         try:
             data = await asyncio.to_thread(_read, path, offset)
         except FileNotFoundError:
             raise NotFound("the export's package is no longer stored", reason="EXPORT_GONE") from None
         return Chunk(data, row.bytes, row.sha256)
+
+
+def _who(caller: Principal) -> str:
+    return f"{caller.kind.value}:{caller.subject}"
 
 
 def _read(path: Path, offset: int) -> bytes:

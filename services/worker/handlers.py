@@ -37,6 +37,7 @@ def export_pb(row: ExportRow) -> pb.Export:
         bytes=row.bytes,
         sha256=row.sha256,
         error=row.error,
+        grant_id=str(row.grant_id) if row.grant_id else "",
     )
 
 
@@ -48,14 +49,18 @@ class ExportHandlers(export_pb2_grpc.ExportServiceServicer):
         row = await self._exports.start(current_principal(), request.with_csv)
         return pb.StartExportResponse(export=export_pb(row))
 
+    async def StartGrantExport(self, request, context) -> pb.StartGrantExportResponse:
+        row = await self._exports.start_grant(current_principal(), request.grant_id, request.with_csv)
+        return pb.StartGrantExportResponse(export=export_pb(row))
+
     async def GetExport(self, request, context) -> pb.GetExportResponse:
         return pb.GetExportResponse(
             export=export_pb(await self._exports.get(current_principal(), request.export_id))
         )
 
     async def ListExports(self, request, context) -> pb.ListExportsResponse:
-        rows = await self._exports.list(current_principal())
-        return pb.ListExportsResponse(exports=[export_pb(r) for r in rows])
+        rows, token = await self._exports.list(current_principal(), request.page_size, request.page_token)
+        return pb.ListExportsResponse(exports=[export_pb(r) for r in rows], next_page_token=token)
 
     async def ReadExport(self, request, context) -> pb.ReadExportResponse:
         chunk = await self._exports.read(current_principal(), request.export_id, request.offset)

@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 
 import httpx
-import redis.asyncio as aioredis
 
+from services.analytics.service import QueryService
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
+from services.runtime.redis_pool import redis_client
+from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from services.tenancy.catalog import load_plans
 from services.worker.alarm_client import AlarmClient
@@ -32,6 +34,8 @@ from services.worker.directory import TenancyDirectory
 from services.worker.export_queue import ExportQueue, ExportRunner
 from services.worker.exporter import Exporter
 from services.worker.exports import ExportsApi
+from services.worker.grant_checks import TenancyGrantChecks
+from services.worker.grant_exporter import GrantPackages
 from services.worker.handlers import ExportHandlers
 from services.worker.jobs import CompactionRunner, JobQueue
 from services.worker.levels import LevelAssessor
@@ -39,7 +43,14 @@ from services.worker.notices import TenancyExportAudit, TenancyNotifier
 from services.worker.retention import RetentionService
 from services.worker.schedule import LEVELS_LOCK, RETENTION_LOCK, SpacedPasses
 from services.worker.service import CompactionService
-from sfcloud.v1 import alarms_pb2_grpc, export_pb2, export_pb2_grpc, level_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import (
+    alarms_pb2_grpc,
+    export_pb2,
+    export_pb2_grpc,
+    level_pb2_grpc,
+    sharing_pb2_grpc,
+    tenancy_pb2_grpc,
+)
 
 SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 
@@ -47,7 +58,7 @@ SERVICE_NAME = export_pb2.DESCRIPTOR.services_by_name["ExportService"].full_name
 class WorkerServer:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.redis = aioredis.Redis.from_url(settings.redis_url)
+        self.redis = redis_client(settings.redis_url)
         authenticator = TokenAuthenticator(TokenSigner(settings.service.signing_key))
         self.core = ServiceCore(settings.service, SERVICE_NAME, authenticator, [self.redis.ping])
         self.cells = CellDatabases(self.core.db, settings.service.cells, "sf-worker")
@@ -116,10 +127,14 @@ class WorkerServer:
         settings = self.settings
         queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         stub, identity = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
-        api = ExportsApi(self.cells, queue, settings.export_dir, TenancyExportAudit(stub, identity))
+        grants = TenancyGrantChecks(sharing_pb2_grpc.SharingServiceStub(self.tenancy_channel), identity)
+        api = ExportsApi(self.cells, queue, settings.export_dir, TenancyExportAudit(stub, identity), grants)
         export_pb2_grpc.add_ExportServiceServicer_to_server(ExportHandlers(api), self.core.grpc.server)
         catalog = TenancyCatalog(stub, identity)
-        return ExportRunner(queue, Exporter(self.cells, catalog, settings.export_dir))
+        # a grant's data is read by the code that answers the grantee's shared queries (services/analytics)
+        reads = QueryService(self.cells, SeriesDirectory(stub, identity, "worker"))
+        packages = GrantPackages(grants, reads)
+        return ExportRunner(queue, Exporter(self.cells, catalog, packages, settings.export_dir))
 
     def _retention(self, signer: TokenSigner) -> SpacedPasses | None:
         if not self.settings.retention_interval_s:

@@ -71,7 +71,7 @@ def seed(admin_url: str) -> None:
 
 
 def _md5(tag: str, n: int) -> str:
-    return hashlib.md5(f"{tag}{n}".encode()).hexdigest()  # noqa: S324 (deterministic ids, not security)
+    return hashlib.md5(f"{tag}{n}".encode(), usedforsecurity=False).hexdigest()  # deterministic ids
 
 
 def device_credential(i: int) -> str:

@@ -6,7 +6,10 @@ import asyncio
 import time
 import uuid
 
-from services.runtime.tokens import TokenSigner
+import grpc
+
+from services.runtime.principal import Kind, Principal, Role
+from services.runtime.tokens import TokenSigner, service_principal
 from sfcloud.v1 import alarms_pb2 as pb
 from sfcloud.v1 import alarms_pb2_grpc, ingest_pb2
 from tests.control_plane import Tenancy
@@ -35,6 +38,21 @@ def above(
 
 def threshold_rule(series_id: str, spec: pb.AlarmRuleSpec) -> pb.CreateAlarmRuleRequest:
     return pb.CreateAlarmRuleRequest(kind=pb.ALARM_RULE_KIND_THRESHOLD, series_id=series_id, spec=spec)
+
+
+async def raise_alarms(stack, signer: TokenSigner, tenant, count: int) -> None:
+    """``count`` raised alarms of the tenant, one rule each on its first series, as the worker reports them."""
+    owner = Principal(Kind.USER, "owner", tenant_id=tenant.id, role=Role.OWNER)
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        alarms = alarm_api(channel, signer)
+        for n in range(count):
+            rule = (
+                await alarms.call("CreateAlarmRule", threshold_rule(tenant.series_ids[0], above(n)), owner)
+            ).rule
+            report = pb.ReportAlarmConditionRequest(
+                rule_id=rule.id, kind=pb.ALARM_RULE_KIND_THRESHOLD, time_ns=time.time_ns(), active=True
+            )
+            await alarms.call("ReportAlarmCondition", report, service_principal("worker", tenant.id))
 
 
 class Device:

@@ -3,8 +3,10 @@ and a second gateway whose catalog gives the starter plan tight API limits."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,11 @@ from sfcloud.v1 import tenancy_pb2 as pb
 
 SMALL = "query Small { me { kind tenantId } }"
 TIGHT_RATE = 5  # requests a minute of the standard plan in the tight catalog
+TIGHT_LIVE = {  # of the pro plan in the tight catalog
+    "live_connections": 2,
+    "live_subscriptions_per_connection": 2,
+    "live_subscribes_per_minute": 4,
+}
 TIGHT_QUOTAS = {  # of the starter plan in the tight catalog
     "graphql_max_depth": 3,
     "graphql_max_aliases": 2,
@@ -61,19 +68,26 @@ async def serves(client: httpx.AsyncClient) -> None:
 
 
 def tight_catalog(folder: Path) -> Path:
-    """A copy of the catalog whose starter plan has tight operation limits and standard a tight rate."""
-    return catalog_with_quotas(
-        folder, {"starter": TIGHT_QUOTAS, "standard": {"api_requests_per_minute": TIGHT_RATE}}
-    )
+    """A copy of the catalog whose starter plan has tight operation limits, standard tight request rates
+    and pro tight live limits."""
+    standard = {"api_requests_per_minute": TIGHT_RATE, "session_requests_per_minute": TIGHT_RATE}
+    return catalog_with_quotas(folder, {"starter": TIGHT_QUOTAS, "standard": standard, "pro": TIGHT_LIVE})
 
 
-@pytest.fixture(scope="module")
-async def tight_gateway(stack, tmp_path_factory) -> str:
-    """Another gateway on the same services, reading the tight catalog."""
-    catalog = tight_catalog(tmp_path_factory.mktemp("catalog"))
+@contextlib.asynccontextmanager
+async def gateway_reading(stack, catalog: Path) -> AsyncIterator[str]:
+    """Another gateway process's worth (its own app and Redis pool) on the same services, reading
+    ``catalog``; its base URL."""
     settings = dataclasses.replace(stack.gateway_settings(), catalog_dir=catalog)
     server = QuietServer(server_config(settings))
     task = await server.start_serving()
     yield f"http://{settings.host}:{settings.port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture(scope="module")
+async def tight_gateway(stack, tmp_path_factory) -> str:
+    """Another gateway on the same services, reading the tight catalog."""
+    async with gateway_reading(stack, tight_catalog(tmp_path_factory.mktemp("catalog"))) as url:
+        yield url

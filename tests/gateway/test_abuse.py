@@ -211,3 +211,16 @@ async def test_a_misspelled_field_gets_no_suggestion_and_a_syntax_error_no_inter
         assert error["message"].startswith("Syntax Error: Expected Name, found <EOF>.")
         assert "Traceback" not in error["message"] and set(error["extensions"]) == {"code"}
         await serves(client)
+
+
+async def test_a_connection_costs_its_first_not_first_times_a_list_of_nodes(developer):
+    """A connection's `nodes` are the `first` items its field asks for, counted once: a page of 200 grants
+    with their series costs 200 * (1 + (1 + 50) + 1) = 10,600 (pageInfo the last 1), so one passes and five
+    in one query are refused."""
+    grants = "sharedWithMeConnection(first: 200) { nodes { id series { id } } pageInfo { hasNextPage } }"
+    async with developer.client() as client:
+        answer = (await client.post("/graphql", json={"query": "{ " + grants + " }"})).json()
+        assert answer["data"]["sharedWithMeConnection"]["nodes"] == [], answer
+        five = "{ " + " ".join(f"a{n}: {grants}" for n in range(5)) + " }"
+        (error,) = errors_of(await client.post("/graphql", json={"query": five}))
+        assert error["extensions"]["cost"] == 5 * 10_600

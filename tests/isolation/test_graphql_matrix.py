@@ -4,6 +4,7 @@ A's ingest-only key, B's session, no credentials} against tenant A's objects."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import grpc
 import httpx
@@ -83,11 +84,19 @@ ROWS = {
         {"a_session", "a_key_read", "b_session"},
     ),
     "alarms": ("{ alarms { id ruleName } }", {"a_session", "a_key_read", "b_session"}),
+    "alarmsConnection": (
+        "{ alarmsConnection(first: 5) { nodes { id ruleName } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "alarm": ('{ alarm(id: "{alarm}") { alarm { id } history { action } } }', {"a_session", "a_key_read"}),
     "alarmRules": ("{ alarmRules { id seriesId } }", {"a_session", "a_key_read", "b_session"}),
     "alarmEndpoints": ("{ alarmEndpoints { id target } }", {"a_session", "b_session"}),
     "export": ('{ export(id: "{export}") { state pointsDone } }', {"a_session", "a_key_read"}),
     "exports": ("{ exports { id state } }", {"a_session", "a_key_read", "b_session"}),
+    "exportsConnection": (
+        "{ exportsConnection(first: 5) { nodes { id state } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     # Each reader gets its own tenant's level (tests/analytics/test_level.py shows B's is its own).
     "smartFactoryLevel": (
         "{ smartFactoryLevel { level criteria { level name met evidence } nextSteps } }",
@@ -98,11 +107,17 @@ ROWS = {
         '{ anomalies(machineId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { id } }',
         {"a_session", "a_key_read", "b_session"},
     ),
+    "anomaliesConnection": (
+        '{ anomaliesConnection(machineId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z")'
+        " { nodes { id } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "anomalyModel": ('{ anomalyModel(machineId: "{machine}") { threshold } }', set()),  # A has no model
     # The control plane (tests/e2e/test_control_plane_graphql.py): tenants are listed for suppliers and the
     # operator only; a tenant's own record, usage and audit log to its people, each their own.
     "tenants": ("{ tenants { nodes { id } } }", set()),
     "members": ("{ members { nodes { email role } } }", {"a_session", "b_session"}),  # each its own people
+    "invitations": ("{ invitations { email role } }", {"a_session", "b_session"}),  # each its own, managers
     "plans": (
         "{ plans { code } }",
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},
@@ -110,6 +125,7 @@ ROWS = {
     "tenant": ('{ tenant(id: "{a}") { id name } }', {"a_session", "a_key_read"}),
     "usage": ('{ usage(firstDay: "2026-01-01", lastDay: "2026-01-31") { day } }', {"a_session", "b_session"}),
     "auditEvents": ("{ auditEvents { nodes { action } } }", {"a_session", "b_session"}),
+    "billingCsv": ('{ billingCsv(month: "2026-11") }', set()),  # suppliers' staff and the operator only
     "levelHistory": (
         '{ levelHistory(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { level day } }',
         {"a_session", "a_key_read", "b_session"},
@@ -124,7 +140,15 @@ ROWS = {
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},
     ),
     "supplierRequests": ("{ supplierRequests { id state } }", {"a_session", "b_session"}),
+    "supplierRequestsConnection": (
+        "{ supplierRequestsConnection { nodes { id state } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "tickets": ("{ tickets { id status } }", {"a_session", "a_key_read", "b_session"}),
+    "ticketsConnection": (
+        "{ ticketsConnection { nodes { id status } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "ticket": (
         '{ ticket(id: "{ticket}") { ticket { id } snapshot { takenAt } } }',
         {"a_session", "a_key_read"},
@@ -132,8 +156,16 @@ ROWS = {
     # Data sharing: A granted B raw points of its first series (tests/sharing/test_sharing.py); only B reads
     # under it, only A's managers see its log, each organisation lists its own grants.
     "dataGrants": ("{ dataGrants { id series { id } } }", {"a_session", "b_session"}),
+    "dataGrantsConnection": (
+        "{ dataGrantsConnection { nodes { id series { id } } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "sharedWithMe": (
         "{ sharedWithMe { id grantorTenantId series { id } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
+    "sharedWithMeConnection": (
+        "{ sharedWithMeConnection { nodes { id grantorTenantId series { id } } pageInfo { endCursor hasNextPage } } }",
         {"a_session", "a_key_read", "b_session"},
     ),
     "grantAccessLog": ('{ grantAccessLog(grantId: "{grant}") { accesses { action actor } } }', {"a_session"}),
@@ -152,9 +184,13 @@ ROWS = {
     "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
     "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
     "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),
+    "reportsConnection": (
+        "{ reportsConnection { nodes { id status reporter } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
 }
 # Who may see A's ids in a field's answer because A shared them with B.
-SHARED_WITH = {"sharedWithMe": {"b_session"}}
+SHARED_WITH = {"sharedWithMe": {"b_session"}, "sharedWithMeConnection": {"b_session"}}
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
@@ -239,6 +275,31 @@ MUTATIONS = {
         'mutation { revokeDevice(id: "00000000-0000-0000-0000-000000000000") { revoked errors { code } } }',
         {"a_session", "b_session"},
     ),
+    # The asset tree is edited by a tenant's owners and admins; B's session gets a NOT_FOUND user error
+    # (PARENT_NOT_FOUND, ASSET_NOT_FOUND, MACHINE_NOT_FOUND) for A's nodes, exactly as for ids that do not
+    # exist (test_another_tenants_tree_is_not_found_exactly_as_an_unknown_id). A's own delete of its site is
+    # refused as ASSET_NOT_EMPTY, and its series are not deleted here: later rows read them.
+    "createAsset": (
+        'mutation { createAsset(parentId: "{site}", kind: LINE, name: "Matrix line") { asset { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "updateAsset": (
+        'mutation { updateAsset(id: "{machine}", name: "Matrix machine") { asset { id } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "deleteAsset": (
+        'mutation { deleteAsset(id: "{site}") { deleted errors { code } } }',
+        {"a_session", "b_session"},
+    ),
+    "createSeries": (
+        'mutation { createSeries(input: {machineId: "{machine}", name: "matrix_tag", kind: GAUGE})'
+        " { series { id } errors { code } } }",
+        {"a_session", "b_session"},
+    ),
+    "deleteSeries": (
+        'mutation { deleteSeries(id: "00000000-0000-0000-0000-000000000000") { deleted errors { code } } }',
+        {"a_session", "b_session"},
+    ),
     "setSiteCalendar": (
         'mutation { setSiteCalendar(siteId: "{site}", timeZone: "Europe/Berlin",'
         ' shifts: [{name: "day", startMinute: 360, durationMinutes: 480}]) { timeZone } }',
@@ -255,6 +316,12 @@ MUTATIONS = {
         {"a_session"},
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
+    # A's grant to B: B's session exports it; A's own readers find no such grant to them (a user error,
+    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py).
+    "exportGrant": (
+        'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
+        {"a_session", "a_key_read", "b_session"},
+    ),
     # Only suppliers' staff edit profiles and answer requests: no caller here is one.
     "updateSupplierProfile": (
         'mutation { updateSupplierProfile(profile: {summary: "x"}) { errors { code } } }',
@@ -295,6 +362,10 @@ MUTATIONS = {
     "revokeGrant": (
         'mutation { revokeGrant(id: "00000000-0000-0000-0000-000000000000") { errors { code } } }',
         {"a_session", "b_session"},
+    ),
+    "setAnalysisPartner": (  # the operator's: no caller here is the operator (tests/e2e/test_asset_tree_graphql.py)
+        'mutation { setAnalysisPartner(supplierId: "{supplier}", partner: true) { partner errors { code } } }',
+        set(),
     ),
     "setSubsidised": (
         'mutation { setSubsidised(tenantId: "{b}", subsidised: true) { subsidised errors { code } } }',
@@ -444,3 +515,62 @@ async def test_graphql_matrix(stack, all_callers, field):
                 assert response.status_code == 200 and not codes, f"{field} as {who}: {body}"
             else:
                 assert codes and codes <= DENIED, f"{field} as {who}: {response.status_code} {body}"
+
+
+# Editing the asset tree with one of A's ids ({site}, {machine}, {series}) from B's session, and B's machine.
+PAYLOAD = "errors { field code message }"
+TREE_EDITS = {
+    "create under A's site": (
+        f'mutation($id: ID!) {{ createAsset(parentId: $id, kind: LINE, name: "B line") {{ asset {{ id }} {PAYLOAD} }} }}',
+        "site",
+    ),
+    "rename A's machine": (
+        f'mutation($id: ID!) {{ updateAsset(id: $id, name: "B name") {{ asset {{ id }} {PAYLOAD} }} }}',
+        "machine",
+    ),
+    "move B's machine under A's site": (
+        "mutation($id: ID!, $mine: ID!) { updateAsset(id: $mine, parentId: $id)"
+        f" {{ asset {{ id }} {PAYLOAD} }} }}",
+        "site",
+    ),
+    "delete A's machine": (
+        f"mutation($id: ID!) {{ deleteAsset(id: $id) {{ deleted {PAYLOAD} }} }}",
+        "machine",
+    ),
+    "add a series to A's machine": (
+        'mutation($id: ID!) { createSeries(input: {machineId: $id, name: "b_tag", kind: GAUGE})'
+        f" {{ series {{ id }} {PAYLOAD} }} }}",
+        "machine",
+    ),
+    "delete A's series": (
+        f"mutation($id: ID!) {{ deleteSeries(id: $id) {{ deleted {PAYLOAD} }} }}",
+        "series",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(TREE_EDITS))
+async def test_another_tenants_tree_is_not_found_exactly_as_an_unknown_id(stack, callers, all_callers, edit):
+    """RELIABILITY I1: B's session editing A's asset tree gets the very answer an id that does not exist
+    gets (a NOT_FOUND user error), and A's tree is untouched."""
+    a, b, headers, _ = callers
+    _, _, more = all_callers
+    document, target = TREE_EDITS[edit]
+    a_id = {"site": more["site"], "machine": a.machine_id, "series": a.series_ids[0]}[target]
+    answers = []
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        for asked in (a_id, str(uuid.uuid4())):
+            variables = {"id": asked, "mine": b.machine_id}
+            response = await http.post(
+                "/graphql", json={"query": document, "variables": variables}, headers=headers["b_session"]
+            )
+            answers.append(response.json())
+        check = '{ assets { id name } series(ids: ["' + a.series_ids[0] + '"]) { id } }'
+        a_view = (await http.post("/graphql", json={"query": check}, headers=headers["a_session"])).json()
+    assert answers[0] == answers[1], answers
+    (payload,) = answers[0]["data"].values()
+    [error] = payload["errors"]
+    assert error["code"].endswith("NOT_FOUND") and error["field"] is None, payload
+    names = {node["id"]: node["name"] for node in a_view["data"]["assets"]}
+    assert a_id in names or a_view["data"]["series"] == [{"id": a_id}]
+    assert not {"B line", "B name"} & set(names.values())

@@ -187,6 +187,8 @@ ROWS: dict[str, Row] = {
         MANAGERS_ANYWHERE,
         lambda w: pb.InviteUserRequest(email=f"i-{secrets.token_hex(4)}@example.com", role=pb.ROLE_VIEWER),
     ),
+    # Open invitations: a tenant's owners and admins, each their own tenant's.
+    "TenancyService/ListInvitations": row(MANAGERS_ANYWHERE, lambda w: pb.ListInvitationsRequest()),
     "TenancyService/AcceptInvitation": row(
         {"gateway"},
         lambda w: pb.AcceptInvitationRequest(token="sfi_unknown"),
@@ -454,6 +456,13 @@ ROWS: dict[str, Row] = {
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
     "ExportService/ListExports": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.ListExportsRequest()),
     "ExportService/ReadExport": row(EXPORTERS, lambda w: export_pb2.ReadExportRequest(export_id=w.export)),
+    # A grant's export by its grantee only (tests/sharing/test_grant_exports.py): A's own exporters find no such
+    # grant to them; B's export names the grant it exports.
+    "ExportService/StartGrantExport": row(
+        {"b_owner"},
+        lambda w: export_pb2.StartGrantExportRequest(grant_id=w.grant),
+        shared_with=frozenset({"b_owner"}),
+    ),
     # Data sharing (tests/sharing/test_sharing.py): A's owners grant, revoke and read each grant's log; every
     # organisation lists what it was given (B: A's grant); only B reads A's data under A's grant, and only
     # analytics, with a token scoped to a grantee, asks tenancy to decide such a read.
@@ -472,6 +481,16 @@ ROWS: dict[str, Row] = {
         set(),
         lambda w: sharing_pb2.AuthorizeSharedReadRequest(
             grant_id=w.grant, series_id=w.series, range=TIME_RANGE, reader="user:someone"
+        ),
+    ),
+    # Only the worker asks, with a token scoped to the grantee tenant: no caller here is that.
+    "SharingService/AuthorizeGrantExport": row(
+        set(),
+        lambda w: sharing_pb2.AuthorizeGrantExportRequest(
+            grant_id=w.grant,
+            export_id=str(uuid.uuid4()),
+            reader="user:someone",
+            stage=sharing_pb2.GRANT_EXPORT_STAGE_REQUEST,
         ),
     ),
     "SharingService/SetAnalysisPartner": row(

@@ -27,8 +27,9 @@ SHARED = {
     "levels:lock": "one worker at a time runs the daily level pass; holds the worker's name",
 }
 # Users of no tenant (the platform operator, suppliers' staff) have the nil tenant's key space: their
-# sessions, the index of those sessions and their persisted queries. It is never read as "every tenant".
-NO_TENANT_PARTS = re.compile(r"^(session:[\w-]{32,}|user:[\w-]+:sessions|apq(:used)?)$")
+# sessions, the index of those sessions, each person's request and subscribe buckets and their persisted
+# queries. It is never read as "every tenant".
+NO_TENANT_PARTS = re.compile(r"^(session:[\w-]{32,}|user:[\w-]+:(sessions|rate|subscribes)|apq(:used)?)$")
 OPERATOR = ("operator@sfcloud.local", "operator-demo-pass")  # the demo tenant's platform operator
 
 

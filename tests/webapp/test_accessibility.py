@@ -66,7 +66,17 @@ async def test_controls_are_named_and_content_is_a_keystroke_away(stack, signer,
     await expect(skip).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("main#content")).to_be_focused()
-    for path in ("/", "/alarms", "/oee", "/spc", "/api-keys", f"/machines/{tenant.machine_id}"):
+    for path in (
+        "/",
+        "/alarms",
+        "/oee",
+        "/spc",
+        "/api-keys",
+        "/sharing",
+        "/team",
+        "/developer",
+        f"/machines/{tenant.machine_id}",
+    ):
         await page.goto(stack.gateway_url + path)
         await controls_are_named(page, path)
 

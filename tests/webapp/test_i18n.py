@@ -49,6 +49,13 @@ def test_every_string_the_pages_use_is_translated():
     built |= {f"plan.{code}" for code in load_plans()} | {f"template.{code}" for code in load_templates()}
     built |= {f"nav.{nav}" for pages in PAGES.values() for _, _, nav in pages}
     built |= {f"portal.{kind}" for kind in PAGES if kind != "tenant"}
+    built |= {f"team.role.{r}" for r in ("OWNER", "ADMIN", "OPERATOR", "VIEWER")}
+    built |= {f"sharing.level.{g}" for g in ("RAW", "MINUTE", "HOUR")}
+    built |= {f"sharing.kind.{k}" for k in ("TENANT", "SUPPLIER")} | {
+        f"sharing.state.{s}" for s in ("ACTIVE", "REVOKED", "EXPIRED")
+    }
+    built |= {f"sharing.action.share.{a}" for a in ("grant", "read", "revoke")}
+    built |= {f"sharing.outcome.{o}" for o in ("ok", "denied")}
     assert built - MESSAGES["en"].keys() == set()
 
 

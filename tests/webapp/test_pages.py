@@ -18,7 +18,7 @@ from playwright.async_api import expect
 
 from gateway.auth import KEY_CACHE_S
 from services.runtime.principal import Kind, Principal, Role
-from tests.alarms.helpers import Device, above, alarm_api, threshold_rule
+from tests.alarms.helpers import Device, above, alarm_api, raise_alarms, threshold_rule
 from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
@@ -150,6 +150,21 @@ async def test_acknowledge_an_alarm_from_the_inbox(stack, signer, alarm_worker, 
     await expect(row).to_have_count(0)  # the inbox shows open alarms: a cleared one leaves it
     await page.select_option("#alarm-filter", "all")
     await expect(page.locator("tr[data-alarm]")).to_have_attribute("data-state", "CLEARED")
+
+
+async def test_the_inbox_reads_older_alarms_a_page_at_a_time(stack, signer, page):
+    """The inbox shows the newest 100 open alarms and a "More alarms" button that adds the rest."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web many alarms")
+    await raise_alarms(stack, signer, tenant, 101)
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    await page.goto(f"{stack.gateway_url}/alarms")
+    rows = page.locator("tr[data-alarm]")
+    await expect(rows).to_have_count(100)
+    await page.click("#alarms-more")
+    await expect(rows).to_have_count(101)
+    await expect(page.locator("#alarms-more")).to_have_count(0)  # the last page: nothing more to read
+    ids = await rows.evaluate_all("(rows) => rows.map((r) => r.dataset.alarm)")
+    assert len(set(ids)) == 101
 
 
 async def test_the_pages_in_korean(stack, signer, page, browser, screenshots):

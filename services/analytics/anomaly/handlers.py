@@ -26,14 +26,15 @@ class AnomalyHandlers(anomaly_pb2_grpc.AnomalyServiceServicer):
         )
 
     async def ListAnomalies(self, request: pb.ListAnomaliesRequest, context) -> pb.ListAnomaliesResponse:
-        found = await self._service.anomalies(
+        found, token = await self._service.anomalies(
             current_principal(),
             request.machine_id,
             request.range.start_ns,
             request.range.end_ns,
             request.limit,
+            request.page_token,
         )
-        return pb.ListAnomaliesResponse(anomalies=[anomaly_pb(a) for a in found])
+        return pb.ListAnomaliesResponse(anomalies=[anomaly_pb(a) for a in found], next_page_token=token)
 
 
 def model_pb(m: StoredModel) -> pb.AnomalyModel:

@@ -25,6 +25,7 @@ from services.analytics.anomaly.stored import model_json, state_json
 from services.analytics.production.assets import Asset, SeriesInfo
 from services.analytics.production.service import CONFIGURERS, AssetCatalog
 from services.analytics.service import QueryService, check_range, reader_tenant
+from services.runtime import keyset
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.principal import Principal
 from services.runtime.transactions import CellTransactions
@@ -106,16 +107,19 @@ class AnomalyService:
         return found
 
     async def anomalies(
-        self, caller: Principal, machine_id: str, start_ns: int, end_ns: int, limit: int
-    ) -> list[StoredAnomaly]:
+        self, caller: Principal, machine_id: str, start_ns: int, end_ns: int, limit: int, page_token: str
+    ) -> tuple[list[StoredAnomaly], str]:
+        """A page of the anomalies overlapping the range, newest first, and the next page's token."""
         tenant_id = reader_tenant(caller)
         machine = parse_id("machine_id", machine_id) if machine_id else None
         check_range(start_ns, end_ns)
         limit = limit or 100
         if not 1 <= limit <= MAX_ANOMALIES:
             raise InvalidArgument.of("limit", f"must be between 1 and {MAX_ANOMALIES:,}")
+        after = keyset.key_after(page_token, int, int)
         async with self._cells.tenant(tenant_id, caller.cell) as conn:
-            return await anomaly_storage.anomalies(conn, machine, start_ns, end_ns, limit)
+            found = await anomaly_storage.anomalies(conn, machine, start_ns, end_ns, after, limit + 1)
+        return keyset.cut(found, limit, lambda a: (a.start_ns, a.id))
 
     async def _machine(self, tenant_id: uuid.UUID, machine_id: str) -> Asset:
         wanted = parse_id("machine_id", machine_id)

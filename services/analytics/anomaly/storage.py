@@ -76,14 +76,22 @@ async def models(conn: AsyncConnection) -> list[StoredModel]:
 
 
 async def anomalies(
-    conn: AsyncConnection, machine_id: uuid.UUID | None, start_ns: int, end_ns: int, limit: int
+    conn: AsyncConnection,
+    machine_id: uuid.UUID | None,
+    start_ns: int,
+    end_ns: int,
+    after: tuple,
+    limit: int,
 ) -> list[StoredAnomaly]:
-    """The anomalies overlapping [start_ns, end_ns) (an ongoing one reaches to now), newest first."""
+    """The anomalies overlapping [start_ns, end_ns) (an ongoing one reaches to now), newest first, below
+    the (start_ns, id) key ``after`` (Nones: from the newest)."""
     cur = await conn.execute(
         "SELECT id, machine_id, start_ns, end_ns, series_ids, peak_score, threshold FROM analytics.anomalies"
         " WHERE (%(machine)s::uuid IS NULL OR machine_id = %(machine)s) AND start_ns < %(hi)s"
-        " AND coalesce(end_ns, 9223372036854775807) > %(lo)s ORDER BY start_ns DESC, id DESC LIMIT %(limit)s",
-        {"machine": machine_id, "lo": start_ns, "hi": end_ns, "limit": limit},
+        " AND coalesce(end_ns, 9223372036854775807) > %(lo)s"
+        " AND (%(at)s::bigint IS NULL OR (start_ns, id) < (%(at)s, %(id)s::bigint))"
+        " ORDER BY start_ns DESC, id DESC LIMIT %(limit)s",
+        {"machine": machine_id, "lo": start_ns, "hi": end_ns, "at": after[0], "id": after[1], "limit": limit},
     )
     return [StoredAnomaly(*row) for row in await cur.fetchall()]
 

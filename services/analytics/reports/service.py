@@ -106,11 +106,8 @@ class ReportService:
             for a in await self._alarms.alarms(caller)
             if start_ns <= a.raised_ns < end_ns and (not a.series_id or uuid.UUID(a.series_id) in series)
         ]
-        anomalies = [
-            a
-            for a in await self._anomalies.anomalies(caller, "", start_ns, end_ns, 1_000)
-            if a.machine_id in names
-        ]
+        newest, _ = await self._anomalies.anomalies(caller, "", start_ns, end_ns, 1_000, "")
+        anomalies = [a for a in newest if a.machine_id in names]
         history = await self._level.history(caller, start_ns, end_ns)
         counts = {
             key: sum(1 for a in alarms if _SEVERITIES.get(a.severity) == key) for key in _SEVERITIES.values()

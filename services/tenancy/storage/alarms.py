@@ -196,13 +196,22 @@ async def set_state(conn: AsyncConnection, alarm_id: uuid.UUID, state: str, at_n
 
 
 async def list_alarms(
-    conn: AsyncConnection, states: Sequence[str], severities: Sequence[str], limit: int
+    conn: AsyncConnection, states: Sequence[str], severities: Sequence[str], after: tuple, limit: int
 ) -> list[Alarm]:
+    """Newest first, below the (raised_ns, id) key ``after`` (Nones: from the newest)."""
     cur = conn.cursor(row_factory=class_row(Alarm))
     await cur.execute(
-        f"SELECT {_ALARM} FROM tenancy.alarms WHERE (cardinality(%s::text[]) = 0 OR state = ANY(%s))"  # noqa: S608 (constant column lists)
-        " AND (cardinality(%s::text[]) = 0 OR severity = ANY(%s)) ORDER BY raised_ns DESC, id LIMIT %s",
-        [list(states), list(states), list(severities), list(severities), limit],
+        f"SELECT {_ALARM} FROM tenancy.alarms WHERE (cardinality(%(states)s::text[]) = 0 OR state = ANY(%(states)s))"  # noqa: S608 (constant column lists)
+        " AND (cardinality(%(severities)s::text[]) = 0 OR severity = ANY(%(severities)s))"
+        " AND (%(at)s::bigint IS NULL OR (raised_ns, id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY raised_ns DESC, id DESC LIMIT %(limit)s",
+        {
+            "states": list(states),
+            "severities": list(severities),
+            "at": after[0],
+            "id": after[1],
+            "limit": limit,
+        },
     )
     return await cur.fetchall()
 

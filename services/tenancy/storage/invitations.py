@@ -30,6 +30,19 @@ async def insert(
     )
 
 
+async def open_of_tenant(
+    conn: AsyncConnection, tenant_id: uuid.UUID, limit: int
+) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
+    """(id, email, role, invited by, created, expires) of the tenant's invitations not yet used nor expired."""
+    cur = await conn.execute(
+        "SELECT id, email, role, invited_by, created_at, expires_at FROM tenancy.invitations"
+        " WHERE tenant_id = %s AND accepted_at IS NULL AND expires_at > now()"
+        " ORDER BY created_at DESC, id LIMIT %s",
+        [tenant_id, limit],
+    )
+    return await cur.fetchall()
+
+
 async def find_open(conn: AsyncConnection, hashed: bytes) -> tuple[uuid.UUID, str, str] | None:
     """(tenant, email, role) of an invitation not yet used nor expired; needs app.invitation."""
     cur = await conn.execute(

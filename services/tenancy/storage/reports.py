@@ -40,13 +40,15 @@ async def insert(conn: AsyncConnection, report: Report) -> None:
     )
 
 
-async def visible(conn: AsyncConnection, statuses: list[str], limit: int) -> list[Report]:
-    """The reports the caller may see, newest first, optionally in ``statuses`` only."""
+async def visible(conn: AsyncConnection, statuses: list[str], after: tuple, limit: int) -> list[Report]:
+    """The reports the caller may see, newest first, optionally in ``statuses`` only, below the
+    (created_at, id) key ``after`` (Nones: from the newest)."""
     cur = conn.cursor(row_factory=class_row(Report))
     await cur.execute(
         _REPORT + " WHERE (cardinality(%(statuses)s::text[]) = 0 OR status = ANY(%(statuses)s))"
-        " ORDER BY created_at DESC, id LIMIT %(limit)s",
-        {"statuses": statuses, "limit": limit},
+        " AND (%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"statuses": statuses, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 

@@ -24,6 +24,8 @@ _COLUMNS = (
 )
 _GRANT = f"SELECT {_COLUMNS} FROM tenancy.data_grants"  # noqa: S608 (a constant column list)
 _LIVE = "(%(all)s OR (revoked_at IS NULL AND expires_at > now()))"
+# Below a page token's key (services/runtime/keyset.py); LIMIT NULL (no page size) reads them all.
+_BELOW = "(%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
 
 
 async def tenant_name(conn: AsyncConnection, tenant_id: uuid.UUID) -> str | None:
@@ -147,21 +149,28 @@ async def given(conn: AsyncConnection, grant_id: uuid.UUID) -> Grant | None:
     return await cur.fetchone()
 
 
-async def list_given(conn: AsyncConnection, include_ended: bool) -> list[Grant]:
+async def list_given(
+    conn: AsyncConnection, include_ended: bool, after: tuple, limit: int | None
+) -> list[Grant]:
+    """The tenant in context's grants, newest first, below the (created_at, id) key ``after``."""
     cur = conn.cursor(row_factory=class_row(Grant))
     await cur.execute(
-        f"{_GRANT} WHERE tenant_id = current_setting('app.tenant_id')::uuid AND {_LIVE} ORDER BY created_at DESC, id",
-        {"all": include_ended},
+        f"{_GRANT} WHERE tenant_id = current_setting('app.tenant_id')::uuid AND {_LIVE} AND {_BELOW}"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"all": include_ended, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 
 
-async def list_received(conn: AsyncConnection, grantee: uuid.UUID, include_ended: bool) -> list[Grant]:
+async def list_received(
+    conn: AsyncConnection, grantee: uuid.UUID, include_ended: bool, after: tuple, limit: int | None
+) -> list[Grant]:
+    """The grants to ``grantee``, newest first, below the (created_at, id) key ``after``."""
     cur = conn.cursor(row_factory=class_row(Grant))
     await cur.execute(
-        f"{_GRANT} WHERE %(grantee)s IN (grantee_tenant_id, grantee_supplier_id) AND {_LIVE}"
-        " ORDER BY created_at DESC, id",
-        {"grantee": grantee, "all": include_ended},
+        f"{_GRANT} WHERE %(grantee)s IN (grantee_tenant_id, grantee_supplier_id) AND {_LIVE} AND {_BELOW}"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"grantee": grantee, "all": include_ended, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 

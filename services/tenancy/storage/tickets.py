@@ -50,13 +50,18 @@ async def get(conn: AsyncConnection, ticket_id: uuid.UUID) -> tuple[Ticket, Snap
     return (Ticket(*row[:-1]), Snapshot.from_json(row[-1])) if row else None
 
 
-async def list_visible(conn: AsyncConnection, statuses: Sequence[str], limit: int) -> list[Ticket]:
-    """The tickets row-level security shows the caller, newest first."""
+async def list_visible(
+    conn: AsyncConnection, statuses: Sequence[str], after: tuple, limit: int
+) -> list[Ticket]:
+    """The tickets row-level security shows the caller, newest first, below the (created_at, id) key
+    ``after`` (Nones: from the newest)."""
     cur = conn.cursor(row_factory=class_row(Ticket))
     await cur.execute(
-        f"SELECT {_TICKET} FROM tenancy.tickets WHERE (cardinality(%s::text[]) = 0 OR status = ANY(%s))"  # noqa: S608 (a constant column list)
-        " ORDER BY created_at DESC, id LIMIT %s",
-        [list(statuses), list(statuses), limit],
+        f"SELECT {_TICKET} FROM tenancy.tickets"  # noqa: S608 (a constant column list)
+        " WHERE (cardinality(%(statuses)s::text[]) = 0 OR status = ANY(%(statuses)s))"
+        " AND (%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        {"statuses": list(statuses), "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 

@@ -66,15 +66,16 @@ async def decline(conn: AsyncConnection, transfer_id: uuid.UUID, actor: str, not
     return cur.rowcount == 1
 
 
-async def list_visible(conn: AsyncConnection, limit: int) -> list[Transfer]:
+async def list_visible(conn: AsyncConnection, after: tuple, limit: int) -> list[Transfer]:
     """The transfers row-level security shows the caller (its tenant's; to or from its supplier), newest
-    first."""
+    first, below the (requested_at, id) key ``after`` (Nones: from the newest)."""
     cur = conn.cursor(row_factory=class_row(Transfer))
     await cur.execute(
         "SELECT r.id, r.tenant_id, r.tenant_name, r.from_supplier, r.to_supplier, s.name AS to_supplier_name,"
         " r.message, r.requested_at, r.accepted_at, r.declined_at, r.decision_note"
         " FROM tenancy.supplier_transfers r JOIN tenancy.suppliers s ON s.id = r.to_supplier"
-        " ORDER BY r.requested_at DESC, r.id LIMIT %s",
-        [limit],
+        " WHERE (%(at)s::timestamptz IS NULL OR (r.requested_at, r.id) < (%(at)s, %(id)s::uuid))"
+        " ORDER BY r.requested_at DESC, r.id DESC LIMIT %(limit)s",
+        {"at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()

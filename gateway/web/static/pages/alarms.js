@@ -1,5 +1,5 @@
-// The alarms inbox: the tenant's alarms, kept current by the alarms subscription; acknowledge, clear
-// and comment from each row.
+// The alarms inbox: the tenant's alarms, newest first a page at a time ("More" reads the next), kept
+// current by the alarms subscription; acknowledge, clear and comment from each row.
 import { ALARM_FIELDS, severityBadge } from "../lib/alarms.js";
 import { gql, subscribe } from "../lib/api.js";
 import { el, fill, muted, table } from "../lib/dom.js";
@@ -7,7 +7,10 @@ import { dateTime, number, t } from "../lib/i18n.js";
 import { loadPlant } from "../lib/plant.js";
 import { startShell } from "../lib/shell.js";
 
-const LIST = `query ($states: [AlarmState!]) { alarms(states: $states, limit: 200) { ${ALARM_FIELDS} } }`;
+const PAGE = 100; // alarms a page of the inbox shows
+const LIST = `query ($states: [AlarmState!], $after: String) {
+  alarmsConnection(states: $states, first: ${PAGE}, after: $after) { nodes { ${ALARM_FIELDS} } pageInfo { endCursor hasNextPage } }
+}`;
 const LIVE = `subscription { alarms { event alarm { ${ALARM_FIELDS} } } }`;
 const ACTIONS = {
   acknowledge: "acknowledgeAlarm",
@@ -69,13 +72,32 @@ function upsert(alarm) {
   if (old) { old.replaceWith(row(alarm)); } else { body.prepend(row(alarm)); }
 }
 
+// The next page's alarms below the table, skipping any the subscription already put on top.
+function more(states, pageInfo) {
+  if (!pageInfo.hasNextPage) { return []; }
+  const button = el("button", { type: "button", id: "alarms-more" }, t("alarms.more"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const next = (await gql(LIST, { states, after: pageInfo.endCursor })).alarmsConnection;
+      const fresh = next.nodes.filter((a) => !body.querySelector(`tr[data-alarm="${CSS.escape(a.id)}"]`));
+      body.append(...fresh.map(row));
+      button.replaceWith(...more(states, next.pageInfo));
+    } catch (error) {
+      outcome.textContent = error.message;
+      button.disabled = false;
+    }
+  });
+  return [button];
+}
+
 async function list() {
   const states = filter.value === "all" ? null : OPEN;
-  const alarms = (await gql(LIST, { states })).alarms;
+  const first = (await gql(LIST, { states })).alarmsConnection;
   const headers = [t("alarms.raised_at"), t("alarms.severity"), t("alarms.state"), t("alarms.rule"), t("alarms.where"), t("alarms.value"), t("alarms.actions")];
-  const shownTable = table(t("alarms.title"), headers, alarms.map(row));
+  const shownTable = table(t("alarms.title"), headers, first.nodes.map(row));
   body = shownTable.querySelector("tbody");
-  return alarms.length ? shownTable : [muted(t("alarms.empty")), shownTable];
+  return first.nodes.length ? [shownTable, ...more(states, first.pageInfo)] : [muted(t("alarms.empty")), shownTable];
 }
 
 async function main() {

@@ -12,9 +12,9 @@ import { severityBadge } from "../lib/alarms.js";
 
 const machineId = document.querySelector('meta[name="machine-id"]').content;
 const HOUR_MS = 3600000;
-const ALARMS = "{ alarms(limit: 200) { id ruleName severity state seriesId raisedAt value } }";
+const ALARMS = "{ alarmsConnection(first: 200) { nodes { id ruleName severity state seriesId raisedAt value } } }";
 const ANOMALIES = `query ($machine: ID!, $from: Timestamp!, $to: Timestamp!) {
-  anomalies(machineId: $machine, from: $from, to: $to, limit: 20) { id start end seriesIds peakScore }
+  anomaliesConnection(machineId: $machine, from: $from, to: $to, first: 20) { nodes { id start end seriesIds peakScore } }
 }`;
 
 const OEE_DAYS = 7;
@@ -33,7 +33,7 @@ async function drawAll(charts) {
 
 async function recentAlarms(machine, zone) {
   const names = new Map(machine.series.map((s) => [s.id, s.name]));
-  const alarms = (await gql(ALARMS)).alarms.filter((a) => names.has(a.seriesId)).slice(0, 20);
+  const alarms = (await gql(ALARMS)).alarmsConnection.nodes.filter((a) => names.has(a.seriesId)).slice(0, 20);
   if (!alarms.length) { return muted(t("machine.no_alarms")); }
   return table(t("machine.alarms"), [t("alarms.raised_at"), t("alarms.severity"), t("alarms.state"), t("alarms.rule"), t("alarms.value")],
     alarms.map((a) => [dateTime(a.raisedAt, zone), severityBadge(a.severity), t(`state.${a.state}`), `${a.ruleName} · ${names.get(a.seriesId)}`, number(a.value, 3)]));
@@ -43,7 +43,7 @@ async function recentAnomalies(machine, zone) {
   const names = new Map(machine.series.map((s) => [s.id, s.name]));
   const to = new Date();
   const from = new Date(to - 7 * 24 * HOUR_MS);
-  const found = (await gql(ANOMALIES, { machine: machine.id, from: from.toISOString(), to: to.toISOString() })).anomalies;
+  const found = (await gql(ANOMALIES, { machine: machine.id, from: from.toISOString(), to: to.toISOString() })).anomaliesConnection.nodes;
   if (!found.length) { return muted(t("machine.no_anomalies")); }
   return table(t("machine.anomalies"), [t("machine.anomaly_start"), t("machine.anomaly_end"), t("machine.anomaly_series"), t("machine.anomaly_score")],
     found.map((a) => [dateTime(a.start, zone), a.end ? dateTime(a.end, zone) : t("machine.ongoing"),

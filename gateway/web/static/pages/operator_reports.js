@@ -6,7 +6,7 @@ import { dateTime, t } from "../lib/i18n.js";
 import { labelled, mutate, rowForm } from "../lib/portal.js";
 
 const FIELDS = "id category supplierName subject body status outcome createdAt reporter reporterOrganisation";
-const REPORTS = `{ reports(limit: 200) { ${FIELDS} } }`;
+const REPORTS = `{ reportsConnection(first: 200) { nodes { ${FIELDS} } } }`;
 const MOVE = `mutation ($id: ID!, $status: ReportStatus!, $note: String!) { moveReport(id: $id, status: $status, note: $note) { report { ${FIELDS} } errors { message } } }`;
 const NEXT = { RECEIVED: ["INVESTIGATING", "CLOSED"], INVESTIGATING: ["CLOSED"], CLOSED: [] };
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -32,7 +32,7 @@ function row(report) {
 }
 
 async function load() {
-  const reports = (await gql(REPORTS)).reports;
+  const reports = (await gql(REPORTS)).reportsConnection.nodes;
   if (!reports.length) { return muted(t("reports.empty")); }
   return table(t("reports.title"), [t("tickets.opened"), t("reports.about"), t("tickets.subject"), t("reports.reporter"), t("tickets.status"),
     t("supplier.actions")], reports.map(row));

@@ -9,7 +9,7 @@ import { TENANT_FIELDS, labelled, mutate, pagedTable, rowForm, stateLabel, tenan
 const DAY_MS = 24 * 3600000;
 const HEALTH = `query ($first: Date!, $last: Date!) {
   usage(firstDay: $first, lastDay: $last) { tenantId points activeDevices apiCalls }
-  tickets(statuses: [OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER], limit: 200) { tenantId }
+  ticketsConnection(statuses: [OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER], first: 200) { nodes { tenantId } }
 }`;
 const CREATE = `mutation ($name: String!, $plan: String!, $template: String, $trial: Boolean!) {
   createTenant(name: $name, planCode: $plan, template: $template, trial: $trial) { tenant { ${TENANT_FIELDS} } errors { message } }
@@ -30,7 +30,7 @@ async function loadHealth() {
     h.apiCalls += day.apiCalls;
     h.devices = Math.max(h.devices, day.activeDevices);
   }
-  for (const ticket of data.tickets) { of(ticket.tenantId).tickets += 1; }
+  for (const ticket of data.ticketsConnection.nodes) { of(ticket.tenantId).tickets += 1; }
 }
 
 // Suspending or resuming, with the reason the audit log keeps.

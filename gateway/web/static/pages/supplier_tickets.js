@@ -6,7 +6,7 @@ import { dateTime, t } from "../lib/i18n.js";
 import { allTenants, labelled, mutate, rowForm } from "../lib/portal.js";
 
 const FIELDS = "id tenantId subject body status createdAt responseDueAt responseBreached resolutionBreached";
-const LIST = `query ($statuses: [TicketStatus!]) { tickets(statuses: $statuses, limit: 200) { ${FIELDS} } }`;
+const LIST = `query ($statuses: [TicketStatus!]) { ticketsConnection(statuses: $statuses, first: 200) { nodes { ${FIELDS} } } }`;
 const MOVE = `mutation ($id: ID!, $status: TicketStatus!, $note: String!) { setTicketStatus(id: $id, status: $status, note: $note) { ticket { ${FIELDS} } errors { message } } }`;
 const COMMENT = `mutation ($id: ID!, $body: String!) { commentTicket(id: $id, body: $body) { ticket { ${FIELDS} } errors { message } } }`;
 const OPEN = ["OPEN", "IN_PROGRESS", "WAITING_ON_CUSTOMER"];
@@ -50,9 +50,10 @@ function row(ticket) {
 async function load() {
   const [tenants, data] = await Promise.all([allTenants(), gql(LIST, { statuses: filter.value === "all" ? null : OPEN })]);
   names = new Map(tenants.map((tenant) => [tenant.id, tenant.name]));
-  if (!data.tickets.length) { return muted(t("tickets.empty")); }
+  const tickets = data.ticketsConnection.nodes;
+  if (!tickets.length) { return muted(t("tickets.empty")); }
   return table(t("tickets.title"), [t("tickets.opened"), t("usage.tenant"), t("tickets.subject"), t("tickets.status"), t("tickets.due"),
-    t("supplier.actions")], data.tickets.map(row));
+    t("supplier.actions")], tickets.map(row));
 }
 
 filter.addEventListener("change", () => fill(container, load));

@@ -1,0 +1,136 @@
+"""Exports of a grant by its grantee (docs/SHARING.md, "Exporting a grant"): each step decided here and audited
+for the grantor, as every shared read is.
+
+The worker asks (``authorize``) with a token scoped to the grantee tenant at four steps: when the grantee asks
+for the export, when it starts writing the package, before it publishes it, and before every slice of a
+download. Each step finds the grant through the grantee (another organisation's grant is as unknown as one
+that never existed), checks it is still live, and writes `share.export` (ok, or denied with the reason) to
+the grantor's audit log. An allowed step answers the grant's terms, the owner's cell, and the one part of
+the owner's catalog the package may hold: the granted series still in it, their machines and those
+machines' ancestors (nothing else of the grantor's tree). The worker's reads of the points in between go
+through ``Sharing.authorize_read``, one per series.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError
+from services.runtime.principal import Principal
+from services.runtime.transactions import Transactions
+from services.runtime.validation import parse_id
+from services.tenancy.models import Asset, Series
+from services.tenancy.sharing import reader_actor
+from services.tenancy.sharing_models import LEVEL_NS, Grant
+from services.tenancy.storage import assets as asset_storage
+from services.tenancy.storage import audit as audit_storage
+from services.tenancy.storage import organisations as org_storage
+from services.tenancy.storage import sharing as storage
+
+STAGES = ("request", "write", "finish", "download")
+
+
+@dataclass(frozen=True)
+class ExportStep:
+    """One step of a grantee's export, unchecked."""
+
+    grant_id: str
+    export_id: str
+    reader: str  # who of the grantee asked or downloads: "user:<id>" or "api_key:<id>"
+    stage: str  # one of STAGES ('' when unspecified)
+    rows: int  # finish: points or buckets written
+
+
+@dataclass(frozen=True)
+class ExportTerms:
+    grant: Grant
+    cell: str  # the owner's
+    assets: list[Asset]  # parents first: only what places the series
+    series: list[Series]
+
+
+class GrantExports:
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
+
+    async def authorize(self, caller: Principal, step: ExportStep) -> ExportTerms:
+        """The grant's terms if it still lets its grantee export; audited for the grantor either way."""
+        caller.require_service("worker")
+        grantee = caller.require_tenant()
+        grant_id, export_id = parse_id("grant_id", step.grant_id), parse_id("export_id", step.export_id)
+        if step.stage not in STAGES:
+            raise InvalidArgument.of("stage", "must be REQUEST, WRITE, FINISH or DOWNLOAD")
+        actor = reader_actor(step.reader)
+        async with self._db.tenant(grantee) as conn:  # row-level security shows only the grants to it
+            grantor = await storage.grantor_of(conn, grant_id, grantee)
+        if grantor is None:
+            raise NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
+        async with self._db.tenant(grantor) as conn:
+            grant = await storage.given(conn, grant_id)
+            refusal = _refusal(grant, grant_id)
+            terms = None if refusal else await _terms(conn, grant, grantor)
+            await audit_storage.append(
+                conn,
+                tenant_id=grantor,
+                supplier_id=None,
+                actor=actor,
+                action="share.export",
+                target=str(grant_id),
+                outcome="denied" if refusal else "ok",
+                source=caller.origin,
+                detail=_detail(grant, export_id, step, terms, refusal),
+            )
+        if refusal is not None:
+            raise refusal
+        return terms
+
+
+def _refusal(grant: Grant | None, grant_id: uuid.UUID) -> ServiceError | None:
+    if grant is None:  # purged since the grantee's lookup
+        return NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
+    try:
+        grant.check_live(datetime.now(UTC))
+    except PermissionDenied as refusal:
+        return refusal
+    return None
+
+
+async def _terms(conn, grant: Grant, grantor: uuid.UUID) -> ExportTerms:
+    tenant = await org_storage.get_tenant(conn, grantor)
+    series = await asset_storage.list_series(conn, [], grant.series_ids)
+    return ExportTerms(grant, tenant.cell, placing(await asset_storage.list_assets(conn), series), series)
+
+
+def placing(tree: list[Asset], series: list[Series]) -> list[Asset]:
+    """The assets of ``tree`` (parents first) that place ``series``: their machines and every ancestor."""
+    parents = {a.id: a.parent_id for a in tree}
+    wanted: set[uuid.UUID] = set()
+    for node in {s.machine_id for s in series}:
+        while node is not None and node not in wanted:
+            wanted.add(node)
+            node = parents.get(node)
+    return [a for a in tree if a.id in wanted]
+
+
+def _detail(
+    grant: Grant | None,
+    export_id: uuid.UUID,
+    step: ExportStep,
+    terms: ExportTerms | None,
+    refusal: ServiceError | None,
+) -> dict:
+    detail: dict = {"export": str(export_id), "stage": step.stage}
+    if grant is not None:
+        detail |= {
+            "series_count": len(terms.series) if terms else len(grant.series_ids),
+            "from_ns": grant.start_ns,
+            "to_ns": grant.end_ns,
+            "resolution_ns": LEVEL_NS[grant.granularity],
+        }
+    if step.stage == "finish":
+        detail["rows"] = step.rows
+    if refusal is not None:
+        detail["reason"] = refusal.reason
+    return detail

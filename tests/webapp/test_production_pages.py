@@ -176,7 +176,9 @@ async def test_spc_page_draws_the_chart_and_stores_events(stack, plant, page, sc
 
     await page.click("#spc-record")  # the chart on screen's violations
     outcome = page.locator("#spc-record-outcome")
-    await expect(outcome).to_have_text(f"Stored {violations} new events (0 were stored before).")
+    await expect(outcome).to_have_text(  # thousands of rows: give a busy machine time
+        f"Stored {violations} new events (0 were stored before).", timeout=30_000
+    )
     now = datetime.now(ZONE)
     stored = await client.query(
         EVENTS,

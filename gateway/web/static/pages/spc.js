@@ -135,13 +135,17 @@ async function showEvents(input, series) {
   });
 }
 
-async function record(known) {
+async function record(button, known) {
   const input = drawn;
+  button.disabled = true;
+  outcome.textContent = t("spc.recording");
   try {
     const done = (await gql(RECORD, { input })).recordSpcEvents;
     outcome.textContent = t("spc.recorded", { count: done.recorded.length, already: done.alreadyStored });
   } catch (error) {
     outcome.textContent = t("spc.record_failed", { message: error.message });
+  } finally {
+    button.disabled = false;
   }
   await showEvents(input, known.get(input.seriesId));
 }
@@ -172,7 +176,7 @@ async function main() {
   form.series.value = known.has(wanted) ? wanted : first.id;
   form.kind.addEventListener("change", () => { form.subgroup.disabled = form.kind.value !== "XBAR_R"; });
   form.addEventListener("submit", (event) => { event.preventDefault(); show(known); });
-  document.getElementById("spc-record").addEventListener("click", () => record(known));
+  document.getElementById("spc-record").addEventListener("click", (event) => record(event.currentTarget, known));
   await show(known);
 }
 

@@ -17,6 +17,7 @@ from gateway.graphql.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery, AnomalySubscription
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.assets import AssetQuery
+from gateway.graphql.brand import BrandMutation, BrandQuery
 from gateway.graphql.devices import DeviceMutation, DeviceQuery
 from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
@@ -54,6 +55,7 @@ Query = merge_types(
         SharingQuery,
         TenantQuery,
         ProgrammeQuery,
+        BrandQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         TenantMutation,
         DeviceMutation,
         ProgrammeMutation,
+        BrandMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription, AnomalySubscription))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from services.runtime.errors import PermissionDenied
-from services.runtime.principal import Principal
+from services.runtime.principal import Kind, Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import require_name
 from services.tenancy import audit
@@ -72,6 +72,8 @@ class Brands:
 
     async def for_caller(self, caller: Principal) -> Brand | None:
         """A tenant's people and keys see their tenant's supplier's brand; a supplier's staff their own."""
+        if caller.kind not in (Kind.USER, Kind.API_KEY):
+            raise PermissionDenied("brands are for people and their keys", reason="NOT_A_PERSON_OR_KEY")
         if caller.tenant_id is not None:
             async with self._db.tenant(caller.tenant_id) as conn:
                 return await storage.of_tenant(conn, caller.tenant_id)

@@ -152,6 +152,7 @@ ROWS = {
     "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
     "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
     "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),
+    "brand": ("{ brand { productName } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
 }
 # Who may see A's ids in a field's answer because A shared them with B.
 SHARED_WITH = {"sharedWithMe": {"b_session"}}
@@ -255,6 +256,11 @@ MUTATIONS = {
         {"a_session"},
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
+    # Only a supplier's staff brand it: no caller here is one.
+    "setBrand": (
+        'mutation { setBrand(productName: "x", primaryColour: "#0b5cad", accentColour: "#0b5cad") { errors { code } } }',
+        set(),
+    ),
     # Only suppliers' staff edit profiles and answer requests: no caller here is one.
     "updateSupplierProfile": (
         'mutation { updateSupplierProfile(profile: {summary: "x"}) { errors { code } } }',

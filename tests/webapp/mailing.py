@@ -24,7 +24,9 @@ class MailingGateway:
 
 @pytest.fixture(scope="module")
 async def mailing_gateway(stack, admin_url, signing_key, inbox) -> MailingGateway:
-    """A second tenancy (same database) with SMTP, and a gateway on it; links in its mail point at it."""
+    """A second tenancy (same database) with SMTP, and a gateway on it; links in its mail point at it. Its
+    cookies are not Secure: browsers keep Secure cookies over plain HTTP only from localhost, and the branding
+    tests visit it as other hosts (production serves every host over HTTPS)."""
     gateway_port = free_port()
     url = f"http://127.0.0.1:{gateway_port}"
     service = ServiceSettings("tenancy", "127.0.0.1:0", role_url(admin_url, "sf_tenancy", None), signing_key)
@@ -35,7 +37,10 @@ async def mailing_gateway(stack, admin_url, signing_key, inbox) -> MailingGatewa
     )
     tenancy_port = await tenancy.start()
     settings = dataclasses.replace(
-        stack.gateway_settings(), port=gateway_port, tenancy_target=f"127.0.0.1:{tenancy_port}"
+        stack.gateway_settings(),
+        port=gateway_port,
+        tenancy_target=f"127.0.0.1:{tenancy_port}",
+        cookie_secure=False,
     )
     gateway = QuietServer(server_config(settings))
     serving = await gateway.start_serving()
@@ -45,11 +50,12 @@ async def mailing_gateway(stack, admin_url, signing_key, inbox) -> MailingGatewa
     await tenancy.stop()
 
 
-async def mail_to(inbox, email: str):
-    """The first message the SMTP server received for ``email`` (waiting a few seconds for it)."""
+async def mail_to(inbox, email: str, skip=None):
+    """The first message the SMTP server received for ``email`` (waiting a few seconds for it), after
+    ``skip`` (one already read) when given."""
     for _ in range(100):
         for message in inbox.messages:
-            if message["To"] == email:
+            if message["To"] == email and message is not skip:
                 return message
         await asyncio.sleep(0.05)
     raise AssertionError(f"no mail to {email} arrived")

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from services.runtime.errors import InvalidArgument
 
@@ -76,8 +77,16 @@ def check_logo(logo: bytes, declared: str) -> str:
     return declared
 
 
-def check_domain(domain: str) -> str | None:
-    """A host name the supplier's tenants reach it on (lower case, at least two labels, no port), or None."""
+def platform_zone(public_url: str) -> str:
+    """The platform's own DNS zone, which no supplier may claim: the public host's parent when it has one
+    (``app.sfcloud.example`` → ``sfcloud.example``), else the host itself (``localhost``)."""
+    host = (urlsplit(public_url).hostname or "").lower()
+    return host.split(".", 1)[1] if host.count(".") >= 2 else host
+
+
+def check_domain(domain: str, reserved: str) -> str | None:
+    """A host name the supplier's tenants reach it on (lower case, at least two labels, no port), or None;
+    never in the platform's ``reserved`` zone (a supplier must not brand sfcloud's own sign-in page)."""
     domain = (domain or "").strip().lower().rstrip(".")
     if not domain:
         return None
@@ -91,4 +100,6 @@ def check_domain(domain: str) -> str | None:
         raise InvalidArgument.of(
             "domain", "must be a host name like factory.example.com", reason="BAD_DOMAIN"
         )
+    if domain == reserved or domain.endswith(f".{reserved}"):
+        raise InvalidArgument.of("domain", f"{reserved} is the platform's own", reason="DOMAIN_RESERVED")
     return domain

@@ -20,6 +20,7 @@ from services.tenancy.brand_models import (
     check_colour,
     check_domain,
     check_logo,
+    platform_zone,
 )
 from services.tenancy.organisations import is_supplier_admin
 from services.tenancy.storage import brands as storage
@@ -60,8 +61,9 @@ def mail_brand(brand: Brand | None, public_url: str) -> MailBrand:
 
 
 class Brands:
-    def __init__(self, db: Transactions) -> None:
+    def __init__(self, db: Transactions, public_url: str) -> None:
         self._db = db
+        self._reserved = platform_zone(public_url)
 
     async def for_domain(self, caller: Principal, domain: str) -> Brand | None:
         """The brand served on ``domain`` (the gateway asks with the request's host), if any."""
@@ -91,7 +93,7 @@ class Brands:
             require_name("product_name", change.product_name, 60),
             check_colour("primary_colour", change.primary_colour, PRIMARY_TEXT),
             check_colour("accent_colour", change.accent_colour, ACCENT_AGAINST),
-            check_domain(change.domain),
+            check_domain(change.domain, self._reserved),
             change.logo or None,
             check_logo(change.logo, change.logo_type) if change.logo else None,
         )

@@ -95,7 +95,7 @@ class TenancyServer:
             Transfers(db),
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
             RetentionMail(db, mailer, public_url),
-            Brands(db),
+            Brands(db, public_url),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
         flap = FlapLimit(settings.alarm_flap_count, int(settings.alarm_flap_window_s * 1e9))

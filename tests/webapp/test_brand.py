@@ -211,6 +211,7 @@ async def branded(stack, signer):
         ({"logo": "not base64!", "type": "image/png"}, "logoBase64", "BAD_LOGO"),
         ({"domain": "https://factory.example.com/"}, "domain", "BAD_DOMAIN"),
         ({"domain": "localhost"}, "domain", "BAD_DOMAIN"),
+        ({"domain": "sign-in.localhost"}, "domain", "DOMAIN_RESERVED"),  # the stack's public URL's zone
         ({"name": ""}, "productName", "INVALID_ARGUMENT"),
     ],
 )  # fmt: skip

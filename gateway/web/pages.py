@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from gateway.backends import Backends
 from gateway.sessions import Session, SessionStore
+from gateway.web.brand import brand_of
 from gateway.web.i18n import MESSAGES, language
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.tenancy.catalog import load_plans, load_templates
@@ -38,6 +39,7 @@ PAGES = {
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
         ("/supplier/usage", "supplier_usage.html", "supplier_usage"),
         ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
+        ("/supplier/brand", "supplier_brand.html", "supplier_brand"),
     ],
     "operator": [
         ("/operator", "operator_tenants.html", "operator_tenants"),
@@ -70,6 +72,7 @@ def render(request: Request, template: str, session: Session | None, status: int
         "t": MESSAGES[lang],
         "path": request.url.path,
         "pages": PAGES.get(kind, []),
+        "brand": brand_of(request),
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 

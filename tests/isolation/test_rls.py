@@ -96,7 +96,9 @@ def test_no_function_escapes_row_level_security(admin_conn):
     definers = [
         name
         for name, definer, _, source in functions
-        if definer and any(re.search(rf"\b{t}\b", source) for t in tenant_tables) and "tenant_id" not in source
+        if definer
+        and any(re.search(rf"\b{t}\b", source) for t in tenant_tables)
+        and "tenant_id" not in source
     ]
     assert definers == [], "SECURITY DEFINER without a tenant predicate"
     assert [name for name, _, leakproof, _ in functions if leakproof] == []

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from gateway.backends import Backends
 from gateway.sessions import Session, SessionStore
+from gateway.web.brand import brand_of
 from gateway.web.i18n import MESSAGES, language
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.tenancy.catalog import load_plans, load_templates
@@ -25,6 +26,8 @@ PAGES = {
     "tenant": [
         ("/", "overview.html", "overview"),
         ("/alarms", "alarms.html", "alarms"),
+        ("/oee", "oee.html", "oee"),
+        ("/spc", "spc.html", "spc"),
         ("/level", "level.html", "level"),
         ("/devices", "devices.html", "devices"),
         ("/api-keys", "api_keys.html", "api_keys"),
@@ -39,6 +42,7 @@ PAGES = {
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
         ("/supplier/usage", "supplier_usage.html", "supplier_usage"),
         ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
+        ("/supplier/brand", "supplier_brand.html", "supplier_brand"),
     ],
     "operator": [
         ("/operator", "operator_tenants.html", "operator_tenants"),
@@ -48,6 +52,9 @@ PAGES = {
     ],
 }
 HOME = {kind: pages[0][0] for kind, pages in PAGES.items()}
+# Pages whose query may name one of the tenant's things (``/oee?asset=…``, ``/spc?series=…``): naming one
+# the tenant does not have, another tenant's included, makes them the 404 page, as a machine's page is.
+NAMED_IN_QUERY = {"/oee": "asset", "/spc": "series"}
 # Entries used now and then go under the navigation's "More" menu, in groups, so that the bar stays one
 # line: nav entry -> its group there (the groups in this order; the API explorer ends the developers').
 MORE = {
@@ -79,6 +86,7 @@ def render(request: Request, template: str, session: Session | None, status: int
         "path": request.url.path,
         "pages": PAGES.get(kind, []),
         "more": MORE,
+        "brand": brand_of(request),
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
@@ -118,6 +126,8 @@ class Pages:
                 if request.url.path == "/":
                     return RedirectResponse(HOME[kind_of(session)], status_code=303)
                 return render(request, "not_found.html", session, status=404, nav=None)
+            if not await self._names_its_own(request, session):
+                return render(request, "not_found.html", session, status=404, nav=None)
             return render(request, template, session, nav=nav, catalog=self._catalog)
 
         return page
@@ -156,6 +166,25 @@ class Pages:
         except (NotFound, PermissionDenied, InvalidArgument):
             return render(request, "not_found.html", session, status=404, nav=None)
         return render(request, "ticket.html", session, nav="tickets", ticket_id=ticket_id)
+
+    async def _names_its_own(self, request: Request, session: Session) -> bool:
+        """False when the page's query names an asset or series the signed-in tenant does not have."""
+        param = NAMED_IN_QUERY.get(request.url.path)
+        wanted = request.query_params.get(param) if param else None
+        if not wanted:
+            return True
+        tenancy = self._backends.tenancy
+        try:
+            if param == "series":
+                asked = tenancy_pb2.ListSeriesRequest(series_ids=[wanted])
+                found = await self._backends.call(tenancy.ListSeries, asked, session.principal)
+                return any(s.id == wanted for s in found.series)
+            found = await self._backends.call(
+                tenancy.ListAssets, tenancy_pb2.ListAssetsRequest(), session.principal
+            )
+            return any(a.id == wanted for a in found.assets)
+        except (NotFound, PermissionDenied, InvalidArgument):
+            return False
 
     async def _session(self, request: Request) -> Session | None:
         return await self._sessions.get(request.cookies.get(self._cookie))

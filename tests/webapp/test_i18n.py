@@ -70,6 +70,14 @@ def test_every_string_the_pages_use_is_translated():
     assert built - MESSAGES["en"].keys() == set()
 
 
+def test_the_ticket_page_offers_exactly_the_customers_moves():
+    """ticket.js keeps its own copy of the customer's moves (to offer only those); it must be tenancy's."""
+    script = (WEB / "static" / "pages" / "ticket.js").read_text(encoding="utf-8")
+    literal = re.search(r"const CUSTOMER_MOVES = (\{.*?\});", script).group(1)
+    offered = json.loads(re.sub(r"(\w+):", r'"\1":', literal))
+    assert offered == {state: moves for state, moves in CUSTOMER_MOVES.items() if moves}
+
+
 @pytest.mark.parametrize(
     ("header", "language"),
     [

@@ -18,7 +18,7 @@ from gateway.web.brand import brand_of
 from gateway.web.i18n import MESSAGES, language
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.tenancy.catalog import load_plans, load_templates
-from sfcloud.v1 import tenancy_pb2
+from sfcloud.v1 import tenancy_pb2, tickets_pb2
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Each kind of user's pages: path, template, and its entry in the navigation (listed in this order).
@@ -34,6 +34,9 @@ PAGES = {
         ("/sharing", "sharing.html", "sharing"),
         ("/team", "team.html", "team"),
         ("/developer", "developer.html", "developer"),
+        ("/suppliers", "suppliers.html", "suppliers"),
+        ("/tickets", "tickets.html", "tickets"),
+        ("/exports", "exports.html", "exports"),
     ],
     "supplier": [
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
@@ -52,6 +55,16 @@ HOME = {kind: pages[0][0] for kind, pages in PAGES.items()}
 # Pages whose query may name one of the tenant's things (``/oee?asset=…``, ``/spc?series=…``): naming one
 # the tenant does not have, another tenant's included, makes them the 404 page, as a machine's page is.
 NAMED_IN_QUERY = {"/oee": "asset", "/spc": "series"}
+# Entries used now and then go under the navigation's "More" menu, in groups, so that the bar stays one
+# line: nav entry -> its group there (the groups in this order; the API explorer ends the developers').
+MORE = {
+    "sharing": "company",
+    "suppliers": "company",
+    "exports": "company",
+    "team": "company",
+    "api_keys": "developers",
+    "developer": "developers",
+}
 
 
 def kind_of(session: Session) -> str:
@@ -72,6 +85,7 @@ def render(request: Request, template: str, session: Session | None, status: int
         "t": MESSAGES[lang],
         "path": request.url.path,
         "pages": PAGES.get(kind, []),
+        "more": MORE,
         "brand": brand_of(request),
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
@@ -96,7 +110,11 @@ class Pages:
             for kind, pages in PAGES.items()
             for path, template, nav in pages
         ]
-        return [*shells, Route("/machines/{machine_id}", self.machine, methods=["GET"])]
+        return [
+            *shells,
+            Route("/machines/{machine_id}", self.machine, methods=["GET"]),
+            Route("/tickets/{ticket_id}", self.ticket, methods=["GET"]),
+        ]
 
     def _shell(self, kind: str, template: str, nav: str):
         async def page(request: Request) -> Response:
@@ -132,6 +150,22 @@ class Pages:
         if not any(a.id == machine_id and a.kind == tenancy_pb2.ASSET_KIND_MACHINE for a in assets.assets):
             return render(request, "not_found.html", session, status=404, nav=None)
         return render(request, "machine.html", session, nav="overview", machine_id=machine_id)
+
+    async def ticket(self, request: Request) -> Response:
+        """A ticket's page, or the 404 page when the signed-in tenant has no such ticket (tenancy shows a
+        tenant only its own: another tenant's ticket is not found, as a malformed id is)."""
+        session = await self._session(request)
+        if session is None:
+            return _to_login(request)
+        if kind_of(session) != "tenant":
+            return render(request, "not_found.html", session, status=404, nav=None)
+        ticket_id = request.path_params["ticket_id"]
+        try:
+            asked = tickets_pb2.GetTicketRequest(ticket_id=ticket_id)
+            await self._backends.call(self._backends.tickets.GetTicket, asked, session.principal)
+        except (NotFound, PermissionDenied, InvalidArgument):
+            return render(request, "not_found.html", session, status=404, nav=None)
+        return render(request, "ticket.html", session, nav="tickets", ticket_id=ticket_id)
 
     async def _names_its_own(self, request: Request, session: Session) -> bool:
         """False when the page's query names an asset or series the signed-in tenant does not have."""

@@ -75,6 +75,9 @@ async def test_controls_are_named_and_content_is_a_keystroke_away(stack, signer,
         "/sharing",
         "/team",
         "/developer",
+        "/suppliers",
+        "/tickets",
+        "/exports",
         f"/machines/{tenant.machine_id}",
     ):
         await page.goto(stack.gateway_url + path)

@@ -12,12 +12,17 @@ import pytest
 
 from gateway.app import SECURITY_HEADERS
 from gateway.web.i18n import MESSAGES, preferred
-from gateway.web.pages import PAGES
+from gateway.web.pages import MORE, PAGES
 from services.analytics.level.criteria import CRITERIA
 from services.tenancy.catalog import load_plans, load_templates
+from services.tenancy.support_models import CUSTOMER, MOVES
 from tests.e2e.provision import create_tenant, session_cookie
 
 WEB = Path(__file__).parents[2] / "gateway" / "web"
+# The customer's moves of a ticket (services/tenancy/support_models.py), as the ticket page offers them.
+CUSTOMER_MOVES = {
+    a.upper(): [b.upper() for b, sides in moves.items() if CUSTOMER in sides] for a, moves in MOVES.items()
+}
 # Literal keys: t["key"] in templates, t("key" in scripts.
 USED = re.compile(r"""\bt\[["']([\w.]+)["']\]|\bt\(["']([\w.]+)["']""")
 
@@ -56,7 +61,21 @@ def test_every_string_the_pages_use_is_translated():
     }
     built |= {f"sharing.action.share.{a}" for a in ("grant", "read", "revoke")}
     built |= {f"sharing.outcome.{o}" for o in ("ok", "denied")}
+    built |= {f"nav.group.{group}" for group in MORE.values()}
+    built |= {f"suppliers.state.{s}" for s in ("REQUESTED", "ACCEPTED", "DECLINED")}
+    built |= {f"exports.state.{s}" for s in ("QUEUED", "RUNNING", "DONE", "FAILED")}
+    built |= {f"tickets.side_{s}" for s in ("customer", "supplier")}
+    built |= {f"tickets.event_{k}" for k in ("opened", "comment", "status")}
+    built |= {f"tickets.move_{a}_{b}" for a, moves in CUSTOMER_MOVES.items() for b in moves}
     assert built - MESSAGES["en"].keys() == set()
+
+
+def test_the_ticket_page_offers_exactly_the_customers_moves():
+    """ticket.js keeps its own copy of the customer's moves (to offer only those); it must be tenancy's."""
+    script = (WEB / "static" / "pages" / "ticket.js").read_text(encoding="utf-8")
+    literal = re.search(r"const CUSTOMER_MOVES = (\{.*?\});", script).group(1)
+    offered = json.loads(re.sub(r"(\w+):", r'"\1":', literal))
+    assert offered == {state: moves for state, moves in CUSTOMER_MOVES.items() if moves}
 
 
 @pytest.mark.parametrize(
@@ -99,7 +118,8 @@ async def test_pages_carry_the_dictionary_as_data_under_the_strict_csp(stack, si
             "/login", data={"email": tenant.owner_email, "password": tenant.owner_password}
         )
         http.headers["cookie"] = session_cookie(signed_in)
-        for path in ("/", "/alarms", "/level", "/devices", "/api-keys", f"/machines/{tenant.machine_id}"):
+        pages = ("/", "/alarms", "/level", "/devices", "/api-keys", "/suppliers", "/tickets", "/exports")
+        for path in (*pages, f"/machines/{tenant.machine_id}"):
             page = await http.get(path, headers={"accept-language": "ko"})
             assert page.status_code == 200, path
             assert page.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]

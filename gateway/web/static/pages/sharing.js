@@ -13,6 +13,7 @@ const WITH_ME = `{ sharedWithMe(includeEnded: true) { ${GRANT} } }`;
 const SUPPLIERS = "{ suppliers(first: 50) { suppliers { id name } } }";
 const CREATE = "mutation ($input: GrantDataInput!) { grantData(input: $input) { grant { id } errors { field message } } }";
 const REVOKE = "mutation ($id: ID!) { revokeGrant(id: $id) { grant { id } errors { message } } }";
+const EXPORT = "mutation ($id: ID!, $csv: Boolean!) { exportGrant(grantId: $id, withCsv: $csv) { export { id } errors { message } } }";
 const LOG = "query ($id: ID!) { grantAccessLog(grantId: $id, first: 100) { accesses { at action actor outcome reason seriesId from to } } }";
 const HOUR_MS = 3600 * 1000;
 
@@ -70,13 +71,28 @@ async function loadGiven() {
         .map((c) => el("td", {}, c)))));
 }
 
+// A package of a grant's data, made by the worker and listed on the exports page (owners and admins).
+async function exportGrant(grant) {
+  const outcome = document.getElementById("shared-outcome");
+  const result = (await gql(EXPORT, { id: grant.id, csv: true })).exportGrant;
+  outcome.replaceChildren(result.export
+    ? el("span", {}, t("sharing.export_started", { grantor: grant.grantorName }), " ", el("a", { href: "/exports" }, t("sharing.export_follow")))
+    : refused(result.errors));
+}
+
+function exportAction(grant) {
+  if (!form || state(grant) !== "ACTIVE") { return t("none"); }  // only managers export, and only while the grant runs
+  return el("button", { type: "button", class: "export-grant", "aria-label": t("sharing.export_for", { grantor: grant.grantorName, purpose: grant.purpose }),
+    onclick: () => exportGrant(grant).catch((error) => { document.getElementById("shared-outcome").textContent = error.message; }) }, t("sharing.export"));
+}
+
 async function loadWithMe() {
   const given = (await gql(WITH_ME)).sharedWithMe;
   if (!given.length) { return muted(t("sharing.with_me_empty")); }
   return table(t("sharing.with_me"),
-    [t("sharing.grantor"), t("sharing.series"), t("sharing.range"), t("sharing.level"), t("sharing.purpose"), t("sharing.expires"), t("sharing.state")],
+    [t("sharing.grantor"), t("sharing.series"), t("sharing.range"), t("sharing.level"), t("sharing.purpose"), t("sharing.expires"), t("sharing.state"), t("sharing.actions")],
     given.map((g) => el("tr", { "data-shared": g.id },
-      [g.grantorName, seriesNames(g), range(g), t(`sharing.level.${g.granularity}`), g.purpose, when(g.expiresAt), t(`sharing.state.${state(g)}`)]
+      [g.grantorName, seriesNames(g), range(g), t(`sharing.level.${g.granularity}`), g.purpose, when(g.expiresAt), t(`sharing.state.${state(g)}`), exportAction(g)]
         .map((c) => el("td", {}, c)))));
 }
 

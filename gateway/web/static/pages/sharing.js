@@ -8,8 +8,9 @@ import { startShell } from "../lib/shell.js";
 import { say } from "../lib/status.js";
 
 const GRANT = "id grantorName granteeKind granteeName series { id name machine } from to granularity purpose expiresAt revokedAt";
-const GIVEN = `{ dataGrants(includeEnded: true) { ${GRANT} } }`;
-const WITH_ME = `{ sharedWithMe(includeEnded: true) { ${GRANT} } }`;
+// the newest 200 of each (a connection's largest page)
+const GIVEN = `{ dataGrantsConnection(includeEnded: true, first: 200) { nodes { ${GRANT} } } }`;
+const WITH_ME = `{ sharedWithMeConnection(includeEnded: true, first: 200) { nodes { ${GRANT} } } }`;
 const SUPPLIERS = "{ suppliers(first: 50) { suppliers { id name } } }";
 const CREATE = "mutation ($input: GrantDataInput!) { grantData(input: $input) { grant { id } errors { field message } } }";
 const REVOKE = "mutation ($id: ID!) { revokeGrant(id: $id) { grant { id } errors { message } } }";
@@ -58,7 +59,7 @@ async function revoke(grant) {
 }
 
 async function loadGiven() {
-  const given = (await gql(GIVEN)).dataGrants;
+  const given = (await gql(GIVEN)).dataGrantsConnection.nodes;
   if (!given.length) { return muted(t("sharing.given_empty")); }
   return table(t("sharing.given"),
     [t("sharing.grantee"), t("sharing.series"), t("sharing.range"), t("sharing.level"), t("sharing.purpose"), t("sharing.expires"), t("sharing.state"), t("sharing.actions")],
@@ -87,7 +88,7 @@ function exportAction(grant) {
 }
 
 async function loadWithMe() {
-  const given = (await gql(WITH_ME)).sharedWithMe;
+  const given = (await gql(WITH_ME)).sharedWithMeConnection.nodes;
   if (!given.length) { return muted(t("sharing.with_me_empty")); }
   return table(t("sharing.with_me"),
     [t("sharing.grantor"), t("sharing.series"), t("sharing.range"), t("sharing.level"), t("sharing.purpose"), t("sharing.expires"), t("sharing.state"), t("sharing.actions")],

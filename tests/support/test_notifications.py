@@ -314,3 +314,25 @@ async def test_an_smtp_outage_delays_the_mail_and_loses_none(tenancy, people, ma
     finally:
         mail_server.start()
     await _expect(mail_server, people, before, people.of("s_admin", "s_staff", "a_admin", "a_owner"))
+
+
+async def test_the_outbox_is_read_by_the_sender_only(tenancy, admin_url, people):
+    """Row-level security: the tenant's own transaction (and its supplier's) reads none of the outbox, not
+    even the rows its changes added; only the sender's setting reads them."""
+    control, tickets = tenancy
+    request = tickets_pb2.OpenTicketRequest(subject="Outbox rows")
+    await _ticket_call(tickets, control, "OpenTicket", request, people.acting["a_owner"])
+    settings = {
+        "tenant": ("app.tenant_id", people.ids["A"]),
+        "supplier": ("app.supplier_id", people.ids["S"]),
+        "sender": ("app.mail_sender", "on"),
+    }
+    seen = {}
+    with psycopg.connect(role_url(admin_url, "sf_tenancy", None)) as conn:
+        for name, (key, value) in settings.items():
+            with conn.transaction():
+                conn.execute("SELECT set_config(%s, %s, true)", [key, value])
+                seen[name] = conn.execute(
+                    "SELECT count(*) FROM tenancy.mail_outbox WHERE tenant_id = %s", [people.ids["A"]]
+                ).fetchone()[0]
+    assert seen["tenant"] == seen["supplier"] == 0 and seen["sender"] >= 1, seen

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ from services.tenancy.storage import mail_outbox as storage
 log = logging.getLogger(__name__)
 BATCH = 20
 KEEP_SENT_DAYS = 30
+PURGE_EVERY_S = 3600
 CUSTOMER_ROLES = ("owner", "admin")
 
 
@@ -55,6 +57,7 @@ class MailOutbox:
         self._retry = retry
         self._due = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._purged = -float(PURGE_EVERY_S)
 
     def wake(self) -> None:
         """A row was committed: deliver it now rather than at the next poll."""
@@ -72,10 +75,9 @@ class MailOutbox:
     async def _run(self) -> None:
         while True:
             try:
-                while await self.deliver_due():
-                    pass
-                async with self._db.transaction(storage.SENDER) as conn:
-                    await storage.purge_sent(conn, KEEP_SENT_DAYS)
+                while await self.deliver_due() == BATCH:
+                    continue  # a full batch: more may be due
+                await self._purge()
             except ServiceError as exc:  # the database is down: try again at the next poll
                 log.warning("mail outbox not read", extra={"error": exc.message})
             except Exception:  # a bug must not stop the mail for good: its rows come back after their lease
@@ -83,6 +85,13 @@ class MailOutbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._due.wait(), self._retry.poll_s)
             self._due.clear()
+
+    async def _purge(self) -> None:
+        if time.monotonic() - self._purged < PURGE_EVERY_S:
+            return
+        async with self._db.transaction(storage.SENDER) as conn:
+            await storage.purge_sent(conn, KEEP_SENT_DAYS)
+        self._purged = time.monotonic()
 
     async def deliver_due(self) -> int:
         """Mail a batch of the rows that are due; how many were taken."""

@@ -34,6 +34,8 @@ from gateway.plans import PlanLimits, load_limits
 from gateway.ratelimit import ApiRateLimiter
 from gateway.reports import PlantReports
 from gateway.sessions import SessionStore
+from gateway.web.brand import ROUTES as BRAND_ROUTES
+from gateway.web.brand import BrandMiddleware, BrandResolver
 from gateway.web.routes import WebRoutes
 from services.runtime.memory import freeze_startup_objects
 from services.runtime.redis_pool import redis_client
@@ -111,6 +113,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     auth = GatewayAuth(backends, sessions, settings.cookie_name)
     graphql = GraphQLView(backends, redis, auth, sessions, meter, guards)
     web = WebRoutes(backends, sessions, settings.cookie_name, settings.cookie_secure, settings.catalog_dir)
+    brands = BrandResolver(backends, sessions, settings.cookie_name)
     downloads = ExportDownloads(backends, auth)
     reports = PlantReports(backends, auth)
 
@@ -143,6 +146,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     return Starlette(
         routes=[
             *web.routes(),
+            *BRAND_ROUTES,
             *downloads.routes(),
             *reports.routes(),
             Route("/healthz", healthz),
@@ -156,6 +160,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Middleware(OpenTelemetryMiddleware),
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BrandMiddleware, resolver=brands),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,

@@ -86,12 +86,21 @@ class OeeResult:
     figures: OeeFigures = strawberry.field(description="The OEE figures.")
 
 
+@strawberry.type(description="One machine's OEE over a whole report's range.")
+class MachineOee:
+    machine_id: strawberry.ID = strawberry.field(description="The machine.")
+    figures: OeeFigures = strawberry.field(description="Its figures over the report's range.")
+
+
 @strawberry.type(description="OEE per shift or per day over a range; per day it is the trend.")
 class OeeReport:
     time_zone: str = strawberry.field(description="The site's time zone the shifts and days are in.")
     results: list[OeeResult] = strawberry.field(description="One per shift or day, in time order.")
     total: OeeFigures = strawberry.field(description="All results together.")
     machine_ids: list[strawberry.ID] = strawberry.field(description="The machines counted.")
+    machines: list[MachineOee] = strawberry.field(
+        description="Each machine's figures over the whole range, in the order of machineIds."
+    )
 
 
 @strawberry.type(description="One shift, repeated every day in the site's time zone.")
@@ -323,9 +332,15 @@ class ProductionQuery:
             )
             for x in r.results
         ]
-        machines = [strawberry.ID(m) for m in r.machine_ids]
         return OeeReport(
-            time_zone=r.time_zone, results=results, total=OeeFigures.from_pb(r.total), machine_ids=machines
+            time_zone=r.time_zone,
+            results=results,
+            total=OeeFigures.from_pb(r.total),
+            machine_ids=[strawberry.ID(m) for m in r.machine_ids],
+            machines=[
+                MachineOee(machine_id=strawberry.ID(m.machine_id), figures=OeeFigures.from_pb(m.figures))
+                for m in r.machines
+            ],
         )
 
     @strawberry.field(permission_classes=READ, description="A site's shift calendar and time zone.")

@@ -18,6 +18,7 @@ from gateway.graphql.anomaly import AnomalyMutation, AnomalyQuery, AnomalySubscr
 from gateway.graphql.apikeys import ApiKeyMutation, ApiKeyQuery
 from gateway.graphql.asset_tree import AssetTreeMutation
 from gateway.graphql.assets import AssetQuery
+from gateway.graphql.brand import BrandMutation, BrandQuery
 from gateway.graphql.devices import DeviceMutation, DeviceQuery
 from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
@@ -55,6 +56,7 @@ Query = merge_types(
         SharingQuery,
         TenantQuery,
         ProgrammeQuery,
+        BrandQuery,
     ),
 )
 Mutation = merge_types(
@@ -74,6 +76,7 @@ Mutation = merge_types(
         DeviceMutation,
         AssetTreeMutation,
         ProgrammeMutation,
+        BrandMutation,
     ),
 )
 Subscription = merge_types("Subscription", (TelemetrySubscription, AlarmSubscription, AnomalySubscription))

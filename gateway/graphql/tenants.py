@@ -309,12 +309,27 @@ class TenantMutation:
     @strawberry.mutation(
         permission_classes=[IsPerson],
         description="Create a tenant on a plan, optionally from an industry template and as a 30-day trial"
-        " (a supplier's staff: resold by their supplier; the operator: direct).",
+        " (a supplier's staff: resold by their supplier; the operator: direct). With `ownerEmail`, its first"
+        " person is invited by email as its owner in the same step (`ownerName` greets them).",
     )
     async def create_tenant(
-        self, info: Info, name: str, plan_code: str, template: str | None = None, trial: bool = False
+        self,
+        info: Info,
+        name: str,
+        plan_code: str,
+        template: str | None = None,
+        trial: bool = False,
+        owner_email: str | None = None,
+        owner_name: str | None = None,
     ) -> TenantPayload:
-        request = pb.CreateTenantRequest(name=name, plan_code=plan_code, template=template or "", trial=trial)
+        request = pb.CreateTenantRequest(
+            name=name,
+            plan_code=plan_code,
+            template=template or "",
+            trial=trial,
+            owner_email=owner_email or "",
+            owner_name=owner_name or "",
+        )
         return await _tenant_change(info, "CreateTenant", request)
 
     @strawberry.mutation(permission_classes=[IsPerson], description="Move a tenant you run to another plan.")

@@ -14,8 +14,9 @@ from starlette.templating import Jinja2Templates
 
 from gateway.backends import Backends
 from gateway.sessions import Session, SessionStore
+from gateway.web.brand import brand_of
 from gateway.web.i18n import MESSAGES, language
-from services.runtime.errors import NotFound, PermissionDenied
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.tenancy.catalog import load_plans, load_templates
 from sfcloud.v1 import tenancy_pb2
 
@@ -25,6 +26,8 @@ PAGES = {
     "tenant": [
         ("/", "overview.html", "overview"),
         ("/alarms", "alarms.html", "alarms"),
+        ("/oee", "oee.html", "oee"),
+        ("/spc", "spc.html", "spc"),
         ("/level", "level.html", "level"),
         ("/devices", "devices.html", "devices"),
         ("/api-keys", "api_keys.html", "api_keys"),
@@ -36,6 +39,7 @@ PAGES = {
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
         ("/supplier/usage", "supplier_usage.html", "supplier_usage"),
         ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
+        ("/supplier/brand", "supplier_brand.html", "supplier_brand"),
     ],
     "operator": [
         ("/operator", "operator_tenants.html", "operator_tenants"),
@@ -45,6 +49,9 @@ PAGES = {
     ],
 }
 HOME = {kind: pages[0][0] for kind, pages in PAGES.items()}
+# Pages whose query may name one of the tenant's things (``/oee?asset=…``, ``/spc?series=…``): naming one
+# the tenant does not have, another tenant's included, makes them the 404 page, as a machine's page is.
+NAMED_IN_QUERY = {"/oee": "asset", "/spc": "series"}
 
 
 def kind_of(session: Session) -> str:
@@ -65,6 +72,7 @@ def render(request: Request, template: str, session: Session | None, status: int
         "t": MESSAGES[lang],
         "path": request.url.path,
         "pages": PAGES.get(kind, []),
+        "brand": brand_of(request),
     } | extra
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
@@ -100,6 +108,8 @@ class Pages:
                 if request.url.path == "/":
                     return RedirectResponse(HOME[kind_of(session)], status_code=303)
                 return render(request, "not_found.html", session, status=404, nav=None)
+            if not await self._names_its_own(request, session):
+                return render(request, "not_found.html", session, status=404, nav=None)
             return render(request, template, session, nav=nav, catalog=self._catalog)
 
         return page
@@ -122,6 +132,25 @@ class Pages:
         if not any(a.id == machine_id and a.kind == tenancy_pb2.ASSET_KIND_MACHINE for a in assets.assets):
             return render(request, "not_found.html", session, status=404, nav=None)
         return render(request, "machine.html", session, nav="overview", machine_id=machine_id)
+
+    async def _names_its_own(self, request: Request, session: Session) -> bool:
+        """False when the page's query names an asset or series the signed-in tenant does not have."""
+        param = NAMED_IN_QUERY.get(request.url.path)
+        wanted = request.query_params.get(param) if param else None
+        if not wanted:
+            return True
+        tenancy = self._backends.tenancy
+        try:
+            if param == "series":
+                asked = tenancy_pb2.ListSeriesRequest(series_ids=[wanted])
+                found = await self._backends.call(tenancy.ListSeries, asked, session.principal)
+                return any(s.id == wanted for s in found.series)
+            found = await self._backends.call(
+                tenancy.ListAssets, tenancy_pb2.ListAssetsRequest(), session.principal
+            )
+            return any(a.id == wanted for a in found.assets)
+        except (NotFound, PermissionDenied, InvalidArgument):
+            return False
 
     async def _session(self, request: Request) -> Session | None:
         return await self._sessions.get(request.cookies.get(self._cookie))

@@ -37,6 +37,7 @@ from services.tenancy.alarm_models import (
     Transition,
     severity_at_least,
 )
+from services.tenancy.brands import MailBrand, mail_brand_of_tenant
 from services.tenancy.mailer import Mailer
 from services.tenancy.storage import alarms as storage
 
@@ -213,9 +214,8 @@ class Alarms:
             if status != "pending":
                 return
             alarm = await storage.get_alarm(conn, alarm_id)
-        await self._mailer.send(
-            address, email_subject(alarm, event), email_body(alarm, event, self._public_url)
-        )
+            brand = await mail_brand_of_tenant(conn, tenant_id, self._public_url)
+        await self._mailer.send(address, email_subject(alarm, event, brand), email_body(alarm, event, brand))
         async with self._db.tenant(tenant_id) as conn:
             await storage.finish_delivery(conn, delivery_uuid, True, 1, "")
 
@@ -234,16 +234,16 @@ def _check(condition: Condition) -> None:
         raise InvalidArgument.of("time_ns", "must be a time after 1970 (ns)")
 
 
-def email_subject(alarm: Alarm, event: str) -> str:
-    return f"[sfcloud {alarm.severity}] {alarm.rule_name}: {event}"
+def email_subject(alarm: Alarm, event: str, brand: MailBrand) -> str:
+    return f"[{brand.product} {alarm.severity}] {alarm.rule_name}: {event}"
 
 
-def email_body(alarm: Alarm, event: str, public_url: str) -> str:
+def email_body(alarm: Alarm, event: str, brand: MailBrand) -> str:
     at = alarm.raised_ns if event == "raised" else alarm.cleared_ns
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at / 1e9))
     return (
         f"Alarm {alarm.rule_name} ({alarm.kind}, {alarm.severity}) was {event} at {when}.\n"
         f"Value: {alarm.value:g}\n"
         + (f"Detail: {alarm.detail}\n" if alarm.detail else "")
-        + f"\nAlarm id: {alarm.id}\nAcknowledge it in sfcloud: {public_url}/\n"
+        + f"\nAlarm id: {alarm.id}\nAcknowledge it in {brand.product}: {brand.link('/alarms')}\n"
     )

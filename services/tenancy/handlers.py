@@ -11,8 +11,10 @@ from services.tenancy import models
 from services.tenancy.access import Access
 from services.tenancy.assets import AssetCatalog
 from services.tenancy.audit import AuditLog
+from services.tenancy.brand_models import Brand
+from services.tenancy.brands import BrandChange, Brands
 from services.tenancy.invitations import Invitations
-from services.tenancy.organisations import Organisations
+from services.tenancy.organisations import Organisations, Owner
 from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail, RetentionNotice
 from services.tenancy.support_models import Transfer
@@ -95,6 +97,21 @@ def supplier_pb(s: models.Supplier) -> pb.Supplier:
     )
 
 
+def brand_pb(brand: Brand | None) -> pb.Brand | None:
+    if brand is None:
+        return None
+    return pb.Brand(
+        supplier_id=str(brand.supplier_id),
+        product_name=brand.product_name,
+        primary_colour=brand.primary_colour,
+        accent_colour=brand.accent_colour,
+        domain=brand.domain or "",
+        logo=brand.logo or b"",
+        logo_type=brand.logo_type or "",
+        updated_at_ns=ns(brand.updated_at),
+    )
+
+
 def user_pb(user: models.User) -> pb.User:
     return pb.User(
         id=str(user.id),
@@ -162,6 +179,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         transfers: Transfers,
         metering: Metering,
         retention: RetentionMail,
+        brands: Brands,
     ) -> None:
         self._orgs = organisations
         self._access = access
@@ -172,6 +190,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         self._transfers = transfers
         self._metering = metering
         self._retention = retention
+        self._brands = brands
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -226,8 +245,28 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
         return pb.CreateSupplierUserResponse(user=user_pb(user))
 
+    async def FindBrandByDomain(self, request, context) -> pb.FindBrandByDomainResponse:
+        brand = await self._brands.for_domain(current_principal(), request.domain)
+        return pb.FindBrandByDomainResponse(brand=brand_pb(brand))
+
+    async def GetBrand(self, request, context) -> pb.GetBrandResponse:
+        return pb.GetBrandResponse(brand=brand_pb(await self._brands.for_caller(current_principal())))
+
+    async def SetBrand(self, request, context) -> pb.SetBrandResponse:
+        change = BrandChange(
+            request.product_name,
+            request.primary_colour,
+            request.accent_colour,
+            request.domain,
+            request.logo,
+            request.logo_type,
+            request.remove_logo,
+        )
+        return pb.SetBrandResponse(brand=brand_pb(await self._brands.set(current_principal(), change)))
+
     async def CreateTenant(self, request, context) -> pb.CreateTenantResponse:
-        tenant = await self._orgs.create_tenant(
+        owner = Owner(request.owner_email, request.owner_name) if request.owner_email.strip() else None
+        tenant, invitation = await self._orgs.create_tenant(
             current_principal(),
             request.name,
             request.plan_code,
@@ -235,8 +274,9 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             request.trial,
             request.template,
             request.cell,
+            owner,
         )
-        return pb.CreateTenantResponse(tenant=tenant_pb(tenant))
+        return pb.CreateTenantResponse(tenant=tenant_pb(tenant), invitation_id=str(invitation or ""))
 
     async def ListTenants(self, request, context) -> pb.ListTenantsResponse:
         tenants, token = await self._orgs.list_tenants(

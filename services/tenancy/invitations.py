@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.runtime.errors import FailedPrecondition, PermissionDenied
@@ -12,6 +13,7 @@ from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import require_name
 from services.tenancy import audit
+from services.tenancy.brands import MailBrand, mail_brand_of_tenant
 from services.tenancy.mailer import Mailer
 from services.tenancy.models import MANAGERS, User
 from services.tenancy.organisations import check_quota
@@ -21,6 +23,19 @@ from services.tenancy.storage import invitations as storage
 
 VALID_FOR = timedelta(days=7)
 LISTED = 200  # open invitations listed at most; a plan's number of users keeps a tenant's far below
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A recorded invitation and what its mail needs (the token is mailed, never stored)."""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    token: str
+    tenant_name: str
+    brand: MailBrand
+    name: str = ""
 
 
 def token_hash(token: str) -> bytes:
@@ -37,31 +52,44 @@ class Invitations:
     async def invite(self, caller: Principal, email: str, role: Role) -> uuid.UUID:
         """Record the invitation, then mail the link; the token itself is never stored."""
         tenant_id = caller.require_role(*MANAGERS)
-        check_email(email)
         if role is Role.OWNER and caller.role is not Role.OWNER:
             raise PermissionDenied("only an owner may invite another owner", reason="OWNER_ONLY")
-        token = f"sfi_{secrets.token_urlsafe(32)}"
-        invitation_id = uuid.uuid4()
         async with self._db.tenant(tenant_id) as conn:
-            await check_quota(conn, tenant_id, "users")
-            tenant_name = await storage.tenant_name(conn, tenant_id)
-            await storage.insert(
-                conn,
-                tenant_id,
-                invitation_id,
-                email.strip(),
-                role.value,
-                token_hash(token),
-                caller.subject,
-                datetime.now(UTC) + VALID_FOR,
-            )
-            await audit.record(conn, caller, "user.invite", target=email.strip(), detail={"role": role.value})
-        await self._mailer.send(
+            invitation = await self.record(conn, caller, tenant_id, email, role)
+        await self.mail(invitation)
+        return invitation.id
+
+    async def record(
+        self, conn, caller: Principal, tenant_id: uuid.UUID, email: str, role: Role, name: str = ""
+    ) -> Invitation:
+        """Record an invitation inside the caller's tenant transaction (a new tenant's first owner is
+        invited in the transaction that creates it); ``name`` only greets them in the mail."""
+        check_email(email)
+        await check_quota(conn, tenant_id, "users")
+        invitation = Invitation(
+            uuid.uuid4(),
             email.strip(),
-            f"You are invited to {tenant_name} on sfcloud",
-            _invitation_body(tenant_name, role.value, f"{self._public_url}/invite?token={token}"),
+            role,
+            f"sfi_{secrets.token_urlsafe(32)}",
+            await storage.tenant_name(conn, tenant_id),
+            await mail_brand_of_tenant(conn, tenant_id, self._public_url),
+            name.strip()[:120],
         )
-        return invitation_id
+        expires = datetime.now(UTC) + VALID_FOR
+        await storage.insert(
+            conn, tenant_id, invitation.id, invitation.email, role.value, token_hash(invitation.token),
+            caller.subject, expires,
+        )  # fmt: skip
+        await audit.record(conn, caller, "user.invite", target=invitation.email, detail={"role": role.value})
+        return invitation
+
+    async def mail(self, invitation: Invitation) -> None:
+        brand = invitation.brand
+        await self._mailer.send(
+            invitation.email,
+            f"You are invited to {invitation.tenant_name} on {brand.product}",
+            _invitation_body(invitation, brand.link(f"/invite?token={invitation.token}")),
+        )
 
     async def pending(self, caller: Principal) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
         """The caller's tenant's invitations still waiting, newest first (its owners and admins)."""
@@ -113,9 +141,11 @@ class Invitations:
         return user, await self._passwords.hash(password)
 
 
-def _invitation_body(tenant: str, role: str, link: str) -> str:
+def _invitation_body(invitation: Invitation, link: str) -> str:
+    greeting = f"Hello {invitation.name},\n\n" if invitation.name else ""
     return (
-        f"You have been invited to join {tenant} on sfcloud as {role}.\n\n"
+        f"{greeting}You have been invited to join {invitation.tenant_name} on {invitation.brand.product}"
+        f" as {invitation.role.value}.\n\n"
         f"Accept the invitation here (the link works once, for 7 days):\n{link}\n\n"
         "If you did not expect this, ignore this message."
     )

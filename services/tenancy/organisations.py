@@ -6,7 +6,8 @@ import base64
 import json
 import re
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from services.runtime.errors import (
     FailedPrecondition,
@@ -15,7 +16,7 @@ from services.runtime.errors import (
     PermissionDenied,
     ResourceExhausted,
 )
-from services.runtime.principal import Kind, Principal
+from services.runtime.principal import Kind, Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, layout
@@ -35,7 +36,18 @@ from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import organisations as storage
 from services.tenancy.support_models import Listing
 
+if TYPE_CHECKING:
+    from services.tenancy.invitations import Invitations
+
 MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A new tenant's first person, to invite: their email and (for the greeting) name."""
+
+    email: str
+    name: str = ""
 
 
 def slugify(name: str) -> str:
@@ -87,9 +99,15 @@ async def is_supplier_admin(conn, caller: Principal, supplier_id: uuid.UUID) -> 
 
 class Organisations:
     def __init__(
-        self, db: Transactions, passwords: Passwords, catalog: Catalog, cells: tuple[str, ...] = ("default",)
+        self,
+        db: Transactions,
+        passwords: Passwords,
+        catalog: Catalog,
+        invitations: Invitations,
+        cells: tuple[str, ...] = ("default",),
     ) -> None:
         self._db = db
+        self._invitations = invitations
         self._passwords = passwords
         self._catalog = catalog
         self._cells = cells
@@ -152,10 +170,13 @@ class Organisations:
         trial: bool,
         template_code: str = "",
         cell: str = "",
-    ) -> Tenant:
+        owner: Owner | None = None,
+    ) -> tuple[Tenant, uuid.UUID | None]:
         """The operator creates tenants for any supplier (or none); a supplier's staff for their own.
         With a template, the tenant starts with its default plant, cycle times, KPI targets and alarm defaults.
-        Only the operator places a tenant on a cell other than the default one (e.g. a dedicated cell)."""
+        Only the operator places a tenant on a cell other than the default one (e.g. a dedicated cell).
+        With an ``owner``, its first person is invited as owner in the same transaction, mailed before it
+        commits: a tenant is never left with nobody because the mail server was down."""
         supplier = self._tenant_supplier(caller, supplier_id)
         template = self._template(template_code)
         tenant = Tenant(
@@ -189,7 +210,13 @@ class Organisations:
                 target=str(tenant.id),
                 detail={"plan": plan_code, "trial": trial},
             )
-        return replace(tenant, state="trial" if trial else "active")
+            invitation = None
+            if owner is not None:
+                invitation = await self._invitations.record(
+                    conn, caller, tenant.id, owner.email, Role.OWNER, owner.name
+                )
+                await self._invitations.mail(invitation)
+        return replace(tenant, state="trial" if trial else "active"), invitation and invitation.id
 
     def _cell(self, caller: Principal, cell: str) -> str:
         if not cell or cell == "default":

@@ -10,6 +10,7 @@ from services.runtime.errors import FailedPrecondition
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.tenancy import audit
+from services.tenancy.brands import mail_brand_of_user
 from services.tenancy.invitations import token_hash
 from services.tenancy.mailer import Mailer
 from services.tenancy.passwords import Passwords, check_password
@@ -38,12 +39,14 @@ class Recovery:
                 return
             await storage.insert_reset(conn, token_hash(token), found[0].id, datetime.now(UTC) + VALID_FOR)
             await audit.record(conn, caller, "password.reset_request", target=str(found[0].id))
+        async with self._db.transaction({"app.user_id": str(found[0].id)}) as conn:
+            brand = await mail_brand_of_user(conn, found[0].id, self._public_url)
         await self._mailer.send(
             found[0].email,
-            "Reset your sfcloud password",
+            f"Reset your {brand.product} password",
             (
-                f"Someone asked to reset the password of {found[0].email} on sfcloud.\n\n"
-                f"Choose a new password here (the link works once, for one hour):\n{self._public_url}/reset?token={token}\n\n"
+                f"Someone asked to reset the password of {found[0].email} on {brand.product}.\n\n"
+                f"Choose a new password here (the link works once, for one hour):\n{brand.link(f'/reset?token={token}')}\n\n"
                 "If it was not you, ignore this message: your password stays as it is."
             ),
         )

@@ -16,6 +16,7 @@ from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.tenancy import audit
+from services.tenancy.brands import MailBrand, mail_brand_of_tenant
 from services.tenancy.mailer import Mailer
 from services.tenancy.storage import retention as storage
 
@@ -58,10 +59,11 @@ class RetentionMail:
                 return 0, True
             names = await storage.tenant_and_plan(conn, tenant_id)
             recipients = await storage.manager_emails(conn, tenant_id)
+            brand = await mail_brand_of_tenant(conn, tenant_id, self._public_url)
         if names is None:
             raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
-        subject = f"sfcloud will delete data of {names[0]} older than {notice.retention_days} days"
-        body = notice_body(names[0], names[1], notice, self._public_url)
+        subject = f"{brand.product} will delete data of {names[0]} older than {notice.retention_days} days"
+        body = notice_body(names[0], names[1], notice, brand)
         for email in recipients:
             await self._mailer.send(email, subject, body)
         async with self._db.tenant(tenant_id) as conn:
@@ -79,17 +81,17 @@ def _day(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def notice_body(tenant: str, plan: str, notice: RetentionNotice, public_url: str) -> str:
+def notice_body(tenant: str, plan: str, notice: RetentionNotice, brand: MailBrand) -> str:
     return (
-        f"The plan of {tenant} on sfcloud, {plan}, keeps telemetry for {notice.retention_days} days.\n\n"
-        f"Within the coming week sfcloud will delete the data recorded before {_day(notice.deletes_before_ns)}"
+        f"The plan of {tenant} on {brand.product}, {plan}, keeps telemetry for {notice.retention_days} days.\n\n"
+        f"Within the coming week {brand.product} will delete the data recorded before {_day(notice.deletes_before_ns)}"
         f" (the oldest stored data ends at {_day(notice.oldest_end_ns)}). Nothing of it is deleted before"
         f" {_day(notice.effective_ns)}; after that, data older than {notice.retention_days} days is deleted"
         " every hour.\n\n"
         "To keep it:\n"
-        "- move to a plan that keeps data longer (ask your supplier or the sfcloud operator): a longer"
+        f"- move to a plan that keeps data longer (ask your supplier or the {brand.product} operator): a longer"
         " retention stops the deletion at once;\n"
         "- or export the data before then, through the GraphQL API (the points query) with an API key.\n\n"
-        f"The notice is also shown in the web app: {public_url}/\n"
+        f"The notice is also shown in the web app: {brand.link('/')}\n"
         "You receive this email as an owner or admin of the tenant."
     )

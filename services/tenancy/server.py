@@ -14,6 +14,7 @@ from services.tenancy.alarm_rules import AlarmRules
 from services.tenancy.alarms import Alarms, FlapLimit
 from services.tenancy.assets import AssetCatalog
 from services.tenancy.audit import AuditLog
+from services.tenancy.brands import Brands
 from services.tenancy.config import TenancySettings
 from services.tenancy.credentials import PasswordChecker
 from services.tenancy.device_telemetry import AnalyticsDeviceTelemetry
@@ -84,16 +85,20 @@ class TenancyServer:
         db, public_url = self.core.db, settings.public_url
         mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
         self.outbox = MailOutbox(db, mailer, public_url, settings.mail_retry)
+        invitations = Invitations(db, self.passwords, mailer, public_url)
         handlers = TenancyHandlers(
-            Organisations(db, self.passwords, self.catalog, ("default", *settings.service.cells)),
+            Organisations(
+                db, self.passwords, self.catalog, invitations, ("default", *settings.service.cells)
+            ),
             Access(db, self.passwords),
             AssetCatalog(db),
             AuditLog(db),
-            Invitations(db, self.passwords, mailer, public_url),
+            invitations,
             Recovery(db, self.passwords, mailer, public_url),
             Transfers(db, self.outbox),
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
             RetentionMail(db, mailer, public_url),
+            Brands(db, public_url),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
         flap = FlapLimit(settings.alarm_flap_count, int(settings.alarm_flap_window_s * 1e9))

@@ -22,7 +22,8 @@ SETTINGS = """mutation($machine: ID!) { setMachineOeeSettings(input: {machineId:
   { idealCycleSeconds stateSeriesId totalSeriesId scrapSeriesId runStates maxGapSeconds } }"""
 OEE = """query($asset: ID!, $from: Timestamp!, $to: Timestamp!) { oee(assetId: $asset, from: $from, to: $to, by: DAY) {
   timeZone results { label date figures { plannedSeconds runSeconds totalCount scrapCount goodCount availability
-  performance quality oee speedLossSeconds scrapLossSeconds downtime { state label seconds } } } total { oee } } }"""
+  performance quality oee speedLossSeconds scrapLossSeconds downtime { state label seconds } } } total { oee }
+  machineIds machines { machineId figures { oee runSeconds } } } }"""
 CHART = """query($input: SpcChartInput!) { spcChart(input: $input) {
   valueLimits { center lower upper } rangeLimits { upper } sigma points { value range } violations { at rule value }
   cp cpk } }"""
@@ -102,6 +103,11 @@ async def test_a_days_oee_configured_and_read_through_graphql(stack, factory):
     assert (f["speedLossSeconds"], f["scrapLossSeconds"]) == pytest.approx((19_200, 600))
     assert f["downtime"] == [{"state": 2, "label": "DOWN", "seconds": 7200.0}]
     assert report["total"]["oee"] == pytest.approx(0.6875)
+    # the site's one machine: its own figures are the site's
+    assert report["machines"] == [
+        {"machineId": tenant.machine_id, "figures": {"oee": report["total"]["oee"], "runSeconds": 79_200}}
+    ]
+    assert report["machineIds"] == [tenant.machine_id]
 
 
 async def test_spc_through_graphql(stack, factory):

@@ -196,6 +196,7 @@ ROWS = {
         "{ reportsConnection { nodes { id status reporter } pageInfo { endCursor hasNextPage } } }",
         {"a_session", "b_session"},
     ),
+    "brand": ("{ brand { productName } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
 }
 # Who may see A's ids in a field's answer because A shared them with B.
 SHARED_WITH = {"sharedWithMe": {"b_session"}, "sharedWithMeConnection": {"b_session"}}
@@ -329,6 +330,11 @@ MUTATIONS = {
     "exportGrant": (
         'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
         {"a_session", "a_key_read", "b_session"},
+    ),
+    # Only a supplier's staff brand it: no caller here is one.
+    "setBrand": (
+        'mutation { setBrand(productName: "x", primaryColour: "#0b5cad", accentColour: "#0b5cad") { errors { code } } }',
+        set(),
     ),
     # Only suppliers' staff edit profiles and answer requests: no caller here is one.
     "updateSupplierProfile": (

@@ -131,6 +131,18 @@ ROWS: dict[str, Row] = {
     "TenancyService/CreateSupplier": row(
         {"operator"}, lambda w: pb.CreateSupplierRequest(name=f"S {secrets.token_hex(4)}")
     ),
+    # A brand is public once served on a domain (the gateway asks before sign-in); each supplier's admins
+    # set their own; people and keys read the one they see (none of A's ids is in any brand).
+    "TenancyService/FindBrandByDomain": row(
+        {"gateway"}, lambda w: pb.FindBrandByDomainRequest(domain="nowhere.example")
+    ),
+    "TenancyService/GetBrand": row(PEOPLE | {"a_key_read"}, lambda w: pb.GetBrandRequest()),
+    "TenancyService/SetBrand": row(
+        {"supplier_s", "supplier_t"},
+        lambda w: pb.SetBrandRequest(
+            product_name="Matrix", primary_colour="#0b5cad", accent_colour="#0b5cad"
+        ),
+    ),
     "TenancyService/CreateSupplierUser": row(
         {"operator", "supplier_s"},
         lambda w: pb.CreateSupplierUserRequest(

@@ -77,6 +77,33 @@ def test_application_roles_cannot_bypass_row_level_security(admin_conn):
     assert definer_views == []
 
 
+def test_no_function_escapes_row_level_security(admin_conn):
+    """RELIABILITY I2: No SECURITY DEFINER function touches a tenant table without naming the tenant, and
+    no function of ours is LEAKPROOF (a leakproof function may be pushed below a policy's filter)."""
+    functions = admin_conn.execute(
+        "SELECT p.oid::regprocedure::text, p.prosecdef, p.proleakproof, p.prosrc"
+        " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+    ).fetchall()
+    assert functions, "the migrations define functions: the catalog query found none"
+    tenant_tables = {
+        row[0]
+        for row in admin_conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+            " WHERE a.attname = 'tenant_id' AND c.relkind IN ('r', 'p')"
+        )
+    }
+    definers = [
+        name
+        for name, definer, _, source in functions
+        if definer
+        and any(re.search(rf"\b{t}\b", source) for t in tenant_tables)
+        and "tenant_id" not in source
+    ]
+    assert definers == [], "SECURITY DEFINER without a tenant predicate"
+    assert [name for name, _, leakproof, _ in functions if leakproof] == []
+
+
 def _blocks_seen(url: str, *statements: tuple[str, list]) -> int:
     with psycopg.connect(url) as conn:
         for sql, params in statements:

@@ -1,4 +1,4 @@
-"""RELIABILITY I4 (the constraint half): PostgreSQL checks unique and foreign keys past row-level security, so
+"""RELIABILITY I4: PostgreSQL checks unique and foreign keys past row-level security, so
 a unique key that leaves out `tenant_id` would tell tenant A that a value exists in tenant B. Every unique key
 of a tenant table includes `tenant_id`, except on values the server makes at random (below); and what A sends
 that collides with B, or points at B's objects, gets an answer that says nothing about B.
@@ -6,6 +6,8 @@ that collides with B, or points at B's objects, gets an answer that says nothing
 
 from __future__ import annotations
 
+import statistics
+import time
 import uuid
 
 import grpc
@@ -71,3 +73,23 @@ async def test_colliding_with_or_pointing_at_another_tenant_reveals_nothing(tena
     again = await rejected(tenancy.call("CreateAsset", site, a))  # a collision inside A: named, not leaked
     assert again.code() is grpc.StatusCode.ALREADY_EXISTS
     assert [text for _, text in [*at_b, ("", again.details())] if any(leak in text for leak in LEAKS)] == []
+
+
+async def test_another_tenants_object_answers_as_fast_as_one_that_does_not_exist(tenancy):
+    """RELIABILITY I4 (the timing half): pointing at B's site and at a random id, 200 times each and
+    interleaved, take the same time: the medians differ by less than 5 ms."""
+    _, a = await tenancy.tenant(OPERATOR)
+    _, b = await tenancy.tenant(OPERATOR)
+    b_site = (
+        await tenancy.call("CreateAsset", pb.CreateAssetRequest(kind=pb.ASSET_KIND_SITE, name="B"), b)
+    ).asset
+    seconds: dict[str, list[float]] = {"b": [], "nowhere": []}
+    for n in range(400):
+        which = ("b", "nowhere")[n % 2]
+        target = b_site.id if which == "b" else str(uuid.uuid4())
+        for method, request in _pointing_at(target)[2:3]:  # UpdateAsset: a lookup by id under RLS
+            started = time.perf_counter()
+            await rejected(tenancy.call(method, request, a))
+            seconds[which].append(time.perf_counter() - started)
+    medians = {which: statistics.median(s) * 1000 for which, s in seconds.items()}
+    assert abs(medians["b"] - medians["nowhere"]) < 5, medians

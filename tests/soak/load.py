@@ -35,7 +35,7 @@ LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId tim
 QUERIES = [
     "{ machines { id name series { id name } } }",
     "query ($ids: [ID!]!) { latest(seriesIds: $ids) { seriesId timestamp value } }",
-    "{ alarms(limit: 20) { id state severity } }",
+    "{ alarmsConnection(first: 20) { nodes { id state severity } pageInfo { hasNextPage } } }",
     "{ me { kind } }",
 ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.worker.server import WorkerServer
+from tests.webapp.mailing import mailing_gateway  # noqa: F401 (a gateway whose tenancy mails by SMTP)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NO_BROWSER = "Debian's chromium is not installed (apt-get install chromium)"

@@ -26,7 +26,7 @@ PAIRS = [
     ("down", WHITE),
     (WHITE, "down"),
     ("muted", "#eef2f6"),  # table headers
-    ("#4f5b67", "#e3e8ee"),  # disabled buttons
+    ("#4f5b67", "#e3e8ee"),  # disabled buttons and inputs
     ("#073d73", "#dce9f7"),  # the current page in the navigation
     ("#8f1c13", "#fde7e5"),  # critical and unmet badges
     ("#6b4500", "#fff1d0"),  # warning badges
@@ -69,6 +69,8 @@ async def test_controls_are_named_and_content_is_a_keystroke_away(stack, signer,
     for path in (
         "/",
         "/alarms",
+        "/oee",
+        "/spc",
         "/api-keys",
         "/sharing",
         "/team",

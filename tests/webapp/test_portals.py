@@ -31,8 +31,8 @@ OPERATOR_PAGES = [("/operator", "operator-tenants"), ("/operator/utilisation", "
 
 
 async def first_owner(stack, signer, tenant_id: str) -> tuple[str, str]:
-    """The new tenant's first owner, made through tenancy as its owner would: GraphQL has no way for a
-    supplier to create a tenant's first user (createTenant makes none; inviteUser is the tenant's own)."""
+    """The new tenant's first owner, made directly through tenancy as its owner would (quicker than the
+    emailed invitation createTenant's ownerEmail sends, which tests/webapp/test_onboarding.py follows)."""
     email, password = f"owner-{secrets.token_hex(4)}@portal.example", secrets.token_urlsafe(16)
     async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
         tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)

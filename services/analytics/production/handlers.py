@@ -83,6 +83,10 @@ class ProductionHandlers(production_pb2_grpc.ProductionServiceServicer):
             ],
             total=figures_pb(report.total),
             machine_ids=[str(m) for m in report.machines],
+            machines=[
+                pb.MachineOee(machine_id=str(m), figures=figures_pb(report.machine_totals.get(m, Figures())))
+                for m in report.machines
+            ],
         )
 
     async def SpcChart(self, request: pb.SpcChartRequest, context) -> pb.SpcChartResponse:

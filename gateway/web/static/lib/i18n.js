@@ -31,6 +31,19 @@ export function number(value, decimals = 2) {
   return format.format(value);
 }
 
+export function percent(fraction) {
+  if (fraction === null || fraction === undefined) { return t("none"); }
+  const format = cached("pct", () => new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }));
+  return format.format(fraction);
+}
+
+// A local day (YYYY-MM-DD, what the OEE report's `date` is) as the user's locale writes it; the day is
+// already the site's, so it is formatted in UTC to stay that day.
+export function day(date) {
+  const format = cached("day", () => new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }));
+  return format.format(Date.parse(`${date}T00:00:00Z`));
+}
+
 // The local calendar day (YYYY-MM-DD) in a time zone: what the plant report's `date` means.
 export function localDay(date, timeZone) {
   return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);

@@ -6,7 +6,7 @@ const plantQuery = (withLatest) => `{
   assets { id parentId kind name }
   machines { id name series { id name unit kind decimals ${withLatest ? "latest { timestamp value }" : ""} } }
 }`;
-const ZONE = "query ($site: ID!) { siteCalendar(siteId: $site) { timeZone } }";
+const ZONE = "query ($site: ID!) { siteCalendar(siteId: $site) { timeZone shifts { startMinute } } }";
 
 export const STATE_CLASS = { 0: "idle", 1: "run", 2: "down" };
 
@@ -20,12 +20,18 @@ export async function loadPlant({ withLatest = true } = {}) {
     return asset;
   };
   const sites = [...assets.values()].filter((a) => a.kind === "site");
-  const zones = await Promise.all(sites.map((s) => gql(ZONE, { site: s.id }).then((d) => d.siteCalendar.timeZone)));
-  sites.forEach((site, i) => { site.timeZone = zones[i]; site.lines = new Map(); });
+  const calendars = await Promise.all(sites.map((s) => gql(ZONE, { site: s.id }).then((d) => d.siteCalendar)));
+  sites.forEach((site, i) => {
+    site.timeZone = calendars[i].timeZone;
+    // a production day starts with its first shift (a night shift past midnight still belongs to it)
+    const starts = calendars[i].shifts.map((shift) => shift.startMinute);
+    site.dayStartMinute = starts.length ? Math.min(...starts) : 0;
+    site.lines = new Map();
+  });
   const machines = data.machines.map((m) => {
     const line = ancestor(m.id, "line");
     const site = ancestor(m.id, "site");
-    return { ...m, line: line?.name ?? "", site, state: m.series.find((s) => s.kind === "state") };
+    return { ...m, line: line?.name ?? "", lineId: line?.id, site, state: m.series.find((s) => s.kind === "state") };
   });
   for (const machine of machines) {
     if (!machine.site) { continue; }

@@ -1,9 +1,10 @@
-// A machine's page: live charts of its series (zoom and pan ask the server again), its recent alarms
-// and anomalies.
+// A machine's page: live charts of its series (zoom and pan ask the server again), its OEE breakdown
+// over the last week, its recent alarms and anomalies.
 import { LIVE_VALUES, gql, subscribe } from "../lib/api.js";
 import { LiveChart, showAll } from "../lib/chart.js";
 import { el, fill, muted, table } from "../lib/dom.js";
 import { dateTime, number, t, zoneClock } from "../lib/i18n.js";
+import { addDays, dayRange, formula, losses, oeeTotal, productionDay } from "../lib/oee.js";
 import { loadPlant } from "../lib/plant.js";
 import { startShell } from "../lib/shell.js";
 import { say } from "../lib/status.js";
@@ -15,6 +16,8 @@ const ALARMS = "{ alarmsConnection(first: 200) { nodes { id ruleName severity st
 const ANOMALIES = `query ($machine: ID!, $from: Timestamp!, $to: Timestamp!) {
   anomaliesConnection(machineId: $machine, from: $from, to: $to, first: 20) { nodes { id start end seriesIds peakScore } }
 }`;
+
+const OEE_DAYS = 7;
 
 let windowHours = 1;
 
@@ -47,6 +50,19 @@ async function recentAnomalies(machine, zone) {
       a.seriesIds.map((id) => names.get(id) ?? id).join(", "), number(a.peakScore, 2)]));
 }
 
+// The last week's OEE (today so far included) as A × P × Q, and the losses behind it.
+async function oeeBreakdown(machine) {
+  const toDay = productionDay(machine.site);
+  const fromDay = addDays(toDay, 1 - OEE_DAYS);
+  const total = await oeeTotal(machine.id, ...dayRange(fromDay, toDay, machine.site));
+  return [
+    el("p", { class: "muted" }, t("machine.oee_range", { days: OEE_DAYS, zone: machine.site.timeZone })),
+    formula(total, "machine-oee-figures"),
+    losses(total, t("oee.losses")),
+    el("p", {}, el("a", { href: `/oee?${new URLSearchParams({ asset: machine.id, from: fromDay, to: toDay })}` }, t("machine.oee_details"))),
+  ];
+}
+
 async function main() {
   startShell();
   const machine = (await loadPlant({ withLatest: false })).machines.find((m) => m.id === machineId);
@@ -62,6 +78,7 @@ async function main() {
   const byId = new Map(charts.map((chart) => [chart.series.id, chart]));
   subscribe(LIVE_VALUES, { ids: [...byId.keys()] }, (data) => byId.get(data.liveValues.seriesId)?.push(data.liveValues));
   await drawAll(charts); // first: the charts are what the page is for
+  fill(document.getElementById("machine-oee"), () => (machine.site ? oeeBreakdown(machine) : muted(t("oee.no_results"))));
   fill(document.getElementById("machine-alarms"), () => recentAlarms(machine, zone));
   fill(document.getElementById("anomalies"), () => recentAnomalies(machine, zone));
 }

@@ -11,8 +11,9 @@ const HEALTH = `query ($first: Date!, $last: Date!) {
   usage(firstDay: $first, lastDay: $last) { tenantId points activeDevices apiCalls }
   ticketsConnection(statuses: [OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER], first: 200) { nodes { tenantId } }
 }`;
-const CREATE = `mutation ($name: String!, $plan: String!, $template: String, $trial: Boolean!) {
-  createTenant(name: $name, planCode: $plan, template: $template, trial: $trial) { tenant { ${TENANT_FIELDS} } errors { message } }
+const CREATE = `mutation ($name: String!, $plan: String!, $template: String, $trial: Boolean!, $ownerEmail: String, $ownerName: String) {
+  createTenant(name: $name, planCode: $plan, template: $template, trial: $trial, ownerEmail: $ownerEmail, ownerName: $ownerName) {
+    tenant { ${TENANT_FIELDS} } errors { message } }
 }`;
 const MOVE = (field) => `mutation ($id: ID!, $reason: String!) { ${field}(tenantId: $id, reason: $reason) { tenant { ${TENANT_FIELDS} } errors { message } } }`;
 const list = document.getElementById("tenants");
@@ -64,10 +65,13 @@ async function load() {
 async function create(event) {
   event.preventDefault();
   const form = new FormData(event.target);
-  const variables = { name: form.get("name"), plan: form.get("plan"), template: form.get("template") || null, trial: form.has("trial") };
+  const ownerEmail = form.get("owner_email").trim() || null;
+  const variables = { name: form.get("name"), plan: form.get("plan"), template: form.get("template") || null, trial: form.has("trial"),
+    ownerEmail, ownerName: form.get("owner_name").trim() || null };
   const done = await mutate(outcome, "createTenant", CREATE, variables);
   if (!done) { return; }
-  outcome.textContent = t("supplier.created", { name: done.tenant.name });
+  outcome.textContent = ownerEmail ? t("supplier.created_invited", { name: done.tenant.name, email: ownerEmail })
+    : t("supplier.created", { name: done.tenant.name });
   event.target.reset();
   await fill(list, load);
 }

@@ -62,8 +62,8 @@ class InProcessStack:
         False  # the worker also compacts (off by default: most tests need not wait for it); it always exports
     )
     export_dir: str = ""  # the worker's SF_EXPORT_DIR (a fresh temporary folder when empty)
-    # tenancy delivers the mail outbox (to the log: no SMTP here); off by default, so the tests that check
-    # mail start a tenancy of their own that mails a local SMTP server, and no other sender takes its rows
+    # tenancy delivers the mail outbox (to the log: no SMTP here); off by default, so the one test of it
+    # (tests/support/test_notifications.py) runs the only sender, mailing a local SMTP server
     mail_sender: bool = False
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)

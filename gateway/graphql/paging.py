@@ -4,11 +4,17 @@ module only checks `first` and turns the token into `pageInfo`, so every connect
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from services.runtime import errors
 
 MAX_FIRST = 200  # the most nodes a page of a connection holds, unless the field says otherwise
+
+After = Annotated[
+    str | None, strawberry.argument(description="The previous page's `endCursor`; null for the first.")
+]
 
 
 @strawberry.type(description="A page of a list, and where the next one starts.")

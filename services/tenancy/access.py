@@ -7,6 +7,7 @@ import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from services.runtime import keyset
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal, Role, Scope
 from services.runtime.transactions import Transactions
@@ -23,6 +24,7 @@ MAX_KEY_DAYS = 3650
 MAX_FAILURES = 10
 LOCK_MINUTES = 15
 MAX_MEMBERS_PAGE = 200
+MAX_KEYS_PAGE = 200
 
 
 class Access:
@@ -221,10 +223,16 @@ class Access:
             )
         return key, secret
 
-    async def list_api_keys(self, caller: Principal) -> list[ApiKey]:
+    async def list_api_keys(
+        self, caller: Principal, page_size: int, page_token: str
+    ) -> tuple[list[ApiKey], str]:
+        """A page of the tenant's keys, oldest first, and the next page's token; a size of 0 is every key."""
         tenant_id = caller.require_role(*MANAGERS)
+        after = keyset.key_after(page_token, datetime, uuid.UUID)
+        size = keyset.page_size(page_size, MAX_KEYS_PAGE, MAX_KEYS_PAGE) if page_size else None
         async with self._db.tenant(tenant_id) as conn:
-            return await storage.list_api_keys(conn)
+            found = await storage.list_api_keys(conn, after, size + 1 if size else None)
+        return keyset.cut(found, size, lambda k: (k.created_at, k.id)) if size else (found, "")
 
     async def revoke_api_key(self, caller: Principal, key_id: str) -> None:
         tenant_id = caller.require_role(*MANAGERS)

@@ -35,6 +35,10 @@ RANGE = '"1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
 ROWS = {
     "me": ("{ me { kind tenantId } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
     "assets": ("{ assets { id } }", {"a_session", "a_key_read", "b_session"}),
+    "assetsConnection": (
+        "{ assetsConnection(first: 5) { nodes { id } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "machines": ("{ machines { id series { id } } }", {"a_session", "a_key_read", "b_session"}),
     "series": ('{ series(ids: ["{series}"]) { id } }', {"a_session", "a_key_read", "b_session"}),
     "points": (
@@ -63,6 +67,10 @@ ROWS = {
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
     "apiKeys": ("{ apiKeys { id prefix } }", {"a_session", "b_session"}),
+    "apiKeysConnection": (
+        "{ apiKeysConnection(first: 5) { nodes { id prefix } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "oee": (
         '{ oee(assetId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-01-08T00:00:00Z") { total { oee } } }',
         {"a_session", "a_key_read"},

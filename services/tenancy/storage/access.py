@@ -128,9 +128,17 @@ _KEY = (
 )
 
 
-async def list_api_keys(conn: AsyncConnection) -> list[ApiKey]:
+async def list_api_keys(
+    conn: AsyncConnection, after: tuple = (None, None), limit: int | None = None
+) -> list[ApiKey]:
+    """The tenant's keys oldest first, past the (created_at, id) key ``after`` (Nones: from the oldest), at
+    most ``limit`` (None: all)."""
     cur = conn.cursor(row_factory=class_row(ApiKey))
-    await cur.execute(f"{_KEY} ORDER BY created_at, name")
+    await cur.execute(
+        f"{_KEY} WHERE %(at)s::timestamptz IS NULL OR (created_at, id) > (%(at)s, %(id)s::uuid)"
+        " ORDER BY created_at, id LIMIT %(limit)s",
+        {"at": after[0], "id": after[1], "limit": limit},
+    )
     return await cur.fetchall()
 
 

@@ -76,16 +76,14 @@ async def owe(conn, notice: Notice) -> None:
 
 
 def link(public_url: str, kind: str, audience: str, detail: dict) -> str:
-    """Where the recipient acts on it: the supplier portal's tickets or tenants page, or the tenant's web
-    app (which has no ticket page of its own yet: the ticket's id is in the mail, for `ticket(id:)`)."""
+    """Where the recipient acts on it: the ticket in the supplier portal or in the tenant's web app; the
+    supplier portal, or the tenant's supplier directory (where its requests stand)."""
     if kind.startswith("ticket_"):
-        anchor = f"#ticket-{detail['ticket_id']}"
-        return (
-            f"{public_url}/supplier/tickets{anchor}"
-            if audience == SUPPLIER_STAFF
-            else f"{public_url}/{anchor}"
-        )
-    return f"{public_url}/supplier" if audience == SUPPLIER_STAFF else f"{public_url}/"
+        ticket = detail["ticket_id"]
+        if audience == SUPPLIER_STAFF:
+            return f"{public_url}/supplier/tickets#ticket-{ticket}"
+        return f"{public_url}/tickets/{ticket}"
+    return f"{public_url}/supplier" if audience == SUPPLIER_STAFF else f"{public_url}/suppliers"
 
 
 def _actor(detail: dict) -> str:

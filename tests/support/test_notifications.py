@@ -223,7 +223,7 @@ async def test_each_ticket_event_mails_the_other_side_once(tenancy, people, mail
     request = tickets_pb2.CommentTicketRequest(ticket_id=ticket_id, body="We send an engineer.")
     await _ticket_call(tickets, control, "CommentTicket", request, people.acting["s_staff"])
     mails = await _expect(mail_server, people, before, customer)
-    assert f"{PUBLIC_URL}/#ticket-{ticket_id}" in mails[0][2] and "We send an engineer." in mails[0][2]
+    assert f"{PUBLIC_URL}/tickets/{ticket_id}" in mails[0][2] and "We send an engineer." in mails[0][2]
 
     before = _count(mail_server, people)
     moved = tickets_pb2.SetTicketStatusRequest(

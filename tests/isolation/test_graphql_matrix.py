@@ -326,7 +326,9 @@ MUTATIONS = {
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
     # A's grant to B: B's session exports it; A's own readers find no such grant to them (a user error,
-    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py).
+    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py). A supplier's staff
+    # export grants given to their supplier (its admins only), and `export`, `exportsConnection` show a
+    # supplier its own exports of grants, never a tenant's (tests/sharing/test_supplier_grant_exports.py).
     "exportGrant": (
         'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
         {"a_session", "a_key_read", "b_session"},

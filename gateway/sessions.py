@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
@@ -121,6 +122,20 @@ class SessionStore:
             return None
         await self._redis.expire(key, self._idle_s)
         return session
+
+    async def live(self, cookies: Iterable[str]) -> set[str]:
+        """Which of ``cookies`` still name a session within its idle and absolute lifetime, in one round
+        trip and without extending any: an open live socket is no activity (RELIABILITY G3)."""
+        cookies = [c for c in cookies if self._key(c)]
+        if not cookies:
+            return set()
+        found = await self._redis.mget([self._key(c) for c in cookies])
+        now = time.time()
+        return {
+            cookie
+            for cookie, raw in zip(cookies, found, strict=True)
+            if raw is not None and now - json.loads(raw)["created_at"] <= self._max_s
+        }
 
     async def delete(self, cookie: str | None) -> None:
         key = self._key(cookie) if cookie else None

@@ -55,14 +55,18 @@ class Access:
         After MAX_FAILURES wrong passwords in a row the account locks for LOCK_MINUTES; a password reset
         unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer. A hash made
         with weaker parameters than today's is replaced by one made with today's (OWASP; RELIABILITY A1).
+        Each attempt on an account is counted *before* its password is verified (a reservation), so
+        however many arrive at once, at most MAX_FAILURES are verified before the lock (RELIABILITY A2).
         """
         caller.require_service("gateway")
         async with self._db.transaction({}) as conn:
             found = await storage.find_user_by_email(conn, email.strip())
-            locked = found is not None and await storage.is_locked(conn, found[0].id)
+            locked = found is not None and not await storage.reserve_attempt(conn, found[0].id, MAX_FAILURES)
         user, stored_hash = found if found else (None, None)
+        if locked:
+            await self._refuse(caller, email, user, locked)
         verified = await self._passwords.verify(stored_hash, password) and user is not None
-        if locked or not verified:
+        if not verified:
             await self._refuse(caller, email, user, locked)
         upgraded = await self._passwords.hash(password) if self._passwords.needs_rehash(stored_hash) else None
         async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
@@ -105,8 +109,9 @@ class Access:
             tenant_id=row[0], device_id=row[1], state=row[3], cell=row[4], points_per_second=row[5]
         )
 
-    async def authenticate_api_key(self, caller: Principal, key: str) -> Principal:
-        """The key's principal; every use is audited and its last-used time kept."""
+    async def authenticate_api_key(self, caller: Principal, key: str, recheck: bool = False) -> Principal:
+        """The key's principal; every use is audited and its last-used time kept, except the gateway's
+        re-checks of a key already in use on an open live socket (every few seconds, RELIABILITY G3)."""
         caller.require_service("gateway")
         prefix = credentials.api_key_prefix(key)
         if prefix is None:
@@ -118,7 +123,6 @@ class Access:
             tenant_id, key_id, _, scopes, expired, state, cell = row
             if expired:
                 raise BadCredentials("API key expired", reason="KEY_EXPIRED")
-            await storage.touch_api_key(conn, key_id)
             principal = Principal(
                 Kind.API_KEY,
                 str(key_id),
@@ -127,7 +131,11 @@ class Access:
                 origin=caller.origin,
                 cell=cell,
             )
-            await audit.record(conn, principal, "api_key.use", target=str(key_id), detail={"state": state})
+            if not recheck:
+                await storage.touch_api_key(conn, key_id)
+                await audit.record(
+                    conn, principal, "api_key.use", target=str(key_id), detail={"state": state}
+                )
         return principal
 
     async def create_user(

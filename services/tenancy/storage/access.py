@@ -162,22 +162,29 @@ async def touch_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> None:
     )
 
 
-async def is_locked(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
+async def reserve_attempt(conn: AsyncConnection, user_id: uuid.UUID, max_failures: int) -> bool:
+    """Count a sign-in attempt before its password is checked; False (nothing counted) when the account
+    is locked or ``max_failures`` attempts are already counted. The row lock makes concurrent attempts
+    take their turns, so no more than ``max_failures`` pass between a success and the lock."""
     cur = await conn.execute(
-        "SELECT coalesce(locked_until > now(), false) FROM tenancy.users WHERE id = %s", [user_id]
+        "UPDATE tenancy.users SET failed_logins = failed_logins + 1"
+        " WHERE id = %s AND coalesce(locked_until <= now(), true) AND failed_logins < %s"
+        " RETURNING failed_logins",
+        [user_id, max_failures],
     )
-    return (await cur.fetchone())[0]
+    return await cur.fetchone() is not None
 
 
 async def record_failure(
     conn: AsyncConnection, user_id: uuid.UUID, max_failures: int, lock_minutes: int
 ) -> bool:
-    """Count a failed sign-in atomically; True when this failure locked the account."""
+    """A counted attempt failed; locks the account (and starts a new count) when the count is full.
+    True when the account is locked."""
     cur = await conn.execute(
         "UPDATE tenancy.users SET"
-        " locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s)"
+        " locked_until = CASE WHEN failed_logins >= %(max)s THEN now() + make_interval(mins => %(mins)s)"
         "                ELSE locked_until END,"
-        " failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END"
+        " failed_logins = CASE WHEN failed_logins >= %(max)s THEN 0 ELSE failed_logins END"
         " WHERE id = %(id)s RETURNING coalesce(locked_until > now(), false)",
         {"max": max_failures, "mins": lock_minutes, "id": user_id},
     )

@@ -100,7 +100,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
     backends = Backends(
         settings.tenancy_target, settings.analytics_target, settings.worker_target, settings.signing_key
     )
-    sessions = SessionStore(redis, settings.session_idle_s, settings.session_max_s)
+    sessions = SessionStore(
+        redis, settings.session_idle_s, settings.session_max_s, settings.session_admin_idle_s
+    )
     meter = ApiCallMeter(backends, settings.usage_interval_s)
     guards = Guards(
         PlanLimits(backends, load_limits(settings.catalog_dir)),

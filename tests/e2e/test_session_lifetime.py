@@ -52,7 +52,7 @@ async def works(base_url: str, cookie: str) -> bool:
 
 async def person(tenancy, role: int) -> tuple[str, str]:
     """A new user with ``role`` in a new tenant: email and password."""
-    tenant, owner = await tenancy.tenant(OPERATOR)
+    _, owner = await tenancy.tenant(OPERATOR)
     email, password = f"life-{secrets.token_hex(4)}@example.com", "a-long-password"
     request = pb.CreateUserRequest(email=email, password=password, display_name="L", role=role)
     await tenancy.call("CreateUser", request, owner)

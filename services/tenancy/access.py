@@ -64,10 +64,10 @@ class Access:
             locked = found is not None and not await storage.reserve_attempt(conn, found[0].id, MAX_FAILURES)
         user, stored_hash = found if found else (None, None)
         if locked:
-            await self._refuse(caller, email, user, locked)
+            await self._refuse(caller, email, user, checked=False)
         verified = await self._passwords.verify(stored_hash, password) and user is not None
         if not verified:
-            await self._refuse(caller, email, user, locked)
+            await self._refuse(caller, email, user, checked=True)
         upgraded = await self._passwords.hash(password) if self._passwords.needs_rehash(stored_hash) else None
         async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
             await storage.clear_failures(conn, user.id)
@@ -80,13 +80,21 @@ class Access:
                 await audit.record(conn, caller, "login", tenant_id=membership.tenant.id, target=str(user.id))
         return user, memberships, suppliers
 
-    async def _refuse(self, caller: Principal, email: str, user: User | None, locked: bool) -> None:
+    async def _refuse(self, caller: Principal, email: str, user: User | None, *, checked: bool) -> None:
+        """Audited `login.fail` when the password was checked (this failure may lock the account),
+        `login.locked` when nothing was checked: the account is locked or its attempts are all taken."""
+        locked = not checked
         async with self._db.transaction({}) as conn:
-            if user is not None and not locked:
+            if checked and user is not None:
                 locked = await storage.record_failure(conn, user.id, MAX_FAILURES, LOCK_MINUTES)
             target = str(user.id) if user else email.strip()[:200]
             await audit.record(
-                conn, caller, "login.locked" if locked else "login.fail", target=target, outcome="failed"
+                conn,
+                caller,
+                "login.fail" if checked else "login.locked",
+                target=target,
+                outcome="failed",
+                detail={"locked": True} if checked and locked else None,
             )
         if locked:
             raise BadCredentials(

@@ -55,13 +55,16 @@ class Access:
         After MAX_FAILURES wrong passwords in a row the account locks for LOCK_MINUTES; a password reset
         unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer. A hash made
         with weaker parameters than today's is replaced by one made with today's (OWASP; RELIABILITY A1).
-        Each attempt on an account is counted *before* its password is verified (a reservation), so
-        however many arrive at once, at most MAX_FAILURES are verified before the lock (RELIABILITY A2).
+        Each attempt on an account is counted *before* its password is verified, and the one that fills
+        the count locks the account, so however many arrive at once, at most MAX_FAILURES are verified
+        (RELIABILITY A2).
         """
         caller.require_service("gateway")
         async with self._db.transaction({}) as conn:
             found = await storage.find_user_by_email(conn, email.strip())
-            locked = found is not None and not await storage.reserve_attempt(conn, found[0].id, MAX_FAILURES)
+            locked = found is not None and not await storage.reserve_attempt(
+                conn, found[0].id, MAX_FAILURES, LOCK_MINUTES
+            )
         user, stored_hash = found if found else (None, None)
         if locked:
             await self._refuse(caller, email, user, checked=False)
@@ -81,12 +84,12 @@ class Access:
         return user, memberships, suppliers
 
     async def _refuse(self, caller: Principal, email: str, user: User | None, *, checked: bool) -> None:
-        """Audited `login.fail` when the password was checked (this failure may lock the account),
-        `login.locked` when nothing was checked: the account is locked or its attempts are all taken."""
+        """Audited `login.fail` when the password was checked (its attempt was counted and may have
+        locked the account), `login.locked` when nothing was checked: the account is locked."""
         locked = not checked
         async with self._db.transaction({}) as conn:
             if checked and user is not None:
-                locked = await storage.record_failure(conn, user.id, MAX_FAILURES, LOCK_MINUTES)
+                locked = await storage.is_locked(conn, user.id)
             target = str(user.id) if user else email.strip()[:200]
             await audit.record(
                 conn,

@@ -172,3 +172,19 @@ async def test_a_socket_without_connection_init_is_closed_4408_after_10_s(stack,
         assert 9.5 <= elapsed <= 10.5, elapsed
     finally:
         await client.close()
+
+
+async def test_the_legacy_graphql_ws_protocol_is_not_spoken(stack, signer):
+    """Its `start` before `connection_init` cannot happen: a socket asking only for `graphql-ws` is closed
+    before any message is read (4406, graphql-transport-ws's "Subprotocol not acceptable")."""
+    _, client = await signed_in(stack, signer)
+    url = stack.gateway_url.replace("http", "ws") + "/graphql"
+    headers = {"Cookie": client.http.headers["cookie"]}
+    ws = await websockets.connect(url, subprotocols=["graphql-ws"], additional_headers=headers)
+    try:
+        with contextlib.suppress(websockets.ConnectionClosed):  # closed already, or right after
+            await ws.send(json.dumps({"id": "1", "type": "start", "payload": {"query": LIVE}}))
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 4406, (ws.close_code, ws.close_reason)
+    finally:
+        await client.close()

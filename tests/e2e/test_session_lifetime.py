@@ -40,7 +40,11 @@ async def signs_in(base_url: str, email: str, password: str, cookie: str | None 
         headers = {"cookie": cookie} if cookie else {}
         response = await http.post("/login", data={"email": email, "password": password}, headers=headers)
         assert response.status_code == 303, response.text
-        return session_cookie(response)
+        header = response.headers["set-cookie"]
+        assert header.startswith("__Host-") and "Secure" in header and "Domain=" not in header, header
+        cookie = session_cookie(response)
+        assert len(cookie.split(".", 1)[1]) >= 43  # 32 random bytes, base64: 256 bits
+        return cookie
 
 
 async def works(base_url: str, cookie: str) -> bool:

@@ -113,7 +113,9 @@ class LiveWatch:
         ended = [(w, e) for w, e in zip(watched, endings, strict=True) if e is not None]
         for w, _ in ended:
             self.forget(w)
-        await asyncio.gather(*(w.end(e) for w, e in ended))
+        closing = await asyncio.gather(*(w.end(e) for w, e in ended), return_exceptions=True)
+        for failed in (c for c in closing if isinstance(c, Exception)):  # a socket already gone, say
+            log.warning("live socket not closed cleanly", extra={"error": repr(failed)})
 
     async def _endings(self, callers: Sequence[Caller]) -> list[Ending | None]:
         live_cookies = await self._sessions.live({c.credential for c in callers if c.by_cookie})

@@ -20,6 +20,7 @@ def most_first(field: str) -> int:
     """The largest `first` the connection ``field`` allows (checked before execution by `cost.py`)."""
     return MOST_FIRST.get(field, MAX_FIRST)
 
+
 After = Annotated[
     str | None, strawberry.argument(description="The previous page's `endCursor`; null for the first.")
 ]

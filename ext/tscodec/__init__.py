@@ -78,5 +78,7 @@ def check_stats(blob: bytes, timestamps, values) -> None:
     aggregates and skip blocks from the statistics alone. NaNs compare equal here, whatever their payload."""
     count, nans, *times, low, high, total, first, last = summarize(timestamps, values)
     expected = block_stats(count, nans, tuple(times), (low, high, total, first, last))
-    if not all(a == b or (a != a and b != b) for a, b in zip(astuple(stats(blob)), astuple(expected))):
+    if not all(
+        a == b or (a != a and b != b) for a, b in zip(astuple(stats(blob)), astuple(expected), strict=True)
+    ):
         raise CodecError("corrupt header: its statistics do not describe the points")

@@ -87,22 +87,29 @@ def ingest_one(data: bytes) -> None:
         session_of(request)
         entries, blocks = incoming(request)
         charged = footprint(entries, blocks)
-        held = peak_bytes(encoded_batch, entries, blocks)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        encoded = encoded_batch(entries, blocks)
+        held = tracemalloc.get_traced_memory()[1] - before
     except MalformedBatch:
         return
+    check_rows(encoded)
     assert held <= charged + 10 * len(data) + SLACK_BYTES, (held, charged, data.hex())
 
 
-def encoded_batch(entries, blocks) -> None:
-    for series in validate(entries, blocks, now_ns=NOW_NS):
+def encoded_batch(entries, blocks) -> list:
+    """What ingest makes of a batch before writing: each series with the block rows it will store."""
+    return [(series, encode_blocks(series)) for series in validate(entries, blocks, now_ns=NOW_NS)]
+
+
+def check_rows(encoded: list) -> None:
+    """Sorted series whose rows decode to exactly their points, with statistics that describe them."""
+    for series, rows in encoded:
         assert np.all(series.timestamps[1:] >= series.timestamps[:-1])
-        rows = encode_blocks(series)
-        timestamps = np.concatenate([tscodec.decode(row.payload)[0] for row in rows])
-        values = np.concatenate([tscodec.decode(row.payload)[1] for row in rows])
-        assert timestamps.tobytes() == series.timestamps.tobytes()
-        assert values.tobytes() == series.values.tobytes()
-        for row in rows:
-            row_ts, row_vs = tscodec.decode(row.payload)
+        columns = [tscodec.decode(row.payload) for row in rows]
+        assert np.concatenate([c[0] for c in columns]).tobytes() == series.timestamps.tobytes()
+        assert np.concatenate([c[1] for c in columns]).tobytes() == series.values.tobytes()
+        for row, (row_ts, row_vs) in zip(rows, columns, strict=True):
             assert row.count == row_ts.size and row.nan_count == int(np.isnan(row_vs).sum())
             assert (row.start_ns, row.end_ns) == (int(row_ts.min()), int(row_ts.max()))
 

@@ -1,0 +1,72 @@
+"""RELIABILITY S2: schemathesis generates operations from the exported schema (``gateway/schema.graphql``)
+and sends them, as a pro tenant's read-and-write API key, to the real gateway and services.
+
+Whatever it sends, the gateway answers without a 5xx, without an ``INTERNAL`` error (an expected failure
+is a typed error such as ``BAD_USER_INPUT``), without a traceback, and without an id of another tenant.
+Schemathesis calls with ``requests``, so the cases run in a thread while the stack serves on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, seed, settings
+
+from services.runtime.principal import Kind, Principal, Role
+from sf.seeding import create_tenant
+from sfcloud.v1 import tenancy_pb2 as pb
+
+SCHEMA = Path(__file__).resolve().parents[2] / "gateway" / "schema.graphql"
+
+
+async def fuzz_gateway(stack, signer, tenancy, examples: int) -> dict[str, int]:
+    """Send ``examples`` generated operations; counts of the answers by kind."""
+    ours = await create_tenant(stack.targets["tenancy"], signer, "Fuzzed", plan="pro")
+    theirs = await create_tenant(stack.targets["tenancy"], signer, "Bystander", plan="pro")
+    owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=ours.id, role=Role.OWNER)
+    key = (
+        await tenancy.call("CreateApiKey", pb.CreateApiKeyRequest(name="f", scopes=["read", "write"]), owner)
+    ).key
+    foreign = {str(theirs.id), theirs.machine_id, *map(str, theirs.series_ids)}
+    schema = schemathesis.graphql.from_path(SCHEMA)
+    counts = {"answered": 0, "refused": 0}
+
+    @seed(20261206)
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=schema.as_strategy())
+    def send(case):
+        response = case.call(
+            base_url=stack.gateway_url, headers={"authorization": f"Bearer {key}"}, timeout=30
+        )
+        text = response.text
+        assert response.status_code < 500, text
+        assert "Traceback" not in text and 'File "' not in text, text
+        assert not any(found in text for found in foreign), text
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            counts["refused"] += 1  # an HTTP refusal (400, 405, 413, 429) in plain text
+            return
+        body = response.json()
+        codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
+        assert "INTERNAL" not in codes, (case.body, text)
+        counts["refused" if codes else "answered"] += 1
+
+    await asyncio.to_thread(send)
+    return counts
+
+
+async def test_generated_operations_get_no_server_error(stack, signer, tenancy):
+    """RELIABILITY S2: 100 generated operations: no 5xx, no INTERNAL, no traceback, no foreign id."""
+    counts = await fuzz_gateway(stack, signer, tenancy, 100)
+    assert counts["answered"] > 0
+
+
+@pytest.mark.long
+@pytest.mark.timeout(1800)
+async def test_two_thousand_generated_operations_get_no_server_error(stack, signer, tenancy):
+    """RELIABILITY S2: 2,000 generated operations, as above."""
+    counts = await fuzz_gateway(stack, signer, tenancy, 2_000)
+    assert counts["answered"] > 0

@@ -1,8 +1,9 @@
 """RELIABILITY S2: schemathesis generates operations from the exported schema (``gateway/schema.graphql``)
 and sends them, as a pro tenant's read-and-write API key, to the real gateway and services.
 
-Whatever it sends, the gateway answers without a 5xx, without an ``INTERNAL`` error (an expected failure
-is a typed error such as ``BAD_USER_INPUT``), without a traceback, and without an id of another tenant.
+Whatever it sends, the gateway answers with data of the types the schema declares (or errors), without a
+5xx, without an ``INTERNAL`` error (an expected failure is a typed error such as ``BAD_USER_INPUT``),
+without a traceback, and without an id of another tenant.
 Schemathesis calls with ``requests``, so the cases run in a thread while the stack serves on the loop.
 """
 
@@ -66,6 +67,7 @@ async def fuzz_gateway(stack, signer, tenancy, examples: int) -> dict[str, int]:
         except ValueError:  # an HTTP refusal (400, 405, 413, 429) in plain text
             counts["refused"] += 1
             return
+        case.operation.validate_response(response, case=case)  # data of the declared types, or errors
         codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
         assert "INTERNAL" not in codes, (case.body, text)
         counts["refused" if codes else "answered"] += 1

@@ -33,6 +33,9 @@ from tests.codec.fuzzing import seal
 
 NOW_NS = 1_796_515_200 * 10**9  # 2026-12-06, so that runs are repeatable
 SLACK_BYTES = 64 * 1024  # interpreter and numpy bookkeeping around a call
+# The pure-Python reader takes seconds for a blob declaring half a million points (linear, as docs/CODEC.md
+# allows), past libFuzzer's hang limit once instrumented: larger blobs go through the compiled reader alone.
+REFERENCE_POINTS = 50_000
 
 
 def decoded(decode, blob: bytes) -> tuple[bytes, bytes] | None:
@@ -65,7 +68,8 @@ def codec_one(data: bytes) -> None:
     """Both readers decode a blob to the same bits or both refuse it; the compiled reader holds at most
     what docs/CODEC.md allows: 16 bytes per declared point for the result and 40 of scratch (a tiny blob
     of a constant series rightly decodes to megabytes), plus ten times the input."""
-    assert decoded(tscodec.decode, data) == decoded(reference.decode, data), data.hex()
+    if declared_points(data) <= REFERENCE_POINTS:
+        assert decoded(tscodec.decode, data) == decoded(reference.decode, data), data.hex()
     held = peak_bytes(refused_or_decoded, data)
     assert held <= 56 * declared_points(data) + 10 * len(data) + SLACK_BYTES, (held, data.hex())
 

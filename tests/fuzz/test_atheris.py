@@ -36,8 +36,13 @@ def fuzz(target: str, runs: int, folder: Path) -> str:
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, env=os.environ, capture_output=True, text=True, check=False)
     found = [p.name for p in artifacts.iterdir()]
-    assert done.returncode == 0 and not found, f"{found}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0 and not found, f"{found}\n{failure_of(done.stderr)}"
     return done.stderr
+
+
+def failure_of(report: str) -> str:
+    """The Python traceback and the saved input of a failed run (libFuzzer's progress lines left out)."""
+    return report[report.find("=== Uncaught") :][-6000:] if "=== Uncaught" in report else report[-4000:]
 
 
 def executed(report: str) -> int:

@@ -99,3 +99,20 @@ async def test_a_literal_its_scalar_refuses_is_bad_user_input(developer):
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "Timestamp" in error["message"] and "RFC 3339" in error["message"], error
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"), [("to", "2263-01-01T00:00:00Z"), ("from", "1677-01-01T00:00:00Z")]
+)
+async def test_a_time_past_sixty_four_bits_is_bad_user_input(developer, argument, value):
+    """RELIABILITY S2: schemathesis's find: ``oee(to: "2263-01-01T00:00:00Z")`` passed the Timestamp scalar,
+    then could not be put in the gRPC request's int64 and came back INTERNAL."""
+    times = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z", argument: value}
+    query = (
+        'query($from: Timestamp!, $to: Timestamp!) { oee(assetId: "x", from: $from, to: $to) { timeZone } }'
+    )
+    async with developer.client() as client:
+        response = await client.post("/graphql", json={"query": query, "variables": times})
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "64 bits" in error["message"], error

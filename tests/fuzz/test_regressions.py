@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import tscodec
-from services.ingest.batches import MalformedBatch, validate
+from services.ingest.admission import footprint
+from services.ingest.batches import IncomingSeries, MalformedBatch, validate
 from services.ingest.handlers import incoming
 from sfcloud.v1 import ingest_pb2
 from tests.codec.fuzzing import seal
+from tests.fuzz.targets import encoded_batch
 from tscodec import format_v2
 
 # atheris, 2026-12-06: a device's version-1 block whose checksum covers a header with statistics (time
@@ -70,3 +73,23 @@ def test_honest_blocks_pass_the_statistics_check(values):
     block = ingest_pb2.SeriesBlock(series_id="00000000-0000-0000-0000-000000000001", payload=blob)
     [series] = validate(*incoming(ingest_pb2.IngestRequest(blocks=[block])), now_ns=NOW_NS)
     assert series.payload == blob
+
+
+@pytest.mark.xfail(
+    strict=True, reason="not fixed: footprint does not charge the block per UTC hour ingest makes"
+)
+def test_points_in_distinct_hours_are_charged_what_they_hold():
+    """RELIABILITY S2: atheris's find: a batch whose points lie an hour apart becomes one block per point, and
+    holds about seven times what admission charged for it (``footprint``)."""
+    timestamps = (1_796_000_000 * 10**9 + 3600 * 10**9 * np.arange(10_000)).tolist()
+    entries = [IncomingSeries("00000000-0000-0000-0000-000000000001", timestamps, [1.5] * len(timestamps))]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        [(_, rows)] = encoded_batch(entries, [])
+        held = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert len(rows) == 10_000
+    assert held <= footprint(entries)

@@ -38,15 +38,14 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
         session: uuid.UUID | None = None
         last = -1
         async for request in until_draining(request_iterator, self._draining, self._idle_s):
-            session = session or _session_of(request)
+            session = session or session_of(request)
             if request.batch_no <= last:
                 raise MalformedBatch.of(
                     "batch_no",
                     f"{request.batch_no} is not after {last}: batch numbers increase within a session",
                 )
             last = request.batch_no
-            entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
-            blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
+            entries, blocks = incoming(request)
             key = BatchKey(session, request.batch_no)
             lane = BACKFILL if request.lane == ingest_pb2.LANE_BACKFILL else LIVE
             outcome = await self._service.ingest(principal, key, entries, blocks, lane)
@@ -58,7 +57,13 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             )
 
 
-def _session_of(request: ingest_pb2.IngestRequest) -> uuid.UUID:
+def incoming(request: ingest_pb2.IngestRequest) -> tuple[list[IncomingSeries], list[IncomingBlock]]:
+    """The request's plain series and blocks as the rules in ``batches.py`` take them (still unvalidated)."""
+    entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
+    return entries, [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
+
+
+def session_of(request: ingest_pb2.IngestRequest) -> uuid.UUID:
     """The client's session id, or a fresh one for a stream that sends none."""
     if not request.session_id:
         return uuid.uuid4()

@@ -12,12 +12,11 @@ What the budget cannot bound is reception: a stream that is sending holds its on
 the message limit, twice that while it is parsed) until the batch is admitted or refused. Only the message
 limit and the number of devices per process bound that part.
 
-Bytes are not the only limit: the batches in progress at once are capped too (``max_batches``, by default the
-database pool's connections). Without that cap a budget of small-enough batches admitted more than the
-pool could serve, and under overload they queued for a connection until the pool's 5 s timeout refused them
-with a misleading "database unavailable" (and starved the readiness check, so the process reported itself
-down): the slow, late refusal this module exists to prevent. A batch over the cap waits and is refused exactly
-like one over the byte budget.
+The default budget (64 MB) is sized to the database, not to memory alone: at 256 MB, under heavy overload with
+large batches (48 devices sending 100,000 points each, 8 MB of budget a batch) the process admitted about 32
+batches for its 8 database connections, and the last of them waited for a connection until the pool's 5 s
+timeout refused them as "database unavailable" (and starved the readiness check, so the process reported itself
+down): the slow, misleading refusal this module exists to prevent (RELIABILITY D5).
 
 A batch larger than the whole budget is admitted when nothing else is in flight: refusing it for good would
 stop a device whose batch is valid (the message limit and ``MAX_POINTS`` already bound it), and a budget below
@@ -87,12 +86,9 @@ class Admission:
         wait_s: float,
         retry_after_s: float = RETRY_AFTER_S,
         jitter: Callable[[], float] = random.random,
-        max_batches: int | None = None,
     ) -> None:
         self.budget_bytes = budget_bytes
-        self.max_batches = max_batches
         self.in_flight = 0  # bytes of the batches admitted and not yet finished
-        self.batches = 0  # batches admitted and not yet finished
         self.high_water = 0  # the most ``in_flight`` has ever been: what the budget held the process to
         self.refused = 0
         self._wait_s = wait_s
@@ -126,19 +122,14 @@ class Admission:
             raise self._busy()
 
     def _fits(self, cost: int) -> bool:
-        if self.batches == 0:
-            return True
-        below_cap = self.max_batches is None or self.batches < self.max_batches
-        return below_cap and self.in_flight + cost <= self.budget_bytes
+        return self.in_flight == 0 or self.in_flight + cost <= self.budget_bytes
 
     def _take(self, cost: int) -> None:
         self.in_flight += cost
-        self.batches += 1
         self.high_water = max(self.high_water, self.in_flight)
 
     def _release(self, cost: int) -> None:
         self.in_flight -= cost
-        self.batches -= 1
         self._wake()
 
     def _wake(self) -> None:

@@ -39,9 +39,7 @@ class IngestServer:
         self.core.grpc.add_readiness_check(self.cells.check)
         self.usage = UsageReporter(self.cells, tenancy, identity, settings.usage_interval_s)
         self._usage_task: asyncio.Task | None = None
-        self.admission = Admission(
-            settings.max_inflight_bytes, settings.admission_wait_s, max_batches=settings.max_inflight_batches
-        )
+        self.admission = Admission(settings.max_inflight_bytes, settings.admission_wait_s)
         service = IngestService(
             self.cells,
             catalog,

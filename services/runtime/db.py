@@ -21,14 +21,13 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from services.runtime.errors import DatabaseFull, ResourceExhausted, Unavailable
 
 TENANT_SETTING = "app.tenant_id"
-POOL_SIZE = 8  # connections a service keeps to one database at most
 DISK_FULL_RETRY_S = 10.0  # space comes back by an operator's hand: minutes, not milliseconds
 
 
 class Database:
     """A connection pool for one service's application role."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = POOL_SIZE, name: str = "sf") -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "sf") -> None:
         self.pool = AsyncConnectionPool(
             url,
             min_size=min_size,

@@ -157,18 +157,3 @@ def test_footprint_counts_what_the_request_holds_and_the_work_per_point():
     assert footprint([], [block]) == ENTRY_BYTES + len(payload) + 5000 * WORK_BYTES_PER_POINT
     garbage = IncomingBlock("s", b"not a block")  # refused by validation before it is decoded
     assert footprint([], [garbage]) == ENTRY_BYTES + len(b"not a block")
-
-
-async def test_batches_over_the_cap_are_refused_like_bytes_over_the_budget():
-    """RELIABILITY D5: no more batches in progress than the database has connections, however small they are."""
-    admission = Admission(1000, wait_s=0.02, max_batches=2)
-    release = asyncio.Event()
-    holders = [await started(hold(admission, 10, release)) for _ in range(2)]
-    with pytest.raises(ServerBusy):
-        async with admission.admit(10):
-            pytest.fail("admitted over the cap")
-    assert (admission.batches, admission.in_flight, admission.refused) == (2, 20, 1)
-    release.set()
-    await asyncio.gather(*holders)
-    async with admission.admit(10):
-        assert admission.batches == 1

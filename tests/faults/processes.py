@@ -67,6 +67,11 @@ class ServiceProcess:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        """The process id, for reading its memory from /proc."""
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 

@@ -50,6 +50,7 @@ class WebRow:
     url: str = ""
     target: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    query: str = ""  # a GraphQL document POSTed as JSON, with the same placeholders
     graphql: bool = False  # strangers' answers are GraphQL errors (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND)
 
 
@@ -81,11 +82,12 @@ def download(url: str, target: str) -> WebRow:
     return WebRow(status, url, target)
 
 
-def graphql(url: str = "", target: str = "") -> WebRow:
-    return WebRow(dict.fromkeys(CALLERS, 200), url, target, graphql=True)
+def graphql(url: str = "", target: str = "", query: str = "") -> WebRow:
+    return WebRow(dict.fromkeys(CALLERS, 200), url, target, query=query, graphql=True)
 
 
-TICKET = urllib.parse.quote('{ ticket(id: "{ticket}") { ticket { id subject } } }', safe="{}")
+TICKET = '{ ticket(id: "{ticket}") { ticket { id subject } } }'
+
 ROWS: dict[tuple[str, str], WebRow] = {
     ("GET", "/"): tenant_page(),
     ("GET", "/alarms"): tenant_page(),
@@ -132,8 +134,8 @@ ROWS: dict[tuple[str, str], WebRow] = {
     ),
     ("GET", "/healthz"): public(),
     ("GET", "/readyz"): public(),
-    ("GET", "/graphql"): graphql(f"/graphql?query={TICKET}", "ticket"),
-    ("POST", "/graphql"): graphql(target="ticket"),
+    ("GET", "/graphql"): graphql("/graphql?query=" + urllib.parse.quote(TICKET, safe="{}"), "ticket"),
+    ("POST", "/graphql"): graphql(target="ticket", query=TICKET),
     ("GET", "/static/vendor/{path}"): public(url="/static/vendor/plotly.min.js"),
     ("GET", "/static/{path}"): public(url="/static/app.css"),
 }
@@ -276,14 +278,18 @@ class Answer:
         return Answer(self.status, blank(self.location), blank(self.body))
 
 
-async def _ask(http: httpx.AsyncClient, method: str, row: WebRow, url: str, headers: dict) -> Answer:
+async def _ask(
+    http: httpx.AsyncClient, method: str, row: WebRow, template: str, ids: dict, headers: dict
+) -> tuple[str, Answer]:
+    """What was sent (the URL and any GraphQL document, ids filled in) and the answer."""
+    url, query = _filled(template, ids), _filled(row.query, ids)
     sent = headers | row.headers
-    if method == "POST" and row.graphql:
-        query = _filled('{ ticket(id: "{ticket}") { ticket { id subject } } }', {"ticket": url})
-        response = await http.post("/graphql", json={"query": query}, headers=sent)
+    if query:
+        response = await http.post(url, json={"query": query}, headers=sent)
     else:
         response = await http.request(method, url, headers=sent)
-    return Answer(response.status_code, response.headers.get("location", ""), response.text)
+    answer = Answer(response.status_code, response.headers.get("location", ""), response.text)
+    return url + query, answer
 
 
 def _codes(answer: Answer) -> set[str]:
@@ -301,25 +307,21 @@ async def test_web_matrix(stack, web_world, route):
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http:
         for who in CALLERS:
             headers = web_world.headers[who]
-            url = ids[row.target] if method == "POST" and row.graphql else _filled(template, ids)
-            answer = await _ask(http, method, row, url, headers)
+            sent, answer = await _ask(http, method, row, template, ids, headers)
             assert answer.status == row.status[who], (
-                f"{method} {url} as {who}: {answer.status} {answer.body[:300]}"
+                f"{method} {sent} as {who}: {answer.status} {answer.body[:300]}"
             )
             if who not in STRANGERS:
                 continue
             shown = answer.body + answer.location
-            leaked = {item for item in web_world.a_data() if item in shown and item not in url}
-            assert not leaked, f"{method} {url} as {who} showed A's {leaked}"
+            leaked = {item for item in web_world.a_data() if item in shown and item not in sent}
+            assert not leaked, f"{method} {sent} as {who} showed A's {leaked}"
             if row.graphql:
                 assert _codes(answer) and _codes(answer) <= DENIED, f"{who}: {answer.body}"
             if row.target:
                 missing = str(uuid.uuid4())
-                elsewhere = _filled(template, ids | {row.target: missing})
-                asked_missing = missing if method == "POST" and row.graphql else elsewhere
-                other = await _ask(http, method, row, asked_missing, headers)
-                asked = ids[row.target]
-                assert answer.blanked(asked) == other.blanked(missing), (
+                _, other = await _ask(http, method, row, template, ids | {row.target: missing}, headers)
+                assert answer.blanked(ids[row.target]) == other.blanked(missing), (
                     f"{method} {template} as {who}: A's {row.target} is told from a missing one"
                 )
 

@@ -62,6 +62,9 @@ class InProcessStack:
         False  # the worker also compacts (off by default: most tests need not wait for it); it always exports
     )
     export_dir: str = ""  # the worker's SF_EXPORT_DIR (a fresh temporary folder when empty)
+    # tenancy delivers the mail outbox (to the log: no SMTP here); off by default, so the one test of it
+    # (tests/support/test_notifications.py) runs the only sender, mailing a local SMTP server
+    mail_sender: bool = False
     cells: dict[str, str] = field(default_factory=dict)  # extra database cells: name → admin URL
     targets: dict[str, str] = field(default_factory=dict)
     servers: dict[str, object] = field(default_factory=dict)  # by name, to look at a running server's state
@@ -90,7 +93,10 @@ class InProcessStack:
         # Tenancy and analytics call each other: analytics' address is chosen before either starts.
         analytics = f"127.0.0.1:{free_port()}"
         tenancy_settings = TenancySettings(
-            self._service("tenancy"), load_demo=self.load_demo, analytics_target=analytics
+            self._service("tenancy"),
+            load_demo=self.load_demo,
+            analytics_target=analytics,
+            mail_sender=self.mail_sender,
         )
         await self._start("tenancy", TenancyServer(tenancy_settings))
         tenancy = self.targets["tenancy"]

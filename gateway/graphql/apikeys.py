@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import After, PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import IsTenantUser
 from gateway.graphql.scalars import Timestamp
@@ -63,10 +64,18 @@ class RevokeApiKeyPayload:
     errors: list[UserError] = strawberry.field(description="Empty when the key was revoked.")
 
 
+@strawberry.type(description="A page of the tenant's API keys, oldest first.")
+class ApiKeyConnection:
+    nodes: list[ApiKey]
+    page_info: PageInfo
+
+
 @strawberry.type
 class ApiKeyQuery:
     @strawberry.field(
-        permission_classes=[IsTenantUser], description="The tenant's API keys, revoked ones too."
+        permission_classes=[IsTenantUser],
+        description="The tenant's API keys, revoked ones too.",
+        deprecation_reason="Use apiKeysConnection: a cursor connection.",
     )
     async def api_keys(self, info: Info) -> list[ApiKey]:
         ctx = info.context
@@ -74,6 +83,18 @@ class ApiKeyQuery:
             ctx.backends.tenancy.ListApiKeys, tenancy_pb2.ListApiKeysRequest(), ctx.principal
         )
         return [ApiKey.from_pb(k) for k in response.api_keys]
+
+    @strawberry.field(
+        permission_classes=[IsTenantUser],
+        description="The tenant's API keys, revoked ones too, oldest first, a page at a time (owners and admins).",
+    )
+    async def api_keys_connection(self, info: Info, first: int = 50, after: After = None) -> ApiKeyConnection:
+        ctx = info.context
+        request = tenancy_pb2.ListApiKeysRequest(page_size=checked_first(first), page_token=after or "")
+        found = await ctx.backends.call(ctx.backends.tenancy.ListApiKeys, request, ctx.principal)
+        return ApiKeyConnection(
+            nodes=[ApiKey.from_pb(k) for k in found.api_keys], page_info=page_info_from(found.next_page_token)
+        )
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ import math
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql.paging import After, PageInfo, checked_first, page_info_from
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from sfcloud.v1 import query_pb2, tenancy_pb2
@@ -172,6 +173,12 @@ def machines_of(assets: list[tenancy_pb2.Asset]) -> list[Machine]:
     ]
 
 
+@strawberry.type(description="A page of the asset tree, parents first.")
+class AssetConnection:
+    nodes: list[Asset]
+    page_info: PageInfo
+
+
 @strawberry.type
 class AssetQuery:
     @strawberry.field(permission_classes=[IsSignedIn], description="Who is signed in, and in which tenant.")
@@ -179,10 +186,25 @@ class AssetQuery:
         return viewer_of(info.context.caller)
 
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanReadTenant], description="The asset tree, parents first."
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The asset tree, parents first.",
+        deprecation_reason="Use assetsConnection: a cursor connection.",
     )
     async def assets(self, info: Info) -> list[Asset]:
         return [Asset.from_pb(a) for a in await _assets(info)]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="The asset tree a page at a time, parents first: sites, then areas, lines and machines,"
+        " each by name.",
+    )
+    async def assets_connection(self, info: Info, first: int = 50, after: After = None) -> AssetConnection:
+        ctx = info.context
+        request = tenancy_pb2.ListAssetsRequest(page_size=checked_first(first), page_token=after or "")
+        found = await ctx.backends.call(ctx.backends.tenancy.ListAssets, request, ctx.principal)
+        return AssetConnection(
+            nodes=[Asset.from_pb(a) for a in found.assets], page_info=page_info_from(found.next_page_token)
+        )
 
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant], description="Every machine of the tenant."

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from gateway.graphql.paging import PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
-from gateway.graphql.permissions import CanExport, IsSignedIn
+from gateway.graphql.permissions import CanExport, CanHoldExports, IsSignedIn
 from gateway.graphql.scalars import Count, Timestamp
 from gateway.graphql.telemetry import After
 from sfcloud.v1 import export_pb2
@@ -86,7 +86,7 @@ class Export:
 class ExportPayload:
     export: Export | None
     errors: list[UserError] = strawberry.field(
-        description="Empty when started; e.g. GRANT_NOT_FOUND (no such grant to your tenant)."
+        description="Empty when started; e.g. GRANT_NOT_FOUND (no such grant to your tenant or supplier)."
     )
 
 
@@ -99,8 +99,8 @@ class ExportConnection:
 @strawberry.type
 class ExportQuery:
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanExport],
-        description="One of the tenant's exports and its progress.",
+        permission_classes=[IsSignedIn, CanHoldExports],
+        description="One of your exports and its progress (a supplier's: its exports of grants given to it).",
     )
     async def export(self, info: Info, id: strawberry.ID) -> Export:
         ctx = info.context
@@ -110,7 +110,7 @@ class ExportQuery:
         )
 
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanExport],
+        permission_classes=[IsSignedIn, CanHoldExports],
         description="The tenant's 50 newest exports.",
         deprecation_reason="Use exportsConnection: a cursor connection.",
     )
@@ -121,8 +121,9 @@ class ExportQuery:
         return [Export.from_pb(e) for e in response.exports]
 
     @strawberry.field(
-        permission_classes=[IsSignedIn, CanExport],
-        description="The tenant's exports, newest first, a page at a time.",
+        permission_classes=[IsSignedIn, CanHoldExports],
+        description="Your exports, newest first, a page at a time (a tenant's own and of grants given to it; a"
+        " supplier's of grants given to it).",
     )
     async def exports_connection(self, info: Info, first: int = 50, after: After = None) -> ExportConnection:
         ctx = info.context
@@ -148,8 +149,9 @@ class ExportMutation:
         return Export.from_pb(response.export)
 
     @strawberry.mutation(
-        permission_classes=[IsSignedIn, CanExport],
-        description="Start an export of a grant given to your tenant: only its series (and the assets that place"
+        permission_classes=[IsSignedIn, CanHoldExports],
+        description="Start an export of a grant given to your tenant or supplier (a supplier's admins): only its"
+        " series (and the assets that place"
         " them), over its time range, as raw points for a RAW grant or per-minute or per-hour aggregates"
         " otherwise. Every step is decided from the grant and shows in the grantor's access log; a revoked or"
         " expired grant is refused (FORBIDDEN), and fails an export still running. Follow it with `export(id)`.",

@@ -171,6 +171,19 @@ class CanExport(BasePermission):
         return principal.kind is Kind.API_KEY and Scope.READ in principal.scopes
 
 
+class CanHoldExports(CanExport):
+    """Whose exports these are: a tenant's exporters (as ``CanExport``), or a supplier's staff, whose exports
+    are of grants given to the supplier (tenancy lets only its admins start and download one)."""
+
+    message = "exports need a tenant owner or admin, an API key with the read scope, or a supplier's staff"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.caller.principal
+        if principal is not None and principal.kind is Kind.USER and principal.tenant_id is None:
+            return principal.supplier_id is not None
+        return super().has_permission(source, info, **kwargs)
+
+
 class CanReadTenantRecord(CanReadTickets):
     """Who reads a tenant's record: its readers (an ingest-only key is not one), or a supplier's staff
     (tenancy shows them the tenants they resell only)."""

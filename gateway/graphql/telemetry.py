@@ -13,6 +13,7 @@ from strawberry.types import Info
 from gateway.graphql.assets import LiveValue, finite
 from gateway.graphql.errors import ApiError
 from gateway.graphql.live import LiveRelay, SeriesFilter
+from gateway.graphql.paging import After
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Duration, Timestamp
 from services.runtime.keys import live_channel
@@ -21,9 +22,6 @@ from sfcloud.v1 import common_pb2, query_pb2
 MAX_LIVE_SERIES = 500
 MAX_ALIGNED_SERIES = 100
 From = Annotated[Timestamp, strawberry.argument(name="from", description="Start of the range (inclusive).")]
-After = Annotated[
-    str | None, strawberry.argument(description="The previous page's `endCursor`; null for the first.")
-]
 
 
 @strawberry.type(description="A page of raw points, as two parallel columns.")

@@ -42,6 +42,8 @@ PAGES = {
         ("/supplier", "supplier_tenants.html", "supplier_tenants"),
         ("/supplier/usage", "supplier_usage.html", "supplier_usage"),
         ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
+        ("/supplier/requests", "supplier_requests.html", "supplier_requests"),
+        ("/supplier/shared", "supplier_shared.html", "supplier_shared"),
         ("/supplier/brand", "supplier_brand.html", "supplier_brand"),
     ],
     "operator": [

@@ -54,6 +54,16 @@ class CellDatabases:
         """A transaction scoped to the tenant, on the tenant's cell (REPEATABLE READ with ``snapshot``)."""
         return self.for_cell(cell).tenant(tenant_id, snapshot=snapshot)
 
+    def supplier(self, supplier_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to one supplier (`app.supplier_id`) on ``cell``: the rows a supplier owns
+        beside a tenant's telemetry (its exports of grants), never the telemetry itself."""
+        return self.for_cell(cell).transaction({"app.supplier_id": str(supplier_id)})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every cell configured here, the default first."""
+        return tuple(self._pools)
+
     async def open_extra(self) -> None:
         for cell, pool in self._pools.items():
             if cell != DEFAULT_CELL:

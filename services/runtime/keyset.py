@@ -1,6 +1,7 @@
-"""Keyset pages of a list that is read newest first: the page token names the last row's sort key, and the
-next page's SQL asks for rows below it (``WHERE (at, id) < (%s, %s) ORDER BY at DESC, id DESC``), so a
-page costs an index step however deep it lies, and rows added meanwhile neither repeat nor hide others.
+"""Keyset pages of a list read in a fixed order (mostly newest first): the page token names the last row's
+sort key, and the next page's SQL asks for rows past it (``WHERE (at, id) < (%s, %s) ORDER BY at DESC, id
+DESC``, or ``>`` for a list read in ascending order), so a page costs an index step however deep it lies,
+and rows added meanwhile neither repeat nor hide others.
 
 A token is opaque to callers (URL-safe base64 of the key as JSON) and checked on the way back: one that
 does not decode into the list's key is INVALID_ARGUMENT, never a silent first page.
@@ -33,7 +34,13 @@ def _aware(text: str) -> datetime:
     return found
 
 
-_PARSE: dict[type, Callable[[Any], Any]] = {datetime: _aware, uuid.UUID: uuid.UUID, int: int}
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+_PARSE: dict[type, Callable[[Any], Any]] = {datetime: _aware, uuid.UUID: uuid.UUID, int: int, str: _text}
 
 
 def token_after(key: Sequence[Any]) -> str:
@@ -42,7 +49,7 @@ def token_after(key: Sequence[Any]) -> str:
 
 
 def key_after(token: str, *kinds: type) -> tuple:
-    """The sort key a token names, each part of its kind (datetime, uuid.UUID or int); all None for the
+    """The sort key a token names, each part of its kind (datetime, uuid.UUID, int or str); all None for the
     first page (an empty token), ready to be SQL parameters."""
     if not token:
         return (None,) * len(kinds)

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import replace
 
+from services.runtime import keyset
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
@@ -15,6 +16,8 @@ from services.tenancy.errors import UnknownParent
 from services.tenancy.models import ASSET_KINDS, MANAGERS, PARENT_KINDS, SERIES_KINDS, Asset, Series
 from services.tenancy.organisations import check_quota
 from services.tenancy.storage import assets as storage
+
+MAX_PAGE = 200  # assets a page of the tree holds
 
 
 class AssetCatalog:
@@ -121,9 +124,15 @@ class AssetCatalog:
                 raise NotFound("series not found", reason="SERIES_NOT_FOUND")
             await audit.record(conn, caller, "series.delete", target=str(target))
 
-    async def list_assets(self, caller: Principal) -> list[Asset]:
+    async def list_assets(
+        self, caller: Principal, page_size: int, page_token: str
+    ) -> tuple[list[Asset], str]:
+        """A page of the tree in tree order and the next page's token; a size of 0 is the whole tree."""
+        after = keyset.key_after(page_token, int, str, uuid.UUID)
+        size = keyset.page_size(page_size, MAX_PAGE, MAX_PAGE) if page_size else None
         async with self._db.tenant(caller.require_tenant()) as conn:
-            return await storage.list_assets(conn)
+            found = await storage.list_assets(conn, after, size + 1 if size else None)
+        return keyset.cut(found, size, storage.tree_key) if size else (found, "")
 
     async def list_series(
         self, caller: Principal, machine_ids: list[str], series_ids: list[str]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.runtime.config import Env
 from services.runtime.settings import ServiceSettings
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
+from services.tenancy.mail_outbox import MailRetry
 
 PORT = 50053
 
@@ -23,6 +24,8 @@ class TenancySettings:
     alarm_flap_count: int = 5  # a rule raising and clearing more often than this within the window flaps
     alarm_flap_window_s: float = 600.0
     analytics_target: str = "127.0.0.1:50052"  # asked for device telemetry when a ticket is opened
+    mail_sender: bool = True  # this process delivers the mail outbox (services/tenancy/mail_outbox.py)
+    mail_retry: MailRetry = field(default_factory=MailRetry)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> TenancySettings:
@@ -37,4 +40,9 @@ class TenancySettings:
             alarm_flap_count=env.int("SF_ALARM_FLAP_COUNT", 5, minimum=1, maximum=1000),
             alarm_flap_window_s=env.int("SF_ALARM_FLAP_WINDOW_S", 600, minimum=10, maximum=86_400),
             analytics_target=env.str("SF_ANALYTICS_TARGET", "127.0.0.1:50052"),
+            mail_sender=env.bool("SF_MAIL_SENDER", True),
+            mail_retry=MailRetry(
+                base_s=env.int("SF_MAIL_RETRY_BASE_S", 5, minimum=1, maximum=3600),
+                give_up_s=env.int("SF_MAIL_GIVE_UP_S", 3 * 86_400, minimum=60, maximum=30 * 86_400),
+            ),
         )

@@ -1,7 +1,8 @@
 """Exports of a grant by its grantee (docs/SHARING.md, "Exporting a grant"): each step decided here and audited
 for the grantor, as every shared read is.
 
-The worker asks (``authorize``) with a token scoped to the grantee tenant at four steps: when the grantee asks
+The worker asks (``authorize``) with a token scoped to the grantee (a tenant, or a supplier: the grantor's
+supplier or an AI-analysis partner) at four steps: when the grantee asks
 for the export, when it starts writing the package, before it publishes it, and before every slice of a
 download. Each step finds the grant through the grantee (another organisation's grant is as unknown as one
 that never existed), checks it is still live, and writes `share.export` (ok, or denied with the reason) to
@@ -9,6 +10,11 @@ the grantor's audit log. An allowed step answers the grant's terms, the owner's 
 the owner's catalog the package may hold: the granted series still in it, their machines and those
 machines' ancestors (nothing else of the grantor's tree). The worker's reads of the points in between go
 through ``Sharing.authorize_read``, one per series.
+
+Who of a grantee may export: a grantee tenant's owners, admins and read-scoped keys (the worker checks the
+token's role and scopes); a supplier grantee's admins, decided here at every step from the supplier's staff
+list, because a supplier's token carries no role. A supplier's export is audited under the grantor with the
+supplier named, so it shows in the supplier's audit log too, as its shared reads do.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id
 from services.tenancy.models import Asset, Series
-from services.tenancy.sharing import reader_actor
+from services.tenancy.sharing import grantee_of_token, reader_actor
 from services.tenancy.sharing_models import LEVEL_NS, Grant
 from services.tenancy.storage import assets as asset_storage
 from services.tenancy.storage import audit as audit_storage
@@ -58,12 +64,14 @@ class GrantExports:
     async def authorize(self, caller: Principal, step: ExportStep) -> ExportTerms:
         """The grant's terms if it still lets its grantee export; audited for the grantor either way."""
         caller.require_service("worker")
-        grantee = caller.require_tenant()
+        grantee, settings = grantee_of_token(caller)
         grant_id, export_id = parse_id("grant_id", step.grant_id), parse_id("export_id", step.export_id)
         if step.stage not in STAGES:
             raise InvalidArgument.of("stage", "must be REQUEST, WRITE, FINISH or DOWNLOAD")
         actor = reader_actor(step.reader)
-        async with self._db.tenant(grantee) as conn:  # row-level security shows only the grants to it
+        async with self._db.transaction(settings) as conn:  # row-level security shows only the grants to it
+            if caller.supplier_id is not None:
+                await _require_supplier_admin(conn, caller.supplier_id, actor)
             grantor = await storage.grantor_of(conn, grant_id, grantee)
         if grantor is None:
             raise NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
@@ -74,7 +82,7 @@ class GrantExports:
             await audit_storage.append(
                 conn,
                 tenant_id=grantor,
-                supplier_id=None,
+                supplier_id=caller.supplier_id,
                 actor=actor,
                 action="share.export",
                 target=str(grant_id),
@@ -85,6 +93,21 @@ class GrantExports:
         if refusal is not None:
             raise refusal
         return terms
+
+
+async def _require_supplier_admin(conn, supplier: uuid.UUID, actor: tuple[str, str]) -> None:
+    """A supplier's export is its admins' to ask for and download: a package is the grantor's data leaving
+    the platform, as a tenant's own export is its owners' and admins'. Staff still read the grant."""
+    kind, subject = actor
+    role = (
+        await org_storage.supplier_role(conn, supplier, parse_id("reader", subject))
+        if kind == "user"
+        else None
+    )
+    if role != "admin":
+        raise PermissionDenied(
+            "a supplier's exports of grants are for its admins", reason="EXPORT_NOT_ALLOWED"
+        )
 
 
 def _refusal(grant: Grant | None, grant_id: uuid.UUID) -> ServiceError | None:

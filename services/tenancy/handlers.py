@@ -217,7 +217,9 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
 
     async def AuthenticateApiKey(self, request, context) -> pb.AuthenticateApiKeyResponse:
-        principal = await self._access.authenticate_api_key(current_principal(), request.key)
+        principal = await self._access.authenticate_api_key(
+            current_principal(), request.key, recheck=request.recheck
+        )
         return pb.AuthenticateApiKeyResponse(
             tenant_id=str(principal.tenant_id),
             key_id=principal.subject,
@@ -441,17 +443,20 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         return pb.CreateApiKeyResponse(api_key=api_key_pb(key), key=secret)
 
     async def ListApiKeys(self, request, context) -> pb.ListApiKeysResponse:
-        return pb.ListApiKeysResponse(
-            api_keys=[api_key_pb(k) for k in await self._access.list_api_keys(current_principal())]
+        keys, token = await self._access.list_api_keys(
+            current_principal(), request.page_size, request.page_token
         )
+        return pb.ListApiKeysResponse(api_keys=[api_key_pb(k) for k in keys], next_page_token=token)
 
     async def RevokeApiKey(self, request, context) -> pb.RevokeApiKeyResponse:
         await self._access.revoke_api_key(current_principal(), request.key_id)
         return pb.RevokeApiKeyResponse()
 
     async def ListAssets(self, request, context) -> pb.ListAssetsResponse:
-        assets = await self._assets.list_assets(current_principal())
-        return pb.ListAssetsResponse(assets=[asset_pb(a) for a in assets])
+        assets, token = await self._assets.list_assets(
+            current_principal(), request.page_size, request.page_token
+        )
+        return pb.ListAssetsResponse(assets=[asset_pb(a) for a in assets], next_page_token=token)
 
     async def ListSeries(self, request, context) -> pb.ListSeriesResponse:
         series = await self._assets.list_series(

@@ -23,6 +23,7 @@ from services.tenancy.directory_handlers import DirectoryHandlers
 from services.tenancy.grant_exports import GrantExports
 from services.tenancy.handlers import TenancyHandlers
 from services.tenancy.invitations import Invitations
+from services.tenancy.mail_outbox import MailOutbox
 from services.tenancy.mailer import LogMailer, SmtpMailer
 from services.tenancy.organisations import Organisations
 from services.tenancy.programme_handlers import ProgrammeHandlers
@@ -83,6 +84,7 @@ class TenancyServer:
         self.catalog = catalog.load_catalog(settings.catalog_dir)
         db, public_url = self.core.db, settings.public_url
         mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
+        self.outbox = MailOutbox(db, mailer, public_url, settings.mail_retry)
         invitations = Invitations(db, self.passwords, mailer, public_url)
         handlers = TenancyHandlers(
             Organisations(
@@ -93,7 +95,7 @@ class TenancyServer:
             AuditLog(db),
             invitations,
             Recovery(db, self.passwords, mailer, public_url),
-            Transfers(db),
+            Transfers(db, self.outbox),
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
             RetentionMail(db, mailer, public_url),
             Brands(db, public_url),
@@ -112,7 +114,7 @@ class TenancyServer:
             query_pb2_grpc.QueryServiceStub(self.analytics_channel), CallerIdentity(signer)
         )
         tickets_pb2_grpc.add_TicketServiceServicer_to_server(
-            TicketHandlers(Tickets(db, telemetry)), self.core.grpc.server
+            TicketHandlers(Tickets(db, telemetry, self.outbox)), self.core.grpc.server
         )
         sharing_pb2_grpc.add_SharingServiceServicer_to_server(
             SharingHandlers(Sharing(db), GrantExports(db)), self.core.grpc.server
@@ -125,10 +127,13 @@ class TenancyServer:
     async def start(self) -> int:
         await self.core.open()
         await self._load_catalog()
+        if self.settings.mail_sender:
+            self.outbox.start()
         return await self.core.serve()
 
     async def stop(self) -> None:
         await self.core.stop()
+        await self.outbox.stop()
         await self.analytics_channel.close()
         await self.core.close()
 

@@ -163,7 +163,7 @@ class Sharing:
         """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way.
         Analytics asks for the grantee's queries, the worker for its reads for a grantee's export."""
         caller.require_service("analytics", "worker")
-        organisation, settings = _grantee_of_token(caller)
+        organisation, settings = grantee_of_token(caller)
         grant_id, series = parse_id("grant_id", read.grant_id), parse_id("series_id", read.series_id)
         if read.end_ns <= read.start_ns or read.resolution_ns < 0:
             raise InvalidArgument.of("range", "end_ns must be after start_ns", reason="EMPTY_RANGE")
@@ -290,7 +290,7 @@ def _organisation(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
     return tenant, {"app.tenant_id": str(tenant)}
 
 
-def _grantee_of_token(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
+def grantee_of_token(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
     """The grantee analytics verified, from its token: a tenant or a supplier."""
     if caller.tenant_id is not None:
         return caller.tenant_id, {"app.tenant_id": str(caller.tenant_id)}

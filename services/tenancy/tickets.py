@@ -31,7 +31,7 @@ from services.runtime.errors import (
 from services.runtime.principal import Principal, Role, Scope
 from services.runtime.transactions import Transactions
 from services.runtime.validation import limit_text, parse_id, require_name
-from services.tenancy import audit
+from services.tenancy import audit, notices
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import organisations as org_storage
 from services.tenancy.storage import tickets as storage
@@ -93,9 +93,10 @@ class Side:
 
 
 class Tickets:
-    def __init__(self, db: Transactions, telemetry: DeviceTelemetry) -> None:
+    def __init__(self, db: Transactions, telemetry: DeviceTelemetry, courier: notices.Courier) -> None:
         self._db = db
         self._telemetry = telemetry
+        self._courier = courier
 
     async def open(self, caller: Principal, subject: str, body: str) -> tuple[Ticket, Snapshot]:
         tenant_id = caller.require_role(*WRITERS)
@@ -122,6 +123,8 @@ class Tickets:
             await audit.record(
                 conn, caller, "ticket.open", supplier_id=tenant.supplier_id, target=str(ticket.id)
             )
+            await notices.owe(conn, notices.ticket_opened(ticket))
+        self._courier.wake()
         return ticket, taken
 
     async def _activity(self, tenant_id: uuid.UUID, cell: str) -> tuple[dict[str, DeviceDiagnosis], str]:
@@ -159,6 +162,8 @@ class Tickets:
             await storage.add_event(conn, ticket, f"user:{caller.subject}", side.name, "comment", body)
             ticket = await _answered(conn, ticket, side)
             await _audit(conn, caller, ticket, "ticket.comment")
+            await notices.owe(conn, notices.ticket_comment(ticket, side.name, body))
+        self._courier.wake()
         return ticket
 
     async def set_status(self, caller: Principal, ticket_id: str, status: str, note: str) -> Ticket:
@@ -175,6 +180,8 @@ class Tickets:
             )
             moved = await _answered(conn, moved, side)
             await _audit(conn, caller, moved, "ticket.status", {"from": ticket.status, "to": status})
+            await notices.owe(conn, notices.ticket_status(moved, side.name, (ticket.status, status), note))
+        self._courier.wake()
         return moved
 
 

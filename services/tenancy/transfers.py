@@ -13,7 +13,7 @@ from services.runtime.errors import FailedPrecondition, NotFound
 from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import limit_text, parse_id
-from services.tenancy import audit
+from services.tenancy import audit, notices
 from services.tenancy.audit import visibility
 from services.tenancy.storage import organisations as org_storage
 from services.tenancy.storage import transfers as storage
@@ -24,8 +24,9 @@ MAX_LIST = 200
 
 
 class Transfers:
-    def __init__(self, db: Transactions) -> None:
+    def __init__(self, db: Transactions, courier: notices.Courier) -> None:
         self._db = db
+        self._courier = courier
 
     async def request(self, caller: Principal, to_supplier_id: str, message: str = "") -> uuid.UUID:
         tenant_id = caller.require_role(Role.OWNER)
@@ -51,6 +52,8 @@ class Transfers:
                     target=str(transfer_id),
                     detail={"to": str(to_supplier)},
                 )
+            await notices.owe(conn, notices.request_made(tenant_id, to_supplier, transfer_id, message))
+        self._courier.wake()
         return transfer_id
 
     async def accept(self, caller: Principal, transfer_id: str) -> uuid.UUID:
@@ -63,6 +66,8 @@ class Transfers:
             await _record_both(
                 conn, caller, "supplier.transfer_accept", tenant_id, (from_supplier, supplier), target
             )
+            await notices.owe(conn, notices.request_decided(tenant_id, supplier, target, accepted=True))
+        self._courier.wake()
         return tenant_id
 
     async def decline(self, caller: Principal, transfer_id: str, note: str) -> None:
@@ -76,6 +81,8 @@ class Transfers:
             await _record_both(
                 conn, caller, "supplier.transfer_decline", tenant_id, (from_supplier, supplier), target
             )
+            await notices.owe(conn, notices.request_decided(tenant_id, supplier, target, False, note))
+        self._courier.wake()
 
     async def list(self, caller: Principal, page_size: int, page_token: str) -> tuple[list[Transfer], str]:
         """A page, newest first, and the next page's token: a tenant's owners and admins see its requests; a

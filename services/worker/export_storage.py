@@ -1,7 +1,9 @@
 """The exports' SQL (table `telemetry.exports`, migration 0015) and the reads of a tenant's points for one.
 
 Every statement runs in a tenant transaction on the tenant's cell and names the tenant besides: row-level
-security is the second wall, not the only one.
+security is the second wall, not the only one. A supplier grantee's exports of grants (migration 0021) lie on
+their grantors' cells and are read in a transaction scoped to the supplier, naming it besides; a tenant's
+reads of its exports name `grantee_supplier_id IS NULL`, as its row-level security does.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class ExportRow:
     started_at: datetime | None
     finished_at: datetime | None
     grant_id: uuid.UUID | None  # a grantee's export of a grant; None for the tenant's own data
+    tenant_id: uuid.UUID  # whose data: the tenant's own, or the grantor of the grant exported
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,11 @@ class Started:
 
 _COLUMNS = (
     "id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256, error,"
-    " created_at, started_at, finished_at, grant_id"
+    " created_at, started_at, finished_at, grant_id, tenant_id"
 )
 _INSERT = (
-    "INSERT INTO telemetry.exports (tenant_id, id, with_csv, requested_by, grant_id) VALUES (%s, %s, %s, %s,"
-    " %s) RETURNING id, state, with_csv, points_done, points_total, series_done, series_total, bytes, sha256,"
-    " error, created_at, started_at, finished_at, grant_id"
+    "INSERT INTO telemetry.exports (tenant_id, id, with_csv, requested_by, grant_id, grantee_supplier_id)"  # noqa: S608 (constant)
+    f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}"
 )
 
 
@@ -59,29 +61,43 @@ async def insert(
     with_csv: bool,
     requested_by: str,
     grant_id: uuid.UUID | None = None,
+    supplier_id: uuid.UUID | None = None,
 ) -> ExportRow:
+    """``supplier_id``: the supplier grantee whose export of a grant this is (``tenant_id`` the grantor)."""
     cur = conn.cursor(row_factory=class_row(ExportRow))
-    await cur.execute(_INSERT, [tenant_id, export_id, with_csv, requested_by, grant_id])
+    await cur.execute(_INSERT, [tenant_id, export_id, with_csv, requested_by, grant_id, supplier_id])
     return await cur.fetchone()
 
 
-async def get(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> ExportRow | None:
+# whose rows a read names: a tenant's own exports, or a supplier's exports of grants
+_TENANTS = "tenant_id = %(owner)s AND grantee_supplier_id IS NULL"
+_SUPPLIERS = "grantee_supplier_id = %(owner)s"
+
+
+async def get(
+    conn: AsyncConnection, owner: uuid.UUID, export_id: uuid.UUID, supplier: bool = False
+) -> ExportRow | None:
+    """The export of ``owner`` (a tenant, or with ``supplier`` a supplier grantee)."""
     cur = conn.cursor(row_factory=class_row(ExportRow))
     await cur.execute(
-        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %s AND id = %s",  # noqa: S608 (constant)
-        [tenant_id, export_id],
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE {_SUPPLIERS if supplier else _TENANTS}"  # noqa: S608
+        " AND id = %(id)s",
+        {"owner": owner, "id": export_id},
     )
     return await cur.fetchone()
 
 
-async def newest(conn: AsyncConnection, tenant_id: uuid.UUID, after: tuple, limit: int) -> list[ExportRow]:
-    """The tenant's exports, newest first, below the (created_at, id) key ``after`` (Nones: the newest)."""
+async def newest(
+    conn: AsyncConnection, owner: uuid.UUID, after: tuple, limit: int, supplier: bool = False
+) -> list[ExportRow]:
+    """The exports of ``owner`` (as for ``get``), newest first, below the (created_at, id) key ``after``
+    (Nones: the newest)."""
     cur = conn.cursor(row_factory=class_row(ExportRow))
     await cur.execute(
-        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE tenant_id = %(tenant)s"  # noqa: S608 (constant)
+        f"SELECT {_COLUMNS} FROM telemetry.exports WHERE {_SUPPLIERS if supplier else _TENANTS}"  # noqa: S608
         " AND (%(at)s::timestamptz IS NULL OR (created_at, id) < (%(at)s, %(id)s::uuid))"
         " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
-        {"tenant": tenant_id, "at": after[0], "id": after[1], "limit": limit},
+        {"owner": owner, "at": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 

@@ -4,7 +4,8 @@ The asset tree and series come from tenancy over gRPC (`ListAssets`, `ListSeries
 `worker` with a token scoped to the tenant); the points from the tenant's blocks on its cell, decoded with
 tscodec, a series at a time (each series as it stood when it was read: points arriving meanwhile may or
 may not be in the package). An export of a grant by its grantee writes the grant's files instead
-(services/worker/grant_exporter.py), a refusal by tenancy failing it. Progress (rows and series done) is
+(services/worker/grant_exporter.py), a refusal by tenancy failing it; a supplier grantee's export has its
+row on the grantor's cell, seen only in a transaction scoped to the supplier (migration 0021). Progress (rows and series done) is
 written after every series; the job's
 queue entry is kept alive meanwhile (services/worker/export_queue.py), so a live export is not taken over.
 
@@ -21,6 +22,7 @@ import logging
 import shutil
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -47,24 +49,47 @@ ROW_WAITS, ROW_WAIT_S = 50, 0.1
 
 @dataclass(frozen=True)
 class ExportJob:
+    """One export to make: on ``cell``, of ``tenant_id``'s data; a supplier grantee's export of a grant
+    names the supplier whose row it is (the tenant is then the grantor)."""
+
     cell: str
     tenant_id: uuid.UUID
     export_id: uuid.UUID
+    supplier_id: uuid.UUID | None = None
 
     @property
     def member(self) -> str:
-        return f"{self.cell}|{self.tenant_id}|{self.export_id}"
+        supplier = f"|{self.supplier_id}" if self.supplier_id else ""
+        return f"{self.cell}|{self.tenant_id}|{self.export_id}{supplier}"
 
     @classmethod
     def parse(cls, member: str | bytes) -> ExportJob:
         """Raises ValueError for a member not made by ``member``."""
         text = member.decode() if isinstance(member, bytes) else member
-        cell, tenant, export = text.split("|")
-        return cls(cell, uuid.UUID(tenant), uuid.UUID(export))
+        cell, tenant, export, *supplier = text.split("|")
+        if len(supplier) > 1:
+            raise ValueError(f"not an export job: {text!r}")
+        return cls(cell, uuid.UUID(tenant), uuid.UUID(export), uuid.UUID(supplier[0]) if supplier else None)
 
 
 def package_path(export_dir: Path, tenant_id: uuid.UUID, export_id: uuid.UUID) -> Path:
     return export_dir / str(tenant_id) / f"{export_id}.zip"
+
+
+class ExportCells(CellTransactions, Protocol):
+    def supplier(self, supplier_id: uuid.UUID, cell: str) -> AbstractAsyncContextManager[Any]:
+        """A transaction scoped to a supplier on ``cell`` (its export rows there)."""
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+
+def row_scope(cells: ExportCells, job: ExportJob) -> AbstractAsyncContextManager[Any]:
+    """The transaction that sees the job's export row: the supplier's for a supplier grantee's export,
+    else the tenant's."""
+    if job.supplier_id is not None:
+        return cells.supplier(job.supplier_id, job.cell)
+    return cells.tenant(job.tenant_id, job.cell)
 
 
 class Catalog(Protocol):
@@ -78,9 +103,7 @@ class GrantWriter(Protocol):
 
 
 class Exporter:
-    def __init__(
-        self, cells: CellTransactions, catalog: Catalog, grants: GrantWriter, export_dir: Path
-    ) -> None:
+    def __init__(self, cells: ExportCells, catalog: Catalog, grants: GrantWriter, export_dir: Path) -> None:
         self._cells = cells
         self._catalog = catalog
         self._grants = grants
@@ -110,20 +133,20 @@ class Exporter:
             return True
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
-        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+        async with row_scope(self._cells, job) as conn:
             await storage.finish(conn, job.tenant_id, job.export_id, size, sha256)
         log.info("exported", extra={"job": job.member, "bytes": size})
         return True
 
     async def _fail(self, job: ExportJob, error: str) -> None:
-        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+        async with row_scope(self._cells, job) as conn:
             await storage.fail(conn, job.tenant_id, job.export_id, error)
 
     async def _begin(self, job: ExportJob) -> Started | None:
         """Mark the export running; None when there is nothing to do. StartExport adds the job just before
         its row commits, so a job may arrive first: its row is waited for (a few seconds at most)."""
         for _ in range(ROW_WAITS):
-            async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+            async with row_scope(self._cells, job) as conn:
                 if await storage.exists(
                     conn, job.tenant_id, job.export_id
                 ):  # then the next statement sees it too
@@ -136,7 +159,14 @@ class Exporter:
         if started.grant_id is None:
             manifest = await self._tenant(job, writer, started.with_csv)
         else:
-            asking = Asking(job.tenant_id, job.export_id, started.requested_by, f"export:{job.export_id}")
+            grantee = job.supplier_id or job.tenant_id
+            asking = Asking(
+                grantee,
+                job.export_id,
+                started.requested_by,
+                f"export:{job.export_id}",
+                job.supplier_id is not None,
+            )
             manifest = await self._grants.write(
                 asking,
                 str(started.grant_id),
@@ -149,11 +179,11 @@ class Exporter:
         return await asyncio.to_thread(zip_folder, folder, target)
 
     async def _progress(self, job: ExportJob, rows: int, series: int) -> None:
-        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+        async with row_scope(self._cells, job) as conn:
             await storage.progress(conn, job.tenant_id, job.export_id, rows, series)
 
     async def _totals(self, job: ExportJob, rows: int, series: int) -> None:
-        async with self._cells.tenant(job.tenant_id, job.cell) as conn:
+        async with row_scope(self._cells, job) as conn:
             await storage.set_totals(conn, job.tenant_id, job.export_id, rows, series)
 
     async def _tenant(self, job: ExportJob, writer: PackageWriter, with_csv: bool) -> dict[str, Any]:

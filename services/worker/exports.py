@@ -8,6 +8,12 @@ one, its progress, and reading the finished package.
 - A grantee tenant exports a grant given to it (docs/SHARING.md, "Exporting a grant"): the export is the
   grantee's, like its own; tenancy decides the request and every download slice from the grant (audited for
   the grantor), so a revoked or expired grant's package is no longer served.
+- A supplier grantee (the grantor's supplier, or an AI-analysis partner) exports a grant given to it too. A
+  supplier has no telemetry and no cell, so its export's row lies with the data it came from: on the
+  grantor's cell, tenant_id the grantor, owned by the supplier (`grantee_supplier_id`, migration 0021),
+  seen only in a transaction scoped to the supplier. The grantor is tenancy's answer to the request, never
+  the caller's. Any staff member of the supplier follows its exports (staff read the grant anyway);
+  tenancy lets only its admins ask for one and download it, deciding each step from the supplier's staff.
 """
 
 from __future__ import annotations
@@ -20,14 +26,14 @@ from pathlib import Path
 from typing import Protocol
 
 from services.runtime import keyset
-from services.runtime.cells import CellDatabases
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.principal import Kind, Principal, Role, Scope
 from services.runtime.validation import parse_id
 from services.worker import export_storage as storage
 from services.worker.export_storage import ExportRow
-from services.worker.exporter import ExportJob, package_path
+from services.worker.exporter import ExportCells, ExportJob, package_path
 from services.worker.grant_checks import DOWNLOAD, REQUEST, Asking
+from sfcloud.v1 import sharing_pb2
 
 CHUNK_BYTES = 1 << 20  # one ReadExport answer; well under the 4 MiB message limit
 LISTED, MAX_LISTED = 50, 200  # exports a page holds when the caller names no size, and at most
@@ -42,7 +48,9 @@ class Auditor(Protocol):
 
 
 class GrantSteps(Protocol):
-    async def step(self, asking: Asking, grant_id: str, stage: int, rows: int = 0) -> object:
+    async def step(
+        self, asking: Asking, grant_id: str, stage: int, rows: int = 0
+    ) -> sharing_pb2.AuthorizeGrantExportResponse:
         """Raises NotFound or PermissionDenied unless the grant lets this step of the export through."""
 
 
@@ -65,9 +73,27 @@ def require_exporter(caller: Principal) -> uuid.UUID:
     )
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Whose exports a caller sees: a tenant's (its own data and grants to it), or a supplier's (grants)."""
+
+    id: uuid.UUID
+    supplier: bool = False
+
+    def asking(self, caller: Principal, export_id: uuid.UUID) -> Asking:
+        return Asking(self.id, export_id, _who(caller), caller.origin, self.supplier)
+
+
+def holder_of(caller: Principal) -> Holder:
+    """A supplier's staff member holds the supplier's exports; anyone else must be a tenant's exporter."""
+    if caller.kind is Kind.USER and caller.supplier_id is not None and caller.tenant_id is None:
+        return Holder(caller.supplier_id, supplier=True)
+    return Holder(require_exporter(caller))
+
+
 class ExportsApi:
     def __init__(
-        self, cells: CellDatabases, queue: JobSink, export_dir: Path, auditor: Auditor, grants: GrantSteps
+        self, cells: ExportCells, queue: JobSink, export_dir: Path, auditor: Auditor, grants: GrantSteps
     ) -> None:
         self._cells = cells
         self._queue = queue
@@ -82,13 +108,18 @@ class ExportsApi:
         return await self._start(caller, tenant, uuid.uuid4(), with_csv, None)
 
     async def start_grant(self, caller: Principal, grant_id: str, with_csv: bool) -> ExportRow:
-        """As ``start``, of a grant given to the caller's tenant: tenancy decides the request first (and
-        audits it for the grantor)."""
-        tenant = require_exporter(caller)
+        """As ``start``, of a grant given to the caller's tenant or supplier: tenancy decides the request
+        first (and audits it for the grantor)."""
+        holder = holder_of(caller)
         grant, export_id = parse_id("grant_id", grant_id), uuid.uuid4()
-        asking = Asking(tenant, export_id, _who(caller), caller.origin)
-        await self._grants.step(asking, str(grant), REQUEST)
-        return await self._start(caller, tenant, export_id, with_csv, grant)
+        terms = await self._grants.step(holder.asking(caller, export_id), str(grant), REQUEST)
+        if not holder.supplier:
+            return await self._start(caller, holder.id, export_id, with_csv, grant)
+        grantor, cell = uuid.UUID(terms.owner_tenant_id), terms.cell  # tenancy's answer, from the grant
+        async with self._cells.supplier(holder.id, cell) as conn:
+            row = await storage.insert(conn, grantor, export_id, with_csv, _who(caller), grant, holder.id)
+            await self._queue.put(ExportJob(cell, grantor, export_id, holder.id))
+        return row
 
     async def _start(
         self,
@@ -105,23 +136,35 @@ class ExportsApi:
             await self._queue.put(ExportJob(caller.cell, tenant, export_id))
         return row
 
+    def _scopes(self, caller: Principal, holder: Holder) -> list:
+        """The transactions that see the holder's rows: its tenant's on its cell, or the supplier's on
+        every cell (its exports lie with their grantors' data)."""
+        if holder.supplier:
+            return [self._cells.supplier(holder.id, cell) for cell in self._cells.names]
+        return [self._cells.tenant(holder.id, caller.cell)]
+
     async def get(self, caller: Principal, export_id: str) -> ExportRow:
-        tenant = require_exporter(caller)
+        holder = holder_of(caller)
         target = parse_id("export_id", export_id)
-        async with self._cells.tenant(tenant, caller.cell) as conn:
-            row = await storage.get(conn, tenant, target)
-        if row is None:
-            raise NotFound("export not found", reason="EXPORT_NOT_FOUND")
-        return row
+        for scope in self._scopes(caller, holder):
+            async with scope as conn:
+                row = await storage.get(conn, holder.id, target, holder.supplier)
+            if row is not None:
+                return row
+        raise NotFound("export not found", reason="EXPORT_NOT_FOUND")
 
     async def list(self, caller: Principal, page_size: int, page_token: str) -> tuple[list[ExportRow], str]:
-        """A page of the tenant's exports, newest first, and the next page's token."""
-        tenant = require_exporter(caller)
+        """A page of the caller's exports (its tenant's, or its supplier's across cells), newest first, and
+        the next page's token."""
+        holder = holder_of(caller)
         after = keyset.key_after(page_token, datetime, uuid.UUID)
         size = keyset.page_size(page_size, LISTED, MAX_LISTED)
-        async with self._cells.tenant(tenant, caller.cell) as conn:
-            found = await storage.newest(conn, tenant, after, size + 1)
-        return keyset.cut(found, size, lambda r: (r.created_at, r.id))
+        found: list[ExportRow] = []
+        for scope in self._scopes(caller, holder):
+            async with scope as conn:
+                found += await storage.newest(conn, holder.id, after, size + 1, holder.supplier)
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return keyset.cut(found[: size + 1], size, lambda r: (r.created_at, r.id))
 
     async def read(self, caller: Principal, export_id: str, offset: int) -> Chunk:
         """At most CHUNK_BYTES of the finished package from ``offset``."""
@@ -130,10 +173,9 @@ class ExportsApi:
             raise FailedPrecondition(f"the export is {row.state}, not done", reason="EXPORT_NOT_READY")
         if not 0 <= offset <= row.bytes:
             raise InvalidArgument.of("offset", f"must lie between 0 and {row.bytes}")
-        if row.grant_id is not None:  # served only while the grant holds
-            asking = Asking(caller.require_tenant(), row.id, _who(caller), caller.origin)
-            await self._grants.step(asking, str(row.grant_id), DOWNLOAD)
-        path = package_path(self._dir, caller.require_tenant(), row.id)
+        if row.grant_id is not None:  # served only while the grant holds (and to a supplier's admins)
+            await self._grants.step(holder_of(caller).asking(caller, row.id), str(row.grant_id), DOWNLOAD)
+        path = package_path(self._dir, row.tenant_id, row.id)
         try:
             data = await asyncio.to_thread(_read, path, offset)
         except FileNotFoundError:

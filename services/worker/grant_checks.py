@@ -1,6 +1,6 @@
 """The worker asks tenancy, which owns the grants, before every step of a grantee's export of a grant and
 before every read it makes for one (docs/SHARING.md, "Exporting a grant"): as the service `worker`, with a
-token scoped to the grantee tenant, naming the grantee's person or key who asked. Tenancy decides from the
+token scoped to the grantee (a tenant, or a supplier), naming the grantee's person or key who asked. Tenancy decides from the
 grant and audits each decision for the grantor; nothing of a grant is kept here between calls, so a
 revocation stops the very next step or read."""
 
@@ -23,13 +23,15 @@ REQUEST, WRITE, FINISH, DOWNLOAD = (
 
 @dataclass(frozen=True)
 class Asking:
-    """Who asks, for which export: the grantee tenant, its reader ("user:<id>" or "api_key:<id>") and where
-    the call came from (the reader's address, or the export for the worker's own steps)."""
+    """Who asks, for which export: the grantee (a tenant, or with ``supplier`` a supplier), its reader
+    ("user:<id>" or "api_key:<id>") and where the call came from (the reader's address, or the export for
+    the worker's own steps)."""
 
     grantee: uuid.UUID
     export_id: uuid.UUID
     reader: str
     origin: str
+    supplier: bool = False
 
 
 class TenancyGrantChecks:
@@ -38,6 +40,8 @@ class TenancyGrantChecks:
         self._identity = identity
 
     def _token(self, asking: Asking):
+        if asking.supplier:
+            return replace(service_principal("worker"), supplier_id=asking.grantee, origin=asking.origin)
         return replace(service_principal("worker", asking.grantee), origin=asking.origin)
 
     async def step(

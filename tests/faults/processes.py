@@ -68,7 +68,7 @@ class ServiceProcess:
 
     @property
     def pid(self) -> int:
-        """The process id, for reading its memory from /proc."""
+        """The running process's id (for measuring its CPU time and memory)."""
         return self._process.pid
 
     @property

@@ -35,6 +35,10 @@ RANGE = '"1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
 ROWS = {
     "me": ("{ me { kind tenantId } }", {"a_session", "a_key_read", "a_key_ingest", "b_session"}),
     "assets": ("{ assets { id } }", {"a_session", "a_key_read", "b_session"}),
+    "assetsConnection": (
+        "{ assetsConnection(first: 5) { nodes { id } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     "machines": ("{ machines { id series { id } } }", {"a_session", "a_key_read", "b_session"}),
     "series": ('{ series(ids: ["{series}"]) { id } }', {"a_session", "a_key_read", "b_session"}),
     "points": (
@@ -63,6 +67,10 @@ ROWS = {
     "sessions": ("{ sessions { id } }", {"a_session", "b_session"}),
     "devices": ("{ devices { id name lastBatchAt } }", {"a_session", "a_key_read", "b_session"}),
     "apiKeys": ("{ apiKeys { id prefix } }", {"a_session", "b_session"}),
+    "apiKeysConnection": (
+        "{ apiKeysConnection(first: 5) { nodes { id prefix } pageInfo { endCursor hasNextPage } } }",
+        {"a_session", "b_session"},
+    ),
     "oee": (
         '{ oee(assetId: "{machine}", from: "2026-01-01T00:00:00Z", to: "2026-01-08T00:00:00Z") { total { oee } } }',
         {"a_session", "a_key_read"},
@@ -324,7 +332,9 @@ MUTATIONS = {
     ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
     # A's grant to B: B's session exports it; A's own readers find no such grant to them (a user error,
-    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py).
+    # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py). A supplier's staff
+    # export grants given to their supplier (its admins only), and `export`, `exportsConnection` show a
+    # supplier its own exports of grants, never a tenant's (tests/sharing/test_supplier_grant_exports.py).
     "exportGrant": (
         'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
         {"a_session", "a_key_read", "b_session"},

@@ -466,10 +466,14 @@ ROWS: dict[str, Row] = {
     # Exports: a tenant's owners and admins and its read keys, each in its own tenant (tests/worker/test_exports.py).
     "ExportService/StartExport": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.StartExportRequest()),
     "ExportService/GetExport": row(EXPORTERS, lambda w: export_pb2.GetExportRequest(export_id=w.export)),
-    "ExportService/ListExports": row(EXPORTERS | {"b_owner"}, lambda w: export_pb2.ListExportsRequest()),
+    # Each lists its own: a tenant's exporters their tenant's, a supplier's staff its exports of grants.
+    "ExportService/ListExports": row(
+        EXPORTERS | {"b_owner", "supplier_s", "supplier_t"}, lambda w: export_pb2.ListExportsRequest()
+    ),
     "ExportService/ReadExport": row(EXPORTERS, lambda w: export_pb2.ReadExportRequest(export_id=w.export)),
     # A grant's export by its grantee only (tests/sharing/test_grant_exports.py): A's own exporters find no such
-    # grant to them; B's export names the grant it exports.
+    # grant to them, nor do suppliers S and T; B's export names the grant it exports. A supplier grantee's
+    # export is its own: test_a_suppliers_export_of_a_grant_is_its_own below.
     "ExportService/StartGrantExport": row(
         {"b_owner"},
         lambda w: export_pb2.StartGrantExportRequest(grant_id=w.grant),
@@ -1051,6 +1055,52 @@ def _is_uuid(text: str) -> bool:
         return str(uuid.UUID(text)) == text.lower()
     except ValueError:
         return False
+
+
+# S's export of A's grant to S (tests/sharing/test_supplier_grant_exports.py): S's alone — not A's, whose data
+# it holds (the grantor sees it in the grant's access log only), not T's, not B's.
+SUPPLIER_EXPORT_ROWS = {
+    "ExportService/GetExport": lambda export: export_pb2.GetExportRequest(export_id=export),
+    "ExportService/ReadExport": lambda export: export_pb2.ReadExportRequest(export_id=export),
+}
+
+
+@pytest.fixture(scope="module")
+async def supplier_export(world) -> str:
+    """A grant of A's series to its supplier S, exported by S's admin, done."""
+    call = world.principals["_call"]
+    to_s = _grant_request(world, world.series)
+    to_s.grantee_kind, to_s.grantee_id = sharing_pb2.GRANTEE_KIND_SUPPLIER, world.supplier_s
+    made = (await call("SharingService/CreateGrant", to_s, "a_owner")).grant
+    request = export_pb2.StartGrantExportRequest(grant_id=made.id)
+    started = (await call("ExportService/StartGrantExport", request, "supplier_s")).export
+    for _ in range(200):
+        found = (
+            await call(
+                "ExportService/GetExport", export_pb2.GetExportRequest(export_id=started.id), "supplier_s"
+            )
+        ).export
+        if found.state == export_pb2.EXPORT_STATE_DONE:
+            return found.id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"S's export did not finish: {found}")
+
+
+@pytest.mark.parametrize("method", sorted(SUPPLIER_EXPORT_ROWS))
+async def test_a_suppliers_export_of_a_grant_is_its_own(world, supplier_export, method):
+    outcomes = {}
+    for who in PRINCIPALS:
+        try:
+            await world.principals["_call"](method, SUPPLIER_EXPORT_ROWS[method](supplier_export), who)
+            outcomes[who] = "ok"
+        except grpc.aio.AioRpcError as error:
+            outcomes[who] = error.code()
+    wrong = {w: o for w, o in outcomes.items() if (o != "ok" if w == "supplier_s" else o not in DENIED)}
+    assert wrong == {}, f"{method}: {outcomes}"
+    listed = await world.principals["_call"](
+        "ExportService/ListExports", export_pb2.ListExportsRequest(), "a_owner"
+    )
+    assert supplier_export not in {e.id for e in listed.exports}
 
 
 def _messages(response) -> list:

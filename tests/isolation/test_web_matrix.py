@@ -108,6 +108,8 @@ ROWS: dict[tuple[str, str], WebRow] = {
     ("GET", "/supplier/usage"): others_page(),
     ("GET", "/supplier/tickets"): others_page(),
     ("GET", "/supplier/brand"): others_page(),
+    ("GET", "/supplier/requests"): others_page(),
+    ("GET", "/supplier/shared"): others_page(),
     ("GET", "/operator"): others_page(),
     ("GET", "/operator/utilisation"): others_page(),
     ("GET", "/operator/reports"): others_page(),

@@ -8,8 +8,9 @@ lost and failed nothing, the ingest rate was held, and none of the samples grew 
 the last third of the windows against the first third after it (medians; a little slack for noise).
 
 `make test` runs a short version (a minute, a tenth of the load); `make test-long` the full one:
-30 minutes after a 5-minute warm-up, ingest at half the benchmarked plain-point rate
-(docs/BENCHMARKS.md), 50 queries/s, 100 subscribers.
+30 minutes after a 5-minute warm-up, ingest at half the benchmarked plain-point rate in the benchmark's
+shape (docs/BENCHMARKS.md: 10 series, so 90,000 points a batch at 10 batches a second), 50 queries/s,
+100 subscribers.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ STRICT = {
 LENIENT = STRICT | {"connections": (1.0, 8), "p99_ms": (4.0, 50.0)}
 SHORT = Size(seconds=75, warmup_s=15, interval_s=5, ingest_rate=20_000, ingest_series=50,
              queries_per_s=10, subscribers=20, allowed_rise=LENIENT)  # fmt: skip
-LONG = Size(seconds=2100, warmup_s=300, interval_s=60, ingest_rate=900_000, ingest_series=1000,
+LONG = Size(seconds=2100, warmup_s=300, interval_s=60, ingest_rate=900_000, ingest_series=10,
             queries_per_s=50, subscribers=100, allowed_rise=STRICT)  # fmt: skip
 
 
@@ -216,12 +217,14 @@ def check(result: dict, size: Size) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_a_minute_of_mixed_load_leaves_nothing_growing_and_no_error(tmp_path):
     """RELIABILITY soak (short): the soak at a tenth of the load for a minute after its warm-up."""
     check(soak(tmp_path, SHORT), SHORT)
 
 
 @pytest.mark.long
+@pytest.mark.timeout(3_000)
 def test_thirty_minutes_of_mixed_load_leave_nothing_growing_and_no_error(tmp_path):
     """RELIABILITY soak: 30 minutes after a 5-minute warm-up at the full mixed load."""
     check(soak(tmp_path, LONG), LONG)

@@ -33,13 +33,24 @@ async def supplier(stack, signer: TokenSigner, name: str, role: str = "admin") -
                 "CreateSupplier", pb.CreateSupplierRequest(name=f"{name} {secrets.token_hex(3)}"), OPERATOR
             )
         ).supplier
-        email, password = f"{role}-{secrets.token_hex(4)}@supplier.example", secrets.token_urlsafe(16)
-        request = pb.CreateSupplierUserRequest(
-            supplier_id=made.id, email=email, password=password, display_name=name, role=role
-        )
-        await tenancy.call("CreateSupplierUser", request, OPERATOR)
+    email, password = await supplier_user(stack, signer, made.id, role, name)
     client = await GraphQLClient.login(stack.gateway_url, email, password)
     return SupplierAccount(made.id, made.name, client, email, password)
+
+
+async def supplier_user(
+    stack, signer: TokenSigner, supplier_id: str, role: str, name: str = "Staff"
+) -> tuple[str, str]:
+    """The sign-in (email, password) of a new member of the supplier with ``role`` (admin or staff)."""
+    email, password = f"{role}-{secrets.token_hex(4)}@supplier.example", secrets.token_urlsafe(16)
+    request = pb.CreateSupplierUserRequest(
+        supplier_id=supplier_id, email=email, password=password, display_name=name, role=role
+    )
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        await Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer).call(
+            "CreateSupplierUser", request, OPERATOR
+        )
+    return email, password
 
 
 async def owner_client(stack, tenant) -> GraphQLClient:

@@ -18,6 +18,8 @@ from services.runtime.db import Database
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.settings import role_url
 from services.tenancy.device_telemetry import AnalyticsDeviceTelemetry
+from services.tenancy.mail_outbox import MailOutbox
+from services.tenancy.mailer import LogMailer
 from services.tenancy.support_models import Ticket
 from services.tenancy.tickets import Tickets
 from sf.seeding import create_tenant, send_batches
@@ -192,7 +194,9 @@ async def test_a_ticket_still_opens_when_device_telemetry_cannot_be_read(admin_u
     owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=a.id, role=Role.OWNER)
     await db.open()
     try:
-        ticket, taken = await Tickets(db, telemetry).open(owner, "Everything is down", "")
+        ticket, taken = await Tickets(db, telemetry, MailOutbox(db, LogMailer(), "http://sf.test")).open(
+            owner, "Everything is down", ""
+        )
     finally:
         await db.close()
         await dead.close()

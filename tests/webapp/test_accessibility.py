@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.provision import create_tenant
+from tests.support.helpers import supplier
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
 
 CSS = (Path(__file__).parents[2] / "gateway" / "web" / "static" / "app.css").read_text()
@@ -82,6 +83,23 @@ async def test_controls_are_named_and_content_is_a_keystroke_away(stack, signer,
     ):
         await page.goto(stack.gateway_url + path)
         await controls_are_named(page, path)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
+async def test_the_supplier_portals_controls_are_named(stack, signer, page):
+    staff = await supplier(stack, signer, "Web a11y SI")
+    await sign_in(page, stack.gateway_url, staff.email, staff.password, lands="/supplier")
+    for path in (
+        "/supplier",
+        "/supplier/usage",
+        "/supplier/tickets",
+        "/supplier/requests",
+        "/supplier/shared",
+    ):
+        await page.goto(stack.gateway_url + path)
+        await controls_are_named(page, path)
+    await staff.client.close()
 
 
 async def controls_are_named(page, path: str) -> None:

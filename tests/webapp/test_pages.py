@@ -117,6 +117,57 @@ async def test_overview_and_machine_page_show_live_data(stack, signer, page, scr
     await shoot(page, screenshots, "machine-en")
 
 
+async def test_the_machine_page_range_is_chosen_by_keyboard_and_kept_in_the_link(stack, signer, page):
+    """Switching to 1 year draws the chart from the whole year; the URL keeps the range, so a reload, a
+    link or the language switch shows the same."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Web ranges", series_count=1, plan="pro")
+    sensor = tenant.series_ids[0]
+    now = time.time_ns()
+    daily = [
+        now - (300 - d) * 86_400 * 10**9 for d in range(300)
+    ]  # a point a day, 300 days back to yesterday
+    recent = [now - (60 - i) * 10**9 for i in range(60)]
+    await send_batches(
+        stack.targets["ingest"],
+        tenant.credential,
+        [batch(sensor, daily + recent, [20.0 + i % 5 for i in range(360)])],
+    )
+    await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    machine_url = f"{stack.gateway_url}/machines/{tenant.machine_id}"
+    await page.goto(machine_url)
+    chart = page.locator("section.chart")
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1 hour")
+    await expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]"))
+    assert int(await chart.get_attribute("data-points")) <= 60
+
+    await page.locator("button.range[data-range='1y']").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(machine_url + "?range=1y")
+    await expect(page.locator("button.range[data-range='1y']")).to_have_attribute("aria-pressed", "true")
+    year_ago = datetime.fromtimestamp(time.time() - 8760 * 3600, UTC).strftime("%Y-%m-%dT%H")
+    await expect(chart).to_have_attribute("data-range", re.compile(f"^{year_ago}"))
+    assert int(await chart.get_attribute("data-points")) >= 300 + 1  # every day's point and the last minute
+
+    await page.keyboard.press("Shift+Tab")  # to 30 days, and Space presses it
+    await page.keyboard.press("Space")
+    await page.wait_for_url(machine_url + "?range=30d")
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("30 days")
+    await page.reload()
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("30 days")
+    await expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]"))
+    assert 30 <= int(await chart.get_attribute("data-points")) < 300
+
+    await page.goto(machine_url + "?range=1y")  # a link to the year
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1 year")
+    await page.click("#switch-language")
+    await page.wait_for_url(machine_url + "?range=1y")
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1년")
+    await expect(chart).to_have_attribute("data-range", re.compile(f"^{year_ago}"))
+
+    await page.goto(machine_url + "?range=forever")  # a range the page does not offer: the hour
+    await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1시간")
+
+
 async def test_acknowledge_an_alarm_from_the_inbox(stack, signer, alarm_worker, page, screenshots):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Web alarms")
     owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant.id, role=Role.OWNER)

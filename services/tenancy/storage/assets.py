@@ -8,7 +8,7 @@ import uuid
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from services.tenancy.models import Asset, Series
+from services.tenancy.models import ASSET_KINDS, Asset, Series
 from services.tenancy.storage import unique_as_duplicate
 
 _SERIES_COLUMNS = "id, machine_id, name, unit, kind, decimals, alarm_defaults"
@@ -42,18 +42,30 @@ async def get_asset(conn: AsyncConnection, asset_id: uuid.UUID) -> Asset | None:
     return await cur.fetchone()
 
 
-async def list_assets(conn: AsyncConnection) -> list[Asset]:
-    """The tree breadth-first from the sites, so parents always come before children."""
+# Tree order: sites, areas, lines, machines (a parent's kind always comes before its children's), each by
+# name then id; the index `assets_tree_order` (migration 0015) holds the same rank expression.
+_TREE_PAGE = (
+    "SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s FROM tenancy.assets"
+    " WHERE %(rank)s::int IS NULL"
+    " OR (array_position(ARRAY['site', 'area', 'line', 'machine']::text[], kind), name, id)"
+    " > (%(rank)s, %(name)s, %(id)s::uuid)"
+    " ORDER BY array_position(ARRAY['site', 'area', 'line', 'machine']::text[], kind), name, id"
+    " LIMIT %(limit)s"
+)
+
+
+def tree_key(asset: Asset) -> tuple[int, str, uuid.UUID]:
+    """An asset's place in tree order, as the page token holds it."""
+    return ASSET_KINDS.index(asset.kind) + 1, asset.name, asset.id
+
+
+async def list_assets(
+    conn: AsyncConnection, after: tuple = (None, None, None), limit: int | None = None
+) -> list[Asset]:
+    """The tree in tree order, parents before children, past the ``tree_key`` ``after`` (Nones: from the
+    first site), at most ``limit`` (None: all)."""
     cur = conn.cursor(row_factory=class_row(Asset))
-    await cur.execute(
-        "WITH RECURSIVE tree AS ("
-        "  SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s, 0 AS depth"
-        "  FROM tenancy.assets WHERE parent_id IS NULL"
-        "  UNION ALL"
-        "  SELECT a.id, a.parent_id, a.kind, a.name, a.machine_type, a.ideal_cycle_s, tree.depth + 1"
-        "  FROM tenancy.assets a JOIN tree ON a.parent_id = tree.id"
-        ") SELECT id, parent_id, kind, name, machine_type, ideal_cycle_s FROM tree ORDER BY depth, name"
-    )
+    await cur.execute(_TREE_PAGE, {"rank": after[0], "name": after[1], "id": after[2], "limit": limit})
     return await cur.fetchall()
 
 

@@ -82,6 +82,16 @@ async def supplier_memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> 
     return [(Supplier(*row[:6]), row[6]) for row in await cur.fetchall()]
 
 
+async def supplier_role(conn: AsyncConnection, supplier_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    """The user's role in the supplier ('admin' or 'staff'), None for a stranger; needs app.supplier_id."""
+    cur = await conn.execute(
+        "SELECT role FROM tenancy.supplier_members WHERE supplier_id = %s AND user_id = %s",
+        [supplier_id, user_id],
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
 async def insert_tenant(
     conn: AsyncConnection, tenant: Tenant, trial_days: int | None, kpi_targets: dict | None = None
 ) -> None:

@@ -1,4 +1,5 @@
-// What every signed-in page shares: the retention banner, and failures said on the status line.
+// What every signed-in page shares: the retention banner, the language switch keeping the query, and
+// failures said on the status line.
 import { gql } from "./api.js";
 import { t, ms, localDay } from "./i18n.js";
 import { say } from "./status.js";
@@ -18,6 +19,13 @@ async function showRetention() {
   });
 }
 
+// The language switch returns to the page as it is now, with its query (a machine page's ?range=…).
+function keepQueryOnLanguageSwitch() {
+  const form = document.querySelector("form[action='/lang']");
+  form?.addEventListener("submit", () => { form.elements.next.value = location.pathname + location.search; });
+}
+
 export function startShell() {
+  keepQueryOnLanguageSwitch();
   showRetention().catch((error) => say(t("load.failed", { message: error.message })));
 }

@@ -19,14 +19,26 @@ const ANOMALIES = `query ($machine: ID!, $from: Timestamp!, $to: Timestamp!) {
 
 const OEE_DAYS = 7;
 
-let windowHours = 1;
+// The range buttons' hours by key ("1h" … "1y"); the chosen one is kept in the URL (?range=1y), so a link
+// shows what its sender saw.
+const RANGE_BUTTONS = [...document.querySelectorAll("button.range")];
+const RANGE_HOURS = new Map(RANGE_BUTTONS.map((b) => [b.dataset.range, Number(b.dataset.hours)]));
+const linked = new URLSearchParams(location.search).get("range");
+let range = RANGE_HOURS.has(linked) ? linked : "1h";
+
+function chooseRange(key) {
+  range = key;
+  const url = new URL(location.href);
+  url.searchParams.set("range", key);
+  history.replaceState(history.state, "", url);
+}
 
 async function drawAll(charts) {
   const to = Date.now();
   const container = document.getElementById("charts");
-  document.querySelectorAll("button.range").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.hours) === windowHours)));
+  RANGE_BUTTONS.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.range === range)));
   container.setAttribute("aria-busy", "true");
-  try { await showAll(charts, to - windowHours * HOUR_MS, to, true); }
+  try { await showAll(charts, to - RANGE_HOURS.get(range) * HOUR_MS, to, true); }
   catch (error) { say(t("load.failed", { message: error.message })); }
   finally { container.setAttribute("aria-busy", "false"); }
 }
@@ -74,7 +86,7 @@ async function main() {
   const charts = machine.series.map((series) => new LiveChart(container, series, clock));
   const reset = () => drawAll(charts);
   charts.forEach((chart) => { chart.onReset = reset; });
-  document.querySelectorAll("button.range").forEach((button) => button.addEventListener("click", () => { windowHours = Number(button.dataset.hours); reset(); }));
+  RANGE_BUTTONS.forEach((button) => button.addEventListener("click", () => { chooseRange(button.dataset.range); reset(); }));
   const byId = new Map(charts.map((chart) => [chart.series.id, chart]));
   subscribe(LIVE_VALUES, { ids: [...byId.keys()] }, (data) => byId.get(data.liveValues.seriesId)?.push(data.liveValues));
   await drawAll(charts); // first: the charts are what the page is for

@@ -1,10 +1,10 @@
 """Passwords (argon2id) and device credentials (random, stored as a SHA-256 hash).
 
-Password verification is CPU- and memory-heavy by design, so it runs in threads
-of its own (two, one on a two-core machine), at a lower scheduling priority than
-the rest of the process: a storm of sign-ins queues behind itself and leaves the
-event loop (every other call) the CPU it needs (RELIABILITY A1). An unknown email is checked
-against a dummy hash so it costs the same as a wrong password.
+Password verification is CPU- and memory-heavy by design, so it runs in two
+threads of its own, at a lower scheduling priority than the rest of the process:
+a storm of sign-ins queues behind itself and leaves the event loop (every other
+call) the CPU it needs (RELIABILITY A1). An unknown email is checked against a
+dummy hash so it costs the same as a wrong password.
 """
 
 from __future__ import annotations
@@ -34,17 +34,10 @@ MIN_PASSWORD_LENGTH = 12
 HASHING_NICENESS = 10  # added to the process's nice value in the hashing threads (Linux: per thread)
 
 
-def hashing_threads() -> int:
-    """Two, but never every core: on a two-core machine one, so the other is left to every other call."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(2, cores - 1))
-
-
 class PasswordChecker:
     """Hashes and verifies passwords off the event loop, at most two at a time, in low-priority threads."""
 
-    def __init__(self, concurrency: int | None = None) -> None:
-        concurrency = concurrency or hashing_threads()
+    def __init__(self, concurrency: int = 2) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._threads = ThreadPoolExecutor(
             concurrency, thread_name_prefix="argon2", initializer=_lower_priority

@@ -31,6 +31,7 @@ from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 TICK_S = 0.1  # the device sends one batch per tick
 QUERY_CONNECTIONS = 8
+MAX_WAITING_QUERIES = 200  # past it the rate is not being served: counted as errors, not queued
 LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId timestamp value } }"
 QUERIES = [
     "{ machines { id name series { id name } } }",
@@ -158,9 +159,14 @@ class Load:
             pending: set[asyncio.Task] = set()
             next_at = time.monotonic()
             while not self.stop.is_set():
-                task = asyncio.create_task(self._query(http, next(bodies)))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                if len(pending) >= MAX_WAITING_QUERIES:  # not kept up with: say so, never queue without end
+                    self.window.failed(
+                        "graphql", f"{len(pending)} queries waiting: the stack is not keeping up"
+                    )
+                else:
+                    task = asyncio.create_task(self._query(http, next(bodies)))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
                 next_at += 1 / self.plan.queries_per_s
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             await asyncio.gather(*pending)

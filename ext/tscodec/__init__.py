@@ -14,15 +14,17 @@ and much lower speed. ``IMPLEMENTATION`` says which one is live.
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 from tscodec import format_v1, format_v2
 from tscodec.format import MAGIC, BlockStats, CodecError, as_view, block_stats, version_of
 
 try:
-    from tscodec._kernels import bucket_parts, decode, encode
+    from tscodec._kernels import bucket_parts, decode, encode, summarize
 
     IMPLEMENTATION = "cython"
 except ImportError:
-    from tscodec.reference import decode, encode
+    from tscodec.reference import decode, encode, summarize
     from tscodec.summaries import bucket_parts
 
     IMPLEMENTATION = "python"
@@ -36,6 +38,7 @@ __all__ = [
     "BlockStats",
     "CodecError",
     "bucket_parts",
+    "check_stats",
     "decode",
     "encode",
     "stats",
@@ -65,3 +68,17 @@ def stats(blob: bytes) -> BlockStats:
     h = format_v2.read_header(view)
     times = (h.min_ts, h.max_ts, h.first_ts, h.last_ts)
     return block_stats(h.count, h.nan_count, times, (h.min, h.max, h.sum, h.first, h.last))
+
+
+def check_stats(blob: bytes, timestamps, values) -> None:
+    """Raise CodecError unless the header statistics of ``blob`` are those of the points ``decode`` gave.
+
+    ``decode`` checks the checksum, but whoever made a blob computed it over the header they wrote: a blob
+    from outside (a device's) can carry statistics that do not describe its points, and readers answer
+    aggregates and skip blocks from the statistics alone. NaNs compare equal here, whatever their payload."""
+    count, nans, *times, low, high, total, first, last = summarize(timestamps, values)
+    expected = block_stats(count, nans, tuple(times), (low, high, total, first, last))
+    if not all(
+        a == b or (a != a and b != b) for a, b in zip(astuple(stats(blob)), astuple(expected), strict=True)
+    ):
+        raise CodecError("corrupt header: its statistics do not describe the points")

@@ -177,13 +177,13 @@ class _Link:
         self.doomed = False  # reset when the client first sends (``reset_every``)
         self.gone = False
 
-    async def connect(self, upstream: tuple[str, int] | str) -> None:
+    async def connect(self, host: str, port: int | None) -> None:
         loop, end = asyncio.get_running_loop(), lambda: _End(self._joined, from_server=True)
         try:
-            if isinstance(upstream, str):
-                await loop.create_unix_connection(end, upstream)
+            if port is None:
+                await loop.create_unix_connection(end, host)
             else:
-                await loop.create_connection(end, *upstream)
+                await loop.create_connection(end, host, port)
         except OSError:
             self.abort()  # the server is down: the client sees a reset, as it would connecting directly
 
@@ -229,14 +229,15 @@ class _Link:
 
 
 class FaultProxy:
-    """Listens on 127.0.0.1:<free port> and forwards to ``upstream_host:upstream_port`` (or, with
-    ``upstream_port`` None, to the unix socket at ``upstream_host``), with faults on demand.
+    """Listens on 127.0.0.1:<free port> and forwards to ``upstream_host:upstream_port``, with faults on demand.
+    With ``upstream_port`` None, ``upstream_host`` is a unix socket's path (the embedded PostgreSQL listens
+    on one only).
 
     The port is bound at construction, so ``target`` can be handed to a service before ``start()``.
     """
 
     def __init__(self, upstream_host: str, upstream_port: int | None, *, seed: int | None = None) -> None:
-        self.upstream = upstream_host if upstream_port is None else (upstream_host, upstream_port)
+        self.upstream = (upstream_host, upstream_port)
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.target = f"127.0.0.1:{self.port}"
@@ -316,7 +317,7 @@ class FaultProxy:
             link.doomed = self._accepted_since % self._reset_every == 0
             self.resets += link.doomed
         if not self._dark:  # a dead link reaches no server
-            task = asyncio.create_task(link.connect(self.upstream))
+            task = asyncio.create_task(link.connect(*self.upstream))
             self._connecting.add(task)
             task.add_done_callback(self._connecting.discard)
         return link

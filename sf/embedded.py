@@ -100,6 +100,12 @@ class EmbeddedRedis:
             time.sleep(0.05)
         raise RuntimeError(f"redis-server did not start within {timeout} s")
 
+    def kill(self) -> None:
+        """SIGKILL: a crash (durability tests): what the append-only file had not synced is lost."""
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()

@@ -6,8 +6,9 @@ channel on its one connection while at least one local subscription listens to i
 message once and hands it to each listener without waiting: every listener keeps its own bounded
 queue (`gateway/graphql/live.py`), so a slow subscriber holds up neither Redis nor the others.
 
-If the connection fails, every listener is told (its subscription ends with the error, so no
-client believes it is live while it hears nothing) and the next subscription opens a new one.
+If the connection fails, every listener is told (its subscription ends with `UNAVAILABLE`, so no
+client believes it is live while it hears nothing; it resumes with `after`, `resume.py`) and the next
+subscription opens a new one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
+from gateway.graphql.errors import ApiError
+
 log = logging.getLogger(__name__)
+
+
+def interrupted() -> ApiError:
+    """What a subscription ends with when the hub loses Redis: expected, and what to do about it."""
+    return ApiError(
+        "live values were interrupted: subscribe again with `after` the newest timestamp you hold",
+        "UNAVAILABLE",
+    )
 
 
 class Listener(Protocol):
@@ -106,7 +117,7 @@ class ChannelHub:
             raise
         except Exception as error:  # the connection is gone: tell everyone, start afresh next time
             log.warning("live channel connection lost", extra={"error": repr(error)})
-            self._broken(error)
+            self._broken()
             await pubsub.aclose()
 
     def _deliver(self, message: dict) -> None:
@@ -119,9 +130,9 @@ class ChannelHub:
         for listener in tuple(self._listeners.get(channel, ())):
             listener.offer(data)
 
-    def _broken(self, error: Exception) -> None:
+    def _broken(self) -> None:
         listeners, self._listeners = self._listeners, {}
         self._pubsub, self._reader = None, None
         for waiting in listeners.values():
             for listener in waiting:
-                listener.fail(error)
+                listener.fail(interrupted())

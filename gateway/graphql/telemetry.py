@@ -15,6 +15,7 @@ from gateway.graphql.errors import ApiError
 from gateway.graphql.live import LiveRelay, SeriesFilter
 from gateway.graphql.paging import After
 from gateway.graphql.permissions import CanReadTenant, IsSignedIn
+from gateway.graphql.resume import Replayed, stored_after
 from gateway.graphql.scalars import Duration, Timestamp
 from services.runtime.keys import live_channel
 from sfcloud.v1 import common_pb2, query_pb2
@@ -318,10 +319,12 @@ class TelemetryQuery:
 @strawberry.type
 class TelemetrySubscription:
     @strawberry.subscription(
-        permission_classes=[IsSignedIn, CanReadTenant], description="Values of the series as stored."
+        permission_classes=[IsSignedIn, CanReadTenant],
+        description="Values of the series as stored. With `after` (the newest timestamp you received, to resume"
+        " a dropped subscription), first every value stored after it, then live values, none twice.",
     )
     async def live_values(
-        self, info: Info, series_ids: list[strawberry.ID]
+        self, info: Info, series_ids: list[strawberry.ID], after: Timestamp | None = None
     ) -> AsyncGenerator[LiveValue, None]:
         ctx = info.context
         if not 0 < len(series_ids) <= MAX_LIVE_SERIES:
@@ -332,8 +335,19 @@ class TelemetrySubscription:
         async with ctx.hub.listening(
             live_channel(ctx.principal.require_tenant()), SeriesFilter(wanted, waiting)
         ):
+            stored = [] if after is None else await stored_after(ctx, sorted(wanted), after)
+            for value in stored:  # listening already: what is committed from now on comes live
+                yield value
+            replayed, skipped = Replayed(stored), 0
             while True:
                 point, missed = await waiting.take()
+                if replayed.already_sent(point):
+                    skipped += missed
+                    continue
                 yield LiveValue(
-                    series_id=strawberry.ID(point["s"]), timestamp=point["t"], value=point["v"], missed=missed
+                    series_id=strawberry.ID(point["s"]),
+                    timestamp=point["t"],
+                    value=point["v"],
+                    missed=missed + skipped,
                 )
+                skipped = 0

@@ -10,6 +10,7 @@ context into another's transaction. Connection failures become
 
 from __future__ import annotations
 
+import select
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -24,6 +25,17 @@ TENANT_SETTING = "app.tenant_id"
 DISK_FULL_RETRY_S = 10.0  # space comes back by an operator's hand: minutes, not milliseconds
 
 
+async def still_connected(conn: psycopg.AsyncConnection) -> None:
+    """The pool's check before it lends a connection, without a round trip: an idle connection has
+    nothing to read unless its server closed it or the link was reset (a restarted server, a middlebox),
+    and reading that raises, so the pool drops it for another instead of failing the caller's transaction."""
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        conn.pgconn.consume_input()  # raises OperationalError on EOF or a reset
+    if conn.broken or conn.pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection was closed while idle")
+
+
 class Database:
     """A connection pool for one service's application role."""
 
@@ -35,6 +47,7 @@ class Database:
             open=False,
             name=name,
             timeout=5.0,
+            check=still_connected,
             kwargs={"application_name": name},
         )
 

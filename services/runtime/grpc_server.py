@@ -62,6 +62,7 @@ class GrpcServer:
         self._names = list(service_names)
         self._checks = list(readiness_checks)
         self._interval = readiness_interval
+        self._abandoned: set[asyncio.Task] = set()  # checks given up on, still cancelling
         self._health = health.aio.HealthServicer()
         self._watcher: asyncio.Task | None = None
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
@@ -99,12 +100,25 @@ class GrpcServer:
     async def _refresh_readiness(self) -> None:
         try:
             for check in self._checks:
-                await asyncio.wait_for(check(), timeout=max(self._interval, 1.0))
+                await self._within(check(), max(self._interval, 1.0))
         except Exception as exc:  # any failing dependency means not ready
             log.warning("not ready", extra={"reason": repr(exc)})
             await self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
             return
         await self._set_status(health_pb2.HealthCheckResponse.SERVING)
+
+    async def _within(self, check: Awaitable[None], seconds: float) -> None:
+        """``check``, failing after ``seconds`` without waiting for it to end: a driver may take many seconds
+        to cancel a call on a dead link (psycopg asks the server to cancel its query, over the network), and
+        readiness must flip on time (RELIABILITY D7: within 5 s). The abandoned check ends in the background."""
+        task = asyncio.ensure_future(check)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done:
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            raise TimeoutError(f"no answer within {seconds} s")
+        task.result()
 
     async def _set_status(self, status: int) -> None:
         for name in ["", *self._names]:

@@ -9,6 +9,8 @@ faults at runtime from its own event loop:
   that lived through the blackhole, since bytes were lost from its stream.
 - ``reset_all()``: RST every connection now.
 - ``delay(s)``: every chunk is delivered ``s`` seconds after it arrived, in order.
+- ``reset_every(n)``: every n-th new connection is reset (RST) when its client first sends, as a
+  flaky middlebox would; connections already open are left alone.
 - ``cut_after_response(p, limit)``: "the ack was lost after the commit". Reading
   the server's HTTP/2 frames, a chunk carrying a DATA frame (a gRPC response
   message) is, with probability ``p``, never delivered: both sides are reset
@@ -172,6 +174,7 @@ class _Link:
         self.to_client.attach(client)
         self.frames = FrameScanner()
         self.dark = dark  # lived through a blackhole: its streams lost bytes
+        self.doomed = False  # reset when the client first sends (``reset_every``)
         self.gone = False
 
     async def connect(self, host: str, port: int | None) -> None:
@@ -195,7 +198,7 @@ class _Link:
     def carry(self, from_server: bool, chunk: bytes) -> None:
         if self.dark:
             return
-        if from_server and self.proxy._cuts(self.frames.feed(chunk)):
+        if self.doomed or (from_server and self.proxy._cuts(self.frames.feed(chunk))):
             self.abort()
             return
         (self.to_client if from_server else self.to_upstream).put(chunk, self.proxy.latency)
@@ -240,8 +243,11 @@ class FaultProxy:
         self.target = f"127.0.0.1:{self.port}"
         self.connections = 0
         self.cuts = 0
+        self.resets = 0  # connections reset by ``reset_every``
         self.latency = 0.0
+        self._reset_every = 0
         self._dark = False
+        self._accepted_since = 0
         self._cut_probability, self._cuts_left = 0.0, 0
         self._random = random.Random(seed)
         self._links: set[_Link] = set()
@@ -272,8 +278,8 @@ class FaultProxy:
         await self.close()
 
     def pass_through(self) -> None:
-        """No faults: ends a blackhole (resetting its connections), a delay and any cutting."""
-        self.latency, self._cuts_left = 0.0, 0
+        """No faults: ends a blackhole (resetting its connections), a delay, any cutting and resetting."""
+        self.latency, self._cuts_left, self._reset_every = 0.0, 0, 0
         self._dark = False
         for link in [link for link in self._links if link.dark]:
             link.abort()
@@ -294,6 +300,10 @@ class FaultProxy:
     def delay(self, seconds: float) -> None:
         self.latency = seconds
 
+    def reset_every(self, n: int) -> None:
+        """Reset every ``n``-th connection accepted from now on, when its client first sends."""
+        self._reset_every, self._accepted_since = n, 0
+
     def cut_after_response(self, probability: float, limit: int) -> None:
         """Reset the link instead of delivering a server chunk that carries response DATA; at most ``limit`` times."""
         self._cut_probability, self._cuts_left = probability, limit
@@ -302,6 +312,10 @@ class FaultProxy:
         self.connections += 1
         link = _Link(self, end.transport, dark=self._dark)
         self._links.add(link)
+        if self._reset_every:
+            self._accepted_since += 1
+            link.doomed = self._accepted_since % self._reset_every == 0
+            self.resets += link.doomed
         if not self._dark:  # a dead link reaches no server
             task = asyncio.create_task(link.connect(*self.upstream))
             self._connecting.add(task)

@@ -157,6 +157,32 @@ async def test_reset_all_aborts_every_connection_with_rst(proxy):
     await roundtrip(proxy)
 
 
+async def test_reset_every_resets_each_nth_new_connection_on_its_first_bytes(proxy):
+    survivor, survivor_writer = await roundtrip(proxy)
+    proxy.reset_every(3)
+    outcomes = []
+    for _ in range(9):
+        try:
+            await roundtrip(proxy)
+            outcomes.append("ok")
+        except (ConnectionResetError, asyncio.IncompleteReadError):
+            outcomes.append("reset")
+    assert outcomes == ["ok", "ok", "reset"] * 3 and proxy.resets == 3
+    proxy.pass_through()
+    await roundtrip(proxy)
+    survivor_writer.write(b"still here")  # open before: untouched
+    assert await asyncio.wait_for(survivor.readexactly(10), 2) == b"still here"
+    survivor_writer.close()
+
+
+async def test_it_forwards_to_a_unix_socket(tmp_path):
+    path = str(tmp_path / "echo.sock")
+    server = await asyncio.start_unix_server(echo, path)
+    async with FaultProxy(path, None) as through:
+        await roundtrip(through, b"over a unix socket")
+    server.close()
+
+
 async def test_a_client_reaching_a_dead_server_is_reset():
     async with FaultProxy("127.0.0.1", free_port()) as proxy:  # nothing listens there
         reader, _ = await asyncio.open_connection("127.0.0.1", proxy.port)

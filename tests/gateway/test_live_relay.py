@@ -119,8 +119,9 @@ async def test_a_lost_redis_ends_every_subscription_and_the_next_one_connects_af
     try:
         async with hub.listening("t:lost:live", SeriesFilter({"s1"}, waiting)):
             redis.stop()
-            with pytest.raises(aioredis.ConnectionError):
+            with pytest.raises(ApiError) as ended:  # what to do about it, not Redis's error
                 await asyncio.wait_for(waiting.take(), 30)
+            assert ended.value.extensions == {"code": "UNAVAILABLE"} and "`after`" in str(ended.value)
         assert hub.channels == 0
         redis.start()
         again = LiveRelay()

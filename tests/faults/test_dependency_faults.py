@@ -1,0 +1,202 @@
+"""RELIABILITY D7: an ingest service whose links to PostgreSQL and Redis run through fault proxies.
+
+Ingest is the service with both dependencies on its write path (a batch commits in PostgreSQL, then its
+live values and compaction notice go to Redis), so it is the one to slow down, reset and cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.ingest.config import IngestSettings
+from services.ingest.server import IngestServer
+from sf.seeding import SeededTenant, device_metadata
+from sfcloud.v1 import ingest_pb2_grpc
+from tests.e2e.provision import create_tenant
+from tests.e2e.test_bad_input import batch, stored_points
+from tests.faults.proxy import FaultProxy
+
+pytestmark = pytest.mark.slow
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+FLIP_BOUND_S = 5.0  # RELIABILITY D7: readiness follows a dependency within 5 s, both ways
+
+
+def through(url: str, proxy: FaultProxy) -> str:
+    """``url`` with its server (host and port, or unix socket) replaced by the proxy's TCP port."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{proxy.target}" if credentials else proxy.target
+    if parts.scheme == "unix":
+        return urlunsplit(("redis", netloc, "", "", ""))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def upstream_of(url: str) -> tuple[str, int | None]:
+    """Where ``url``'s server listens: (host, port), or (unix socket path, None)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path, None
+    socket_dir = dict(parse_qsl(parts.query)).get("host")
+    if socket_dir:  # PostgreSQL on a unix socket: <dir>/.s.PGSQL.<port>
+        port = parts.port or next(Path(socket_dir).glob(".s.PGSQL.*")).suffix.lstrip(".")
+        return f"{socket_dir}/.s.PGSQL.{port}", None
+    return parts.hostname, parts.port
+
+
+class Faulty:
+    """An ingest server reaching PostgreSQL and Redis only through ``database`` and ``redis`` proxies."""
+
+    def __init__(self, stack, database: FaultProxy, redis: FaultProxy) -> None:
+        settings = stack._service("ingest")
+        service = replace(settings, database_url=through(settings.database_url, database))
+        self.server = IngestServer(
+            IngestSettings(
+                service, stack.targets["tenancy"], through(stack.redis_url, redis), usage_interval_s=1
+            )
+        )
+        self.database, self.redis = database, redis
+        self.target = ""
+
+    @property
+    def proxies(self) -> tuple[FaultProxy, FaultProxy]:
+        return self.database, self.redis
+
+    async def __aenter__(self) -> Faulty:
+        await self.database.start()
+        await self.redis.start()
+        self.target = f"127.0.0.1:{await self.server.start()}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for proxy in self.proxies:
+            proxy.pass_through()
+        await self.server.stop()
+        for proxy in self.proxies:
+            await proxy.close()
+
+
+@pytest.fixture
+async def faulty(stack):
+    database = FaultProxy(*upstream_of(stack.admin_url))
+    redis = FaultProxy(*upstream_of(stack.redis_url))
+    async with Faulty(stack, database, redis) as running:
+        yield running
+
+
+@dataclass
+class Device:
+    tenant: SeededTenant
+    session: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@pytest.fixture
+async def device(stack, signer) -> Device:
+    return Device(await create_tenant(stack.targets["tenancy"], signer, "Faults"))
+
+
+async def send_one(channel, device: Device, batch_no: int, deadline: float):
+    """One batch on its own Ingest call, as a device without retries sends it; (ack or error, seconds)."""
+    series = device.tenant.series_ids[0]
+    request = batch(series, [time.time_ns() - 10**12 + batch_no], [float(batch_no)], batch_no)
+    request.session_id = device.session
+    stub = ingest_pb2_grpc.IngestServiceStub(channel)
+    started = time.perf_counter()
+    try:
+        call = stub.Ingest(
+            iter([request]), metadata=device_metadata(device.tenant.credential), timeout=deadline
+        )
+        acks = [ack async for ack in call]
+        return acks[0], time.perf_counter() - started
+    except grpc.aio.AioRpcError as exc:
+        return exc.code(), time.perf_counter() - started
+
+
+async def health(target: str) -> int:
+    async with grpc.aio.insecure_channel(target) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        return reply.status
+
+
+async def seconds_until(target: str, status: int, within: float = 15.0) -> float:
+    started = time.perf_counter()
+    async with asyncio.timeout(within):
+        while True:  # polling, as a kubelet does: the flip is what is measured
+            if await health(target) == status:
+                break
+            await asyncio.sleep(0.05)
+    return time.perf_counter() - started
+
+
+async def test_500_ms_more_latency_to_postgres_and_redis_meets_deadlines_or_fails_clearly(
+    faulty, device, admin_conn
+):
+    """RELIABILITY D7: +500 ms a round trip to PostgreSQL and Redis: a batch with room in its deadline is
+    acknowledged; one without fails DEADLINE_EXCEEDED by its deadline +10 %; acknowledged == stored."""
+    for proxy in faulty.proxies:
+        proxy.delay(0.25)  # each way: +500 ms a round trip
+    outcomes = []
+    async with grpc.aio.insecure_channel(faulty.target) as channel:
+        for n, deadline in enumerate([15.0, 1.0, 15.0], start=1):
+            outcome, took = await send_one(channel, device, n, deadline)
+            outcomes.append((deadline, outcome, took))
+        for proxy in faulty.proxies:
+            proxy.pass_through()
+        after, took_after = await send_one(channel, device, 4, 2.0)
+    print("latency +500 ms:", [(d, getattr(o, "name", "ack"), round(t, 2)) for d, o, t in outcomes])
+    for deadline, outcome, took in outcomes:
+        assert took <= deadline * 1.1, (deadline, outcome, took)
+        assert outcome == grpc.StatusCode.DEADLINE_EXCEEDED or outcome.points_stored == 1, outcome
+    assert all(o.points_stored == 1 for d, o, _ in outcomes if d == 15.0)
+    assert after.points_stored == 1 and took_after < 1.0  # and back to normal at once
+    acknowledged = sum(1 for _, o, _ in outcomes if not isinstance(o, grpc.StatusCode)) + 1
+    assert (
+        stored_points(admin_conn, device.tenant.id) >= acknowledged
+    )  # a timed-out batch may have committed too
+
+
+async def test_resets_of_every_5th_connection_and_of_all_open_ones_fail_no_call(faulty, device, admin_conn):
+    """RELIABILITY D7: RST of every 5th new connection to PostgreSQL and Redis (the row asks every 50th),
+    and every open connection reset each 10 calls: clients reconnect, every call succeeds in its deadline."""
+    for proxy in faulty.proxies:
+        proxy.reset_every(5)
+    failures, slowest = [], 0.0
+    async with grpc.aio.insecure_channel(faulty.target) as channel:
+        for n in range(1, 101):
+            if n % 10 == 0:
+                for proxy in faulty.proxies:
+                    proxy.reset_all()
+            outcome, took = await send_one(channel, device, n, 5.0)
+            slowest = max(slowest, took)
+            if isinstance(outcome, grpc.StatusCode):
+                failures.append((n, outcome))
+    resets = faulty.database.resets + faulty.redis.resets
+    print(f"RST: {resets} new connections reset, slowest call {slowest:.2f} s, failures {failures}")
+    assert failures == []
+    assert resets >= 2
+    assert stored_points(admin_conn, device.tenant.id) == 100
+
+
+@pytest.mark.parametrize("which", ["database", "redis"])
+async def test_readiness_flips_within_5_s_of_a_blackholed_dependency_both_ways(faulty, which):
+    """RELIABILITY D7: readiness NOT_SERVING within 5 s of PostgreSQL (or Redis) going dark, SERVING within 5 s
+    of its return (the default 2 s readiness interval)."""
+    proxy = getattr(faulty, which)
+    assert await health(faulty.target) == SERVING
+    proxy.blackhole()
+    down = await seconds_until(faulty.target, NOT_SERVING)
+    proxy.restore()
+    up = await seconds_until(faulty.target, SERVING)
+    print(
+        f"readiness with {which} blackholed: NOT_SERVING after {down:.2f} s, SERVING {up:.2f} s after restore"
+    )
+    assert down <= FLIP_BOUND_S and up <= FLIP_BOUND_S

@@ -62,7 +62,6 @@ class Part(NamedTuple):
     timestamps: np.ndarray
     values: np.ndarray
     payload: bytes | None  # a block's own encoding
-    in_order: bool = False  # its timestamps never decrease
 
 
 def validate(
@@ -90,11 +89,15 @@ def validate(
     _check_windows(parts, latest)
     if total > MAX_POINTS:
         raise MalformedBatch.of("series", f"at most {MAX_POINTS} points per batch")
-    merged: dict[uuid.UUID, list[Part]] = {}
-    for part, in_order in zip(parts, _in_order(parts), strict=True):
+    in_order = _in_order(parts)
+    merged: dict[uuid.UUID, list[int]] = {}  # series → its parts, by index
+    for index, part in enumerate(parts):
         if part.timestamps.size:
-            merged.setdefault(part.series_id, []).append(part._replace(in_order=in_order))
-    return [_combined(series_id, series_parts) for series_id, series_parts in merged.items()]
+            merged.setdefault(part.series_id, []).append(index)
+    return [
+        _combined(series_id, [parts[i] for i in indexes], len(indexes) == 1 and in_order[indexes[0]])
+        for series_id, indexes in merged.items()
+    ]
 
 
 def _parts(entries: list[IncomingSeries], blocks: list[IncomingBlock]) -> Iterator[Part]:
@@ -159,10 +162,10 @@ def _in_order(parts: list[Part]) -> list[bool]:
     return (falls[np.maximum(ends, starts + 1)] == falls[starts + 1]).tolist()
 
 
-def _combined(series_id: uuid.UUID, parts: list[Part]) -> SeriesColumns:
+def _combined(series_id: uuid.UUID, parts: list[Part], lone_in_order: bool) -> SeriesColumns:
     """One sorted column pair per series; a lone part in time order is kept as it came (a block with its
     encoding)."""
-    if len(parts) == 1 and parts[0].in_order:
+    if lone_in_order:
         return SeriesColumns(series_id, parts[0].timestamps, parts[0].values, parts[0].payload)
     timestamps = np.concatenate([p.timestamps for p in parts])
     values = np.concatenate([p.values for p in parts])

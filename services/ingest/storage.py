@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from operator import attrgetter
 from dataclasses import dataclass
 from datetime import date
 
@@ -107,7 +108,7 @@ async def lock_series(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> Non
     so two batches can never both store a value for the same timestamp."""
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(%b::uuid[]) AS s(id) ORDER BY id",
-        [sorted(series_ids)],
+        [sorted(series_ids, key=attrgetter("int"))],  # UUID order, compared in C (not UUID.__lt__)
     )
 
 

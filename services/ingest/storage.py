@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from operator import attrgetter
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from psycopg import AsyncConnection
 

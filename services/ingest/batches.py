@@ -92,11 +92,11 @@ def validate(
     in_order = _in_order(parts)
     merged: dict[uuid.UUID, list[int]] = {}  # series → its parts, by index
     for index, part in enumerate(parts):
-        if part.timestamps.size:
-            merged.setdefault(part.series_id, []).append(index)
+        merged.setdefault(part.series_id, []).append(index)
     return [
         _combined(series_id, [parts[i] for i in indexes], len(indexes) == 1 and in_order[indexes[0]])
         for series_id, indexes in merged.items()
+        if any(parts[i].timestamps.size for i in indexes)
     ]
 
 

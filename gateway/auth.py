@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from starlette.requests import HTTPConnection
 
@@ -28,6 +28,8 @@ KEY_CACHE_S = 5
 class Caller:
     principal: Principal | None
     session: Session | None = None
+    # The session cookie or API key the caller came with, so an open live socket can check it again.
+    credential: str = field(default="", repr=False)
 
     @property
     def by_cookie(self) -> bool:
@@ -50,12 +52,25 @@ class GatewayAuth:
         origin = client_address(connection)
         authorization = connection.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            principal = await self._api_key(authorization[7:].strip(), origin)
-            return Caller(principal)
-        session = await self._sessions.get(connection.cookies.get(self._cookie))
+            key = authorization[7:].strip()
+            return Caller(await self._api_key(key, origin), credential=key)
+        cookie = connection.cookies.get(self._cookie)
+        session = await self._sessions.get(cookie)
         if session is None:
             return Caller(None)
-        return Caller(replace(session.principal, origin=origin), session)
+        return Caller(replace(session.principal, origin=origin), session, cookie)
+
+    async def key_still_valid(self, key: str) -> bool:
+        """Whether an API key in use on an open live socket still works, asked afresh (no cache) and
+        not recorded as a use; raises ServiceError when the tenancy service cannot say."""
+        request = tenancy_pb2.AuthenticateApiKeyRequest(key=key, recheck=True)
+        try:
+            await self._backends.call(
+                self._backends.tenancy.AuthenticateApiKey, request, service_principal("gateway")
+            )
+        except Unauthenticated:
+            return False
+        return True
 
     async def _api_key(self, key: str, origin: str) -> Principal:
         cache_key = hashlib.sha256(key.encode()).digest()

@@ -9,6 +9,7 @@
 | `SF_SIGNING_KEY` | (required) | key of the internal tokens |
 | `SF_COOKIE_SECURE` | true | `__Host-` session cookie with Secure (browsers accept it on http://localhost) |
 | `SF_SESSION_IDLE_S` / `SF_SESSION_MAX_S` | 1800 / 43200 | idle and absolute session lifetime |
+| `SF_SESSION_ADMIN_IDLE_S` | 900 | idle lifetime of owners', admins' and the platform operator's sessions |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's API limits (`plans.yaml`, `gateway/plans.py`) |
 | `SF_GATEWAY_MAX_BODY_BYTES` | 1048576 | larger request bodies are refused with 413 |
 """
@@ -34,6 +35,7 @@ class GatewaySettings:
     cookie_secure: bool = True
     session_idle_s: int = 1800
     session_max_s: int = 43200
+    session_admin_idle_s: int = 900
     otel_exporter: str = "none"
     usage_interval_s: float = 10.0
     catalog_dir: Path = DEFAULT_CATALOG_DIR
@@ -64,6 +66,7 @@ class GatewaySettings:
             cookie_secure=env.bool("SF_COOKIE_SECURE", True),
             session_idle_s=env.int("SF_SESSION_IDLE_S", 1800, minimum=60),
             session_max_s=env.int("SF_SESSION_MAX_S", 43200, minimum=60),
+            session_admin_idle_s=env.int("SF_SESSION_ADMIN_IDLE_S", 900, minimum=60),
             otel_exporter=env.choice("SF_OTEL_EXPORTER", "none", EXPORTERS),
             usage_interval_s=env.int("SF_USAGE_REPORT_S", 10, minimum=1, maximum=3600),
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),

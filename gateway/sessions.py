@@ -1,5 +1,8 @@
 """Browser sessions in Redis: random ids, idle and absolute expiry, a CSRF token each.
 
+People who can change a tenant or the platform (owners, admins, the platform operator) get the
+shorter admin idle lifetime (OWASP: idle ≤ 30 min, ≤ 15 min for administrators; RELIABILITY A3).
+
 The cookie holds `<tenant>.<id>`; the Redis key is `t:<tenant>:session:<id>`,
 so every key starts with its tenant and a forged tenant part finds nothing.
 """
@@ -10,6 +13,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
@@ -38,6 +42,10 @@ class Session:
     cell: str = "default"
 
     @property
+    def administers(self) -> bool:
+        return self.platform_operator or self.role in (Role.OWNER.value, Role.ADMIN.value)
+
+    @property
     def principal(self) -> Principal:
         return Principal(
             kind=Kind.USER,
@@ -51,10 +59,14 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, idle_s: int, max_s: int) -> None:
+    def __init__(self, redis: aioredis.Redis, idle_s: int, max_s: int, admin_idle_s: int) -> None:
         self._redis = redis
         self._idle_s = idle_s
+        self._admin_idle_s = min(admin_idle_s, idle_s)
         self._max_s = max_s
+
+    def _idle_of(self, session: Session) -> int:
+        return self._admin_idle_s if session.administers else self._idle_s
 
     @staticmethod
     def _key(cookie: str) -> str | None:
@@ -82,7 +94,7 @@ class SessionStore:
         cookie = f"{session.tenant_id or NO_TENANT}.{secrets.token_urlsafe(32)}"
         key, index = self._key(cookie), self._index(session)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, json.dumps(asdict(session)), ex=self._idle_s)
+            pipe.set(key, json.dumps(asdict(session)), ex=self._idle_of(session))
             pipe.hset(index, public_id, key)
             pipe.expire(index, self._max_s)
             await pipe.execute()
@@ -119,8 +131,22 @@ class SessionStore:
         if time.time() - session.created_at > self._max_s:
             await self._redis.delete(key)
             return None
-        await self._redis.expire(key, self._idle_s)
+        await self._redis.expire(key, self._idle_of(session))
         return session
+
+    async def live(self, cookies: Iterable[str]) -> set[str]:
+        """Which of ``cookies`` still name a session within its idle and absolute lifetime, in one round
+        trip and without extending any: an open live socket is no activity (RELIABILITY G3)."""
+        cookies = [c for c in cookies if self._key(c)]
+        if not cookies:
+            return set()
+        found = await self._redis.mget([self._key(c) for c in cookies])
+        now = time.time()
+        return {
+            cookie
+            for cookie, raw in zip(cookies, found, strict=True)
+            if raw is not None and now - json.loads(raw)["created_at"] <= self._max_s
+        }
 
     async def delete(self, cookie: str | None) -> None:
         key = self._key(cookie) if cookie else None

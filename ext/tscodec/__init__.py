@@ -14,15 +14,17 @@ and much lower speed. ``IMPLEMENTATION`` says which one is live.
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 from tscodec import format_v1, format_v2
-from tscodec.format import MAGIC, BlockStats, CodecError, as_view, version_of
+from tscodec.format import MAGIC, BlockStats, CodecError, as_view, block_stats, version_of
 
 try:
-    from tscodec._kernels import bucket_parts, decode, encode
+    from tscodec._kernels import bucket_parts, decode, encode, summarize
 
     IMPLEMENTATION = "cython"
 except ImportError:
-    from tscodec.reference import decode, encode
+    from tscodec.reference import decode, encode, summarize
     from tscodec.summaries import bucket_parts
 
     IMPLEMENTATION = "python"
@@ -41,6 +43,7 @@ __all__ = [
     "BlockStats",
     "CodecError",
     "bucket_parts",
+    "check_stats",
     "decode",
     "encode",
     "stats",
@@ -68,3 +71,17 @@ def stats(blob: bytes) -> BlockStats:
         return found
     view = as_view(blob)
     return format_v1.read_stats(view) if version_of(view) == 1 else format_v2.read_stats(view)
+
+
+def check_stats(blob: bytes, timestamps, values) -> None:
+    """Raise CodecError unless the header statistics of ``blob`` are those of the points ``decode`` gave.
+
+    ``decode`` checks the checksum, but whoever made a blob computed it over the header they wrote: a blob
+    from outside (a device's) can carry statistics that do not describe its points, and readers answer
+    aggregates and skip blocks from the statistics alone. NaNs compare equal here, whatever their payload."""
+    count, nans, *times, low, high, total, first, last = summarize(timestamps, values)
+    expected = block_stats(count, nans, tuple(times), (low, high, total, first, last))
+    if not all(
+        a == b or (a != a and b != b) for a, b in zip(astuple(stats(blob)), astuple(expected), strict=True)
+    ):
+        raise CodecError("corrupt header: its statistics do not describe the points")

@@ -4,6 +4,8 @@ A field that returns an object or a list of objects costs ``size * (1 + cost of 
 a scalar field costs nothing by itself (the lists it sits in are counted). The size is
 
 - the value of a size argument (`first`, `last`, `limit`, `columns`), given, a variable or the default;
+- for a field with `from`, `to` and `bucket` or `calendar` arguments (aggregates), the buckets the range
+  holds (a calendar bucket counted as a day), times the series asked for (`seriesIds`);
 - 1 for the `nodes` of a connection (`<Type>Connection`): its field's `first` counted them already;
 - else, for a field returning a list, the length of a list argument (`series(ids: [...])`);
 - else, for a field returning a list, `DEFAULT_LIST_SIZE` (an estimate: the tree of one plant);
@@ -11,7 +13,8 @@ a scalar field costs nothing by itself (the lists it sits in are counted). The s
 
 So `points(first: 1000000) { timestamps values }` costs 1,000,000 and `machines { series { latest
 { value } } }` costs 50 * (1 + 50 * (1 + 1)). The cost is checked before anything runs, as a
-validation rule, against the caller's plan (`graphql_max_cost`).
+validation rule, against the caller's plan (`graphql_max_cost`). The same walk refuses a connection's
+`first` outside 1 to its field's maximum (`paging.py`): `first: 10001` never reaches a resolver.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     VariableNode,
     get_named_type,
@@ -42,8 +46,12 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from gateway.graphql.paging import most_first
+from gateway.graphql.scalars import parse_duration, parse_timestamp
+
 SIZE_ARGUMENTS = ("first", "last", "limit", "columns")
 DEFAULT_LIST_SIZE = 50
+DAY_NS = 86_400 * 10**9
 
 
 class _Costing:
@@ -58,6 +66,7 @@ class _Costing:
         self.fragment_costs: dict[str, int] = {}
         self.visiting: set[str] = set()
         self.defaults: dict[str, Any] = {}
+        self.out_of_range: list[tuple[FieldNode, int, int]] = []  # a connection's node, its first, the most
 
     def operation(self, node: OperationDefinitionNode) -> int:
         self.fragment_costs.clear()  # a fragment's cost depends on the operation's variable defaults
@@ -109,7 +118,12 @@ class _Costing:
         for name in SIZE_ARGUMENTS:
             if name in definition.args:
                 value = self.value(given.get(name), definition.args[name].default_value)
+                if name == "first" and get_named_type(definition.type).name.endswith("Connection"):
+                    self.page(node, value)
                 return max(0, value) if isinstance(value, int) else 1
+        buckets = self.buckets(given, definition)
+        if buckets is not None:
+            return buckets
         if not is_list_type(get_nullable_type(definition.type)):
             return 1
         for name, argument in definition.args.items():
@@ -118,6 +132,26 @@ class _Costing:
                 if isinstance(value, list):
                     return len(value)
         return DEFAULT_LIST_SIZE
+
+    def buckets(self, given: dict[str, Any], definition: GraphQLField) -> int | None:
+        """An aggregate's buckets times its series; None for other fields or a range not known here."""
+        if not {"from", "to"} <= definition.args.keys() or "bucket" not in definition.args:
+            return None
+        try:
+            span = parse_timestamp(self.value(given.get("to"), None)) - parse_timestamp(
+                self.value(given.get("from"), None)
+            )
+            bucket = self.value(given.get("bucket"), None)
+            width = parse_duration(bucket) if bucket is not None else DAY_NS
+        except (TypeError, ValueError):
+            return None  # malformed: the scalar's own parsing refuses it
+        series = self.value(given.get("seriesIds"), None)
+        return max(1, -(-span // width)) * (len(series) if isinstance(series, list) else 1)
+
+    def page(self, node: FieldNode, first: Any) -> None:
+        most = most_first(node.name.value)
+        if isinstance(first, int) and not 1 <= first <= most:
+            self.out_of_range.append((node, first, most))
 
     def value(self, node: Any, default: Any) -> Any:
         if node is None:
@@ -131,6 +165,8 @@ class _Costing:
             return int(node.value)
         if isinstance(node, ListValueNode):
             return list(node.values)
+        if isinstance(node, StringValueNode):
+            return node.value
         return None
 
 
@@ -152,6 +188,7 @@ def cost_rule(variables: Mapping[str, Any] | None, max_cost: int) -> type[ASTVal
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             cost = self.costing.operation(node)
+            self._report_pages()
             if cost > max_cost:
                 message = _too_costly(max_cost).format(cost=cost)
                 extensions = {
@@ -161,5 +198,17 @@ def cost_rule(variables: Mapping[str, Any] | None, max_cost: int) -> type[ASTVal
                     "maxCost": max_cost,
                 }
                 self.report_error(GraphQLError(message, node, extensions=extensions))
+
+        def _report_pages(self) -> None:
+            for field, first, most in self.costing.out_of_range:
+                extensions = {
+                    "code": "BAD_USER_INPUT",
+                    "reason": "FIRST_OUT_OF_RANGE",
+                    "first": first,
+                    "max": most,
+                }
+                message = f"first: must be between 1 and {most} ({field.name.value} was asked for {first:,})"
+                self.report_error(GraphQLError(message, field, extensions=extensions))
+            self.costing.out_of_range.clear()
 
     return MaxCost

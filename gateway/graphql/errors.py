@@ -48,6 +48,10 @@ class ApiError(Exception):
         self.extensions = {"code": code}
 
 
+def _refused_literal(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, ValueError) and not error.path
+
+
 def _needs_work(error: GraphQLError) -> bool:
     return not (error.extensions or {}).get("code")
 
@@ -60,9 +64,10 @@ class ErrorBoundary(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        # a syntax or validation error, or a variable's value its type refuses (a scalar's parser said
-        # why): the message helps the developer
-        if original is None or isinstance(original, GraphQLError):
+        # a syntax or validation error, a variable's value its type refuses (a scalar's parser said why),
+        # or a literal argument its scalar refuses (validation wraps the parser's ValueError, before
+        # anything runs, so without a path): the message helps the developer
+        if original is None or isinstance(original, GraphQLError) or _refused_literal(error):
             return GraphQLError(
                 error.message,
                 error.nodes,

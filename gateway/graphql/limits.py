@@ -1,7 +1,7 @@
 """The caller's plan limits one operation before anything runs: tokens, depth, aliases and cost.
 
 The limits come with the context (`Context.limits`, from the caller's plan, `gateway/plans.py`).
-Tokens are counted while parsing; depth, aliases (Strawberry's own rules) and cost
+Tokens are counted while parsing; depth, aliases (`gateway/graphql/shape.py`) and cost
 (`gateway/graphql/cost.py`) are validation rules, so a refused document is a request error
 with `extensions.code` `BAD_USER_INPUT` and nothing of it is executed. Introspection is not
 limited by depth or cost: it stays on for developers' tools.
@@ -10,26 +10,13 @@ limited by depth or cost: it stays on for developers' tools.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 
-from graphql import ASTValidationRule
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from gateway.graphql.cost import cost_rule
+from gateway.graphql.shape import alias_rule, depth_rule
 from gateway.graphql.validations import ValidationMemory
 from gateway.plans import DEFAULT_LIMITS, ApiLimits
-
-
-@cache
-def _depth_rule(max_depth: int) -> type[ASTValidationRule]:
-    return depth_validator(max_depth, should_ignore=None)
-
-
-@cache
-def _alias_rule(max_aliases: int) -> type[ASTValidationRule]:
-    return alias_validator(max_aliases)
 
 
 class OperationLimits(SchemaExtension):
@@ -54,8 +41,8 @@ class OperationLimits(SchemaExtension):
             return
         context.validation_rules = (
             *context.validation_rules,
-            _depth_rule(limits.graphql_max_depth),
-            _alias_rule(limits.graphql_max_aliases),
+            depth_rule(limits.graphql_max_depth),
+            alias_rule(limits.graphql_max_aliases),
             cost_rule(context.variables, limits.graphql_max_cost),
         )
         yield

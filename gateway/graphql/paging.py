@@ -1,6 +1,8 @@
 """The house shape of a paged list: `<Type>Connection { nodes, pageInfo }` with `first` and `after`
 arguments (docs/API.md, "Pagination"). The services page by keyset and hand back an opaque token; this
-module only checks `first` and turns the token into `pageInfo`, so every connection answers alike."""
+module only checks `first` and turns the token into `pageInfo`, so every connection answers alike. A
+`first` outside its range given in the document or its variables is refused before anything runs (the
+cost rule, `cost.py`); the resolvers check it again for any way round that."""
 
 from __future__ import annotations
 
@@ -10,7 +12,14 @@ import strawberry
 
 from services.runtime import errors
 
-MAX_FIRST = 200  # the most nodes a page of a connection holds, unless the field says otherwise
+MAX_FIRST = 200  # the most nodes a page of a connection holds, unless the field is listed below
+MOST_FIRST = {"auditEvents": 500}  # connections allowing larger pages, by field name
+
+
+def most_first(field: str) -> int:
+    """The largest `first` the connection ``field`` allows (checked before execution by `cost.py`)."""
+    return MOST_FIRST.get(field, MAX_FIRST)
+
 
 After = Annotated[
     str | None, strawberry.argument(description="The previous page's `endCursor`; null for the first.")

@@ -11,6 +11,7 @@ import strawberry
 
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?([Zz]|[+-]\d\d:\d\d)$")
 _DURATION = re.compile(r"^(\d{1,15})(ns|us|ms|s|m|h|d)$")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UNIT_NS = {
     "d": 86_400 * 10**9,
     "h": 3_600 * 10**9,
@@ -35,7 +36,7 @@ def parse_timestamp(text: str) -> int:
     base, fraction, offset = match.groups()
     offset = "+00:00" if offset in ("Z", "z") else offset
     seconds = int(datetime.fromisoformat(base.replace(" ", "T") + offset).timestamp())
-    return seconds * 10**9 + int((fraction or "0").ljust(9, "0"))
+    return _nanoseconds(seconds * 10**9 + int((fraction or "0").ljust(9, "0")), text)
 
 
 def format_duration(ns: int) -> str:
@@ -47,7 +48,14 @@ def parse_duration(text: str) -> int:
     match = _DURATION.match(str(text))
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a positive duration like 500ms, 10s, 5m, 1h or 1d")
-    return int(match.group(1)) * _UNIT_NS[match.group(2)]
+    return _nanoseconds(int(match.group(1)) * _UNIT_NS[match.group(2)], text)
+
+
+def _nanoseconds(ns: int, text: str) -> int:
+    """``ns`` if int64 holds it (as every gRPC field and column of time does), else the caller's mistake."""
+    if not _INT64_MIN <= ns <= _INT64_MAX:
+        raise ValueError(f"{text!r} is outside what nanoseconds in 64 bits hold (1677-09-21 to 2262-04-11)")
+    return ns
 
 
 Timestamp = NewType("Timestamp", int)

@@ -15,7 +15,7 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
-from gateway.graphql.paging import PageInfo, checked_first, page_info_from
+from gateway.graphql.paging import PageInfo, checked_first, most_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import (
     CanConfigureTenant,
@@ -283,7 +283,9 @@ class TenantQuery:
     )
     async def audit_events(self, info: Info, first: int = 100, after: After = None) -> AuditEventConnection:
         ctx = info.context
-        request = pb.ListAuditEventsRequest(page_size=checked_first(first, 500), page_token=after or "")
+        request = pb.ListAuditEventsRequest(
+            page_size=checked_first(first, most_first("auditEvents")), page_token=after or ""
+        )
         response = await ctx.backends.call(ctx.backends.tenancy.ListAuditEvents, request, ctx.principal)
         return AuditEventConnection(
             nodes=[

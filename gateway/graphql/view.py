@@ -45,6 +45,7 @@ from gateway.graphql.persisted import NOT_FOUND, PersistedQueries, PersistedQuer
 from gateway.graphql.schema import build_schema
 from gateway.graphql.transport import LimitedTransportWSHandler
 from gateway.livelimits import LiveLimiter
+from gateway.liverevocation import LiveWatch
 from gateway.metering import ApiCallMeter
 from gateway.plans import PlanLimits
 from gateway.ratelimit import ApiRateLimiter
@@ -112,9 +113,11 @@ class GraphQLView(GraphQL):
         self._sessions = sessions
         self._meter = meter
         self._guards = guards
+        self._revocation = LiveWatch(backends, sessions, auth)
 
     async def close(self) -> None:
-        """End the subscriptions' shared pub/sub connection (at shutdown)."""
+        """End the subscriptions' shared pub/sub connection and the live sockets' checks (at shutdown)."""
+        self._revocation.close()
         await self._hub.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,6 +151,10 @@ class GraphQLView(GraphQL):
     @property
     def live(self) -> LiveLimiter:
         return self._guards.live
+
+    @property
+    def revocation(self) -> LiveWatch:
+        return self._revocation
 
     @staticmethod
     def _refusal(connection: HTTPConnection, caller: Caller) -> str | None:

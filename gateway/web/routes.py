@@ -92,6 +92,7 @@ class WebRoutes:
             "origin": client_address(request),
             "user_agent": request.headers.get("user-agent", "")[:200],
         }
+        await self._sessions.delete(request.cookies.get(self._cookie))  # no session lives on past a sign-in
         cookie, _ = await self._sessions.create(**fields)
         redirect = RedirectResponse(local_path(str(form.get("next", ""))) or "/", status_code=303)
         redirect.set_cookie(

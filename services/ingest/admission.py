@@ -12,6 +12,12 @@ What the budget cannot bound is reception: a stream that is sending holds its on
 the message limit, twice that while it is parsed) until the batch is admitted or refused. Only the message
 limit and the number of devices per process bound that part.
 
+The default budget (64 MB) is sized to the database, not to memory alone: at 256 MB, under heavy overload with
+large batches (48 devices sending 100,000 points each, 8 MB of budget a batch) the process admitted about 32
+batches for its 8 database connections, and the last of them waited for a connection until the pool's 5 s
+timeout refused them as "database unavailable" (and starved the readiness check, so the process reported itself
+down): the slow, misleading refusal this module exists to prevent (RELIABILITY D5).
+
 A batch larger than the whole budget is admitted when nothing else is in flight: refusing it for good would
 stop a device whose batch is valid (the message limit and ``MAX_POINTS`` already bound it), and a budget below
 one batch is the operator's choice, not the device's fault. The process therefore holds at most

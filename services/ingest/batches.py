@@ -3,7 +3,8 @@
 A batch carries plain points and/or compressed blocks (tscodec, made on the device). Rules (each
 broken rule rejects the whole batch, naming the field):
 - every series id is a UUID; a series may appear more than once (its points are merged);
-- every block is a valid tscodec blob (checksum, format, bounds) of at most MAX_POINTS points;
+- every block is a valid tscodec blob (checksum, format, bounds) of at most MAX_POINTS points, whose header
+  statistics are those of its points (they are stored beside it and answer queries);
 - timestamps and values have the same length;
 - every timestamp lies in the accepted window: from 1970-01-01 to one day ahead of now;
 - a batch holds at most MAX_POINTS points and MAX_SERIES series.
@@ -117,6 +118,7 @@ def _parts(entries: list[IncomingSeries], blocks: list[IncomingBlock]) -> Iterat
             if tscodec.stats(block.payload).count > MAX_POINTS:  # refuse before decoding anything large
                 raise MalformedBatch.of(f"{field}.payload", f"at most {MAX_POINTS} points per batch")
             timestamps, values = tscodec.decode(block.payload)
+            tscodec.check_stats(block.payload, timestamps, values)  # stored beside it, answers queries
         except tscodec.CodecError as exc:
             raise MalformedBatch.of(f"{field}.payload", f"not a valid tscodec block: {exc}") from None
         yield Part(field, series_id, timestamps, values, bytes(block.payload))

@@ -8,11 +8,13 @@ ServiceError
 ├── FailedPrecondition
 │   └── SubscriptionInactive  the tenant's subscription is suspended or cancelled
 ├── ResourceExhausted
-│   └── ServerBusy            the process's in-flight batch budget is full; retry after RetryInfo
+│   ├── ServerBusy            the process's in-flight batch budget is full; retry after RetryInfo
+│   └── TooManyStreams        the tenant holds as many open streams as this process allows
 ├── Unauthenticated
 │   └── BadDeviceCredential   missing, malformed or unknown device credential
 └── Unavailable
-    └── ShuttingDown          the server is draining; reconnect and resend unacknowledged batches
+    ├── ShuttingDown          the server is draining; reconnect and resend unacknowledged batches
+    └── StreamIdle            nothing sent for the idle timeout (`services/runtime/streams.py`)
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class SubscriptionInactive(FailedPrecondition):
 
 class ServerBusy(ResourceExhausted):
     default_reason = "SERVER_BUSY"
+
+
+class TooManyStreams(ResourceExhausted):
+    default_reason = "TOO_MANY_STREAMS"
 
 
 class BadDeviceCredential(Unauthenticated):

@@ -1,4 +1,5 @@
-"""gRPC ⇄ domain translation for IngestService: one acknowledgement per committed batch."""
+"""gRPC ⇄ domain translation for IngestService: one acknowledgement per committed batch, on streams
+capped per tenant (`tenant_streams.py`) and closed when idle (`services/runtime/streams.py`)."""
 
 from __future__ import annotations
 
@@ -10,30 +11,41 @@ from services.ingest.batches import IncomingBlock, IncomingSeries
 from services.ingest.errors import MalformedBatch, ShuttingDown
 from services.ingest.service import BACKFILL, LIVE, IngestService
 from services.ingest.storage import BatchKey
+from services.ingest.tenant_streams import TenantStreams
 from services.runtime.principal import current_principal
 from services.runtime.streams import until_draining
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
 
 class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
-    def __init__(self, service: IngestService, draining: asyncio.Event) -> None:
+    def __init__(
+        self, service: IngestService, draining: asyncio.Event, streams: TenantStreams, idle_s: float
+    ) -> None:
         self._service = service
         self._draining = draining
+        self._streams = streams
+        self._idle_s = idle_s
 
     async def Ingest(self, request_iterator, context) -> AsyncIterator[ingest_pb2.IngestResponse]:
         principal = current_principal()
+        with self._streams.hold(principal.tenant_id):
+            async for response in self._acknowledge(principal, request_iterator):
+                yield response
+        if self._draining.is_set():
+            raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")
+
+    async def _acknowledge(self, principal, request_iterator) -> AsyncIterator[ingest_pb2.IngestResponse]:
         session: uuid.UUID | None = None
         last = -1
-        async for request in until_draining(request_iterator, self._draining):
-            session = session or _session_of(request)
+        async for request in until_draining(request_iterator, self._draining, self._idle_s):
+            session = session or session_of(request)
             if request.batch_no <= last:
                 raise MalformedBatch.of(
                     "batch_no",
                     f"{request.batch_no} is not after {last}: batch numbers increase within a session",
                 )
             last = request.batch_no
-            entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
-            blocks = [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
+            entries, blocks = incoming(request)
             key = BatchKey(session, request.batch_no)
             lane = BACKFILL if request.lane == ingest_pb2.LANE_BACKFILL else LIVE
             outcome = await self._service.ingest(principal, key, entries, blocks, lane)
@@ -43,11 +55,15 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
                 duplicate=outcome.duplicate,
                 conflicts=outcome.conflicts,
             )
-        if self._draining.is_set():
-            raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")
 
 
-def _session_of(request: ingest_pb2.IngestRequest) -> uuid.UUID:
+def incoming(request: ingest_pb2.IngestRequest) -> tuple[list[IncomingSeries], list[IncomingBlock]]:
+    """The request's plain series and blocks as the rules in ``batches.py`` take them (still unvalidated)."""
+    entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
+    return entries, [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
+
+
+def session_of(request: ingest_pb2.IngestRequest) -> uuid.UUID:
     """The client's session id, or a fresh one for a stream that sends none."""
     if not request.session_id:
         return uuid.uuid4()

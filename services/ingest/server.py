@@ -11,6 +11,7 @@ from services.ingest.handlers import IngestHandlers
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
 from services.ingest.service import IngestService
+from services.ingest.tenant_streams import TenantStreams
 from services.ingest.usage import UsageReporter
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
@@ -48,7 +49,8 @@ class IngestServer:
             self.admission,
             CompactionNotices(self.redis, settings.compaction_grace_s),
         )
-        handlers = IngestHandlers(service, self.draining)
+        self.streams = TenantStreams(settings.streams_per_tenant, settings.stream_idle_s)
+        handlers = IngestHandlers(service, self.draining, self.streams, settings.stream_idle_s)
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)
 
     async def start(self) -> int:

@@ -29,6 +29,7 @@ from services.runtime.blocks import Block, hour_runs
 from services.runtime.blocks import encode_block as encode_columns
 from services.runtime.compaction import CompactionNotices
 from services.runtime.errors import (
+    DatabaseFull,
     FieldViolation,
     InvalidArgument,
     NotFound,
@@ -105,8 +106,8 @@ class IngestService:
                     return await self._store(caller, batch, entries, blocks, lane)
             async with self._backfill_slots, self._admission.admit(cost):
                 return await self._store(caller, batch, entries, blocks, lane)
-        except ServerBusy:
-            raise  # the server's state, not the tenant's; a write per refusal would only feed the overload
+        except (ServerBusy, DatabaseFull):
+            raise  # the server's state, not the tenant's; a write per refusal would feed the overload or meet the full disk
         except (InvalidArgument, NotFound, ResourceExhausted) as refusal:
             await self._record_refusal(caller, refusal)
             raise

@@ -65,6 +65,17 @@ async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (trace {trace_id})")
 
 
+def _end_with(context: grpc.aio.ServicerContext, status: grpc.Status) -> None:
+    """End a streaming call with ``status`` as the handler returns, instead of raising gRPC's AbortError.
+
+    The AbortError's traceback and gRPC's call state form reference cycles that kept every refused stream,
+    with the batch it had received (megabytes), in memory until a full garbage collection: under overload an
+    ingest process grew past 1.5 GB in a minute (RELIABILITY D5)."""
+    context.set_code(status.code)
+    context.set_details(status.details)
+    context.set_trailing_metadata(status.trailing_metadata)
+
+
 class BoundaryInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates the caller and translates errors for every RPC of a server."""
 
@@ -123,6 +134,8 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
                 async with aclosing(behaviour(requests, context)) as responses:  # closed when the call ends
                     async for response in responses:
                         yield response
+            except ServiceError as exc:  # ended without raising: see _end_with
+                _end_with(context, status_for(exc))
             except Exception as exc:
                 await _abort(context, exc)
 

@@ -4,8 +4,8 @@ Every transaction starts with ``set_config('app.tenant_id', $1, true)`` (and
 any other `app.*` setting the row-level-security policies read), transaction
 local, bound as parameters, so a pooled connection never carries one tenant's
 context into another's transaction. Connection failures become
-:class:`Unavailable` here, once, and a statement PostgreSQL cancelled (its ``statement_timeout``)
-:class:`ResourceExhausted`.
+:class:`Unavailable` here, once, a statement PostgreSQL cancelled (its ``statement_timeout``)
+:class:`ResourceExhausted`, and a write refused for want of disk space :class:`DatabaseFull`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from services.runtime.errors import ResourceExhausted, Unavailable
+from services.runtime.errors import DatabaseFull, ResourceExhausted, Unavailable
 
 TENANT_SETTING = "app.tenant_id"
+DISK_FULL_RETRY_S = 10.0  # space comes back by an operator's hand: minutes, not milliseconds
 
 
 class Database:
@@ -81,6 +82,11 @@ class Database:
             raise ResourceExhausted(
                 "the query ran longer than its time limit and was cancelled; ask for less (a shorter range, fewer series)",
                 reason="QUERY_TIMEOUT",
+            ) from exc
+        except psycopg.errors.DiskFull as exc:  # an OperationalError, but the server is up: say what is wrong
+            raise DatabaseFull(
+                "the database is out of disk space; nothing of this request was stored, retry later",
+                retry_after_s=DISK_FULL_RETRY_S,
             ) from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable("database unavailable, try again", reason="DATABASE_UNAVAILABLE") from exc

@@ -8,6 +8,7 @@
     ├── Unauthenticated              UNAUTHENTICATED
     ├── PermissionDenied             PERMISSION_DENIED
     ├── ResourceExhausted            RESOURCE_EXHAUSTED
+    │   └── DatabaseFull             the database's disk is full: nothing was written; retry later
     └── Unavailable                  UNAVAILABLE
 
 Each service subclasses these in its own `errors.py` where it needs a domain
@@ -84,6 +85,13 @@ class PermissionDenied(ServiceError):
 class ResourceExhausted(ServiceError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "RESOURCE_EXHAUSTED"
+
+
+class DatabaseFull(ResourceExhausted):
+    """PostgreSQL could not write for want of disk space (SQLSTATE 53100). The transaction rolled back whole,
+    so nothing of the request is stored; the server lives on and writes again once space returns."""
+
+    default_reason = "DATABASE_FULL"
 
 
 class Unavailable(ServiceError):

@@ -2,7 +2,8 @@
 
 Health checking (readiness flips to NOT_SERVING while a dependency is
 unreachable), optional reflection, tracing, the authentication/error boundary,
-message-size limits and graceful shutdown live here once.
+message-size limits, HTTP/2 abuse limits (pings, streams per connection) and graceful
+shutdown live here once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 # unreachable database makes pods unready (readiness, the service names) but never restarts them.
 LIVENESS = "liveness"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# Streams one connection may hold open at once (HTTP/2 MAX_CONCURRENT_STREAMS). Without it, gRPC accepted
+# every stream of a client opening and resetting thousands at once (CVE-2023-44487, rapid reset): each
+# became a call for this process's one thread to start and find cancelled, and other callers' calls
+# queued behind them were cancelled (9 of 20 in tests/security/test_transport_abuse.py). With it the
+# core refuses the excess itself (REFUSED_STREAM). Not 100: clients learn the limit only from the
+# server's first SETTINGS, and 200 streams opened at once on a new connection (channels to one target
+# share it) had 86 refused; beyond the limit, once known, clients queue their calls.
+MAX_STREAMS_PER_CONNECTION = 500
 
 
 class GrpcServer:
@@ -47,6 +56,7 @@ class GrpcServer:
                 ("grpc.so_reuseport", 0),  # a second server on a taken port fails instead of sharing it
                 ("grpc.keepalive_permit_without_calls", 0),
                 ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+                ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
             ],
         )
         self._names = list(service_names)

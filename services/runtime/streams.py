@@ -1,4 +1,10 @@
-"""Reading a client stream until the server starts draining for shutdown."""
+"""Reading a client stream until the server starts draining for shutdown, or the client falls silent.
+
+A stream that sends nothing for ``idle_s`` is ended with UNAVAILABLE `STREAM_IDLE`: an idle stream holds
+a connection, a handler and a place among its tenant's streams for nothing, and a client whose network
+died without a word (no FIN, no keepalive answer yet) would hold them for good. Clients reconnect on
+UNAVAILABLE when they have data again.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,20 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TypeVar
 
+from services.runtime.errors import Unavailable
+
 T = TypeVar("T")
 
 
-async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) -> AsyncIterator[T]:
-    """Yield requests until the stream ends or ``draining`` is set.
+class StreamIdle(Unavailable):
+    default_reason = "STREAM_IDLE"
+
+
+async def until_draining(
+    requests: AsyncIterable[T], draining: asyncio.Event, idle_s: float | None = None
+) -> AsyncIterator[T]:
+    """Yield requests until the stream ends or ``draining`` is set; raise StreamIdle when none came for
+    ``idle_s`` seconds (counted from the stream's start or the caller taking the previous one back).
 
     The item being handled when draining starts is finished by the caller; no
     new one is taken, so a batch is either fully stored and acknowledged or
@@ -22,9 +37,13 @@ async def until_draining(requests: AsyncIterable[T], draining: asyncio.Event) ->
     try:
         while not draining.is_set():
             step = asyncio.ensure_future(anext(iterator))
-            await asyncio.wait({step, drain}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({step, drain}, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                return
+                if drain.done():
+                    return
+                raise StreamIdle(
+                    f"nothing sent for {idle_s:g} s: stream closed; open a new one when there is data to send"
+                )
             try:
                 item = step.result()
             except StopAsyncIteration:

@@ -57,15 +57,22 @@ class Access:
         After MAX_FAILURES wrong passwords in a row the account locks for LOCK_MINUTES; a password reset
         unlocks it. Unknown emails cost the same time as wrong passwords and get the same answer. A hash made
         with weaker parameters than today's is replaced by one made with today's (OWASP; RELIABILITY A1).
+        Each attempt on an account is counted *before* its password is verified, and the one that fills
+        the count locks the account, so however many arrive at once, at most MAX_FAILURES are verified
+        (RELIABILITY A2).
         """
         caller.require_service("gateway")
         async with self._db.transaction({}) as conn:
             found = await storage.find_user_by_email(conn, email.strip())
-            locked = found is not None and await storage.is_locked(conn, found[0].id)
+            locked = found is not None and not await storage.reserve_attempt(
+                conn, found[0].id, MAX_FAILURES, LOCK_MINUTES
+            )
         user, stored_hash = found if found else (None, None)
+        if locked:
+            await self._refuse(caller, email, user, checked=False)
         verified = await self._passwords.verify(stored_hash, password) and user is not None
-        if locked or not verified:
-            await self._refuse(caller, email, user, locked)
+        if not verified:
+            await self._refuse(caller, email, user, checked=True)
         upgraded = await self._passwords.hash(password) if self._passwords.needs_rehash(stored_hash) else None
         async with self._db.transaction({"app.user_id": str(user.id)}) as conn:
             await storage.clear_failures(conn, user.id)
@@ -78,13 +85,21 @@ class Access:
                 await audit.record(conn, caller, "login", tenant_id=membership.tenant.id, target=str(user.id))
         return user, memberships, suppliers
 
-    async def _refuse(self, caller: Principal, email: str, user: User | None, locked: bool) -> None:
+    async def _refuse(self, caller: Principal, email: str, user: User | None, *, checked: bool) -> None:
+        """Audited `login.fail` when the password was checked (its attempt was counted and may have
+        locked the account), `login.locked` when nothing was checked: the account is locked."""
+        locked = not checked
         async with self._db.transaction({}) as conn:
-            if user is not None and not locked:
-                locked = await storage.record_failure(conn, user.id, MAX_FAILURES, LOCK_MINUTES)
+            if checked and user is not None:
+                locked = await storage.is_locked(conn, user.id)
             target = str(user.id) if user else email.strip()[:200]
             await audit.record(
-                conn, caller, "login.locked" if locked else "login.fail", target=target, outcome="failed"
+                conn,
+                caller,
+                "login.fail" if checked else "login.locked",
+                target=target,
+                outcome="failed",
+                detail={"locked": True} if checked and locked else None,
             )
         if locked:
             raise BadCredentials(
@@ -107,8 +122,9 @@ class Access:
             tenant_id=row[0], device_id=row[1], state=row[3], cell=row[4], points_per_second=row[5]
         )
 
-    async def authenticate_api_key(self, caller: Principal, key: str) -> Principal:
-        """The key's principal; every use is audited and its last-used time kept."""
+    async def authenticate_api_key(self, caller: Principal, key: str, recheck: bool = False) -> Principal:
+        """The key's principal; every use is audited and its last-used time kept, except the gateway's
+        re-checks of a key already in use on an open live socket (every few seconds, RELIABILITY G3)."""
         caller.require_service("gateway")
         prefix = credentials.api_key_prefix(key)
         if prefix is None:
@@ -120,7 +136,6 @@ class Access:
             tenant_id, key_id, _, scopes, expired, state, cell = row
             if expired:
                 raise BadCredentials("API key expired", reason="KEY_EXPIRED")
-            await storage.touch_api_key(conn, key_id)
             principal = Principal(
                 Kind.API_KEY,
                 str(key_id),
@@ -129,7 +144,11 @@ class Access:
                 origin=caller.origin,
                 cell=cell,
             )
-            await audit.record(conn, principal, "api_key.use", target=str(key_id), detail={"state": state})
+            if not recheck:
+                await storage.touch_api_key(conn, key_id)
+                await audit.record(
+                    conn, principal, "api_key.use", target=str(key_id), detail={"state": state}
+                )
         return principal
 
     async def create_user(

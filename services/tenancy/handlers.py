@@ -217,7 +217,9 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
 
     async def AuthenticateApiKey(self, request, context) -> pb.AuthenticateApiKeyResponse:
-        principal = await self._access.authenticate_api_key(current_principal(), request.key)
+        principal = await self._access.authenticate_api_key(
+            current_principal(), request.key, recheck=request.recheck
+        )
         return pb.AuthenticateApiKeyResponse(
             tenant_id=str(principal.tenant_id),
             key_id=principal.subject,

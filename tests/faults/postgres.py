@@ -21,6 +21,18 @@ def stop_immediately(postgres: EmbeddedPostgres) -> None:
     psutil.wait_procs([postmaster, *children], timeout=30)
 
 
+def kill_postmaster(postgres: EmbeddedPostgres, within: float = 60) -> None:
+    """`kill -9` of the postmaster alone, as the OOM killer or an operator's mistake would; returns once its
+    orphaned server processes have exited. They notice the postmaster's death by themselves (a backend ends
+    its connection with "terminating connection due to unexpected postmaster exit"); until they do, they hold
+    the shared memory and a new postmaster refuses to start."""
+    postmaster = psutil.Process(postgres.server.get_pid())
+    orphans = postmaster.children(recursive=True)
+    postmaster.send_signal(signal.SIGKILL)
+    _, alive = psutil.wait_procs([postmaster, *orphans], timeout=within)
+    assert not alive, f"server processes still running {within} s after the postmaster was killed: {alive}"
+
+
 def start_again(postgres: EmbeddedPostgres, attempts: int = 3) -> str:
     """Start the stopped server on its old socket (crash recovery replays the WAL); its URL.
 

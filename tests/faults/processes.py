@@ -67,6 +67,11 @@ class ServiceProcess:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        """The running process's id (for measuring its CPU time and memory)."""
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 

@@ -174,11 +174,13 @@ class _Link:
         self.dark = dark  # lived through a blackhole: its streams lost bytes
         self.gone = False
 
-    async def connect(self, host: str, port: int) -> None:
+    async def connect(self, host: str, port: int | None) -> None:
+        loop, end = asyncio.get_running_loop(), lambda: _End(self._joined, from_server=True)
         try:
-            await asyncio.get_running_loop().create_connection(
-                lambda: _End(self._joined, from_server=True), host, port
-            )
+            if port is None:
+                await loop.create_unix_connection(end, host)
+            else:
+                await loop.create_connection(end, host, port)
         except OSError:
             self.abort()  # the server is down: the client sees a reset, as it would connecting directly
 
@@ -225,11 +227,13 @@ class _Link:
 
 class FaultProxy:
     """Listens on 127.0.0.1:<free port> and forwards to ``upstream_host:upstream_port``, with faults on demand.
+    With ``upstream_port`` None, ``upstream_host`` is a unix socket's path (the embedded PostgreSQL listens
+    on one only).
 
     The port is bound at construction, so ``target`` can be handed to a service before ``start()``.
     """
 
-    def __init__(self, upstream_host: str, upstream_port: int, *, seed: int | None = None) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int | None, *, seed: int | None = None) -> None:
         self.upstream = (upstream_host, upstream_port)
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]

@@ -8,7 +8,7 @@ import asyncio
 from urllib.parse import urlsplit
 
 from gateway.graphql.scalars import format_timestamp
-from tests.gateway.conftest import TIGHT_RATE, new_developer, serves
+from tests.gateway.conftest import SMALL, TIGHT_RATE, new_developer, serves
 
 POINTS = """query Points($id: ID!, $from: Timestamp!, $to: Timestamp!, $n: Int!) {
   points(seriesId: $id, from: $from, to: $to, first: $n) { hasMore } }"""
@@ -224,3 +224,74 @@ async def test_a_connection_costs_its_first_not_first_times_a_list_of_nodes(deve
         five = "{ " + " ".join(f"a{n}: {grants}" for n in range(5)) + " }"
         (error,) = errors_of(await client.post("/graphql", json={"query": five}))
         assert error["extensions"]["cost"] == 5 * 10_600
+
+
+def tokens(count: int) -> str:
+    """A valid query of exactly ``count`` tokens: `{ me { kind } }` and comments, which the limit counts too
+    (padding with repeated fields instead trips graphql-core's overlapping-fields rule near 1,000 of them)."""
+    return "{ me { kind } }" + "\n#" * (count - 6)
+
+
+async def test_two_thousand_and_one_tokens_are_refused_and_two_thousand_pass(developer):
+    """RELIABILITY G1: 2,001 tokens (limit 2,000) refused while parsing; 2,000 answered."""
+    async with developer.client() as client:
+        (error,) = errors_of(await client.post("/graphql", json={"query": tokens(2001)}))
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Document contains more than 2000 tokens" in error["message"]
+        answer = (await client.post("/graphql", json={"query": tokens(2000)})).json()
+        assert answer.get("data") == {"me": {"kind": "api_key"}}, answer
+
+
+async def test_aliases_are_counted_through_fragment_spreads(developer):
+    """RELIABILITY G1: one aliased field in a fragment spread 10 times, beside 6 aliases: 16, refused."""
+    direct = " ".join(f"d{i}: __typename" for i in range(6))
+    spreads = " ".join(["...One"] * 10)
+    fragment = "fragment One on Query { a: __typename }"
+    async with developer.client() as client:
+        query = f"{{ {direct} {spreads} }} {fragment}"
+        (error,) = errors_of(await client.post("/graphql", json={"query": query}))
+        assert error == {"message": "16 aliases found. Allowed: 15", "extensions": {"code": "BAD_USER_INPUT"}}
+        fifteen = f"{{ {direct.rsplit(' d5', 1)[0]} {spreads} }} {fragment}"
+        assert (await client.post("/graphql", json={"query": fifteen})).json()["data"]["a"] == "Query"
+        await serves(client)
+
+
+def fragment_bomb(levels: int) -> str:
+    """Fragments each spreading the next twice, an alias at the bottom: 2^levels aliases once expanded,
+    in about 12 tokens a level."""
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"{{ ...F0 }} {chain} fragment F{levels} on Query {{ a: __typename }}"
+
+
+async def test_a_fragment_bomb_is_refused_at_once(developer):
+    """RELIABILITY G1: 40 fragments each spreading the next twice (2^40 aliases, 500 tokens) are refused in
+    milliseconds: depth and aliases are measured with each fragment counted once (`shape.py`); Strawberry's
+    own rules walked every expansion (seconds at 20 levels, days at 40)."""
+    async with developer.client() as client:
+        (error,) = errors_of(await client.post("/graphql", json={"query": fragment_bomb(40)}))
+        assert error["message"] == f"{2**40} aliases found. Allowed: 15"
+        await serves(client)
+
+
+async def test_circular_and_unknown_fragments_are_refused(developer):
+    """RELIABILITY G1: fragments spreading each other, or one that does not exist: a validation error, not 500."""
+    circular = "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { me { kind } ...A }"
+    async with developer.client() as client:
+        errors = errors_of(await client.post("/graphql", json={"query": circular}))
+        assert {e["extensions"]["code"] for e in errors} == {"BAD_USER_INPUT"}
+        assert any(e["message"].startswith("Cannot spread fragment 'A' within itself") for e in errors), (
+            errors
+        )
+        (error,) = errors_of(await client.post("/graphql", json={"query": "{ ...Nowhere }"}))
+        assert error["message"] == "Unknown fragment 'Nowhere'."
+        await serves(client)
+
+
+async def test_a_batch_is_refused(developer):
+    """RELIABILITY G1: batching is off, so any JSON array body is refused with 400 and nothing runs."""
+    async with developer.client() as client:
+        for batch in ([{"query": SMALL}], [{"query": SMALL}] * 2, []):
+            response = await client.post("/graphql", json=batch)
+            assert response.status_code == 400, (batch, response.text)
+            assert "batching is not enabled" in response.text.lower(), response.text
+        await serves(client)

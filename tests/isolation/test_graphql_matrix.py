@@ -200,6 +200,12 @@ ROWS = {
 }
 # Who may see A's ids in a field's answer because A shared them with B.
 SHARED_WITH = {"sharedWithMe": {"b_session"}, "sharedWithMeConnection": {"b_session"}}
+# Who reaches A's objects through A's grant, so that its answer for them differs from one for a missing grant.
+UNDER_A_GRANT = {
+    "sharedPoints": {"b_session"},
+    "sharedAggregate": {"b_session"},
+    "exportGrant": {"b_session"},
+}
 # Mutations are checked the same way; each acts on the caller's own objects only.
 MUTATIONS = {
     "revokeSession": ('mutation { revokeSession(id: "0000") { revoked } }', {"a_session", "b_session"}),
@@ -512,9 +518,11 @@ async def test_graphql_matrix(stack, all_callers, field):
     """RELIABILITY I1: One GraphQL field x every principal on tenant A's objects: no cross-tenant success."""
     a, headers, more = all_callers
     query_template, allowed = ROWS.get(field) or MUTATIONS[field]
-    query = query_template.replace("{series}", a.series_ids[0]).replace("{machine}", a.machine_id)
-    for name, value in more.items():
-        query = query.replace("{" + name + "}", value)
+    a_objects = {"series": a.series_ids[0], "machine": a.machine_id} | more
+    query = _filled(query_template, a_objects)
+    # The same query naming objects that do not exist where it names A's (B and A's supplier are not A's).
+    missing = {name: str(uuid.uuid4()) for name in a_objects if name not in ("supplier", "b")}
+    query_missing = _filled(query_template, a_objects | missing)
     # A's ids the caller did not send itself: an error may repeat the id it was asked about, nothing more.
     # A's supplier is not A's to hide: the directory lists every supplier.
     private = [value for name, value in more.items() if name not in ("supplier", "b")]
@@ -531,6 +539,25 @@ async def test_graphql_matrix(stack, all_callers, field):
                 assert response.status_code == 200 and not codes, f"{field} as {who}: {body}"
             else:
                 assert codes and codes <= DENIED, f"{field} as {who}: {response.status_code} {body}"
+            if who not in sees_a | UNDER_A_GRANT.get(field, set()) and query_missing != query:
+                other = await http.post("/graphql", json={"query": query_missing}, headers=extra)
+                assert _blanked(response, a_objects) == _blanked(other, missing), (
+                    f"{field} as {who}: A's ids answered {body}, missing ids {other.json()}"
+                )
+
+
+def _filled(template: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def _blanked(response: httpx.Response, ids: dict[str, str]) -> tuple[int, str]:
+    """The status and body with the asked ids blanked out."""
+    text = response.text
+    for name, value in ids.items():
+        text = text.replace(value, "<" + name + ">")
+    return response.status_code, text
 
 
 # Editing the asset tree with one of A's ids ({site}, {machine}, {series}) from B's session, and B's machine.

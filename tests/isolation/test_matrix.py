@@ -967,7 +967,8 @@ PRINCIPALS = [
 
 @pytest.mark.parametrize("method", sorted(ROWS))
 async def test_matrix(world, method):
-    """RELIABILITY I1: One gRPC method x every principal on tenant A's objects: no cross-tenant success."""
+    """RELIABILITY I1: One gRPC method x every principal on tenant A's objects: no cross-tenant success,
+    and a stranger's answer for A's ids is its answer for ids that do not exist."""
     spec, outcomes = ROWS[method], {}
     for who in PRINCIPALS:
         request = await spec.build(world)
@@ -975,8 +976,12 @@ async def test_matrix(world, method):
             response = await world.principals["_call"](method, request, who)
         except grpc.aio.AioRpcError as error:
             outcomes[who] = error.code()
+            if who not in spec.allowed | ACTS_ON_A | spec.shared_with:
+                await _as_for_missing_ids(world, method, request, who, _answer(error))
             continue
         outcomes[who] = "ok"
+        if who not in spec.allowed | ACTS_ON_A | spec.shared_with:
+            await _as_for_missing_ids(world, method, request, who, ("ok", ""))
         if who not in ACTS_ON_A | spec.shared_with:
             texts = [t for message in _messages(response) for t in _ids_in(message)]
             leaked = {i for i in world.a_ids() if any(i in text for text in texts)}
@@ -987,6 +992,69 @@ async def test_matrix(world, method):
         if (outcome != spec.allowed_outcome if who in spec.allowed else outcome not in DENIED)
     }
     assert wrong == {}, f"{method}: {outcomes}"
+
+
+def _answer(error: grpc.aio.AioRpcError) -> tuple[object, str]:
+    return error.code(), error.details() or ""
+
+
+async def _as_for_missing_ids(
+    world: World, method: str, request, who: str, answer: tuple[object, str]
+) -> None:
+    """The same call with every id in it that is not B's or its supplier's replaced by a random one: the
+    caller must get the same status and message (the asked ids blanked), so A's ids tell it nothing."""
+    keep = {world.b.id, world.principals["_supplier_t"], world.principals["_supplier_u"]}
+    missing = type(request)()
+    missing.CopyFrom(request)
+    swapped = _swap_ids(missing, keep)
+    if not swapped:
+        return  # the call names none of A's objects
+    try:
+        await world.principals["_call"](method, missing, who)
+        other = ("ok", "")
+    except grpc.aio.AioRpcError as error:
+        other = _answer(error)
+
+    def blank(found: tuple[object, str], ids) -> tuple[object, str]:
+        code, details = found
+        for asked in ids:
+            details = details.replace(asked, "<id>")
+        return code, details
+
+    assert blank(answer, swapped) == blank(other, swapped.values()), (
+        f"{method} as {who}: A's ids answered {answer}, missing ids {other}"
+    )
+
+
+def _swap_ids(message, keep: set[str], swapped: dict[str, str] | None = None) -> dict[str, str]:
+    """Replace each UUID-shaped string field (at any depth) not in ``keep`` by a random UUID, the same
+    one wherever an id recurs; returns old → new."""
+    swapped = {} if swapped is None else swapped
+    for descriptor, value in message.ListFields():
+        if descriptor.type == descriptor.TYPE_MESSAGE:
+            if not descriptor.message_type.GetOptions().map_entry:
+                for item in value if descriptor.is_repeated else [value]:
+                    _swap_ids(item, keep, swapped)
+            continue
+        if descriptor.type != descriptor.TYPE_STRING:
+            continue
+        items = list(value) if descriptor.is_repeated else [value]
+        replaced = [
+            swapped.setdefault(v, str(uuid.uuid4())) if _is_uuid(v) and v not in keep else v for v in items
+        ]
+        if descriptor.is_repeated:
+            del value[:]
+            value.extend(replaced)
+        else:
+            setattr(message, descriptor.name, replaced[0])
+    return swapped
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 # S's export of A's grant to S (tests/sharing/test_supplier_grant_exports.py): S's alone — not A's, whose data

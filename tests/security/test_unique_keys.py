@@ -23,6 +23,7 @@ SERVER_MADE = {
     "tenancy.invitations (token_hash)": "SHA-256 of a random invitation token",
     "tenancy.data_grants (id)": "a random UUID",
     "tenancy.audit_log (id)": "the audit log's own sequence",
+    "tenancy.mail_outbox (id)": "the mail outbox's own sequence",
 }
 LEAKS = ("violates", "constraint", "duplicate key", "DETAIL", "Key (")
 

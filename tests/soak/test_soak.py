@@ -217,12 +217,14 @@ def check(result: dict, size: Size) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_a_minute_of_mixed_load_leaves_nothing_growing_and_no_error(tmp_path):
     """RELIABILITY soak (short): the soak at a tenth of the load for a minute after its warm-up."""
     check(soak(tmp_path, SHORT), SHORT)
 
 
 @pytest.mark.long
+@pytest.mark.timeout(3_000)
 def test_thirty_minutes_of_mixed_load_leave_nothing_growing_and_no_error(tmp_path):
     """RELIABILITY soak: 30 minutes after a 5-minute warm-up at the full mixed load."""
     check(soak(tmp_path, LONG), LONG)

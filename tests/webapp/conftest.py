@@ -20,7 +20,11 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 @pytest.fixture
 async def browser():
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    # A page's data comes through several GraphQL calls to a stack shared with the whole suite on 2 cores:
+    # wait up to 15 s for what a page must show (a wrong page still fails; a slow one is not wrong).
+    expect.set_options(timeout=15_000)
 
     async with async_playwright() as playwright:
         running = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)

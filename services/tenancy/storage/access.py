@@ -170,6 +170,24 @@ async def touch_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> None:
     )
 
 
+async def reserve_attempt(
+    conn: AsyncConnection, user_id: uuid.UUID, max_failures: int, lock_minutes: int
+) -> bool:
+    """Count a sign-in attempt before its password is checked; False (nothing counted) while the account
+    is locked. The attempt that fills the count locks the account at once, so concurrent attempts (the
+    row lock makes them take turns) cannot pass it, and an attempt abandoned before its check still
+    counts and the lock still ends. After the lock ends a new count starts."""
+    cur = await conn.execute(
+        "UPDATE tenancy.users SET"
+        " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
+        " locked_until = CASE WHEN (CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END) >= %(max)s"
+        "                THEN now() + make_interval(mins => %(mins)s) END"
+        " WHERE id = %(id)s AND coalesce(locked_until <= now(), true) RETURNING failed_logins",
+        {"max": max_failures, "mins": lock_minutes, "id": user_id},
+    )
+    return await cur.fetchone() is not None
+
+
 async def is_locked(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
     cur = await conn.execute(
         "SELECT coalesce(locked_until > now(), false) FROM tenancy.users WHERE id = %s", [user_id]
@@ -177,24 +195,12 @@ async def is_locked(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
     return (await cur.fetchone())[0]
 
 
-async def record_failure(
-    conn: AsyncConnection, user_id: uuid.UUID, max_failures: int, lock_minutes: int
-) -> bool:
-    """Count a failed sign-in atomically; True when this failure locked the account."""
-    cur = await conn.execute(
-        "UPDATE tenancy.users SET"
-        " locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN now() + make_interval(mins => %(mins)s)"
-        "                ELSE locked_until END,"
-        " failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0 ELSE failed_logins + 1 END"
-        " WHERE id = %(id)s RETURNING coalesce(locked_until > now(), false)",
-        {"max": max_failures, "mins": lock_minutes, "id": user_id},
-    )
-    return (await cur.fetchone())[0]
-
-
 async def clear_failures(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    """A right password ends the count (and a lock the attempts in flight with it had set)."""
     await conn.execute(
-        "UPDATE tenancy.users SET failed_logins = 0 WHERE id = %s AND failed_logins <> 0", [user_id]
+        "UPDATE tenancy.users SET failed_logins = 0, locked_until = NULL"
+        " WHERE id = %s AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+        [user_id],
     )
 
 

@@ -1,0 +1,76 @@
+"""RELIABILITY G1: refusing abusive documents is cheap: 100 of them, each a different document (so no
+answer comes from the gateway's memory of earlier validations), are refused with a GraphQL error or a
+4xx, none with 500, none showing internals, each in < 50 ms and all in < 1 CPU-second.
+
+How it is measured: the gateway runs in this test's process and thread (`sf.inprocess`), so the CPU
+time of this thread across one request is the gateway's work on it plus the client's (an upper bound
+of the server's time that other jobs on the machine cannot inflate); the CPU time of the whole process
+across the 100 (every thread: gateway, services, gRPC pollers, client) bounds the total. Wall time,
+which other jobs on a shared 2-core machine do inflate, is printed and bounded by its median.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+
+from tests.gateway.conftest import serves
+from tests.gateway.test_abuse import fragment_bomb, tokens
+
+ATTACKS = 100
+MAX_REQUEST_S = 0.050
+MAX_TOTAL_CPU_S = 1.0
+EVER = 'from: "1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
+INTERNALS = ("Traceback", 'File "', "psycopg", "SELECT ", "Did you mean")
+
+
+def _documents() -> list[tuple[str, Callable[[int], object]]]:
+    """Each kind of abuse, as a JSON body made different by ``n``."""
+
+    def query(text: str) -> Callable[[int], object]:
+        return lambda n: {"query": f"{text}\n# attack {n}"}
+
+    return [
+        ("depth 11", query("{ " + "machines { " * 11 + "name" + " }" * 11 + " }")),
+        ("16 aliases", query("{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }")),
+        ("aliases via spreads", query("{ a: __typename " + "...One " * 15 + "} fragment One on Query { b: __typename }")),
+        ("fragment bomb", query(fragment_bomb(40))),
+        ("circular fragments", query("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }")),
+        ("2,001 tokens", query(tokens(2001))),
+        ("1,000 aliases", query("{ " + " ".join(f"a{i}: me {{ kind }}" for i in range(1000)) + " }")),
+        ("over cost", query(f'{{ chart(seriesId: "{uuid.UUID(int=0)}", {EVER}, columns: 1000000) {{ first }} }}')),
+        ("misspelled field", query("{ machins { id } }")),
+        ("syntax error", query("{ machines { id ")),
+        ("batch", lambda n: [{"query": f"{{ me {{ kind }} }} # {n}"}] * 2),
+    ]  # fmt: skip
+
+
+async def test_a_hundred_abusive_documents_are_refused_cheaply(developer):
+    kinds = _documents()
+    cpu_each: list[float] = []
+    wall_each: list[float] = []
+    async with developer.client() as client:
+        await serves(client)  # connection open, plan limits cached: the loop measures refusals only
+        process_cpu = time.process_time()
+        for n in range(ATTACKS):
+            name, body = kinds[n % len(kinds)]
+            cpu, wall = time.thread_time(), time.perf_counter()
+            response = await client.post("/graphql", json=body(n))
+            cpu_each.append(time.thread_time() - cpu)
+            wall_each.append(time.perf_counter() - wall)
+            assert response.status_code in (200, 400), (name, response.status_code, response.text[:300])
+            if response.status_code == 200:  # a GraphQL error, nothing run
+                assert set(response.json()) == {"errors"}, (name, response.text[:300])
+            assert not any(marker in response.text for marker in INTERNALS), (name, response.text[:300])
+        process_cpu = time.process_time() - process_cpu
+        await serves(client)
+    print(
+        f"\n{ATTACKS} refusals: process CPU {process_cpu:.3f} s; per request CPU max "
+        f"{max(cpu_each) * 1000:.1f} ms, median {statistics.median(cpu_each) * 1000:.1f} ms; wall max "
+        f"{max(wall_each) * 1000:.1f} ms, median {statistics.median(wall_each) * 1000:.1f} ms"
+    )
+    assert max(cpu_each) < MAX_REQUEST_S
+    assert statistics.median(wall_each) < MAX_REQUEST_S
+    assert process_cpu < MAX_TOTAL_CPU_S

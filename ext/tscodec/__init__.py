@@ -29,6 +29,11 @@ except ImportError:
 
     IMPLEMENTATION = "python"
 
+try:  # a tenth of the time of format_v2's reader: ingest reads the header of every block it writes
+    from tscodec._kernels import header_stats
+except ImportError:  # no compiled kernels, or kernels built before they read headers
+    header_stats = None
+
 FORMAT_VERSION = format_v2.VERSION
 
 __all__ = [
@@ -62,12 +67,10 @@ __all__ = [
 
 def stats(blob: bytes) -> BlockStats:
     """The header statistics; checks the header but, unlike ``decode``, not the checksum."""
+    if header_stats is not None and type(blob) is bytes and (found := header_stats(blob)) is not None:
+        return found
     view = as_view(blob)
-    if version_of(view) == 1:
-        return format_v1.read_stats(view)
-    h = format_v2.read_header(view)
-    times = (h.min_ts, h.max_ts, h.first_ts, h.last_ts)
-    return block_stats(h.count, h.nan_count, times, (h.min, h.max, h.sum, h.first, h.last))
+    return format_v1.read_stats(view) if version_of(view) == 1 else format_v2.read_stats(view)
 
 
 def check_stats(blob: bytes, timestamps, values) -> None:

@@ -8,7 +8,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 import numpy as np
 
 from tscodec import format_v1, format_v2
-from tscodec.format import CodecError, as_columns, as_view, version_of
+from tscodec.format import BlockStats, CodecError, as_columns, as_view, version_of
 
 cdef enum:
     FIXED_SIZE = 9
@@ -186,6 +186,26 @@ def decode(blob):
         return decode_from(blob, <const uint8_t*>view.buf, view.len)
     finally:
         PyBuffer_Release(&view)
+
+
+def header_stats(bytes blob):
+    """The header statistics of a version 2 blob of points (see ``tscodec.stats``), or None for any other
+    blob (another version, no points, or a header ``format_v2.read_header`` refuses: it says why)."""
+    cdef Summary s
+    cdef Py_ssize_t head_size = 0, size = PyBytes_GET_SIZE(blob)
+    cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(blob)
+    cdef uint64_t bits[5]
+    cdef double values[5]  # first, last, min, max, sum (docs/CODEC.md, header order)
+    cdef int i
+    if size < 5 or memcmp(p, b"SFTS", 4) != 0 or p[4] != 2 or not read_header(p, size, &s, &head_size):
+        return None
+    if s.count == 0:
+        return None
+    for i in range(5):
+        bits[i] = le64(p + head_size - 40 + 8 * i)
+    memcpy(values, bits, 40)
+    return BlockStats(s.count, s.min_ts, s.max_ts, s.first_ts, s.last_ts, values[2], values[3], values[4],
+                      values[0], values[1], s.nans)
 
 
 cdef decode_from(blob, const uint8_t* p, Py_ssize_t size):

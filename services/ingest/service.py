@@ -13,7 +13,14 @@ import numpy as np
 import tscodec
 from services.ingest import storage
 from services.ingest.admission import Admission, footprint
-from services.ingest.batches import IncomingBlock, IncomingSeries, SeriesColumns, validate, without_known
+from services.ingest.batches import (
+    IncomingBlock,
+    IncomingSeries,
+    SeriesColumns,
+    repeated_series,
+    validate,
+    without_known,
+)
 from services.ingest.errors import ServerBusy, UnknownSeries
 from services.ingest.limits import PointRate
 from services.ingest.live import LivePublisher
@@ -158,12 +165,20 @@ class IngestService:
 
 
 async def _first_writes_only(conn, series: list[SeriesColumns]) -> tuple[list[SeriesColumns], int]:
-    """The batch without points whose (series, timestamp) already has a value, and how many were dropped."""
+    """The batch without points whose (series, timestamp) already has a value, and how many were dropped.
+
+    Only the series with a stored block in their range or a timestamp twice in the batch can lose points;
+    both are found for the whole batch at once, and every other series passes as it is."""
     ranges = [(s.series_id, int(s.timestamps[0]), int(s.timestamps[-1])) for s in series]
     stored = await storage.stored_timestamps(conn, ranges)
+    repeats = repeated_series(series)
     kept, conflicts = [], 0
-    for s in series:
-        known = [tscodec.decode(p)[0] for p in stored.get(s.series_id, [])]
+    for index, s in enumerate(series):
+        payloads = stored.get(s.series_id)
+        if payloads is None and index not in repeats:
+            kept.append(s)
+            continue
+        known = [tscodec.decode(p)[0] for p in payloads or ()]
         remaining, dropped = without_known(s, np.concatenate(known) if known else np.empty(0, np.int64))
         conflicts += dropped
         if remaining.timestamps.size:

@@ -104,6 +104,8 @@ def encode_block(
 
 def hour_runs(timestamps: np.ndarray) -> list[slice]:
     """The slices of sorted ``timestamps`` that fall in one UTC hour each, in order."""
+    if timestamps.size and timestamps[0] // BLOCK_SPAN_NS == timestamps[-1] // BLOCK_SPAN_NS:
+        return [slice(0, timestamps.size)]  # the usual case, told by the ends alone
     hours = np.floor_divide(timestamps, BLOCK_SPAN_NS)
     edges = np.flatnonzero(np.diff(hours)) + 1
     bounds = [0, *edges.tolist(), timestamps.size]

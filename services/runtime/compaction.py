@@ -46,7 +46,7 @@ class Job:
 
     @property
     def member(self) -> str:
-        return f"{self.cell}|{self.tenant_id}|{self.series_id}|{self.hour}"
+        return member_of(f"{self.cell}|{self.tenant_id}", self.series_id, self.hour)
 
     @classmethod
     def parse(cls, member: str | bytes) -> Job:
@@ -59,6 +59,11 @@ class Job:
     def range_ns(self) -> tuple[int, int]:
         """[start, end) of the hour."""
         return self.hour * HOUR_NS, (self.hour + 1) * HOUR_NS
+
+
+def member_of(cell_and_tenant: str, series_id: uuid.UUID, hour: int) -> str:
+    """A ``compact:due`` member; ``cell_and_tenant`` is ``{cell}|{tenant}``, made once per batch."""
+    return f"{cell_and_tenant}|{series_id}|{hour}"
 
 
 class CompactionNotices:
@@ -81,9 +86,10 @@ class CompactionNotices:
         """``blocks``: (series, start_ns) of each block just committed."""
         now = time.time()
         fresh: dict[str, float] = {}
+        prefix = f"{cell}|{tenant_id}"
         for series_id, start_ns in blocks:
             hour = start_ns // HOUR_NS
-            member = Job(cell, tenant_id, series_id, hour).member
+            member = member_of(prefix, series_id, hour)
             if self._waiting.get(member, 0) <= now + 30:  # unknown, or due soon: a worker may take it
                 fresh[member] = self.due_s(hour)
         if not fresh:

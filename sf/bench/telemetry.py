@@ -31,6 +31,8 @@ from sfcloud.v1 import common_pb2, ingest_pb2, query_pb2, query_pb2_grpc
 SERIES = 10
 DAY = 86_400
 BATCH = 1_000  # points per series per batch: 10,000 points per acknowledged batch
+# A plant's shape: many series, a few dozen points each per batch (90 s at 1 Hz), 90,000 points a batch
+PLANT_SERIES, PLANT_BATCH, PLANT_BATCHES = 1_000, 90, 10
 START_NS = 1_764_000_000 * 10**9
 
 
@@ -116,6 +118,7 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
         await _compact_day(admin_url, tenant)
         stored, codec_bytes = _stored_bytes(admin_url)
         blocks_rate = await _blocks_rate(stack, TokenSigner(key))
+        many_series_rate = await _many_series_rate(stack, TokenSigner(key))
     finally:
         await stack.stop()
     baseline_rate, baseline_size, baseline_read_ms = copy_baseline(admin_url, data)
@@ -123,6 +126,10 @@ async def measure(admin_url: str, redis_url: str) -> dict[str, Figure]:
     return {
         "ingest.plain.points_per_s": Figure(rate, "points/s", baseline_rate, higher_is_better=True),
         "ingest.blocks.points_per_s": Figure(blocks_rate, "points/s", baseline_rate, higher_is_better=True),
+        # beside the few-series figure of the same run: the ratio is what the plant's shape costs
+        "ingest.plain_many_series.points_per_s": Figure(
+            many_series_rate, "points/s", rate, higher_is_better=True
+        ),
         "storage.bytes_per_point": Figure(stored / points, "bytes/point", baseline_size / points),
         "storage.codec_bytes_per_point": Figure(codec_bytes / points, "bytes/point"),
         "query.raw_day_ms": Figure(read_ms, "ms", baseline_read_ms),
@@ -177,6 +184,33 @@ async def _blocks_rate(stack: InProcessStack, signer) -> float:
             ],
         )
         for n in range(8)
+    ]
+    started = time.perf_counter()
+    acks = await send_batches(stack.targets["ingest"], tenant.credential, requests)
+    return sum(a.points_stored for a in acks) / (time.perf_counter() - started)
+
+
+async def _many_series_rate(stack: InProcessStack, signer) -> float:
+    """Plain points as a plant sends them: 1,000 series of 90 points (1 Hz) per batch, 10 batches, over one
+    stream like ``ingest.plain``; every series' 15 minutes lie in one hour, so each batch writes 1,000 blocks."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Bench plant", series_count=PLANT_SERIES)
+    rng = np.random.default_rng(7)
+    seconds = PLANT_BATCH * PLANT_BATCHES
+    values = np.round(60 + np.cumsum(rng.normal(0, 0.02, (PLANT_SERIES, seconds)), axis=1), 2)
+    timestamps = START_NS + np.arange(seconds, dtype=np.int64) * 10**9
+    requests = [
+        ingest_pb2.IngestRequest(
+            batch_no=n + 1,
+            series=[
+                ingest_pb2.SeriesPoints(
+                    series_id=sid,
+                    timestamps_ns=timestamps[n * PLANT_BATCH : (n + 1) * PLANT_BATCH].tolist(),
+                    values=values[row, n * PLANT_BATCH : (n + 1) * PLANT_BATCH].tolist(),
+                )
+                for row, sid in enumerate(tenant.series_ids)
+            ],
+        )
+        for n in range(PLANT_BATCHES)
     ]
     started = time.perf_counter()
     acks = await send_batches(stack.targets["ingest"], tenant.credential, requests)

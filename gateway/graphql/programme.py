@@ -127,6 +127,29 @@ class TenantUtilisation:
         )
 
 
+@strawberry.type(description="How many tenants are at one smart-factory level now.")
+class LevelCount:
+    level: int = strawberry.field(description="0 (not even level 1) to 5.")
+    tenants: int
+
+
+@strawberry.type(description="One supplier's live tenants (trial, active or past due) by their latest level.")
+class SupplierLevels:
+    supplier_id: strawberry.ID | None = strawberry.field(
+        description="Null for the operator's direct tenants."
+    )
+    levels: list[LevelCount] = strawberry.field(description="Levels 0 to 5, each with its tenants.")
+    unassessed: int = strawberry.field(description="Tenants never assessed.")
+
+    @classmethod
+    def from_pb(cls, s: pb.SupplierLevels) -> SupplierLevels:
+        return cls(
+            supplier_id=strawberry.ID(s.supplier_id) if s.supplier_id else None,
+            levels=[LevelCount(level=level, tenants=n) for level, n in enumerate(s.tenants_at_level)],
+            unassessed=s.unassessed,
+        )
+
+
 @strawberry.type(description="One of the operator's moves of a report.")
 class ReportMove:
     at: Timestamp
@@ -253,6 +276,15 @@ class ProgrammeQuery:
         return (
             await _call(info, "ExportUtilisationReport", pb.ExportUtilisationReportRequest(month=month))
         ).csv
+
+    @strawberry.field(
+        permission_classes=[IsPlatformOperator],
+        description="Live tenants by their latest smart-factory level, one entry per supplier with any, direct"
+        " tenants first (operator).",
+    )
+    async def level_distribution(self, info: Info) -> list[SupplierLevels]:
+        found = await _call(info, "GetLevelDistribution", pb.GetLevelDistributionRequest())
+        return [SupplierLevels.from_pb(s) for s in found.suppliers]
 
     @strawberry.field(
         permission_classes=[IsSignedInPerson],

@@ -111,6 +111,17 @@ class ProgrammeHandlers(programme_pb2_grpc.ProgrammeServiceServicer):
         )
         return pb.ReviewUtilisationFlagResponse(flag=flag_pb(flag))
 
+    async def GetLevelDistribution(self, request, context) -> pb.GetLevelDistributionResponse:
+        found = await self._utilisation.level_distribution(current_principal())
+        return pb.GetLevelDistributionResponse(
+            suppliers=[
+                pb.SupplierLevels(
+                    supplier_id=str(s.supplier_id or ""), tenants_at_level=s.at_level, unassessed=s.unassessed
+                )
+                for s in found
+            ]
+        )
+
     async def FileReport(self, request, context) -> pb.FileReportResponse:
         report = await self._reports.file(
             current_principal(),

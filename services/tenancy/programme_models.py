@@ -23,6 +23,18 @@ REPORT_STATUSES = ("received", "investigating", "closed")
 REPORT_MOVES = {"received": ("investigating", "closed"), "investigating": ("closed",), "closed": ()}
 
 
+MAX_LEVEL = 5  # smart-factory levels run 0 (not even level 1) to 5
+
+
+@dataclass(frozen=True)
+class SupplierLevels:
+    """One supplier's live tenants by latest level; ``supplier_id`` None for the operator's direct tenants."""
+
+    supplier_id: uuid.UUID | None
+    at_level: tuple[int, ...]  # MAX_LEVEL + 1 counts, indexed by level
+    unassessed: int
+
+
 @dataclass(frozen=True)
 class Rule:
     """Flag a tenant's month when ``metric`` is below ``below`` (tenants/utilisation_rules.yaml)."""

@@ -27,7 +27,16 @@ from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit
-from services.tenancy.programme_models import FEATURES, Flag, Period, ReportedTenant, Rule, Utilisation
+from services.tenancy.programme_models import (
+    FEATURES,
+    MAX_LEVEL,
+    Flag,
+    Period,
+    ReportedTenant,
+    Rule,
+    SupplierLevels,
+    Utilisation,
+)
 from services.tenancy.storage import utilisation as storage
 from services.tenancy.usage import month_bounds
 from services.tenancy.utilisation_rules import raised
@@ -125,6 +134,18 @@ class UtilisationReport:
         )
         own_reviews = {rule: review for (t, rule), review in reviews.items() if t == tenant.id}
         return replace(month, flags=raised(self._rules, month, own_reviews))
+
+    async def level_distribution(self, caller: Principal) -> list[SupplierLevels]:
+        """Live tenants by their latest recorded level, per supplier, direct tenants first."""
+        caller.require_platform_operator()
+        async with self._db.transaction(OPERATOR) as conn:
+            rows = await storage.latest_levels(conn)
+        counts: dict[uuid.UUID | None, list[int]] = {}
+        for supplier, level, tenants in rows:
+            slots = counts.setdefault(supplier, [0] * (MAX_LEVEL + 2))  # the last slot: never assessed
+            slots[MAX_LEVEL + 1 if level is None else level] += tenants
+        direct_first = sorted(counts, key=lambda s: (s is not None, str(s or "")))
+        return [SupplierLevels(s, tuple(counts[s][: MAX_LEVEL + 1]), counts[s][-1]) for s in direct_first]
 
     async def csv(self, caller: Principal, month: str) -> str:
         """The month's report, one row per tenant, with the same figures as `report`."""

@@ -191,6 +191,7 @@ ROWS = {
     # signed-in person lists its own reports.
     "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
     "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
+    "levelDistribution": ("{ levelDistribution { supplierId levels { level tenants } unassessed } }", set()),
     "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),
     "reportsConnection": (
         "{ reportsConnection { nodes { id status reporter } pageInfo { endCursor hasNextPage } } }",

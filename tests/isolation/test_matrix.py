@@ -546,6 +546,9 @@ ROWS: dict[str, Row] = {
     ),
     "ProgrammeService/ListReports": row(PEOPLE, lambda w: programme_pb2.ListReportsRequest()),
     "ProgrammeService/MoveReport": row({"operator"}, lambda w: _fresh_report_to_move(w)),
+    "ProgrammeService/GetLevelDistribution": row(
+        {"operator"}, lambda w: programme_pb2.GetLevelDistributionRequest()
+    ),
     "SharedQueryService/ReadSharedPoints": row(
         {"b_owner"},
         lambda w: sharing_pb2.ReadSharedPointsRequest(grant_id=w.grant, series_id=w.series, range=TIME_RANGE),

@@ -1,6 +1,7 @@
 """The supplier and operator portals in a real browser against the running stack: a supplier's admin
 creates a tenant from a template, suspends and resumes it and works its ticket; the operator sees every
-tenant, the audit log, the report centre and the utilisation flags; each kind of user finds nothing of
+tenant, how many are at each smart-factory level, the audit log, the report centre and the utilisation
+flags; each kind of user finds nothing of
 the other kinds' pages, and a supplier nothing of another supplier's tenant. Screenshots of each portal
 page in both languages go to the `screenshots` folder."""
 
@@ -15,10 +16,11 @@ from playwright.async_api import expect
 
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
-from tests.control_plane import Tenancy
+from tests.control_plane import OPERATOR, Tenancy
 from tests.e2e.provision import GraphQLClient, create_tenant
 from tests.programme.helpers import FILE_REPORT, OPERATOR_LOGIN
 from tests.support.helpers import data, open_ticket, supplier
+from tests.support.test_directory import record_levels
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
 from tests.webapp.test_accessibility import controls_are_named
 from tests.webapp.test_pages import shoot
@@ -180,3 +182,53 @@ async def test_the_operator_sees_tenants_audit_reports_and_flags(stack, signer, 
     for path, _ in [*SUPPLIER_PAGES, ("/alarms", "")]:
         assert (await page.goto(stack.gateway_url + path)).status == 404, path
     await shoot_both_languages(page, stack.gateway_url, OPERATOR_PAGES, screenshots)
+
+
+async def test_the_operator_sees_how_many_tenants_are_at_each_level(stack, signer, page):
+    s = await supplier(stack, signer, "Levels S")
+    levels = {  # a tenant's latest day counts; a suspended tenant is not live and counts nowhere
+        "Level two": {"2026-01-01": 4, "2026-02-01": 2},
+        "Level two again": {"2026-03-01": 2},
+        "Level four": {"2026-01-01": 1, "2026-03-01": 4},
+        "Below one": {"2026-03-01": 0},
+        "Unassessed": {},
+        "Suspended": {"2026-03-01": 5},
+    }
+    made = {}
+    for name, days in levels.items():
+        made[name] = await create_tenant(
+            stack.targets["tenancy"], signer, name, series_count=1, supplier_id=s.id
+        )
+        await record_levels(stack, signer, made[name].id, days)
+    async with grpc.aio.insecure_channel(stack.targets["tenancy"]) as channel:
+        tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+        request = pb.SetSubscriptionStateRequest(
+            tenant_id=str(made["Suspended"].id), state=pb.SUBSCRIPTION_STATE_SUSPENDED
+        )
+        await tenancy.call("SetSubscriptionState", request, OPERATOR)
+    await s.client.close()
+
+    await sign_in(page, stack.gateway_url, *OPERATOR_LOGIN, lands="/operator")
+    theirs = page.locator(f"#levels tr[data-supplier='{s.id}']")
+    expected = {"0": "1", "1": "0", "2": "2", "3": "0", "4": "1", "5": "0", "none": "1"}
+    for level, tenants in expected.items():
+        await expect(theirs.locator(f"td[data-level='{level}']")).to_have_text(tenants)
+    await expect(page.locator("#levels caption")).to_have_text("Smart-factory levels now")
+    await expect(page.locator("#levels thead th")).to_have_text(
+        [
+            "Supplier",
+            "Below level 1",
+            "Level 1",
+            "Level 2",
+            "Level 3",
+            "Level 4",
+            "Level 5",
+            "No assessment yet",
+        ]
+    )
+    everyone = page.locator("#levels tr[data-supplier=all] td")
+    assert sum(int(n) for n in await everyone.all_inner_texts()) >= len(levels) - 1
+    await controls_are_named(page, "/operator")
+    await page.click("#switch-language")
+    await expect(theirs.locator("td[data-level='2']")).to_have_text("2")
+    await expect(page.locator("#levels thead th").nth(2)).to_have_text("1단계")

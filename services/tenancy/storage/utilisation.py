@@ -1,5 +1,6 @@
 """SQL of the utilisation report: tenants and their subscriptions (as the operator), one tenant's month of
-control-plane facts (scoped to that tenant), and the operator's reviews of flags."""
+control-plane facts (scoped to that tenant), the operator's reviews of flags, and live tenants' latest
+levels."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, datetime
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
+from services.tenancy.models import INGEST_STATES
 from services.tenancy.programme_models import FEATURE_ACTIONS, ReportedTenant, Review
 
 
@@ -73,6 +75,19 @@ async def levels(conn: AsyncConnection, first: date, last: date) -> tuple[tuple[
         "SELECT day, level FROM tenancy.tenant_levels WHERE day BETWEEN %s AND %s ORDER BY day", [first, last]
     )
     return tuple(await cur.fetchall())
+
+
+async def latest_levels(conn: AsyncConnection) -> list[tuple[uuid.UUID | None, int | None, int]]:
+    """(supplier, latest level or None when never assessed, tenants) over live tenants (as the operator)."""
+    cur = await conn.execute(
+        "SELECT t.supplier_id, latest.level, count(*) FROM tenancy.tenants t"
+        " JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
+        " LEFT JOIN LATERAL (SELECT l.level FROM tenancy.tenant_levels l WHERE l.tenant_id = t.id"
+        "   ORDER BY l.day DESC LIMIT 1) latest ON true"
+        " WHERE s.state = ANY(%s) GROUP BY t.supplier_id, latest.level",
+        [list(INGEST_STATES)],
+    )
+    return await cur.fetchall()
 
 
 async def reviews(conn: AsyncConnection, month: date) -> dict[tuple[uuid.UUID, str], Review]:

@@ -249,6 +249,33 @@ async def test_graphql_fits_a_model_and_lists_the_anomalies(stack, plant):
         await client.close()
 
 
+FIT = """mutation($m: ID!, $from: Timestamp, $to: Timestamp) { fitAnomalyModel(machineId: $m, from: $from,
+  to: $to, stepSeconds: 10) { model { referenceRows stepSeconds } errors { field code message } } }"""
+
+
+async def test_fit_anomaly_model_answers_the_model_or_typed_user_errors(stack, plant):
+    """fitAnomalyModel answers the model with no errors, and a reference too short to fit on as a user
+    error naming the field and the stable reason, never as a GraphQL error."""
+    tenant, start, _ = plant
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        reference = {"from": rfc3339(start), "to": rfc3339(start + REFERENCE_ROWS * STEP)}
+        fitted = await client.query(FIT, m=tenant.machine_id, **reference)
+        assert fitted["data"]["fitAnomalyModel"] == {
+            "model": {"referenceRows": REFERENCE_ROWS, "stepSeconds": 10.0},
+            "errors": [],
+        }, fitted
+        short = {"from": rfc3339(start), "to": rfc3339(start + 100 * STEP)}
+        refused = await client.query(FIT, m=tenant.machine_id, **short)
+        assert "errors" not in refused, refused
+        payload = refused["data"]["fitAnomalyModel"]
+        assert payload["model"] is None
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [("reference", "TRAINING_TOO_SHORT")]
+        assert "needs at least 200" in payload["errors"][0]["message"]
+    finally:
+        await client.close()
+
+
 async def test_the_anomalies_subscription_hears_an_anomaly_start_and_end(stack, signer, plant, watch):
     tenant, start, _ = plant
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)

@@ -3,6 +3,7 @@ reference period, read it, and list the anomalies the worker found with the seri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -175,6 +176,16 @@ async def _fit_model(
     )
 
 
+# The service names the model's fields; a caller knows the mutation's arguments. The reference period is
+# from and to together (or neither), so its mistakes belong to the whole input.
+_ARGUMENT_OF = {"reference": None, "train": None, "stepNs": "stepSeconds"}
+
+
+def _on_argument(problem: UserError) -> UserError:
+    field = _ARGUMENT_OF.get(problem.field, problem.field) if problem.field else None
+    return dataclasses.replace(problem, field=field)
+
+
 @strawberry.type
 class AnomalyMutation:
     @strawberry.mutation(
@@ -210,7 +221,7 @@ class AnomalyMutation:
         ] = 10,
     ) -> AnomalyModelPayload:
         model, problems = await attempt(_fit_model(info, machine_id, from_, to, step_seconds))
-        return AnomalyModelPayload(model=model, errors=problems)
+        return AnomalyModelPayload(model=model, errors=[_on_argument(p) for p in problems])
 
 
 @strawberry.type(description="An anomaly as it starts or ends.")

@@ -254,8 +254,9 @@ FIT = """mutation($m: ID!, $from: Timestamp, $to: Timestamp) { fitAnomalyModel(m
 
 
 async def test_fit_anomaly_model_answers_the_model_or_typed_user_errors(stack, plant):
-    """fitAnomalyModel answers the model with no errors, and a reference too short to fit on as a user
-    error naming the field and the stable reason, never as a GraphQL error."""
+    """fitAnomalyModel answers the model with no errors, and a reference too short to fit on (from and to
+    together: the whole input) or a step out of range as user errors naming the argument and the stable
+    reason, never as GraphQL errors."""
     tenant, start, _ = plant
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
     try:
@@ -270,8 +271,11 @@ async def test_fit_anomaly_model_answers_the_model_or_typed_user_errors(stack, p
         assert "errors" not in refused, refused
         payload = refused["data"]["fitAnomalyModel"]
         assert payload["model"] is None
-        assert [(e["field"], e["code"]) for e in payload["errors"]] == [("reference", "TRAINING_TOO_SHORT")]
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [(None, "TRAINING_TOO_SHORT")]
         assert "needs at least 200" in payload["errors"][0]["message"]
+        coarse = await client.query(FIT.replace("stepSeconds: 10", "stepSeconds: 7200"), m=tenant.machine_id)
+        errors = coarse["data"]["fitAnomalyModel"]["errors"]
+        assert [(e["field"], e["code"]) for e in errors] == [("stepSeconds", "INVALID_ARGUMENT")], coarse
     finally:
         await client.close()
 

@@ -3,6 +3,7 @@ reference period, read it, and list the anomalies the worker found with the seri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from strawberry.types import Info
 
 from gateway.graphql.live import EventQueue
 from gateway.graphql.paging import PageInfo, checked_first, page_info_from
+from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import After, From, _range
@@ -151,12 +153,46 @@ async def _anomaly_page(
     return await ctx.backends.call(ctx.backends.anomaly.ListAnomalies, request, ctx.principal)
 
 
+@strawberry.type(description="A machine's anomaly model as fitted, or why it could not be.")
+class AnomalyModelPayload:
+    model: AnomalyModel | None = strawberry.field(description="The model fitted; null on errors.")
+    errors: list[UserError] = strawberry.field(
+        description="Empty when fitted; e.g. TRAINING_TOO_SHORT, NO_SERIES, RANGE_TOO_LONG, ASSET_NOT_FOUND (no"
+        " such machine in your tenant)."
+    )
+
+
+async def _fit_model(
+    info: Info, machine_id: strawberry.ID, from_: int | None, to: int | None, step_seconds: int
+) -> AnomalyModel:
+    ctx = info.context
+    request = pb.TrainModelRequest(
+        machine_id=str(machine_id),
+        reference=_range(from_ or 0, to or 0),
+        step_ns=max(step_seconds, 0) * SECOND_NS,
+    )
+    return AnomalyModel.from_pb(
+        (await ctx.backends.call(ctx.backends.anomaly.TrainModel, request, ctx.principal)).model
+    )
+
+
+# The service names the model's fields; a caller knows the mutation's arguments. The reference period is
+# from and to together (or neither), so its mistakes belong to the whole input.
+_ARGUMENT_OF = {"reference": None, "train": None, "stepNs": "stepSeconds"}
+
+
+def _on_argument(problem: UserError) -> UserError:
+    field = _ARGUMENT_OF.get(problem.field, problem.field) if problem.field else None
+    return dataclasses.replace(problem, field=field)
+
+
 @strawberry.type
 class AnomalyMutation:
     @strawberry.mutation(
         permission_classes=[IsSignedIn, CanConfigureTenant],
         description="Fit the machine's anomaly model on [from, to) (both omitted: its first two days of data)"
         " and score from there on (owners and admins); replaces an earlier model.",
+        deprecation_reason="Use fitAnomalyModel: returns typed user errors.",
     )
     async def train_anomaly_model(
         self,
@@ -166,14 +202,26 @@ class AnomalyMutation:
         to: Timestamp | None = None,
         step_seconds: int = 10,
     ) -> AnomalyModel:
-        ctx = info.context
-        reference = _range(from_ or 0, to or 0)
-        request = pb.TrainModelRequest(
-            machine_id=str(machine_id), reference=reference, step_ns=max(step_seconds, 0) * SECOND_NS
-        )
-        return AnomalyModel.from_pb(
-            (await ctx.backends.call(ctx.backends.anomaly.TrainModel, request, ctx.principal)).model
-        )
+        return await _fit_model(info, machine_id, from_, to, step_seconds)
+
+    @strawberry.mutation(
+        permission_classes=[IsSignedIn, CanConfigureTenant],
+        description="Fit the machine's anomaly model on [from, to) (both omitted: its first two days of data)"
+        " and score from there on (owners and admins); replaces an earlier model. Too little data, bad"
+        " input, or a machine not in your tenant comes back as user errors.",
+    )
+    async def fit_anomaly_model(
+        self,
+        info: Info,
+        machine_id: strawberry.ID,
+        from_: OptionalFrom = None,
+        to: Timestamp | None = None,
+        step_seconds: Annotated[
+            int, strawberry.argument(description="The grid the series are scored on: 1 to 3600 seconds.")
+        ] = 10,
+    ) -> AnomalyModelPayload:
+        model, problems = await attempt(_fit_model(info, machine_id, from_, to, step_seconds))
+        return AnomalyModelPayload(model=model, errors=[_on_argument(p) for p in problems])
 
 
 @strawberry.type(description="An anomaly as it starts or ends.")

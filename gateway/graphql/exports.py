@@ -84,7 +84,7 @@ class Export:
 
 @strawberry.type(description="An export started, or why it was not.")
 class ExportPayload:
-    export: Export | None
+    export: Export | None = strawberry.field(description="The export started; null on errors.")
     errors: list[UserError] = strawberry.field(
         description="Empty when started; e.g. GRANT_NOT_FOUND (no such grant to your tenant or supplier)."
     )
@@ -141,12 +141,20 @@ class ExportMutation:
         permission_classes=[IsSignedIn, CanExport],
         description="Start an export of the whole tenant (any subscription state, cancelled included, until "
         "the tenant is purged); follow it with `export(id)`.",
+        deprecation_reason="Use requestExport: returns typed user errors.",
     )
     async def start_export(self, info: Info, with_csv: bool = False) -> Export:
-        ctx = info.context
-        request = export_pb2.StartExportRequest(with_csv=with_csv)
-        response = await ctx.backends.call(ctx.backends.exports.StartExport, request, ctx.principal)
-        return Export.from_pb(response.export)
+        return await _start_export(info, with_csv)
+
+    @strawberry.mutation(
+        permission_classes=[IsSignedIn, CanExport],
+        description="Start an export of the whole tenant (any subscription state, cancelled included, until "
+        "the tenant is purged); follow it with `export(id)`. A refusal the caller can act on comes back as a"
+        " user error.",
+    )
+    async def request_export(self, info: Info, with_csv: bool = False) -> ExportPayload:
+        export, problems = await attempt(_start_export(info, with_csv))
+        return ExportPayload(export=export, errors=problems)
 
     @strawberry.mutation(
         permission_classes=[IsSignedIn, CanHoldExports],
@@ -165,3 +173,10 @@ class ExportMutation:
             ctx.backends.call(ctx.backends.exports.StartGrantExport, request, ctx.principal)
         )
         return ExportPayload(export=Export.from_pb(done.export) if done else None, errors=problems)
+
+
+async def _start_export(info: Info, with_csv: bool) -> Export:
+    ctx = info.context
+    request = export_pb2.StartExportRequest(with_csv=with_csv)
+    response = await ctx.backends.call(ctx.backends.exports.StartExport, request, ctx.principal)
+    return Export.from_pb(response.export)

@@ -1,5 +1,6 @@
 """Production analytics: OEE per machine, line or site per shift or day (with losses and the daily trend),
-shift calendars, machine OEE settings, SPC charts and their stored violations (docs/ANALYTICS.md)."""
+shift calendars, machine OEE settings, SPC charts and their stored violations (docs/ANALYTICS.md); the
+mutations that change them are in `production_mutations.py`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.graphql.assets import finite
-from gateway.graphql.errors import ApiError
-from gateway.graphql.permissions import CanConfigureTenant, CanReadTenant, CanRecordEvents, IsSignedIn
+from gateway.graphql.permissions import CanReadTenant, IsSignedIn
 from gateway.graphql.scalars import Timestamp
 from gateway.graphql.telemetry import From, _range
+from services.runtime import errors
 from sfcloud.v1 import common_pb2
 from sfcloud.v1 import production_pb2 as pb
 
@@ -269,7 +270,7 @@ class SpcChartInput:
             series_id=str(self.series_id),
             range=_range(self.from_, self.to),
             chart=self.chart.value,
-            subgroup_size=_unsigned("subgroupSize", self.subgroup_size),
+            subgroup_size=unsigned("subgroupSize", self.subgroup_size),
             capability=self.capability,
         )
         if self.baseline_from is not None or self.baseline_to is not None:
@@ -302,10 +303,11 @@ def _chart(response: pb.SpcChartResponse) -> SpcChart:
 READ = [IsSignedIn, CanReadTenant]
 
 
-def _unsigned(name: str, value: int) -> int:
-    """The gRPC fields are unsigned: a negative number is the caller's mistake, said so."""
+def unsigned(name: str, value: int) -> int:
+    """The gRPC fields are unsigned: a negative number is the caller's mistake, said so (a user error in
+    a payload, BAD_USER_INPUT elsewhere)."""
     if value < 0:
-        raise ApiError(f"{name} must not be negative", "BAD_USER_INPUT")
+        raise errors.InvalidArgument.of(name, "must not be negative")
     return value
 
 
@@ -375,77 +377,7 @@ class ProductionQuery:
     ) -> SpcEventPage:
         ctx = info.context
         request = pb.ListSpcEventsRequest(
-            series_id=str(series_id or ""), range=_range(from_, to), limit=_unsigned("first", first)
+            series_id=str(series_id or ""), range=_range(from_, to), limit=unsigned("first", first)
         )
         response = await ctx.backends.call(ctx.backends.production.ListSpcEvents, request, ctx.principal)
         return SpcEventPage(events=[SpcEvent.from_pb(e) for e in response.events], has_more=response.has_more)
-
-
-@strawberry.type
-class ProductionMutation:
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn, CanConfigureTenant],
-        description="Replace a site's time zone and shifts (owners and admins).",
-    )
-    async def set_site_calendar(
-        self, info: Info, site_id: strawberry.ID, time_zone: str, shifts: list[ShiftInput]
-    ) -> SiteCalendar:
-        ctx = info.context
-        calendar = pb.SiteCalendar(
-            site_id=str(site_id),
-            time_zone=time_zone,
-            shifts=[
-                pb.Shift(
-                    name=s.name,
-                    start_minute=_unsigned("startMinute", s.start_minute),
-                    duration_minutes=_unsigned("durationMinutes", s.duration_minutes),
-                )
-                for s in shifts
-            ],
-        )
-        request = pb.SetSiteCalendarRequest(calendar=calendar)
-        response = await ctx.backends.call(ctx.backends.production.SetSiteCalendar, request, ctx.principal)
-        return SiteCalendar.from_pb(response.calendar)
-
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn, CanConfigureTenant],
-        description="Replace a machine's OEE settings (owners and admins); answers them with defaults filled in.",
-    )
-    async def set_machine_oee_settings(
-        self, info: Info, input: MachineOeeSettingsInput
-    ) -> MachineOeeSettings:
-        ctx = info.context
-        settings = pb.MachineOeeSettings(
-            machine_id=str(input.machine_id),
-            ideal_cycle_s=input.ideal_cycle_seconds or 0,
-            state_series_id=str(input.state_series_id or ""),
-            total_series_id=str(input.total_series_id or ""),
-            scrap_series_id=str(input.scrap_series_id or ""),
-            run_states=input.run_states or [],
-            max_gap_s=_unsigned("maxGapSeconds", input.max_gap_seconds or 0),
-        )
-        request = pb.SetMachineOeeSettingsRequest(settings=settings)
-        s = (
-            await ctx.backends.call(ctx.backends.production.SetMachineOeeSettings, request, ctx.principal)
-        ).settings
-        return MachineOeeSettings(
-            machine_id=strawberry.ID(s.machine_id),
-            ideal_cycle_seconds=s.ideal_cycle_s or None,
-            state_series_id=strawberry.ID(s.state_series_id) if s.state_series_id else None,
-            total_series_id=strawberry.ID(s.total_series_id) if s.total_series_id else None,
-            scrap_series_id=strawberry.ID(s.scrap_series_id) if s.scrap_series_id else None,
-            run_states=list(s.run_states),
-            max_gap_seconds=s.max_gap_s,
-        )
-
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn, CanRecordEvents],
-        description="Compute an SPC chart and store its violations as events (owners, admins, operators).",
-    )
-    async def record_spc_events(self, info: Info, input: SpcChartInput) -> RecordedSpcEvents:
-        ctx = info.context
-        request = pb.RecordSpcEventsRequest(chart=input.to_pb())
-        response = await ctx.backends.call(ctx.backends.production.RecordSpcEvents, request, ctx.principal)
-        return RecordedSpcEvents(
-            recorded=[SpcEvent.from_pb(e) for e in response.recorded], already_stored=response.already_stored
-        )

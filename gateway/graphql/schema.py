@@ -25,7 +25,8 @@ from gateway.graphql.errors import ErrorBoundary
 from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
 from gateway.graphql.limits import OperationLimits
-from gateway.graphql.production import ProductionMutation, ProductionQuery
+from gateway.graphql.production import ProductionQuery
+from gateway.graphql.production_mutations import ProductionMutation
 from gateway.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS

@@ -249,6 +249,37 @@ async def test_graphql_fits_a_model_and_lists_the_anomalies(stack, plant):
         await client.close()
 
 
+FIT = """mutation($m: ID!, $from: Timestamp, $to: Timestamp) { fitAnomalyModel(machineId: $m, from: $from,
+  to: $to, stepSeconds: 10) { model { referenceRows stepSeconds } errors { field code message } } }"""
+
+
+async def test_fit_anomaly_model_answers_the_model_or_typed_user_errors(stack, plant):
+    """fitAnomalyModel answers the model with no errors, and a reference too short to fit on (from and to
+    together: the whole input) or a step out of range as user errors naming the argument and the stable
+    reason, never as GraphQL errors."""
+    tenant, start, _ = plant
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        reference = {"from": rfc3339(start), "to": rfc3339(start + REFERENCE_ROWS * STEP)}
+        fitted = await client.query(FIT, m=tenant.machine_id, **reference)
+        assert fitted["data"]["fitAnomalyModel"] == {
+            "model": {"referenceRows": REFERENCE_ROWS, "stepSeconds": 10.0},
+            "errors": [],
+        }, fitted
+        short = {"from": rfc3339(start), "to": rfc3339(start + 100 * STEP)}
+        refused = await client.query(FIT, m=tenant.machine_id, **short)
+        assert "errors" not in refused, refused
+        payload = refused["data"]["fitAnomalyModel"]
+        assert payload["model"] is None
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [(None, "TRAINING_TOO_SHORT")]
+        assert "needs at least 200" in payload["errors"][0]["message"]
+        coarse = await client.query(FIT.replace("stepSeconds: 10", "stepSeconds: 7200"), m=tenant.machine_id)
+        errors = coarse["data"]["fitAnomalyModel"]["errors"]
+        assert [(e["field"], e["code"]) for e in errors] == [("stepSeconds", "INVALID_ARGUMENT")], coarse
+    finally:
+        await client.close()
+
+
 async def test_the_anomalies_subscription_hears_an_anomaly_start_and_end(stack, signer, plant, watch):
     tenant, start, _ = plant
     client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)

@@ -166,3 +166,63 @@ async def test_spc_through_graphql(stack, factory):
         CHART, input={**chart, "seriesId": f"00000000-0000-4000-8000-{secrets.token_hex(6)}"}
     )
     assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+UPDATE_CALENDAR = """mutation($site: ID!, $shifts: [ShiftInput!]!) { updateSiteCalendar(siteId: $site,
+  timeZone: "UTC", shifts: $shifts) { calendar { timeZone shifts { name } } errors { field code message } } }"""
+UPDATE_SETTINGS = """mutation($machine: ID!) { updateMachineOeeSettings(input: {machineId: $machine,
+  idealCycleSeconds: 30}) { settings { idealCycleSeconds runStates } errors { field code message } } }"""
+STORE = """mutation($input: SpcChartInput!) { storeSpcEvents(input: $input) {
+  events { recorded { rule value } alreadyStored } errors { field code message } } }"""
+
+
+def _codes(payload: dict) -> list[tuple[str | None, str]]:
+    return [(e["field"], e["code"]) for e in payload["errors"]]
+
+
+async def test_the_payload_mutations_answer_the_object_or_typed_user_errors(stack, factory):
+    """updateSiteCalendar, updateMachineOeeSettings and storeSpcEvents answer what they stored with no
+    errors, and bad input as user errors naming the field and a stable code, never as GraphQL errors."""
+    tenant, _, site, client = factory
+    day = [{"name": "all day", "startMinute": 0, "durationMinutes": 1440}]
+    stored = (await client.query(UPDATE_CALENDAR, site=site, shifts=day))["data"]["updateSiteCalendar"]
+    assert stored == {"calendar": {"timeZone": "UTC", "shifts": [{"name": "all day"}]}, "errors": []}
+    overlapping = [*day, {"name": "night", "startMinute": 1320, "durationMinutes": 480}]
+    body = await client.query(UPDATE_CALENDAR, site=site, shifts=overlapping)
+    assert "errors" not in body and body["data"]["updateSiteCalendar"]["calendar"] is None
+    assert _codes(body["data"]["updateSiteCalendar"]) == [("calendar.shifts", "SHIFTS_OVERLAP")]
+    negative = [{"name": "early", "startMinute": -1, "durationMinutes": 60}]
+    body = await client.query(UPDATE_CALENDAR, site=site, shifts=negative)
+    assert _codes(body["data"]["updateSiteCalendar"]) == [("startMinute", "INVALID_ARGUMENT")]
+
+    settings = (await client.query(UPDATE_SETTINGS, machine=tenant.machine_id))["data"]
+    assert settings["updateMachineOeeSettings"] == {
+        "settings": {"idealCycleSeconds": 30.0, "runStates": [1]},
+        "errors": [],
+    }
+    a_site = (await client.query(UPDATE_SETTINGS, machine=site))["data"]["updateMachineOeeSettings"]
+    assert a_site["settings"] is None
+    assert _codes(a_site) == [("settings.machineId", "NOT_A_MACHINE")] and "not a machine" in str(a_site)
+
+    gauge = tenant.series_ids[0]
+    start = int((dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)).timestamp()) * 10**9
+    await send_batches(
+        stack.targets["ingest"],
+        tenant.credential,
+        [batch(gauge, [start + i * MIN for i in range(6)], [5.0, 7, 6, 8, 7, 12], batch_no=90)],
+    )
+    chart = {
+        "seriesId": gauge,
+        "from": format_timestamp(start),
+        "to": format_timestamp(start + 6 * MIN),
+        "baselineFrom": format_timestamp(start),
+        "baselineTo": format_timestamp(start + 5 * MIN),
+        "chart": "I_MR",
+    }
+    recorded = (await client.query(STORE, input=chart))["data"]["storeSpcEvents"]
+    assert recorded == {
+        "events": {"recorded": [{"rule": 1, "value": 12.0}], "alreadyStored": 0},
+        "errors": [],
+    }
+    bad = (await client.query(STORE, input={**chart, "subgroupSize": 3}))["data"]["storeSpcEvents"]
+    assert bad["events"] is None and _codes(bad) == [("subgroupSize", "BAD_SUBGROUP_SIZE")]

@@ -258,6 +258,12 @@ MUTATIONS = {
     # tests/isolation/test_matrix.py (TrainModel) and tests/analytics/test_anomaly_worker.py tell A's
     # input mistakes from strangers.
     "trainAnomalyModel": ('mutation { trainAnomalyModel(machineId: "{site}") { threshold } }', set()),
+    # Its payload twin answers the same refusal to A's and B's owners as a user error (ASSET_NOT_FOUND, the
+    # very answer for a machine that does not exist); other callers may not fit models at all.
+    "fitAnomalyModel": (
+        'mutation { fitAnomalyModel(machineId: "{site}") { model { threshold } errors { code } } }',
+        {"a_session", "b_session"},
+    ),
     # Running tenants is a supplier's or the operator's; a tenant's people invite and manage devices in their own.
     "createTenant": (
         'mutation { createTenant(name: "m", planCode: "pro") { tenant { id } errors { code } } }',
@@ -331,7 +337,30 @@ MUTATIONS = {
         + ", chart: I_MR}) { alreadyStored } }",
         {"a_session"},
     ),
+    # The payload twins: B's owner gets a user error for A's site, machine or series (ASSET_NOT_FOUND,
+    # SERIES_NOT_FOUND), exactly as for ids that do not exist (the matrix compares the two answers).
+    "updateSiteCalendar": (
+        'mutation { updateSiteCalendar(siteId: "{site}", timeZone: "Europe/Berlin",'
+        ' shifts: [{name: "day", startMinute: 360, durationMinutes: 480}]) { calendar { timeZone }'
+        " errors { code } } }",
+        {"a_session", "b_session"},
+    ),
+    "updateMachineOeeSettings": (
+        'mutation { updateMachineOeeSettings(input: {machineId: "{machine}", idealCycleSeconds: 30})'
+        " { settings { runStates } errors { code } } }",
+        {"a_session", "b_session"},
+    ),
+    "storeSpcEvents": (
+        'mutation { storeSpcEvents(input: {seriesId: "{series}", from: '
+        + RANGE
+        + ", chart: I_MR}) { events { alreadyStored } errors { code } } }",
+        {"a_session", "b_session"},
+    ),
     "startExport": ("mutation { startExport { id state } }", {"a_session", "a_key_read", "b_session"}),
+    "requestExport": (
+        "mutation { requestExport { export { id state } errors { code } } }",
+        {"a_session", "a_key_read", "b_session"},
+    ),
     # A's grant to B: B's session exports it; A's own readers find no such grant to them (a user error,
     # GRANT_NOT_FOUND); an ingest key may not export (tests/sharing/test_grant_exports.py). A supplier's staff
     # export grants given to their supplier (its admins only), and `export`, `exportsConnection` show a

@@ -217,8 +217,8 @@ async def test_another_tenant_cannot_start_follow_or_download(stack, signer, sou
         assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_a_viewer_may_not_export(stack, signer, tenancy, source):
-    tenant, _ = source
+async def viewer_of(stack, tenancy, tenant) -> GraphQLClient:
+    """A new viewer of the tenant, signed in."""
     owner = tenancy.owner_of(pb.Tenant(id=str(tenant.id)))
     email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
     await tenancy.call(
@@ -226,12 +226,40 @@ async def test_a_viewer_may_not_export(stack, signer, tenancy, source):
         pb.CreateUserRequest(email=email, password="viewer-password", display_name="V", role=pb.ROLE_VIEWER),
         owner,
     )
-    client = await GraphQLClient.login(stack.gateway_url, email, "viewer-password")
+    return await GraphQLClient.login(stack.gateway_url, email, "viewer-password")
+
+
+async def test_a_viewer_may_not_export(stack, signer, tenancy, source):
+    tenant, _ = source
+    client = await viewer_of(stack, tenancy, tenant)
     try:
         refused = await client.query("mutation { startExport { id } }")
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     finally:
         await client.close()
+
+
+async def test_request_export_answers_the_export_and_leaves_refusals_errors(stack, signer, tenancy, source):
+    """requestExport answers the export started with no user errors. A Boolean is its only argument, so
+    no input of it is a mistake; who may export stays a FORBIDDEN error, as for every payload."""
+    tenant, _ = source
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    try:
+        started = await client.query(
+            "mutation { requestExport(withCsv: true) { export { state withCsv } errors { code } } }"
+        )
+        assert started["data"]["requestExport"] == {
+            "export": {"state": "QUEUED", "withCsv": True},
+            "errors": [],
+        }
+    finally:
+        await client.close()
+    viewer = await viewer_of(stack, tenancy, tenant)
+    try:
+        refused = await viewer.query("mutation { requestExport { export { id } errors { code } } }")
+        assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    finally:
+        await viewer.close()
 
 
 async def test_a_cancelled_tenant_exports_in_its_grace_period(stack, tenancy, source, admin_conn, tmp_path):

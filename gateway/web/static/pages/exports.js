@@ -13,7 +13,7 @@ import { siteZone } from "../lib/zone.js";
 const FIELDS = "id state pointsDone pointsTotal seriesDone seriesTotal withCsv createdAt startedAt finishedAt bytes error downloadUrl grantId";
 const LIST = `query ($after: String) { exportsConnection(first: 50, after: $after) { nodes { ${FIELDS} } pageInfo { endCursor hasNextPage } } }`;
 const ONE = `query ($id: ID!) { export(id: $id) { ${FIELDS} } }`;
-const START = `mutation ($withCsv: Boolean!) { startExport(withCsv: $withCsv) { ${FIELDS} } }`;
+const START = `mutation ($withCsv: Boolean!) { requestExport(withCsv: $withCsv) { export { ${FIELDS} } errors { message } } }`;
 const GRANTS = "{ sharedWithMeConnection(includeEnded: true, first: 200) { nodes { id grantorName purpose } } }";
 const POLL_MS = 1500;
 const RUNNING = new Set(["QUEUED", "RUNNING"]);
@@ -95,7 +95,11 @@ async function start(event) {
   event.preventDefault();
   outcome.textContent = "";
   try {
-    await gql(START, { withCsv: form.elements.withCsv.checked });
+    const result = (await gql(START, { withCsv: form.elements.withCsv.checked })).requestExport;
+    if (result.errors.length) {
+      outcome.textContent = t("portal.refused", { message: result.errors[0].message });
+      return;
+    }
     outcome.textContent = t("exports.started");
   } catch (error) {
     outcome.textContent = t("portal.refused", { message: error.message });

@@ -17,7 +17,7 @@ const EVENT = "id at rule value chart subgroupSize recordedAt";
 const EVENTS = `query ($series: ID!, $from: Timestamp!, $to: Timestamp!) {
   spcEvents(seriesId: $series, from: $from, to: $to, first: 200) { events { ${EVENT} } hasMore }
 }`;
-const RECORD = "mutation ($input: SpcChartInput!) { recordSpcEvents(input: $input) { recorded { id } alreadyStored } }";
+const RECORD = "mutation ($input: SpcChartInput!) { storeSpcEvents(input: $input) { events { recorded { id } alreadyStored } errors { message } } }";
 const RULES = { 1: t("spc.rule_1"), 2: t("spc.rule_2"), 3: t("spc.rule_3"), 4: t("spc.rule_4") };
 const KINDS = { I_MR: t("spc.kind_I_MR"), XBAR_R: t("spc.kind_XBAR_R") };
 const COLOURS = { value: "#0b6bcb", center: "#1a7f45", limit: "#b42318" };
@@ -140,8 +140,11 @@ async function record(button, known) {
   button.disabled = true;
   outcome.textContent = t("spc.recording");
   try {
-    const done = (await gql(RECORD, { input })).recordSpcEvents;
-    outcome.textContent = t("spc.recorded", { count: done.recorded.length, already: done.alreadyStored });
+    const result = (await gql(RECORD, { input })).storeSpcEvents;
+    const done = result.events;
+    outcome.textContent = done
+      ? t("spc.recorded", { count: done.recorded.length, already: done.alreadyStored })
+      : t("spc.record_failed", { message: result.errors[0].message });
   } catch (error) {
     outcome.textContent = t("spc.record_failed", { message: error.message });
   } finally {

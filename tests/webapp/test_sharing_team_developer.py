@@ -38,7 +38,7 @@ async def test_grant_read_and_revoke_through_the_sharing_page(stack, signer, pag
     await form.get_by_label("Share with").select_option("TENANT")
     await form.get_by_label("The company's tenant ID").fill(str(theirs.id))
     await form.locator(f"input[name=series][value='{mine.series_ids[0]}']").check()
-    await form.get_by_label("Level").select_option("HOUR")
+    await form.locator("select[name=granularity]").select_option("HOUR")  # its label holds the options too
     await form.get_by_label("Purpose").fill("Energy benchmark")
     await form.locator("button[type=submit]").click()
     await expect(page.locator("#grant-outcome")).to_have_text("Access granted.")

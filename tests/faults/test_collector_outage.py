@@ -64,7 +64,7 @@ def provider_to(endpoint: str, monkeypatch) -> TracerProvider:
 def request_time(tracer) -> float:
     started = time.perf_counter()
     with tracer.start_as_current_span("request"), tracer.start_as_current_span("SELECT"):
-        pass
+        ...  # the spans themselves are what is timed
     return time.perf_counter() - started
 
 

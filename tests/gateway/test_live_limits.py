@@ -7,6 +7,7 @@ one, 4 subscribes a minute."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 
@@ -49,11 +50,9 @@ async def initialised(base_url: str, cookie: str):
     """A socket past `connection_init`: acknowledged, or closed by the server (read its close code)."""
     ws = await open_socket(base_url, cookie)
     await ws.send(json.dumps({"type": "connection_init"}))
-    try:
+    with contextlib.suppress(websockets.ConnectionClosed):  # closed by the server: the caller reads the code
         message = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert message["type"] == "connection_ack", message
-    except websockets.ConnectionClosed:
-        pass
     return ws
 
 

@@ -9,6 +9,7 @@ Header blocks use HPACK's "literal header field without indexing, new name" form
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from dataclasses import dataclass, field
 
@@ -87,18 +88,17 @@ class RawConnection:
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
-            while True:
-                head = await reader.readexactly(9)
-                length = int.from_bytes(head[:3], "big")
-                kind, flags = head[3], head[4]
-                payload = await reader.readexactly(length)
-                self.received[kind] = self.received.get(kind, 0) + 1
-                if kind == SETTINGS and not flags & ACK:
-                    await self.send(frame(SETTINGS, ACK, 0))
-                elif kind == GOAWAY:
-                    last, code = struct.unpack(">II", payload[:8])
-                    self.goaway = GoAway(last & 0x7FFFFFFF, code, payload[8:])
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):  # the server hung up
+                while True:
+                    head = await reader.readexactly(9)
+                    length = int.from_bytes(head[:3], "big")
+                    kind, flags = head[3], head[4]
+                    payload = await reader.readexactly(length)
+                    self.received[kind] = self.received.get(kind, 0) + 1
+                    if kind == SETTINGS and not flags & ACK:
+                        await self.send(frame(SETTINGS, ACK, 0))
+                    elif kind == GOAWAY:
+                        last, code = struct.unpack(">II", payload[:8])
+                        self.goaway = GoAway(last & 0x7FFFFFFF, code, payload[8:])
         finally:
             self.closed.set()

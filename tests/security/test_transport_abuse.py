@@ -133,8 +133,9 @@ async def steady_device(target: str, tenant, calls: int = 20) -> tuple[int, list
 
 
 async def test_oversize_messages_are_refused_without_growing_the_server(ingest, tenant):
-    """Messages of 16 MiB + 1: RESOURCE_EXHAUSTED each; the server's RSS after the first (which sizes the
-    allocator's buffers once) stays within 20 MB through ten more."""
+    """Messages of 16 MiB + 1: RESOURCE_EXHAUSTED each. After the first (which sizes the allocator's buffers
+    once), twenty more grow the server's RSS by less than two such messages: the allocator may keep a
+    receive buffer per thread arena (+26 MB once on CI), a leak would keep all twenty (+320 MB)."""
     process = psutil.Process(ingest.pid)
     huge = ingest_pb2.IngestRequest(
         batch_no=1,
@@ -147,13 +148,13 @@ async def test_oversize_messages_are_refused_without_growing_the_server(ingest, 
         ingest_call = channel.stream_stream(
             INGEST, ingest_pb2.IngestRequest.SerializeToString, ingest_pb2.IngestResponse.FromString
         )
-        for _ in range(11):
+        for _ in range(21):
             call = ingest_call(iter([huge]), metadata=device_metadata(tenant.credential), timeout=30)
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 [ack async for ack in call]
             assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             rss.append(process.memory_info().rss)
     first, then = (rss[1] - rss[0]) / MB, (rss[-1] - rss[1]) / MB
-    print(f"\noversize messages: server RSS {first:+.1f} MB after the first, {then:+.1f} MB through 10 more")
-    assert then < 20
+    print(f"\noversize messages: server RSS {first:+.1f} MB after the first, {then:+.1f} MB through 20 more")
+    assert then < 2 * MAX_MESSAGE_BYTES / MB
     assert await serving(ingest.target)

@@ -52,6 +52,26 @@ async def test_blocks_inside_a_bucket_are_served_from_statistics_and_straddlers_
     assert columns[1].HasField("max_ts") and (columns[1].max_ts, columns[1].max) == (HOUR0 + 34 * MINUTE, 9.0)
 
 
+async def test_a_long_chart_cuts_its_columns_at_whole_hours_and_decodes_no_hourly_block(
+    query, tenant, admin_conn, series_maker
+):
+    """Columns of 8.4 hours: inner edges rounded to whole UTC hours, so each hour's block lies inside one
+    column and its (here lying) statistics answer for it; only the range's two ends are decoded."""
+    series = await series_maker.new()
+    hours = 7 * 24
+    for h in range(hours):
+        block = encode_block(series, HOUR0 + h * HOUR + np.arange(60, dtype=np.int64) * MINUTE, np.ones(60))
+        write_row(admin_conn, tenant.id, block, max_value=99.0)
+    lo, hi = HOUR0 + 17 * MINUTE, HOUR0 + hours * HOUR - 5 * MINUTE
+    columns = await query.chart(series, lo, hi, 20)
+    assert columns[0].start_ns == lo and all(c.start_ns % HOUR == 0 for c in columns[1:])
+    assert [c.max for c in columns] == [99.0] * 20
+    middle = columns[1:-1]  # statistics alone: no extreme's time known
+    assert not any(c.HasField("min_ts") or c.HasField("max_ts") for c in middle)
+    assert columns[0].min_ts == lo  # the hour straddling lo was decoded: its first point holds the minimum
+    assert (columns[0].first_ts, columns[-1].last_ts) == (lo, hi - MINUTE)
+
+
 async def test_a_block_with_nan_values_is_decoded_so_nan_counts_nowhere(
     query, tenant, admin_conn, series_maker
 ):

@@ -23,17 +23,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError
+from services.runtime.errors import InvalidArgument, PermissionDenied, ServiceError
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id
+from services.tenancy import grantee_acts
+from services.tenancy.grantee_acts import GranteeAct, grantee_of_token, reader_actor
 from services.tenancy.models import Asset, Series
-from services.tenancy.sharing import grantee_of_token, reader_actor
 from services.tenancy.sharing_models import LEVEL_NS, Grant
 from services.tenancy.storage import assets as asset_storage
-from services.tenancy.storage import audit as audit_storage
 from services.tenancy.storage import organisations as org_storage
-from services.tenancy.storage import sharing as storage
 
 STAGES = ("request", "write", "finish", "download")
 
@@ -64,35 +63,27 @@ class GrantExports:
     async def authorize(self, caller: Principal, step: ExportStep) -> ExportTerms:
         """The grant's terms if it still lets its grantee export; audited for the grantor either way."""
         caller.require_service("worker")
-        grantee, settings = grantee_of_token(caller)
+        grantee = grantee_of_token(caller)
         grant_id, export_id = parse_id("grant_id", step.grant_id), parse_id("export_id", step.export_id)
         if step.stage not in STAGES:
             raise InvalidArgument.of("stage", "must be REQUEST, WRITE, FINISH or DOWNLOAD")
-        actor = reader_actor(step.reader)
-        async with self._db.transaction(settings) as conn:  # row-level security shows only the grants to it
+        act = GranteeAct(caller, grantee, grant_id, reader_actor(step.reader), "share.export")
+
+        async def supplier_admin(conn) -> None:
             if caller.supplier_id is not None:
-                await _require_supplier_admin(conn, caller.supplier_id, actor)
-            grantor = await storage.grantor_of(conn, grant_id, grantee)
-        if grantor is None:
-            raise NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
-        async with self._db.tenant(grantor) as conn:
-            grant = await storage.given(conn, grant_id)
-            refusal = _refusal(grant, grant_id)
-            terms = None if refusal else await _terms(conn, grant, grantor)
-            await audit_storage.append(
-                conn,
-                tenant_id=grantor,
-                supplier_id=caller.supplier_id,
-                actor=actor,
-                action="share.export",
-                target=str(grant_id),
-                outcome="denied" if refusal else "ok",
-                source=caller.origin,
-                detail=_detail(grant, export_id, step, terms, refusal),
-            )
-        if refusal is not None:
-            raise refusal
-        return terms
+                await _require_supplier_admin(conn, caller.supplier_id, act.actor)
+
+        async def decide(conn, grant: Grant, grantor: uuid.UUID):
+            try:
+                grant.check_live(datetime.now(UTC))
+            except PermissionDenied as refusal:
+                return None, refusal
+            return await _terms(conn, grant, grantor), None
+
+        def detail(grant: Grant | None, terms: ExportTerms | None, refusal: ServiceError | None) -> dict:
+            return _detail(grant, export_id, step, terms, refusal)
+
+        return await grantee_acts.decided(self._db, act, decide, detail, supplier_admin)
 
 
 async def _require_supplier_admin(conn, supplier: uuid.UUID, actor: tuple[str, str]) -> None:
@@ -108,16 +99,6 @@ async def _require_supplier_admin(conn, supplier: uuid.UUID, actor: tuple[str, s
         raise PermissionDenied(
             "a supplier's exports of grants are for its admins", reason="EXPORT_NOT_ALLOWED"
         )
-
-
-def _refusal(grant: Grant | None, grant_id: uuid.UUID) -> ServiceError | None:
-    if grant is None:  # purged since the grantee's lookup
-        return NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
-    try:
-        grant.check_live(datetime.now(UTC))
-    except PermissionDenied as refusal:
-        return refusal
-    return None
 
 
 async def _terms(conn, grant: Grant, grantor: uuid.UUID) -> ExportTerms:

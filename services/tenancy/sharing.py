@@ -31,14 +31,14 @@ from services.runtime.errors import (
 from services.runtime.principal import Principal, Scope
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
-from services.tenancy import audit
+from services.tenancy import audit, grantee_acts
+from services.tenancy.grantee_acts import GranteeAct, grantee_of_token, reader_actor
 from services.tenancy.models import MANAGERS, AuditEvent, Tenant
 from services.tenancy.sharing_models import LEVEL_NS, SUPPLIER, TENANT, Grant
-from services.tenancy.storage import audit as audit_storage
 from services.tenancy.storage import organisations as org_storage
 from services.tenancy.storage import sharing as storage
 
-MAX_SERIES, MAX_PURPOSE, MAX_READER = 1000, 500, 200
+MAX_SERIES, MAX_PURPOSE = 1000, 500
 MAX_GRANTS_PAGE = 200
 
 
@@ -50,9 +50,6 @@ def _page_of(page_size: int, page_token: str) -> tuple[tuple, int | None]:
 
 def _cut(found: list[Grant], size: int | None) -> tuple[list[Grant], str]:
     return keyset.cut(found, size, lambda g: (g.created_at, g.id)) if size else (found, "")
-
-
-READERS = ("user", "api_key")
 
 
 @dataclass(frozen=True)
@@ -163,32 +160,19 @@ class Sharing:
         """(the grantor, its cell) if the grant lets ``read`` through; the decision is audited either way.
         Analytics asks for the grantee's queries, the worker for its reads for a grantee's export."""
         caller.require_service("analytics", "worker")
-        organisation, settings = grantee_of_token(caller)
+        grantee = grantee_of_token(caller)
         grant_id, series = parse_id("grant_id", read.grant_id), parse_id("series_id", read.series_id)
         if read.end_ns <= read.start_ns or read.resolution_ns < 0:
             raise InvalidArgument.of("range", "end_ns must be after start_ns", reason="EMPTY_RANGE")
-        actor = reader_actor(read.reader)
-        async with self._db.transaction(settings) as conn:
-            grantor = await storage.grantor_of(conn, grant_id, organisation)
-        if grantor is None:  # not a grant to this organisation: as unknown as one that never existed
-            raise NotFound(f"grant {grant_id} not found", reason="GRANT_NOT_FOUND")
-        async with self._db.tenant(grantor) as conn:  # the grant check passed the grantee: now its grantor
-            grant = await storage.given(conn, grant_id)
+        act = GranteeAct(caller, grantee, grant_id, reader_actor(read.reader), "share.read")
+
+        async def decide(conn, grant: Grant, grantor: uuid.UUID):
             cell, refusal = await _decide(conn, grant, grantor, series, read)
-            await audit_storage.append(
-                conn,
-                tenant_id=grantor,
-                supplier_id=caller.supplier_id,
-                actor=actor,
-                action="share.read",
-                target=str(grant_id),
-                outcome="denied" if refusal else "ok",
-                source=caller.origin,
-                detail=_read_detail(series, read, refusal),
-            )
-        if refusal is not None:
-            raise refusal
-        return grantor, cell
+            return (grantor, cell), refusal
+
+        return await grantee_acts.decided(
+            self._db, act, decide, lambda grant, answer, refusal: _read_detail(series, read, refusal)
+        )
 
     async def set_partner(self, caller: Principal, supplier_id: str, partner: bool) -> None:
         caller.require_platform_operator()
@@ -290,29 +274,10 @@ def _organisation(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
     return tenant, {"app.tenant_id": str(tenant)}
 
 
-def grantee_of_token(caller: Principal) -> tuple[uuid.UUID, dict[str, str]]:
-    """The grantee analytics verified, from its token: a tenant or a supplier."""
-    if caller.tenant_id is not None:
-        return caller.tenant_id, {"app.tenant_id": str(caller.tenant_id)}
-    if caller.supplier_id is not None:
-        return caller.supplier_id, {"app.supplier_id": str(caller.supplier_id)}
-    raise PermissionDenied("a shared read needs a token scoped to the grantee", reason="NO_GRANTEE")
-
-
-def reader_actor(reader: str) -> tuple[str, str]:
-    """The audit's actor for the grantee's reader a service names."""
-    kind, _, subject = reader.partition(":")
-    if kind not in READERS or not 0 < len(subject) <= MAX_READER:
-        raise InvalidArgument.of("reader", 'must be "user:<id>" or "api_key:<id>"')
-    return kind, subject
-
-
 async def _decide(
-    conn, grant: Grant | None, grantor: uuid.UUID, series: uuid.UUID, read: SharedRead
+    conn, grant: Grant, grantor: uuid.UUID, series: uuid.UUID, read: SharedRead
 ) -> tuple[str, ServiceError | None]:
     """(the grantor's cell, None) when the read may go ahead, else ('', why not)."""
-    if grant is None:  # purged since the grantee's lookup
-        return "", NotFound(f"grant {read.grant_id} not found", reason="GRANT_NOT_FOUND")
     try:
         grant.check_read(series, read.start_ns, read.end_ns, read.resolution_ns)
     except (NotFound, PermissionDenied) as refusal:

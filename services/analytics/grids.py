@@ -16,7 +16,10 @@ import numpy as np
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-SNAP_UNITS = (3600 * 10**9, 60 * 10**9)  # chart column edges round to the coarsest that fits (UTC hours, minutes)
+SNAP_UNITS = (
+    3600 * 10**9,
+    60 * 10**9,
+)  # chart column edges round to the coarsest that fits (UTC hours, minutes)
 SNAP_SPAN = 5  # ... when a column is at least this many of them wide
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 
 from services.runtime.principal import Kind, Principal, Role
+from services.runtime.settings import ServiceSettings, role_url
 from services.runtime.tokens import METADATA_KEY, TokenSigner
+from services.tenancy.config import TenancySettings
+from services.tenancy.server import TenancyServer
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 
@@ -58,6 +63,21 @@ class Tenancy:
         return tenant, Principal(
             Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER
         )
+
+
+@contextlib.asynccontextmanager
+async def serving_tenancy(
+    admin_url: str, signer: TokenSigner, signing_key: str, **settings
+) -> AsyncIterator[Tenancy]:
+    """A tenancy server of the test's own, with ``settings`` (TenancySettings fields) over the defaults."""
+    service = ServiceSettings("tenancy", "127.0.0.1:0", role_url(admin_url, "sf_tenancy", None), signing_key)
+    server = TenancyServer(TenancySettings(service, **settings))
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
+    finally:
+        await server.stop()
 
 
 async def rejected(awaitable) -> grpc.aio.AioRpcError:

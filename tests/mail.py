@@ -6,16 +6,11 @@ import asyncio
 import re
 from email import message_from_bytes
 
-import grpc
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.runtime.settings import ServiceSettings, role_url
-from services.tenancy.config import TenancySettings
-from services.tenancy.server import TenancyServer
 from sf.inprocess import free_port
-from sfcloud.v1 import tenancy_pb2_grpc
-from tests.control_plane import Tenancy
+from tests.control_plane import serving_tenancy
 
 
 class Inbox:
@@ -51,11 +46,7 @@ def inbox():
 @pytest.fixture
 async def mailing_tenancy(admin_url, signing_key, inbox, signer):
     """A tenancy server that sends its mail to the local SMTP server."""
-    service = ServiceSettings("tenancy", "127.0.0.1:0", role_url(admin_url, "sf_tenancy", None), signing_key)
     # its mail outbox is not delivered: tests/support/test_notifications.py runs the tenancy that does
-    settings = TenancySettings(service, smtp_url=inbox.url, public_url="http://sf.test", mail_sender=False)
-    server = TenancyServer(settings)
-    port = await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
-    await server.stop()
+    mailing = {"smtp_url": inbox.url, "public_url": "http://sf.test", "mail_sender": False}
+    async with serving_tenancy(admin_url, signer, signing_key, **mailing) as tenancy:
+        yield tenancy

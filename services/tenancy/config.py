@@ -9,6 +9,7 @@ from services.runtime.config import Env
 from services.runtime.settings import ServiceSettings
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 from services.tenancy.mail_outbox import MailRetry
+from services.tenancy.models import SignInLimits
 
 PORT = 50053
 
@@ -26,6 +27,7 @@ class TenancySettings:
     analytics_target: str = "127.0.0.1:50052"  # asked for device telemetry when a ticket is opened
     mail_sender: bool = True  # this process delivers the mail outbox (services/tenancy/mail_outbox.py)
     mail_retry: MailRetry = field(default_factory=MailRetry)
+    sign_in: SignInLimits = field(default_factory=SignInLimits)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> TenancySettings:
@@ -44,5 +46,11 @@ class TenancySettings:
             mail_retry=MailRetry(
                 base_s=env.int("SF_MAIL_RETRY_BASE_S", 5, minimum=1, maximum=3600),
                 give_up_s=env.int("SF_MAIL_GIVE_UP_S", 3 * 86_400, minimum=60, maximum=30 * 86_400),
+            ),
+            sign_in=SignInLimits(
+                failures=env.int("SF_LOGIN_FAILURES", 10, minimum=1, maximum=1000),
+                lock_s=env.int("SF_LOGIN_LOCK_S", 900, minimum=1, maximum=86_400),
+                ceiling=env.int("SF_LOGIN_CEILING", 100, minimum=1, maximum=10_000),
+                window_s=env.int("SF_LOGIN_CEILING_WINDOW_S", 3600, minimum=1, maximum=7 * 86_400),
             ),
         )

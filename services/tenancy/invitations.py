@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.runtime.errors import FailedPrecondition, PermissionDenied
+from services.runtime.errors import FailedPrecondition, PermissionDenied, ServiceError
 from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import require_name
@@ -21,6 +23,7 @@ from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import invitations as storage
 
+log = logging.getLogger(__name__)
 VALID_FOR = timedelta(days=7)
 LISTED = 200  # open invitations listed at most; a plan's number of users keeps a tenant's far below
 
@@ -48,6 +51,7 @@ class Invitations:
         self._passwords = passwords
         self._mailer = mailer
         self._public_url = public_url.rstrip("/")
+        self._sending: set[asyncio.Task] = set()
 
     async def invite(self, caller: Principal, email: str, role: Role) -> uuid.UUID:
         """Record the invitation, then mail the link; the token itself is never stored."""
@@ -55,6 +59,7 @@ class Invitations:
         if role is Role.OWNER and caller.role is not Role.OWNER:
             raise PermissionDenied("only an owner may invite another owner", reason="OWNER_ONLY")
         async with self._db.tenant(tenant_id) as conn:
+            await check_quota(conn, tenant_id, "users")
             invitation = await self.record(conn, caller, tenant_id, email, role)
         await self.mail(invitation)
         return invitation.id
@@ -63,9 +68,9 @@ class Invitations:
         self, conn, caller: Principal, tenant_id: uuid.UUID, email: str, role: Role, name: str = ""
     ) -> Invitation:
         """Record an invitation inside the caller's tenant transaction (a new tenant's first owner is
-        invited in the transaction that creates it); ``name`` only greets them in the mail."""
+        invited in the transaction that creates it), which has checked the plan's room for one more
+        user; ``name`` only greets them in the mail."""
         check_email(email)
-        await check_quota(conn, tenant_id, "users")
         invitation = Invitation(
             uuid.uuid4(),
             email.strip(),
@@ -90,6 +95,28 @@ class Invitations:
             f"You are invited to {invitation.tenant_name} on {brand.product}",
             _invitation_body(invitation, brand.link(f"/invite?token={invitation.token}")),
         )
+
+    def mail_soon(self, invitation: Invitation) -> None:
+        """Mail the link after the answer, which must not wait on the mail server (CreateUser answers alike
+        whether it made an account or invited one, RELIABILITY I4). A mail server that refuses it is
+        logged; the invitation stays listed, for a manager to invite again."""
+        task = asyncio.create_task(self._mail_or_log(invitation), name="invitation-mail")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _mail_or_log(self, invitation: Invitation) -> None:
+        try:
+            await self.mail(invitation)
+        except ServiceError as exc:  # the mail server refused or was away
+            log.warning(
+                "invitation not mailed", extra={"invitation": str(invitation.id), "error": exc.message}
+            )
+        except Exception:  # no caller is left to tell: a bug must not go unseen
+            log.exception("invitation mail failed", extra={"invitation": str(invitation.id)})
+
+    async def drain(self) -> None:
+        """Let the mails still being sent finish (the service is stopping)."""
+        await asyncio.gather(*self._sending)
 
     async def pending(self, caller: Principal) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
         """The caller's tenant's invitations still waiting, newest first (its owners and admins)."""

@@ -10,6 +10,18 @@ from services.runtime.principal import Role
 
 
 @dataclass(frozen=True)
+class SignInLimits:
+    """How many passwords may be checked against one account (RELIABILITY A2): ``failures`` wrong ones in a
+    row lock it for ``lock_s``, and, locked or not, no more than ``ceiling`` are checked in any ``window_s``
+    (a rolling hour), so renewing the lock as it ends gains an attacker nothing past the ceiling."""
+
+    failures: int = 10
+    lock_s: int = 900
+    ceiling: int = 100
+    window_s: int = 3600
+
+
+@dataclass(frozen=True)
 class Plan:
     code: str
     name: str

@@ -85,15 +85,15 @@ class TenancyServer:
         db, public_url = self.core.db, settings.public_url
         mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogMailer()
         self.outbox = MailOutbox(db, mailer, public_url, settings.mail_retry)
-        invitations = Invitations(db, self.passwords, mailer, public_url)
+        self.invitations = Invitations(db, self.passwords, mailer, public_url)
         handlers = TenancyHandlers(
             Organisations(
-                db, self.passwords, self.catalog, invitations, ("default", *settings.service.cells)
+                db, self.passwords, self.catalog, self.invitations, ("default", *settings.service.cells)
             ),
-            Access(db, self.passwords),
+            Access(db, self.passwords, settings.sign_in, self.invitations),
             AssetCatalog(db),
             AuditLog(db),
-            invitations,
+            self.invitations,
             Recovery(db, self.passwords, mailer, public_url),
             Transfers(db, self.outbox),
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
@@ -133,6 +133,7 @@ class TenancyServer:
 
     async def stop(self) -> None:
         await self.core.stop()
+        await self.invitations.drain()
         await self.outbox.stop()
         await self.analytics_channel.close()
         await self.core.close()

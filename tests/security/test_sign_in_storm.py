@@ -18,7 +18,7 @@ import pytest
 
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY, service_principal
-from services.tenancy.access import MAX_FAILURES
+from services.tenancy.models import SignInLimits
 from sf.inprocess import free_port
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
@@ -26,6 +26,7 @@ from tests.e2e.provision import create_tenant
 from tests.faults.processes import ServiceProcess
 
 STORM = 100  # wrong-password sign-ins sent at once
+MAX_FAILURES = SignInLimits().failures
 ACCOUNTS = STORM // MAX_FAILURES
 READ_RATE = 20  # another tenant's reads a second
 BASELINE_READS = 100

@@ -1,7 +1,9 @@
 """RELIABILITY I4: PostgreSQL checks unique and foreign keys past row-level security, so
 a unique key that leaves out `tenant_id` would tell tenant A that a value exists in tenant B. Every unique key
 of a tenant table includes `tenant_id`, except on values the server makes at random (below); and what A sends
-that collides with B, or points at B's objects, gets an answer that says nothing about B.
+that collides with B, or points at B's objects, gets an answer that says nothing about B. Adding a user by
+the email of B's account answers as for a new email (users are one table across tenants: their email is
+unique platform-wide).
 """
 
 from __future__ import annotations
@@ -94,3 +96,46 @@ async def test_another_tenants_object_answers_as_fast_as_one_that_does_not_exist
             seconds[which].append(time.perf_counter() - started)
     medians = {which: statistics.median(s) * 1000 for which, s in seconds.items()}
     assert abs(medians["b"] - medians["nowhere"]) < 5, medians
+
+
+def _shape(request: pb.CreateUserRequest, answer: pb.CreateUserResponse) -> tuple:
+    """A CreateUser answer as far as its caller can tell answers apart: the fields it holds and what they
+    say, the id only as well-formed (it is new every time)."""
+    user = answer.user
+    return (
+        [field.name for field, _ in answer.ListFields()],
+        [field.name for field, _ in user.ListFields()],
+        str(uuid.UUID(user.id)) == user.id,
+        user.email == request.email,
+        user.display_name,
+        user.platform_operator,
+    )
+
+
+async def test_adding_an_email_that_has_an_account_elsewhere_answers_as_a_new_one(tenancy):
+    """RELIABILITY I4: tenant A's owner adding by email an account of B's and a new email, 200 times each
+    and interleaved: the same status and answer (the account of B's is invited, not told apart), and the
+    medians within 5 ms."""
+    _, a = await tenancy.tenant(OPERATOR, plan="enterprise")  # room for the 200 new people
+    _, b = await tenancy.tenant(OPERATOR)
+    elsewhere = f"in-b-{uuid.uuid4().hex[:8]}@example.com"
+    made = pb.CreateUserRequest(email=elsewhere, password="p" * 12, display_name="B's", role=pb.ROLE_VIEWER)
+    b_user = (await tenancy.call("CreateUser", made, b)).user
+    seconds: dict[str, list[float]] = {"elsewhere": [], "new": []}
+    shapes: dict[str, set] = {"elsewhere": set(), "new": set()}
+    for n in range(400):
+        which = ("elsewhere", "new")[n % 2]
+        email = elsewhere if which == "elsewhere" else f"new-{uuid.uuid4().hex[:8]}@example.com"
+        request = pb.CreateUserRequest(
+            email=email, password="q" * 12, display_name="Hire", role=pb.ROLE_VIEWER
+        )
+        started = time.perf_counter()
+        call = tenancy.call("CreateUser", request, a)
+        answer = await call
+        seconds[which].append(time.perf_counter() - started)
+        assert await call.code() is grpc.StatusCode.OK and answer.user.id != b_user.id
+        shapes[which].add(repr(_shape(request, answer)))
+    assert shapes["elsewhere"] == shapes["new"] and len(shapes["new"]) == 1, shapes
+    medians = {which: statistics.median(s) * 1000 for which, s in seconds.items()}
+    print(f"I4 CreateUser medians over 200 each: {medians}")
+    assert abs(medians["elsewhere"] - medians["new"]) < 5, medians

@@ -8,11 +8,12 @@ import grpc
 
 from services.runtime.principal import Role
 from services.runtime.tokens import service_principal
-from services.tenancy.access import MAX_FAILURES
+from services.tenancy.models import SignInLimits
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR, rejected
 
 GATEWAY = service_principal("gateway")
+FAILURES = SignInLimits().failures
 
 
 async def test_invite_accept_once_and_sign_in(mailing_tenancy, inbox):
@@ -82,8 +83,8 @@ async def test_expired_invitation_and_weak_password(mailing_tenancy, inbox, admi
     )
 
 
-async def test_lockout_after_repeated_failures_and_reset_unlocks(mailing_tenancy, inbox):
-    """RELIABILITY A2: Lockout after 10 failed sign-ins; a password reset unlocks."""
+async def test_lockout_after_repeated_failures_and_reset_unlocks(mailing_tenancy, inbox, admin_conn):
+    """RELIABILITY A2: Lockout after 10 failed sign-ins, answered as every other refusal; a reset unlocks."""
     tenancy = mailing_tenancy
     _, owner = await tenancy.tenant(OPERATOR)
     email = f"locked-{owner.subject[:8]}@example.com"
@@ -94,19 +95,19 @@ async def test_lockout_after_repeated_failures_and_reset_unlocks(mailing_tenancy
         ),
         owner,
     )
-    for _ in range(MAX_FAILURES - 1):
-        error = await rejected(
-            tenancy.call("Login", pb.LoginRequest(email=email, password="wrong-password"), GATEWAY)
-        )
-        assert error.details() == "wrong email or password"
-    locked = await rejected(
-        tenancy.call("Login", pb.LoginRequest(email=email, password="wrong-password"), GATEWAY)
-    )
-    assert "locked" in locked.details()
-    still = await rejected(
-        tenancy.call("Login", pb.LoginRequest(email=email, password="the-right-password"), GATEWAY)
-    )
-    assert "locked" in still.details()
+    tries = [(email, "wrong-password")] * FAILURES + [(email, "the-right-password"), ("no@one.example", "x")]
+    answers = set()
+    for who, password in tries:  # the last wrong one locks; then the right one, then an unknown email
+        error = await rejected(tenancy.call("Login", pb.LoginRequest(email=who, password=password), GATEWAY))
+        status = dict(error.trailing_metadata())["grpc-status-details-bin"]  # the reason within
+        answers.add((error.code(), error.details(), status))
+    assert len(answers) == 1  # locked, wrong and unknown answer alike
+    assert answers.pop()[:2] == (grpc.StatusCode.UNAUTHENTICATED, "wrong email or password")
+    assert admin_conn.execute(
+        "SELECT a.action FROM tenancy.audit_log a JOIN tenancy.users u ON a.target = u.id::text"
+        " WHERE u.email = %s ORDER BY a.id DESC LIMIT 1",  # the unknown email's is not joined
+        [email],
+    ).fetchone() == ("login.locked",)  # the right password was refused unchecked
     await tenancy.call("RequestPasswordReset", pb.RequestPasswordResetRequest(email=email), GATEWAY)
     token = await inbox.next_link("reset")
     await tenancy.call(
@@ -142,3 +143,37 @@ async def test_only_owners_invite_owners(mailing_tenancy):
         )
     )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_adding_an_email_that_has_an_account_invites_it_instead(mailing_tenancy, inbox):
+    """RELIABILITY I4: CreateUser with the email of an account elsewhere answers as for a new one, leaves
+    the account (password, memberships) as it was and mails it an invitation, accepted with its own
+    password; the tenant's own member is refused as one already."""
+    tenancy = mailing_tenancy
+    first, first_owner = await tenancy.tenant(OPERATOR)
+    second, second_owner = await tenancy.tenant(OPERATOR)
+    email = f"elsewhere-{first_owner.subject[:8]}@example.com"
+    made = pb.CreateUserRequest(
+        email=email, password="own-password-1", display_name="Own", role=pb.ROLE_VIEWER
+    )
+    account = (await tenancy.call("CreateUser", made, first_owner)).user
+    offered = pb.CreateUserRequest(
+        email=email, password="chosen-by-them", display_name="Guest", role=pb.ROLE_ADMIN
+    )
+    answer = (await tenancy.call("CreateUser", offered, second_owner)).user
+    assert (answer.email, answer.display_name, answer.platform_operator) == (email, "Guest", False)
+    assert answer.id != account.id
+    token = await inbox.next_link("invite")
+    chosen = pb.LoginRequest(email=email, password="chosen-by-them")
+    assert (await rejected(tenancy.call("Login", chosen, GATEWAY))).code() == grpc.StatusCode.UNAUTHENTICATED
+    login = await tenancy.call("Login", pb.LoginRequest(email=email, password="own-password-1"), GATEWAY)
+    assert [m.tenant.id for m in login.memberships] == [first.id]  # not a member until it accepts
+    accepting = pb.AcceptInvitationRequest(token=token, display_name="", password="own-password-1")
+    assert (await tenancy.call("AcceptInvitation", accepting, GATEWAY)).tenant_id == second.id
+    login = await tenancy.call("Login", pb.LoginRequest(email=email, password="own-password-1"), GATEWAY)
+    assert {(m.tenant.id, m.role) for m in login.memberships} == {
+        (first.id, pb.ROLE_VIEWER),
+        (second.id, pb.ROLE_ADMIN),
+    }
+    again = await rejected(tenancy.call("CreateUser", made, first_owner))
+    assert again.code() == grpc.StatusCode.ALREADY_EXISTS

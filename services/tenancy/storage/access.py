@@ -8,7 +8,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row, dict_row
 
 from services.runtime.principal import Role
-from services.tenancy.models import ApiKey, Device, Membership, Tenant, User
+from services.tenancy.models import ApiKey, Device, Membership, SignInLimits, Tenant, User
 from services.tenancy.storage import unique_as_duplicate
 
 
@@ -43,6 +43,14 @@ async def upsert_membership(
         "INSERT INTO tenancy.memberships (tenant_id, user_id, role) VALUES (%s, %s, %s)"
         " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role RETURNING xmax = 0",
         [tenant_id, user_id, role.value],
+    )
+    return (await cur.fetchone())[0]
+
+
+async def is_member(conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM tenancy.memberships WHERE tenant_id = %s AND user_id = %s)",
+        [tenant_id, user_id],
     )
     return (await cur.fetchone())[0]
 
@@ -170,29 +178,34 @@ async def touch_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> None:
     )
 
 
-async def reserve_attempt(
-    conn: AsyncConnection, user_id: uuid.UUID, max_failures: int, lock_minutes: int
-) -> bool:
-    """Count a sign-in attempt before its password is checked; False (nothing counted) while the account
-    is locked. The attempt that fills the count locks the account at once, so concurrent attempts (the
-    row lock makes them take turns) cannot pass it, and an attempt abandoned before its check still
-    counts and the lock still ends. After the lock ends a new count starts."""
+async def reserve_attempt(conn: AsyncConnection, user_id: uuid.UUID, limits: SignInLimits) -> bool | None:
+    """Count a sign-in attempt before its password is checked: whether it locked the account, or None
+    (nothing counted) while the account is locked or ``limits.ceiling`` checks were counted in its last
+    ``window_s``. The attempt that fills the count of ``failures`` locks the account at once for
+    ``lock_s``, so concurrent attempts (the row lock makes them take turns, each seeing the last one's
+    row) cannot pass it, and an attempt abandoned before its check still counts and the lock still ends.
+    After the lock ends a new count starts; the ceiling's window rolls on regardless: ``recent_checks``
+    keeps the times of the checks inside it, dropping the older ones as it is written."""
     cur = await conn.execute(
         "UPDATE tenancy.users SET"
         " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
         " locked_until = CASE WHEN (CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END) >= %(max)s"
-        "                THEN now() + make_interval(mins => %(mins)s) END"
-        " WHERE id = %(id)s AND coalesce(locked_until <= now(), true) RETURNING failed_logins",
-        {"max": max_failures, "mins": lock_minutes, "id": user_id},
+        "                THEN now() + make_interval(secs => %(lock_s)s) END,"
+        " recent_checks = ARRAY(SELECT t FROM unnest(recent_checks) t WHERE t > w.since) || now()"
+        " FROM (SELECT now() - make_interval(secs => %(window_s)s) AS since) w"
+        " WHERE id = %(id)s AND coalesce(locked_until <= now(), true)"
+        "   AND (SELECT count(*) FROM unnest(recent_checks) t WHERE t > w.since) < %(ceiling)s"
+        " RETURNING locked_until IS NOT NULL",
+        {
+            "max": limits.failures,
+            "lock_s": limits.lock_s,
+            "ceiling": limits.ceiling,
+            "window_s": limits.window_s,
+            "id": user_id,
+        },
     )
-    return await cur.fetchone() is not None
-
-
-async def is_locked(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
-    cur = await conn.execute(
-        "SELECT coalesce(locked_until > now(), false) FROM tenancy.users WHERE id = %s", [user_id]
-    )
-    return (await cur.fetchone())[0]
+    row = await cur.fetchone()
+    return row and row[0]
 
 
 async def clear_failures(conn: AsyncConnection, user_id: uuid.UUID) -> None:
@@ -205,11 +218,18 @@ async def clear_failures(conn: AsyncConnection, user_id: uuid.UUID) -> None:
 
 
 async def set_password(conn: AsyncConnection, user_id: uuid.UUID, password_hash: str) -> None:
-    """A new password also unlocks the account."""
+    """A new password also unlocks the account and lifts its ceiling: no guess at the old one tells
+    anything about the new one."""
     await conn.execute(
-        "UPDATE tenancy.users SET password_hash = %s, failed_logins = 0, locked_until = NULL WHERE id = %s",
+        "UPDATE tenancy.users SET password_hash = %s, failed_logins = 0, locked_until = NULL,"
+        " recent_checks = '{}' WHERE id = %s",
         [password_hash, user_id],
     )
+
+
+async def upgrade_hash(conn: AsyncConnection, user_id: uuid.UUID, password_hash: str) -> None:
+    """The same password hashed with today's parameters: the lock and the ceiling stay as they are."""
+    await conn.execute("UPDATE tenancy.users SET password_hash = %s WHERE id = %s", [password_hash, user_id])
 
 
 async def list_devices(conn: AsyncConnection) -> list[tuple]:

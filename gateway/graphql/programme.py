@@ -3,17 +3,19 @@ review and a CSV of it, the subsidised mark; and the report centre, where anyone
 misuse or a problem with a supplier, confidentially, and the operator works each report to an outcome.
 
 Tenancy decides who may do what; the permission classes here refuse the obvious callers early. The CSV is a
-field returning text rather than an HTTP download: it is one small table, and a field keeps its
-authorization in one place with the report it copies."""
+field returning text rather than an HTTP download: it is one table, a short row per tenant, and a field keeps
+its authorization in one place with the report it copies. Tenancy computes each tenant's month when its page
+is read, so the CSV is gathered a page per call, each call well within its deadline."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.graphql.paging import PageInfo, checked_first, page_info_from
+from gateway.graphql.paging import MAX_FIRST, PageInfo, checked_first, page_info_from
 from gateway.graphql.payloads import UserError, attempt
 from gateway.graphql.permissions import IsPlatformOperator, IsSignedInPerson
 from gateway.graphql.scalars import Timestamp
@@ -125,6 +127,15 @@ class TenantUtilisation:
             flags=[UtilisationFlag.from_pb(f) for f in t.flags],
             telemetry_unavailable=t.telemetry_unavailable,
         )
+
+
+@strawberry.type(
+    description="A page of the month's utilisation report, tenants by name; with flaggedOnly, the flagged"
+    " ones of the page's tenants (so maybe fewer nodes than asked, even none, and a next page still)."
+)
+class TenantUtilisationConnection:
+    nodes: list[TenantUtilisation]
+    page_info: PageInfo
 
 
 @strawberry.type(description="How many tenants are at one smart-factory level now.")
@@ -248,6 +259,17 @@ async def _call(info: Info, method: str, request):
     return await ctx.backends.call(getattr(ctx.backends.programme, method), request, ctx.principal)
 
 
+async def _every_page(info: Info, method: str, request) -> AsyncIterator:
+    """Each page a paged method answers, from the first to the last (for fields answering a whole list)."""
+    request.page_size = MAX_FIRST
+    while True:
+        page = await _call(info, method, request)
+        yield page
+        if not page.next_page_token:
+            return
+        request.page_token = page.next_page_token
+
+
 async def _report(info: Info, method: str, request) -> ReportPayload:
     done, problems = await attempt(_call(info, method, request))
     return ReportPayload(report=Report.from_pb(done.report) if done else None, errors=problems)
@@ -258,6 +280,7 @@ class ProgrammeQuery:
     @strawberry.field(
         permission_classes=[IsPlatformOperator],
         description='The month\'s utilisation ("2026-11") of every tenant, or of one, with its flags (operator).',
+        deprecation_reason="Use utilisationReportConnection: a cursor connection.",
     )
     async def utilisation_report(
         self, info: Info, month: str, tenant_id: strawberry.ID | None = None, flagged_only: bool = False
@@ -265,17 +288,45 @@ class ProgrammeQuery:
         request = pb.GetUtilisationReportRequest(
             month=month, tenant_id=tenant_id or "", flagged_only=flagged_only
         )
-        found = await _call(info, "GetUtilisationReport", request)
-        return [TenantUtilisation.from_pb(t) for t in found.tenants]
+        pages = _every_page(info, "GetUtilisationReport", request)  # as the field answered before paging
+        return [TenantUtilisation.from_pb(t) async for page in pages for t in page.tenants]
 
     @strawberry.field(
         permission_classes=[IsPlatformOperator],
-        description="The month's utilisation report as CSV, one row per tenant (operator).",
+        description='The month\'s utilisation ("2026-11") with its flags, `first` tenants at a time by name, or'
+        " one tenant (operator). Each tenant is computed when its page is read; with flaggedOnly a page holds"
+        " the flagged ones of its `first` tenants, so it may hold fewer nodes, even none, and a next page still.",
+    )
+    async def utilisation_report_connection(
+        self,
+        info: Info,
+        month: str,
+        tenant_id: strawberry.ID | None = None,
+        flagged_only: bool = False,
+        first: int = 50,
+        after: After = None,
+    ) -> TenantUtilisationConnection:
+        request = pb.GetUtilisationReportRequest(
+            month=month,
+            tenant_id=tenant_id or "",
+            flagged_only=flagged_only,
+            page_size=checked_first(first),
+            page_token=after or "",
+        )
+        found = await _call(info, "GetUtilisationReport", request)
+        return TenantUtilisationConnection(
+            nodes=[TenantUtilisation.from_pb(t) for t in found.tenants],
+            page_info=page_info_from(found.next_page_token),
+        )
+
+    @strawberry.field(
+        permission_classes=[IsPlatformOperator],
+        description="The month's utilisation report as CSV, one row per tenant, every tenant (operator).",
     )
     async def utilisation_report_csv(self, info: Info, month: str) -> str:
-        return (
-            await _call(info, "ExportUtilisationReport", pb.ExportUtilisationReportRequest(month=month))
-        ).csv
+        request = pb.ExportUtilisationReportRequest(month=month)
+        # a page per call: each within the call's deadline however many tenants there are
+        return "".join([page.csv async for page in _every_page(info, "ExportUtilisationReport", request)])
 
     @strawberry.field(
         permission_classes=[IsPlatformOperator],

@@ -35,7 +35,7 @@ def _aware(text: str) -> datetime:
 
 
 def _text(value: Any) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text never holds NUL: no row's key did
         raise ValueError("not text")
     return value
 

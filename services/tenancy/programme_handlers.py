@@ -95,15 +95,23 @@ class ProgrammeHandlers(programme_pb2_grpc.ProgrammeServiceServicer):
         return pb.SetSubsidisedResponse()
 
     async def GetUtilisationReport(self, request, context) -> pb.GetUtilisationReportResponse:
-        months = await self._utilisation.report(
-            current_principal(), request.month, request.tenant_id, request.flagged_only
+        months, token = await self._utilisation.report(
+            current_principal(),
+            request.month,
+            request.tenant_id,
+            request.flagged_only,
+            request.page_size,
+            request.page_token,
         )
-        return pb.GetUtilisationReportResponse(tenants=[utilisation_pb(m) for m in months])
+        return pb.GetUtilisationReportResponse(
+            tenants=[utilisation_pb(m) for m in months], next_page_token=token
+        )
 
     async def ExportUtilisationReport(self, request, context) -> pb.ExportUtilisationReportResponse:
-        return pb.ExportUtilisationReportResponse(
-            csv=await self._utilisation.csv(current_principal(), request.month)
+        text, token = await self._utilisation.csv(
+            current_principal(), request.month, request.page_size, request.page_token
         )
+        return pb.ExportUtilisationReportResponse(csv=text, next_page_token=token)
 
     async def ReviewUtilisationFlag(self, request, context) -> pb.ReviewUtilisationFlagResponse:
         flag = await self._utilisation.review(

@@ -9,6 +9,12 @@ The control-plane facts (subscriptions, devices, the audit log's sign-ins and ac
 tenancy's own tables, read in a transaction scoped to each tenant in turn. What devices stored lives on the
 tenant's cell, which only ingest and analytics read: tenancy asks analytics (`DeviceUsage`) as the service
 `tenancy`, scoped to that tenant and its cell.
+
+So every tenant costs four queries and a call to its cell: the report is read a page of tenants at a time (by
+name, then id, keyset-paged as the operator's tenant list), and only the page's tenants are computed. Whether
+a tenant is flagged is known only once its month is computed, so `flagged_only` keeps the flagged tenants of
+the page: a page may hold fewer rows than its size, even none, and still name the next. Filling pages instead
+would make one page cost the whole month when few tenants are flagged.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
+from services.runtime import keyset
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from services.runtime.principal import Principal
 from services.runtime.transactions import Transactions
@@ -72,6 +79,7 @@ def _start(day: date) -> datetime:
 
 
 MONTHS_AT_ONCE = 4  # tenants gathered at once: each holds a tenancy connection and asks analytics once
+DEFAULT_PAGE, MAX_PAGE = 50, 200  # tenants a page of the report covers
 
 
 class UtilisationReport:
@@ -81,15 +89,26 @@ class UtilisationReport:
         self._rules = rules
 
     async def report(
-        self, caller: Principal, month: str, tenant_id: str = "", flagged_only: bool = False
-    ) -> list[Utilisation]:
+        self,
+        caller: Principal,
+        month: str,
+        tenant_id: str = "",
+        flagged_only: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Utilisation], str]:
+        """A page of the month's report (``page_size`` tenants after the token's, or the one ``tenant_id``),
+        each tenant computed, and the next page's token ('' after the last)."""
         caller.require_platform_operator()
         period = period_of(month, datetime.now(UTC).date())
         only = parse_id("tenant_id", tenant_id) if tenant_id else None
+        after = keyset.key_after(page_token, str, uuid.UUID)
+        size = keyset.page_size(page_size, DEFAULT_PAGE, MAX_PAGE)
         month_end = _start(month_bounds(month)[1] + timedelta(days=1))
         async with self._db.transaction(OPERATOR) as conn:
-            tenants = await storage.tenants(conn, only, month_end)
-            reviews = await storage.reviews(conn, period.first)
+            found = await storage.tenants(conn, month_end, only, after, size + 1)
+            tenants, token = keyset.cut(found, size, lambda t: (t.name, t.id))
+            reviews = await storage.reviews(conn, period.first, [t.id for t in tenants])
         if only is not None and not tenants:
             raise NotFound("no such tenant in that month", reason="TENANT_NOT_FOUND")
         at_once = asyncio.Semaphore(MONTHS_AT_ONCE)
@@ -99,7 +118,7 @@ class UtilisationReport:
                 return await self._month(tenant, period, reviews)
 
         months = await asyncio.gather(*(month_of(t) for t in tenants))
-        return [m for m in months if m.flags or not flagged_only]
+        return [m for m in months if m.flags or not flagged_only], token
 
     async def _month(self, tenant: ReportedTenant, period: Period, reviews: dict) -> Utilisation:
         start, end = _start(period.first), _start(period.last + timedelta(days=1))
@@ -147,14 +166,24 @@ class UtilisationReport:
         direct_first = sorted(counts, key=lambda s: (s is not None, str(s or "")))
         return [SupplierLevels(s, tuple(counts[s][: MAX_LEVEL + 1]), counts[s][-1]) for s in direct_first]
 
-    async def csv(self, caller: Principal, month: str) -> str:
-        """The month's report, one row per tenant, with the same figures as `report`."""
+    async def csv(
+        self, caller: Principal, month: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[str, str]:
+        """The month's report as CSV with the same figures as `report`, a row per tenant after the header
+        (first page only): a page of tenants and the next page's token, or every tenant when ``page_size``
+        is 0 (read a page at a time)."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for m in await self.report(caller, month):
-            writer.writerow(_csv_row(m))
-        return out.getvalue()
+        if not page_token:
+            writer.writerow(CSV_COLUMNS)
+        token = page_token
+        while True:
+            months, token = await self.report(
+                caller, month, page_size=page_size or MAX_PAGE, page_token=token
+            )
+            writer.writerows(_csv_row(m) for m in months)
+            if page_size or not token:
+                return out.getvalue(), token
 
     async def review(self, caller: Principal, tenant_id: str, month: str, rule: str, note: str) -> Flag:
         """Mark a raised flag reviewed; reviewing again replaces the note. Audited as a platform event."""
@@ -163,7 +192,7 @@ class UtilisationReport:
         if rule not in {r.code for r in self._rules}:
             known = ", ".join(r.code for r in self._rules)
             raise InvalidArgument.of("rule", f"no rule {rule!r} (known: {known})", reason="UNKNOWN_RULE")
-        [found] = await self.report(caller, month, tenant_id)
+        [found], _ = await self.report(caller, month, tenant_id)
         flag = next((f for f in found.flags if f.rule.code == rule), None)
         if flag is None:
             raise FailedPrecondition(

@@ -190,6 +190,11 @@ ROWS = {
     # The programme operator's tools: no caller here is the operator (tests/programme/ signs one in); every
     # signed-in person lists its own reports.
     "utilisationReport": ('{ utilisationReport(month: "2026-11") { tenantId flags { rule } } }', set()),
+    "utilisationReportConnection": (
+        '{ utilisationReportConnection(month: "2026-11", first: 5) { nodes { tenantId flags { rule } } pageInfo'
+        " { endCursor hasNextPage } } }",
+        set(),
+    ),
     "utilisationReportCsv": ('{ utilisationReportCsv(month: "2026-11") }', set()),
     "levelDistribution": ("{ levelDistribution { supplierId levels { level tenants } unassessed } }", set()),
     "reports": ("{ reports { id status reporter } }", {"a_session", "b_session"}),

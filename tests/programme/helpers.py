@@ -1,9 +1,14 @@
-"""The platform operator's signed-in client, the GraphQL documents of the programme tests, and the audit
-log as each principal sees it (docs/PROGRAMME.md)."""
+"""The platform operator's signed-in client, the GraphQL documents of the programme tests, the audit log as
+each principal sees it, and tenants made in the past by the hundred (docs/PROGRAMME.md)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import grpc
+import psycopg
 
 from services.runtime.principal import Principal
 from services.runtime.tokens import TokenSigner
@@ -24,6 +29,11 @@ REPORT = (
     "query($month: String!, $tenant: ID, $flagged: Boolean! = false) {"
     " utilisationReport(month: $month, tenantId: $tenant, flaggedOnly: $flagged)"
     f" {{ {UTILISATION_FIELDS} }} }}"
+)
+REPORT_PAGE = (
+    "query($month: String!, $tenant: ID, $flagged: Boolean! = false, $first: Int! = 50, $after: String) {"
+    " utilisationReportConnection(month: $month, tenantId: $tenant, flaggedOnly: $flagged, first: $first,"
+    f" after: $after) {{ nodes {{ {UTILISATION_FIELDS} }} pageInfo {{ endCursor hasNextPage }} }} }}"
 )
 CSV = "query($month: String!) { utilisationReportCsv(month: $month) }"
 SET_SUBSIDISED = (
@@ -64,3 +74,26 @@ async def audit_of(stack, signer: TokenSigner, principal: Principal) -> list[pb.
                 await tenancy.call("ListAuditEvents", pb.ListAuditEventsRequest(page_size=500), principal)
             ).events
         )
+
+
+@asynccontextmanager
+async def backdated_tenants(admin_url: str, names: list[str], created: str) -> AsyncIterator[list[uuid.UUID]]:
+    """Tenants with an active subscription, created at ``created`` (before any other test's tenants), written
+    straight into tenancy's tables: hundreds in a moment, where the services stamp a tenant with the present.
+    They and their audit rows are removed afterwards, so later reports do not count them."""
+    ids = [uuid.uuid4() for _ in names]
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO tenancy.tenants (id, name, slug, created_at) VALUES (%s, %s, %s, %s)",
+                [(i, name, f"backdated-{i.hex}", created) for i, name in zip(ids, names, strict=True)],
+            )
+            await cur.executemany(
+                "INSERT INTO tenancy.subscriptions (tenant_id, plan_code, state) VALUES (%s, 'standard', 'active')",
+                [(i,) for i in ids],
+            )
+        try:
+            yield ids
+        finally:
+            await conn.execute("DELETE FROM tenancy.audit_log WHERE tenant_id = ANY(%s)", [ids])
+            await conn.execute("DELETE FROM tenancy.tenants WHERE id = ANY(%s)", [ids])

@@ -24,7 +24,15 @@ from sf.seeding import create_tenant
 from sfcloud.v1 import programme_pb2, programme_pb2_grpc, tenancy_pb2_grpc
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR, Tenancy
-from tests.programme.helpers import CSV, REPORT, REVIEW, SET_SUBSIDISED, audit_of, operator_client
+from tests.programme.helpers import (
+    CSV,
+    REPORT,
+    REPORT_PAGE,
+    REVIEW,
+    SET_SUBSIDISED,
+    audit_of,
+    operator_client,
+)
 from tests.support.helpers import data, owner_client, supplier
 
 MONTH, FIRST, DAYS = "2026-11", date(2026, 11, 1), 30
@@ -102,7 +110,9 @@ async def built(stack, signer, admin_url):
 
 
 async def _month(operator, tenant, month: str = MONTH) -> dict:
-    [found] = data(await operator.query(REPORT, month=month, tenant=str(tenant.id)))["utilisationReport"]
+    page = data(await operator.query(REPORT_PAGE, month=month, tenant=str(tenant.id)))
+    [found] = page["utilisationReportConnection"]["nodes"]
+    assert page["utilisationReportConnection"]["pageInfo"] == {"endCursor": None, "hasNextPage": False}
     return found
 
 

@@ -1,7 +1,7 @@
 """The supplier and operator portals in a real browser against the running stack: a supplier's admin
 creates a tenant from a template, suspends and resumes it and works its ticket; the operator sees every
 tenant, how many are at each smart-factory level, the audit log, the report centre and the utilisation
-flags; each kind of user finds nothing of
+flags, a page of tenants at a time; each kind of user finds nothing of
 the other kinds' pages, and a supplier nothing of another supplier's tenant. Screenshots of each portal
 page in both languages go to the `screenshots` folder."""
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import grpc
 import pytest
@@ -18,7 +19,7 @@ from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 from tests.control_plane import OPERATOR, Tenancy
 from tests.e2e.provision import GraphQLClient, create_tenant
-from tests.programme.helpers import FILE_REPORT, OPERATOR_LOGIN
+from tests.programme.helpers import FILE_REPORT, OPERATOR_LOGIN, backdated_tenants
 from tests.support.helpers import data, open_ticket, supplier
 from tests.support.test_directory import record_levels
 from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
@@ -182,6 +183,38 @@ async def test_the_operator_sees_tenants_audit_reports_and_flags(stack, signer, 
     for path, _ in [*SUPPLIER_PAGES, ("/alarms", "")]:
         assert (await page.goto(stack.gateway_url + path)).status == 404, path
     await shoot_both_languages(page, stack.gateway_url, OPERATOR_PAGES, screenshots)
+
+
+async def test_the_operator_pages_through_the_utilisation_report(stack, admin_url, page):
+    """Fifty tenants to a page, each page linking to the next with the month and the filter kept; a new filter
+    starts again at the first page. March 2019's tenants are only these 60 (nobody signed in: all flagged)."""
+    names = [f"Paged web {n:02d}" for n in range(60)]
+    async with backdated_tenants(admin_url, names, "2019-02-10T00:00Z") as ids:
+        order = [str(i) for _, i in sorted(zip(names, ids, strict=True))]
+        await sign_in(page, stack.gateway_url, *OPERATOR_LOGIN, lands="/operator")
+        await page.goto(stack.gateway_url + "/operator/utilisation?month=2019-03")
+        rows, ahead = page.locator("#utilisation tr[data-tenant]"), page.locator("#utilisation a[rel=next]")
+        await expect(rows).to_have_count(50)
+        assert [await r.get_attribute("data-tenant") for r in await rows.all()] == order[:50]
+        await expect(page.locator("#utilisation a[rel=first]")).to_have_count(0)
+        link = parse_qs(urlsplit(await ahead.get_attribute("href")).query)
+        assert (link["month"], link["flagged"], len(link["after"])) == (["2019-03"], ["1"], 1)
+
+        await ahead.click()
+        await expect(rows).to_have_count(10)
+        assert [await r.get_attribute("data-tenant") for r in await rows.all()] == order[50:]
+        await expect(ahead).to_have_count(0)
+        await expect(page.locator("#utilisation-month")).to_have_value("2019-03")
+        await page.click("#switch-language")  # the same page in Korean, its links named in Korean
+        await expect(rows).to_have_count(10)
+        await expect(page.locator("#utilisation a[rel=first]")).to_have_text("첫 페이지")
+        await page.click("#switch-language")
+
+        await page.uncheck("#flagged-only")
+        await expect(rows).to_have_count(50)
+        assert parse_qs(urlsplit(page.url).query) == {"month": ["2019-03"], "flagged": ["0"]}
+        await expect(ahead).to_have_text("Next page")
+        assert "flagged=0" in await ahead.get_attribute("href")
 
 
 async def test_the_operator_sees_how_many_tenants_are_at_each_level(stack, signer, page):

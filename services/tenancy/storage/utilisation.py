@@ -15,15 +15,18 @@ from services.tenancy.programme_models import FEATURE_ACTIONS, ReportedTenant, R
 
 
 async def tenants(
-    conn: AsyncConnection, only: uuid.UUID | None, created_before: datetime
+    conn: AsyncConnection, created_before: datetime, only: uuid.UUID | None, after: tuple, limit: int
 ) -> list[ReportedTenant]:
-    """Tenants that existed before ``created_before`` (all of them, or ``only``), by name."""
+    """Tenants that existed before ``created_before`` (all of them, or ``only``) by name, then id: up to
+    ``limit`` past the (name, id) key ``after`` (Nones: from the first), as the operator's tenant list."""
     cur = conn.cursor(row_factory=class_row(ReportedTenant))
     await cur.execute(
         "SELECT t.id, t.name, t.supplier_id, s.plan_code AS plan, s.state, s.subsidised, t.cell"
         " FROM tenancy.tenants t JOIN tenancy.subscriptions s ON s.tenant_id = t.id"
-        " WHERE t.created_at < %(before)s AND (%(only)s::uuid IS NULL OR t.id = %(only)s) ORDER BY t.name, t.id",
-        {"only": only, "before": created_before},
+        " WHERE t.created_at < %(before)s AND (%(only)s::uuid IS NULL OR t.id = %(only)s)"
+        " AND (%(name)s::text IS NULL OR (t.name, t.id) > (%(name)s, %(id)s::uuid))"
+        " ORDER BY t.name, t.id LIMIT %(limit)s",
+        {"only": only, "before": created_before, "name": after[0], "id": after[1], "limit": limit},
     )
     return await cur.fetchall()
 
@@ -90,11 +93,14 @@ async def latest_levels(conn: AsyncConnection) -> list[tuple[uuid.UUID | None, i
     return await cur.fetchall()
 
 
-async def reviews(conn: AsyncConnection, month: date) -> dict[tuple[uuid.UUID, str], Review]:
-    """The operator's reviews of the month's flags, by (tenant, rule)."""
+async def reviews(
+    conn: AsyncConnection, month: date, tenant_ids: list[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], Review]:
+    """The operator's reviews of the month's flags of these tenants, by (tenant, rule)."""
     cur = await conn.execute(
-        "SELECT tenant_id, rule, note, reviewed_by, reviewed_at FROM tenancy.utilisation_reviews WHERE month = %s",
-        [month],
+        "SELECT tenant_id, rule, note, reviewed_by, reviewed_at FROM tenancy.utilisation_reviews"
+        " WHERE month = %s AND tenant_id = ANY(%s)",
+        [month, tenant_ids],
     )
     return {(tenant, rule): Review(*rest) for tenant, rule, *rest in await cur.fetchall()}
 

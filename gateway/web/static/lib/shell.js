@@ -19,8 +19,9 @@ async function showRetention() {
   });
 }
 
-// The language switch returns to the page as it is now, with its query (a machine page's ?range=…).
-function keepQueryOnLanguageSwitch() {
+// The language switch returns to the page as it is now, with its query (a machine page's ?range=…, the
+// utilisation report's month and page).
+export function keepQueryOnLanguageSwitch() {
   const form = document.querySelector("form[action='/lang']");
   form?.addEventListener("submit", () => { form.elements.next.value = location.pathname + location.search; });
 }

@@ -15,18 +15,22 @@ from contextlib import aclosing
 from typing import Any, Protocol
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from services.runtime.errors import ServiceError
+from services.runtime.errors import InvalidArgument, ServiceError
 from services.runtime.principal import Principal, bind_principal
 
 log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "sfcloud.io"
 UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+UNSTORABLE = InvalidArgument(  # the database's own words stay in the log: they may name its internals
+    "a value in the request cannot be stored or compared as given", reason="UNSTORABLE_VALUE"
+)
 
 
 class Authenticator(Protocol):
@@ -61,6 +65,11 @@ async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
     if isinstance(exc, ServiceError):
         await context.abort_with_status(status_for(exc))
     trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    if isinstance(
+        exc, psycopg.DataError
+    ):  # a value validation missed, which PostgreSQL refused: the caller's
+        log.warning("value refused by the database", exc_info=exc, extra={"trace_id": trace_id})
+        await context.abort_with_status(status_for(UNSTORABLE))
     log.error("unexpected error", exc_info=exc, extra={"trace_id": trace_id})
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (trace {trace_id})")
 

@@ -16,7 +16,7 @@ def parse_id(field: str, value: str) -> uuid.UUID:
 
 
 def require_name(field: str, value: str, max_length: int = 120) -> str:
-    value = value.strip()
+    value = _storable(field, value).strip()
     if not value or len(value) > max_length:
         raise InvalidArgument.of(field, f"must be 1 to {max_length} characters")
     return value
@@ -24,9 +24,16 @@ def require_name(field: str, value: str, max_length: int = 120) -> str:
 
 def limit_text(field: str, value: str, max_length: int) -> str:
     """Free text, trimmed, of at most ``max_length`` characters (it may be empty)."""
-    value = value.strip()
+    value = _storable(field, value).strip()
     if len(value) > max_length:
         raise InvalidArgument.of(field, f"must be at most {max_length} characters")
+    return value
+
+
+def _storable(field: str, value: str) -> str:
+    """PostgreSQL text cannot hold the NUL character: refused here by name rather than by the database."""
+    if "\x00" in value:
+        raise InvalidArgument.of(field, "must not contain the NUL character (U+0000)")
     return value
 
 

@@ -180,6 +180,22 @@ async def test_suppliers_are_searched_by_specialty_industry_region_and_text_a_pa
         assert too_long["errors"] == [
             {"field": "summary", "code": "INVALID_ARGUMENT", "message": "must be at most 2000 characters"}
         ]
+        nul = "a\x00b"  # PostgreSQL text cannot hold it: refused by name, never INTERNAL (schemathesis found it)
+        for field in ("specialty", "industry", "region", "text"):
+            searched = await reader.query(
+                SEARCH,
+                **({"specialty": "", "industry": "", "region": region, "text": ""} | {field: nul}),
+                first=1,
+            )
+            assert error_codes(searched) == {"BAD_USER_INPUT"}, field
+        nul_summary = data(await reader.query(UPDATE, profile={"summary": nul}))["updateSupplierProfile"]
+        assert nul_summary["errors"] == [
+            {
+                "field": "summary",
+                "code": "INVALID_ARGUMENT",
+                "message": "must not contain the NUL character (U+0000)",
+            }
+        ]
         bad_staff = data(await reader.query(UPDATE, profile={"keyStaff": [{"role": "", "count": 1}]}))
         assert bad_staff["updateSupplierProfile"]["errors"][0]["field"] == "keyStaff.role"
         unknown = await reader.query(RECORD, id=str(uuid.uuid4()))

@@ -40,10 +40,11 @@ class SeriesColumns:
 
 @dataclass(frozen=True)
 class IncomingSeries:
-    """One series entry as it arrived, before validation (mirrors the protobuf message)."""
+    """One series entry as it arrived, before validation (mirrors the protobuf message; the handler hands
+    the timestamps over as an int64 array, which validation then reads without a copy)."""
 
     series_id: str
-    timestamps_ns: Iterable[int]
+    timestamps_ns: np.ndarray | Iterable[int]
     values: Iterable[float]
 
 

@@ -7,6 +7,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import numpy as np
+
 from services.ingest.batches import IncomingBlock, IncomingSeries
 from services.ingest.errors import MalformedBatch, ShuttingDown
 from services.ingest.service import BACKFILL, LIVE, IngestService
@@ -58,8 +60,13 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
 
 
 def incoming(request: ingest_pb2.IngestRequest) -> tuple[list[IncomingSeries], list[IncomingBlock]]:
-    """The request's plain series and blocks as the rules in ``batches.py`` take them (still unvalidated)."""
-    entries = [IncomingSeries(s.series_id, s.timestamps_ns, s.values) for s in request.series]
+    """The request's plain series and blocks as the rules in ``batches.py`` take them (still unvalidated).
+    Timestamps become arrays here, once (~3 µs an entry): admission counts the hours they lie in and
+    validation reads the same arrays."""
+    entries = [
+        IncomingSeries(s.series_id, np.asarray(s.timestamps_ns, dtype=np.int64), s.values)
+        for s in request.series
+    ]
     return entries, [IncomingBlock(b.series_id, b.payload) for b in request.blocks]
 
 

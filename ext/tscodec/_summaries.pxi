@@ -6,7 +6,8 @@
 # is emitted when the bucket changes. The rows go into a growing C array, copied once into the result.
 
 from libc.math cimport isnan
-from libc.stdlib cimport free, realloc
+# free and realloc: _v2_io.pxi's PyMem_Raw* (the module allocates with them; libc's here would pair
+# PyMem_RawMalloc with libc free, which debug allocators and tracemalloc reject)
 
 from tscodec.summaries import PARTS
 

@@ -22,6 +22,7 @@ from gateway.graphql.brand import BrandMutation, BrandQuery
 from gateway.graphql.devices import DeviceMutation, DeviceQuery
 from gateway.graphql.directory import DirectoryMutation, DirectoryQuery
 from gateway.graphql.errors import ErrorBoundary
+from gateway.graphql.executor import PerEventExecutor
 from gateway.graphql.exports import ExportMutation, ExportQuery
 from gateway.graphql.level import LevelQuery
 from gateway.graphql.limits import OperationLimits
@@ -104,4 +105,5 @@ def build_schema(tracer: Tracer | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[partial(OperationSpan, tracer or default_tracer()), OperationLimits, ErrorBoundary],
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
+        execution_context_class=PerEventExecutor,
     )

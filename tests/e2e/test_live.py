@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 
 import pytest
 import websockets
+from graphql.execution.collect_fields import CollectedFields
 
 from sfcloud.v1 import ingest_pb2
 from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
@@ -124,6 +126,41 @@ async def test_a_subscriber_that_reads_late_gets_every_value_or_its_count(stack,
                 value = (await next_message(ws, "next"))["payload"]["data"]["liveValues"]
                 received, missed = received + 1, missed + value["missed"]
         assert received + missed == batches * len(tenant.series_ids)
+    finally:
+        await ws.close()
+        await client.close()
+
+
+def collected_fields_held() -> int:
+    gc.collect()
+    return sum(isinstance(o, CollectedFields) for o in gc.get_objects())
+
+
+async def test_a_long_subscription_holds_nothing_per_value_sent(stack, signer):
+    """RELIABILITY soak, found there: graphql-core kept what it collected for each value a subscription
+    sent, for as long as the subscription lived (`gateway/graphql/executor.py`). The gateway runs in this
+    process, so what it holds is counted here: 500 values sent add nothing to it."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Live long")
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    ws = await open_socket(stack, client)
+    try:
+        await subscribe_live(ws, [tenant.series_ids[0]])
+        await asyncio.sleep(1)  # subscribed
+        start = time.time_ns() - 3_600 * 10**9
+        await send_batches(
+            stack.targets["ingest"], tenant.credential, [batch(tenant.series_ids[0], [start], [0.0])]
+        )
+        await next_message(ws, "next")  # the subscription's own state is made: measure from here
+        held = collected_fields_held()
+        requests = [batch(tenant.series_ids[0], [start + n], [1.0], batch_no=n) for n in range(1, 501)]
+        await send_batches(stack.targets["ingest"], tenant.credential, requests)  # a live value each
+        received = 0
+        async with asyncio.timeout(30):
+            while received < 500:
+                value = (await next_message(ws, "next"))["payload"]["data"]["liveValues"]
+                assert value["seriesId"] == tenant.series_ids[0]
+                received += 1
+        assert collected_fields_held() - held < 10, "the gateway holds something for every value it sent"
     finally:
         await ws.close()
         await client.close()

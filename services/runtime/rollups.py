@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tscodec.summaries import point_parts
+from tscodec.summaries import PARTS, point_parts
 
 MINUTE_NS = 60 * 10**9
 HOUR_NS = 3600 * 10**9
@@ -52,24 +52,50 @@ def worth_keeping(width_ns: int, blocks: int, payload_bytes: int) -> bool:
     return (HOUR_NS // width_ns) * STATS.itemsize <= MAX_SHARE * payload_bytes
 
 
-def build(
-    hour_ns: int, timestamps: np.ndarray, values: np.ndarray, blocks: int, payload_bytes: int
-) -> list[Rollup]:
-    """The rollups worth keeping for an hour whose points (one per timestamp) are given."""
-    return [
-        summarise(hour_ns, width, timestamps, values)
-        for width in WIDTHS
-        if worth_keeping(width, blocks, payload_bytes)
-    ]
+class HourRollups:
+    """The rollups of one hour, from its points (one per timestamp) given a piece at a time, each piece
+    later than the one before: a fast series' hour need never be held whole (its blocks are decoded one
+    at a time, services/worker/merging.py)."""
+
+    def __init__(self, hour_ns: int, widths: tuple[int, ...] = WIDTHS) -> None:
+        self.hour_ns = hour_ns
+        self._edges = {w: np.arange(hour_ns, hour_ns + HOUR_NS + 1, w) for w in widths}
+        self._parts: dict[int, list[np.ndarray]] = {w: [] for w in widths}
+
+    def add(self, timestamps: np.ndarray, values: np.ndarray) -> None:
+        for width, parts in self._parts.items():
+            parts.append(point_parts(timestamps, values, self._edges[width]))
+
+    def worth_keeping(self, blocks: int, payload_bytes: int) -> list[Rollup]:
+        """The rollups worth keeping for the hour stored in ``blocks`` blocks of ``payload_bytes``."""
+        return [self.of(width) for width in self._parts if worth_keeping(width, blocks, payload_bytes)]
+
+    def of(self, width_ns: int) -> Rollup:
+        parts = np.concatenate([np.empty(0, PARTS), *self._parts[width_ns]])  # buckets ascending
+        starts = np.flatnonzero(np.diff(parts["bucket"], prepend=-1))
+        entries = np.empty(starts.size, STATS)
+        if starts.size:
+            ends = np.append(starts[1:], parts.size) - 1
+            with np.errstate(over="ignore", invalid="ignore"):  # values near the float limits may add to inf
+                for field, ufunc in (
+                    ("count", np.add),
+                    ("sum", np.add),
+                    ("min", np.minimum),
+                    ("max", np.maximum),
+                ):
+                    entries[field] = ufunc.reduceat(parts[field], starts)
+            for field in ("first_ts", "first"):
+                entries[field] = parts[field][starts]
+            for field in ("last_ts", "last"):
+                entries[field] = parts[field][ends]
+        return Rollup(width_ns, self.hour_ns, entries.tobytes())
 
 
 def summarise(hour_ns: int, width_ns: int, timestamps: np.ndarray, values: np.ndarray) -> Rollup:
-    """The rollup of one width of an hour's points."""
-    parts = point_parts(timestamps, values, np.arange(hour_ns, hour_ns + HOUR_NS + 1, width_ns))
-    entries = np.empty(parts.size, STATS)
-    for field in STATS.names:
-        entries[field] = parts[field]
-    return Rollup(width_ns, hour_ns, entries.tobytes())
+    """The rollup of one width of an hour's points (any order)."""
+    hour = HourRollups(hour_ns, (width_ns,))
+    hour.add(timestamps, values)
+    return hour.of(width_ns)
 
 
 def unpack(stats: bytes) -> np.ndarray:

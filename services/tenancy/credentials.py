@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import string
-import sys
-import threading
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.runtime.background import low_priority_threads
 
 # OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
@@ -31,7 +29,6 @@ _ALPHABET = string.ascii_letters + string.digits
 _CREDENTIAL = re.compile(r"^sfd_([A-Za-z0-9]{10,16})_([A-Za-z0-9]{32})$")
 _API_KEY = re.compile(r"^sfk_([A-Za-z0-9]{12})_([A-Za-z0-9]{32})([A-Za-z0-9]{6})$")
 MIN_PASSWORD_LENGTH = 12
-HASHING_NICENESS = 10  # added to the process's nice value in the hashing threads (Linux: per thread)
 
 
 class PasswordChecker:
@@ -39,9 +36,7 @@ class PasswordChecker:
 
     def __init__(self, concurrency: int = 2) -> None:
         self._slots = asyncio.Semaphore(concurrency)
-        self._threads = ThreadPoolExecutor(
-            concurrency, thread_name_prefix="argon2", initializer=_lower_priority
-        )
+        self._threads = low_priority_threads(concurrency, "argon2")
 
     async def hash(self, password: str) -> str:
         async with self._slots:
@@ -59,16 +54,6 @@ class PasswordChecker:
     def needs_rehash(self, stored_hash: str) -> bool:
         """Whether a hash was made with weaker parameters than today's (or another variant): sign-in upgrades it."""
         return _HASHER.check_needs_rehash(stored_hash)
-
-
-def _lower_priority() -> None:
-    """Each hashing thread, as it starts, yields the CPU to the process's other threads when both want it.
-    Only Linux sets a thread's priority alone; elsewhere this would lower the whole process's, so there
-    the threads keep the process's."""
-    if sys.platform == "linux":
-        thread = threading.get_native_id()
-        niceness = os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS
-        os.setpriority(os.PRIO_PROCESS, thread, min(niceness, 19))
 
 
 def _verify(stored_hash: str, password: str, real: bool) -> bool:

@@ -17,18 +17,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-import uuid
 from dataclasses import dataclass
 
-import numpy as np
-
-import tscodec
 from services.runtime import rollups
-from services.runtime.blocks import Block, encode_block
+from services.runtime.background import low_priority_threads
 from services.runtime.compaction import Job
 from services.runtime.transactions import CellTransactions
 from services.worker import storage
+from services.worker.merging import rework
 
 
 @dataclass(frozen=True)
@@ -46,31 +44,11 @@ def needs_compaction(counts: list[int], target: int) -> bool:
     return len(counts) > math.ceil(sum(counts) / target)
 
 
-def merged_points(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """The points of blocks given oldest first, in time order, one per timestamp: the first read wins."""
-    timestamps = np.concatenate([p[0] for p in parts])
-    values = np.concatenate([p[1] for p in parts])
-    order = np.argsort(timestamps, kind="stable")
-    timestamps, values = timestamps[order], values[order]
-    first = np.ones(timestamps.size, dtype=bool)
-    first[1:] = timestamps[1:] != timestamps[:-1]
-    return timestamps[first], values[first]
-
-
-def compacted_blocks(
-    series_id: uuid.UUID, timestamps: np.ndarray, values: np.ndarray, target: int
-) -> list[Block]:
-    """Blocks of at most ``target`` points, statistics made as ingest makes them."""
-    return [
-        encode_block(series_id, timestamps[i : i + target], values[i : i + target])
-        for i in range(0, timestamps.size, target)
-    ]
-
-
 class CompactionService:
     def __init__(self, cells: CellTransactions, target_points: int = 4096) -> None:
         self._cells = cells
         self._target = target_points
+        self._threads = low_priority_threads(1, "compaction")  # decoding an hour must not slow serving
 
     async def compact(self, job: Job) -> Outcome:
         """Merge the hour's blocks if they are more than their points need, and keep its rollups current."""
@@ -84,13 +62,13 @@ class CompactionService:
             merge = needs_compaction([b.count for b in old], self._target)
             if not merge and not await self._rollups_missing(conn, job, old):
                 return Outcome()
-            timestamps, values = merged_points([tscodec.decode(b.payload) for b in old])
-            new = compacted_blocks(job.series_id, timestamps, values, self._target) if merge else old
+            new, kept = await asyncio.get_running_loop().run_in_executor(
+                self._threads, rework, job.series_id, start_ns, old, merge, self._target
+            )
             if merge:
                 await storage.replace_blocks(conn, job.tenant_id, start_ns, end_ns, old, new)
-            kept = rollups.build(start_ns, timestamps, values, len(new), sum(len(b.payload) for b in new))
             await storage.replace_rollups(conn, job.tenant_id, job.series_id, start_ns, kept)
-        return Outcome(merged=len(old) if merge else 0, written=len(new) if merge else 0, rollups=len(kept))
+        return Outcome(merged=len(old) if merge else 0, written=len(new), rollups=len(kept))
 
     async def _rollups_missing(self, conn, job: Job, blocks: list) -> bool:
         """Whether the hour should have rollups and has none (every change to its blocks deletes them)."""

@@ -18,6 +18,8 @@ from services.runtime.rollups import Rollup
 @dataclass(frozen=True)
 class StoredBlock:
     id: int
+    start_ns: int
+    end_ns: int
     count: int
     payload: bytes
 
@@ -36,8 +38,8 @@ async def hour_blocks(
 ) -> list[StoredBlock]:
     """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first."""
     cur = await conn.execute(
-        "SELECT id, count, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
-        " AND start_ns >= %s AND start_ns < %s AND end_ns < %s ORDER BY id",
+        "SELECT id, start_ns, end_ns, count, payload_chunks || payload_rest FROM telemetry.blocks"
+        " WHERE tenant_id = %s AND series_id = %s AND start_ns >= %s AND start_ns < %s AND end_ns < %s ORDER BY id",
         [tenant_id, series_id, start_ns, end_ns, end_ns],
     )
     return [StoredBlock(*row) for row in await cur.fetchall()]

@@ -112,6 +112,19 @@ async def lock_series(conn: AsyncConnection, series_ids: list[uuid.UUID]) -> Non
     )
 
 
+# A series whose newest stored point (series_latest, kept in the statement that stores each batch) is
+# before the range has no block in it: live data, sent in time order, skips the block lookup, which
+# would otherwise visit every block the series got in the last hour (10 a second: up to 36,000).
+STORED_TIMESTAMPS = (
+    "WITH wanted AS MATERIALIZED ("
+    " SELECT r.id, r.lo, r.hi FROM unnest(%b::uuid[], %b::bigint[], %b::bigint[]) AS r(id, lo, hi)"
+    " WHERE NOT EXISTS (SELECT FROM telemetry.series_latest l WHERE l.series_id = r.id AND l.ts_ns < r.lo))"
+    " SELECT b.series_id, b.payload_chunks || b.payload_rest FROM wanted r"
+    " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi"
+    " AND b.start_ns > r.lo - %s"
+)
+
+
 async def stored_timestamps(
     conn: AsyncConnection, ranges: list[tuple[uuid.UUID, int, int]]
 ) -> dict[uuid.UUID, list[bytes]]:
@@ -121,10 +134,7 @@ async def stored_timestamps(
     ``first - BLOCK_SPAN_NS``: that bound keeps the lookup to the partitions and index range it needs.
     """
     cur = await conn.execute(
-        "SELECT b.series_id, b.payload_chunks || b.payload_rest"
-        " FROM unnest(%b::uuid[], %b::bigint[], %b::bigint[]) AS r(id, lo, hi)"
-        " JOIN telemetry.blocks b ON b.series_id = r.id AND b.end_ns >= r.lo AND b.start_ns <= r.hi"
-        " AND b.start_ns > r.lo - %s",
+        STORED_TIMESTAMPS,
         [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges], BLOCK_SPAN_NS],
     )
     found: dict[uuid.UUID, list[bytes]] = {}

@@ -41,6 +41,7 @@ class GatewaySettings:
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     max_body_bytes: int = 1 << 20
     worker_target: str = "127.0.0.1:50054"
+    keep_alive_s: int = 75
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -72,4 +73,5 @@ class GatewaySettings:
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
             max_body_bytes=env.int("SF_GATEWAY_MAX_BODY_BYTES", 1 << 20, minimum=1024, maximum=1 << 30),
             worker_target=env.str("SF_WORKER_TARGET", "127.0.0.1:50054"),
+            keep_alive_s=env.int("SF_GATEWAY_KEEP_ALIVE_S", 75, minimum=1, maximum=86_400),
         )

@@ -7,7 +7,7 @@ load reports each window's p99 latencies and errors. It passes when no error was
 lost and failed nothing, the ingest rate was held, and none of the samples grew after the warm-up:
 the last third of the windows against the first third after it (medians; a little slack for noise).
 
-`make test` runs a short version (a minute, a tenth of the load); `make test-long` the full one:
+`make test` runs a short version (40 s after 10 s of warm-up, a tenth of the load); `make test-long` the full one:
 30 minutes after a 5-minute warm-up, ingest at half the benchmarked plain-point rate in the benchmark's
 shape (docs/BENCHMARKS.md: 10 series, so 90,000 points a batch at 10 batches a second), 50 queries/s,
 100 subscribers.
@@ -60,10 +60,11 @@ STRICT = {
     "connections": (1.0, 2),
     "p99_ms": (1.5, 10.0),
 }
+COUNTS = {"fds", "tcp", "connections"}
 # The short run is a smoke test: a 5-s window holds 50 queries, so its p99 is nearly its slowest, which
-# a busy machine moves a lot; and 15 s of warm-up is too little for the connection pools to fill.
+# a busy machine moves a lot; and 10 s of warm-up is too little for the connection pools to fill.
 LENIENT = STRICT | {"connections": (1.0, 8), "p99_ms": (4.0, 50.0)}
-SHORT = Size(seconds=75, warmup_s=15, interval_s=5, ingest_rate=20_000, ingest_series=50,
+SHORT = Size(seconds=50, warmup_s=10, interval_s=5, ingest_rate=20_000, ingest_series=50,
              queries_per_s=10, subscribers=20, allowed_rise=LENIENT)  # fmt: skip
 LONG = Size(seconds=2100, warmup_s=300, interval_s=60, ingest_rate=900_000, ingest_series=10,
             queries_per_s=50, subscribers=100, allowed_rise=STRICT)  # fmt: skip
@@ -169,8 +170,13 @@ def rises(windows: list[dict], size: Size) -> list[str]:
             figures.setdefault(name, []).append(value)
     grew = []
     for name, values in figures.items():
-        ratio, slack = size.allowed_rise[name.rsplit(".", 1)[1]]
-        first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+        kind = name.rsplit(".", 1)[1]
+        ratio, slack = size.allowed_rise[kind]
+        # Counts of files and connections step up and down as clients open and close them (the gateway's
+        # moved between 162 and 166 from the first minute of a 35-minute run to the last): growth is the
+        # last third rising past the most the first third held, not past its median.
+        steady = max if kind in COUNTS else statistics.median
+        first, last = steady(values[:third]), statistics.median(values[-third:])
         if last > first * ratio + slack:
             grew.append(f"{name}: {first:.1f} → {last:.1f}")
     return grew
@@ -218,8 +224,8 @@ def check(result: dict, size: Size) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a_minute_of_mixed_load_leaves_nothing_growing_and_no_error(tmp_path):
-    """RELIABILITY soak (short): the soak at a tenth of the load for a minute after its warm-up."""
+def test_forty_seconds_of_mixed_load_leave_nothing_growing_and_no_error(tmp_path):
+    """RELIABILITY soak (short): the soak at a tenth of the load for 40 s after its warm-up."""
     check(soak(tmp_path, SHORT), SHORT)
 
 

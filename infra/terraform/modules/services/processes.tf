@@ -21,6 +21,7 @@ locals {
       SF_PUBLIC_URL               = var.public_url
       SF_LOG_LEVEL                = var.log_level
       SF_OTEL_EXPORTER            = "otlp"
+      SF_GATEWAY_KEEP_ALIVE_S     = "3610" # past the ALB's idle timeout (3600 s, modules/ingress): it closes first
       OTEL_EXPORTER_OTLP_ENDPOINT = var.otlp_endpoint
     },
   )

@@ -10,9 +10,11 @@
   read is kept. Ingest never stores a second value for a timestamp, so this drops nothing it wrote.
 - The hour's rollups (services/runtime/rollups.py) are rewritten in the same transaction where worth
   keeping, also for an hour needing no merge that lacks them (writers of its blocks deleted them).
-- The swap (delete the old rows, insert the new) is one transaction holding ingest's per-series lock
-  (``pg_try_advisory_xact_lock``): no ingest write and no other worker can interleave; a worker killed at
-  any moment leaves either the old blocks or the new ones. A busy series is left for later.
+- The swap (delete the old rows, insert the new) is one transaction; ingest's per-series lock
+  (``pg_try_advisory_xact_lock``) is taken only for the swap, after the merge, and the hour must still
+  hold the blocks read: no ingest write and no other worker can interleave, and the series' live writes do
+  not wait for a merge. A worker killed at any moment leaves either the old blocks or the new ones. A busy
+  series, or an hour that got a block meanwhile, is left for later.
 """
 
 from __future__ import annotations
@@ -54,8 +56,6 @@ class CompactionService:
         """Merge the hour's blocks if they are more than their points need, and keep its rollups current."""
         start_ns, end_ns = job.range_ns
         async with self._cells.tenant(job.tenant_id, job.cell) as conn:
-            if not await storage.try_lock_series(conn, job.series_id):
-                return BUSY
             old = await storage.hour_blocks(conn, job.tenant_id, job.series_id, start_ns, end_ns)
             if not old:
                 return Outcome()
@@ -65,6 +65,14 @@ class CompactionService:
             new, kept = await asyncio.get_running_loop().run_in_executor(
                 self._threads, rework, job.series_id, start_ns, old, merge, self._target
             )
+            # The series' lock only for the swap: ingest's writers of the series (its current hour) wait
+            # for it, and merging a fast hour takes seconds. The hour must still hold what was read.
+            if not await storage.try_lock_series(conn, job.series_id):
+                return BUSY
+            if await storage.hour_block_ids(conn, job.tenant_id, job.series_id, start_ns, end_ns) != [
+                b.id for b in old
+            ]:
+                return BUSY  # a late block came meanwhile: the next pass merges it too
             if merge:
                 await storage.replace_blocks(conn, job.tenant_id, start_ns, end_ns, old, new)
             await storage.replace_rollups(conn, job.tenant_id, job.series_id, start_ns, kept)

@@ -33,13 +33,26 @@ async def try_lock_series(conn: AsyncConnection, series_id: uuid.UUID) -> bool:
     return (await cur.fetchone())[0]
 
 
+_IN_HOUR = (
+    " FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s AND start_ns >= %s AND start_ns < %s"
+    " AND end_ns < %s ORDER BY id"
+)
+
+
+async def hour_block_ids(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, start_ns: int, end_ns: int
+) -> list[int]:
+    """The ids ``hour_blocks`` would read now, in its order."""
+    cur = await conn.execute("SELECT id" + _IN_HOUR, [tenant_id, series_id, start_ns, end_ns, end_ns])
+    return [row[0] for row in await cur.fetchall()]
+
+
 async def hour_blocks(
     conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, start_ns: int, end_ns: int
 ) -> list[StoredBlock]:
     """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first."""
     cur = await conn.execute(
-        "SELECT id, start_ns, end_ns, count, payload_chunks || payload_rest FROM telemetry.blocks"
-        " WHERE tenant_id = %s AND series_id = %s AND start_ns >= %s AND start_ns < %s AND end_ns < %s ORDER BY id",
+        "SELECT id, start_ns, end_ns, count, payload_chunks || payload_rest" + _IN_HOUR,
         [tenant_id, series_id, start_ns, end_ns, end_ns],
     )
     return [StoredBlock(*row) for row in await cur.fetchall()]

@@ -15,6 +15,7 @@ from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import DUE_KEY, HOUR_NS
 from services.runtime.rollups import MINUTE_NS, unpack
 from services.runtime.settings import role_url
+from services.worker import service
 from services.worker.service import Outcome
 from tests.worker.conftest import (
     block_counts,
@@ -136,6 +137,35 @@ async def test_a_series_ingest_or_another_worker_holds_is_left_for_later(stack, 
         )
         assert await compactor.compact(job(tenant, series, hour)) == Outcome(busy=True)
     assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=10, written=1)
+
+
+async def test_the_series_stays_writable_while_an_hour_is_merged_and_a_late_block_waits_for_the_next_pass(
+    stack, tenant, compactor, admin_conn, admin_url, monkeypatch
+):
+    """Merging a fast hour takes seconds, and ingest's writers of the series (in its current hour) must not
+    wait that long: the series' lock is taken only for the swap. A block that arrived in the hour meanwhile
+    leaves the hour for the next pass, which merges it too."""
+    series, hour = tenant.series_ids[2], closed_hour(10)
+    timestamps, values = hour_points(hour, 100, 11)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=10)
+    merging = service.rework
+
+    def rework_as_a_late_block_arrives(*args):
+        with psycopg.connect(admin_url, autocommit=True) as writer:  # the lock is free during the merge
+            assert writer.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [series]
+            ).fetchone()[0]
+            writer.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [series])
+        late = encode_block(uuid.UUID(series), np.array([hour * HOUR_NS + 5]), np.array([0.25]))
+        admin_conn.execute(INSERT, insert_params(tenant.id, [late]))
+        return merging(*args)
+
+    monkeypatch.setattr(service, "rework", rework_as_a_late_block_arrives)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(busy=True)
+    assert len(block_counts(admin_conn, series)) == 11  # nothing swapped
+    monkeypatch.setattr(service, "rework", merging)
+    assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=11, written=1)
+    assert block_counts(admin_conn, series) == [101]
 
 
 def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, admin_conn):

@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.auth import GatewayAuth
 from gateway.backends import Backends
 from gateway.bodylimit import BodyLimit
-from gateway.config import GatewaySettings
+from gateway.config import KEEP_ALIVE_S, GatewaySettings
 from gateway.downloads import ExportDownloads
 from gateway.graphql.persisted import PersistedQueries
 from gateway.graphql.view import GraphQLView, Guards
@@ -82,7 +82,7 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     return uvicorn_config(create_app(settings), settings.host, settings.port, settings.keep_alive_s)
 
 
-def uvicorn_config(app, host: str, port: int, keep_alive_s: int = 75) -> uvicorn.Config:
+def uvicorn_config(app, host: str, port: int, keep_alive_s: int = KEEP_ALIVE_S) -> uvicorn.Config:
     """The gateway's uvicorn settings (`sf bench` serves its bare baseline endpoint with them too).
 
     An idle keep-alive connection is closed after ``keep_alive_s``; a request sent on it as it closes

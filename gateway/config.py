@@ -23,6 +23,8 @@ from services.runtime.config import ConfigError, Env
 from services.runtime.telemetry import EXPORTERS
 from services.tenancy.catalog import DEFAULT_CATALOG_DIR
 
+KEEP_ALIVE_S = 75  # an idle HTTP keep-alive connection's life (gateway/app.py says why)
+
 
 @dataclass(frozen=True)
 class GatewaySettings:
@@ -41,7 +43,7 @@ class GatewaySettings:
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     max_body_bytes: int = 1 << 20
     worker_target: str = "127.0.0.1:50054"
-    keep_alive_s: int = 75
+    keep_alive_s: int = KEEP_ALIVE_S
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -73,5 +75,5 @@ class GatewaySettings:
             catalog_dir=Path(env.str("SF_CATALOG_DIR", str(DEFAULT_CATALOG_DIR))),
             max_body_bytes=env.int("SF_GATEWAY_MAX_BODY_BYTES", 1 << 20, minimum=1024, maximum=1 << 30),
             worker_target=env.str("SF_WORKER_TARGET", "127.0.0.1:50054"),
-            keep_alive_s=env.int("SF_GATEWAY_KEEP_ALIVE_S", 75, minimum=1, maximum=86_400),
+            keep_alive_s=env.int("SF_GATEWAY_KEEP_ALIVE_S", KEEP_ALIVE_S, minimum=1, maximum=86_400),
         )

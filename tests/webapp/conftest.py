@@ -62,6 +62,17 @@ async def sign_in(page, base_url: str, email: str, password: str, lands: str = "
     await page.wait_for_url(base_url + lands)
 
 
+async def switch_language(page) -> None:
+    """Switches the page's language and waits until the page in the other language has loaded (the switch is
+    a form post and a redirect: acting before it lands races the navigation)."""
+    from playwright.async_api import expect
+
+    other = await page.locator("#switch-language").get_attribute("lang")
+    await page.click("#switch-language")
+    await expect(page.locator("html")).to_have_attribute("lang", other)
+    await page.wait_for_load_state()
+
+
 @pytest.fixture(scope="module")
 async def alarm_worker(stack):
     """A worker that evaluates alarm rules (the shared stack's does not), each tenant with new data

@@ -19,7 +19,7 @@ from playwright.async_api import expect
 from gateway.web.brand import LOGO_CSP
 from sf.seeding import create_tenant
 from tests.support.helpers import data, supplier
-from tests.webapp.conftest import CHROMIUM, FLAGS, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, FLAGS, NO_BROWSER, sign_in, switch_language
 from tests.webapp.mailing import link_in, mail_to
 from tests.webapp.test_onboarding import PASSWORD, accept, create_with_owner
 from tests.webapp.test_pages import shoot
@@ -105,7 +105,7 @@ async def brand_in_portal(page, domain: str, screenshots) -> None:
         await page.reload()
         await expect(form.locator("input[name=domain]")).to_have_value(domain)
         await shoot(page, screenshots, f"supplier-brand-{lang}")
-        await page.click("#switch-language")
+        await switch_language(page)
 
 
 async def sees_the_brand(page, screenshots, name: str) -> None:
@@ -117,7 +117,7 @@ async def sees_the_brand(page, screenshots, name: str) -> None:
     assert (await page.title()).endswith(PRODUCT)
     for lang in ("en", "ko"):
         await shoot(page, screenshots, f"{name}-{lang}")
-        await page.click("#switch-language")
+        await switch_language(page)
 
 
 async def test_a_branded_suppliers_tenant_sees_its_brand_on_its_domain_and_in_its_mail(
@@ -182,7 +182,7 @@ async def test_a_tenant_of_an_unbranded_supplier_sees_sfcloud_even_on_a_branded_
     assert (await header_colours(page))[0] == "rgb(255, 255, 255)"
     for lang in ("en", "ko"):
         await shoot(page, screenshots, f"unbranded-overview-{lang}")
-        await page.click("#switch-language")
+        await switch_language(page)
     await page.context.close()
 
 

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from tests.e2e.provision import GraphQLClient
 from tests.support.helpers import supplier
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 from tests.webapp.mailing import body_of, link_in, mail_to
 from tests.webapp.test_pages import shoot
 
@@ -48,7 +48,7 @@ async def test_a_supplier_creates_a_tenant_whose_owner_joins_from_the_emailed_in
     await sign_in(page, url, mine.email, mine.password, lands="/supplier")
     for lang in ("en", "ko"):
         await shoot(page, screenshots, f"supplier-create-with-owner-{lang}")
-        await page.click("#switch-language")
+        await switch_language(page)
     owner = f"owner-{secrets.token_hex(4)}@new-customer.example"
     await create_with_owner(page, "Daehan Moulding", owner)
     await expect(page.locator("#tenants tr", has_text="Daehan Moulding")).to_have_count(1)
@@ -70,7 +70,7 @@ async def test_a_supplier_creates_a_tenant_whose_owner_joins_from_the_emailed_in
     await expect(joining.locator("header .tenant")).to_have_text("Daehan Moulding")
     for lang in ("en", "ko"):
         await shoot(joining, screenshots, f"new-owner-overview-{lang}")
-        await joining.click("#switch-language")
+        await switch_language(joining)
     await joining.context.close()
 
 

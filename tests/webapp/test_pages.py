@@ -21,7 +21,7 @@ from services.runtime.principal import Kind, Principal, Role
 from tests.alarms.helpers import Device, above, alarm_api, raise_alarms, threshold_rule
 from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)]
 
@@ -159,7 +159,7 @@ async def test_the_machine_page_range_is_chosen_by_keyboard_and_kept_in_the_link
 
     await page.goto(machine_url + "?range=1y")  # a link to the year
     await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1 year")
-    await page.click("#switch-language")
+    await switch_language(page)
     await page.wait_for_url(machine_url + "?range=1y")
     await expect(page.locator("button.range[aria-pressed=true]")).to_have_text("1년")
     await expect(chart).to_have_attribute("data-range", re.compile(f"^{year_ago}"))
@@ -230,7 +230,7 @@ async def test_the_pages_in_korean(stack, signer, page, browser, screenshots):
         await shoot(page, screenshots, f"{name}-en")
 
     await page.goto(stack.gateway_url + "/")
-    await page.click("#switch-language")  # remembered in a cookie from here on
+    await switch_language(page)  # remembered in a cookie from here on
     await expect(page.locator("html")).to_have_attribute("lang", "ko")
     await expect(page.locator("h1")).to_have_text("공장 현황")
     await expect(page.locator("nav.pages a[aria-current=page]")).to_have_text("공장 현황")
@@ -247,7 +247,7 @@ async def test_the_pages_in_korean(stack, signer, page, browser, screenshots):
     await expect(page.locator("h1")).to_have_text("알람")
     await expect(page.locator("th").first).to_have_text("발생")
 
-    await page.click("#switch-language")
+    await switch_language(page)
     await expect(page.locator("h1")).to_have_text("Alarms")
 
     # Without a choice, the browser's language decides.

@@ -22,7 +22,7 @@ from tests.e2e.provision import GraphQLClient, create_tenant
 from tests.programme.helpers import FILE_REPORT, OPERATOR_LOGIN, backdated_tenants
 from tests.support.helpers import data, open_ticket, supplier
 from tests.support.test_directory import record_levels
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 from tests.webapp.test_accessibility import controls_are_named
 from tests.webapp.test_pages import shoot
 
@@ -55,7 +55,7 @@ async def shoot_both_languages(page, base_url: str, pages: list[tuple[str, str]]
             await expect(page.locator("html")).to_have_attribute("lang", lang)
             await shoot(page, screenshots, f"{name}-{lang}")
             await controls_are_named(page, path)
-        await page.click("#switch-language")
+        await switch_language(page)
 
 
 async def test_a_supplier_runs_a_tenant_from_the_portal(stack, signer, page, browser, screenshots):
@@ -205,10 +205,10 @@ async def test_the_operator_pages_through_the_utilisation_report(stack, admin_ur
         assert [await r.get_attribute("data-tenant") for r in await rows.all()] == order[50:]
         await expect(ahead).to_have_count(0)
         await expect(page.locator("#utilisation-month")).to_have_value("2019-03")
-        await page.click("#switch-language")  # the same page in Korean, its links named in Korean
+        await switch_language(page)  # the same page in Korean, its links named in Korean
         await expect(rows).to_have_count(10)
         await expect(page.locator("#utilisation a[rel=first]")).to_have_text("첫 페이지")
-        await page.click("#switch-language")
+        await switch_language(page)
 
         await page.uncheck("#flagged-only")
         await expect(rows).to_have_count(50)
@@ -262,6 +262,6 @@ async def test_the_operator_sees_how_many_tenants_are_at_each_level(stack, signe
     everyone = page.locator("#levels tr[data-supplier=all] td")
     assert sum(int(n) for n in await everyone.all_inner_texts()) >= len(levels) - 1
     await controls_are_named(page, "/operator")
-    await page.click("#switch-language")
+    await switch_language(page)
     await expect(theirs.locator("td[data-level='2']")).to_have_text("2")
     await expect(page.locator("#levels thead th").nth(2)).to_have_text("1단계")

@@ -22,7 +22,7 @@ from sf.simulate.signals import GENERIC, MachineModel
 from sfcloud.v1 import ingest_pb2, tenancy_pb2, tenancy_pb2_grpc
 from tests.e2e.provision import GraphQLClient, create_tenant, send_batches
 from tests.isolation.test_rls import _as
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 from tests.webapp.test_pages import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)]
@@ -202,7 +202,7 @@ async def test_the_production_pages_in_korean(stack, plant, page, screenshots):
     tenant, site, series, _ = plant
     await sign_in(page, stack.gateway_url, tenant.owner_email, tenant.owner_password)
     await page.goto(f"{stack.gateway_url}/oee?asset={site}")
-    await page.click("#switch-language")
+    await switch_language(page)
     await expect(page.locator("html")).to_have_attribute("lang", "ko")
     await expect(page.locator("h1")).to_have_text("설비종합효율(OEE)")
     await expect(page.locator("nav.pages a[aria-current=page]")).to_have_text("설비종합효율")

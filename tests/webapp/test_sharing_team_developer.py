@@ -18,7 +18,7 @@ from gateway.graphql.scalars import parse_timestamp
 from sf.seeding import create_tenant
 from tests.sharing.helpers import shared_aggregate
 from tests.support.helpers import data, owner_client
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 from tests.webapp.test_pages import shoot
 from tests.webapp.test_reset import sent_token
 
@@ -150,7 +150,7 @@ async def test_the_developer_guide_and_the_schema_download(stack, signer, page, 
         await page.click("#download-schema")
     download = await downloading.value
     assert await asyncio.to_thread(Path(await download.path()).read_text) == SCHEMA
-    await page.click("#switch-language")
+    await switch_language(page)
     await expect(page.locator("h1")).to_have_text("개발자")
     await expect(page.locator("#download-schema")).to_have_text("schema.graphql 내려받기")
     await shoot(page, screenshots, "developer-ko")

@@ -15,7 +15,7 @@ from sf.seeding import create_tenant, send_batches
 from tests.e2e.test_bad_input import batch
 from tests.sharing.helpers import HOUR_NS, STEP_NS, grant, grant_input
 from tests.support.helpers import data, owner_client, supplier
-from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in
+from tests.webapp.conftest import CHROMIUM, NO_BROWSER, sign_in, switch_language
 from tests.webapp.test_accessibility import controls_are_named
 from tests.webapp.test_pages import shoot
 
@@ -62,7 +62,7 @@ async def test_a_supplier_accepts_and_declines_requests_in_the_portal(stack, sig
     await expect(page.locator("tr[data-tenant]", has_text=joining_name)).to_have_count(1)
     await expect(page.locator("tr[data-tenant]", has_text=other_name)).to_have_count(0)
 
-    await page.click("#switch-language")
+    await switch_language(page)
     await page.goto(stack.gateway_url + "/supplier/requests")
     await expect(page.locator("h1")).to_have_text("고객사 요청")
     await expect(page.locator("tr[data-request]", has_text=joining_name)).to_contain_text("수락됨")

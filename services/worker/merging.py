@@ -1,26 +1,29 @@
-"""An hour's blocks as points in time order, and the blocks and rollups made from them, holding about one
-block's points at a time instead of the hour's.
+"""An hour's blocks as points in time order, and the blocks and rollups made from them, holding a group of
+stored blocks' payloads and about one block's points at a time instead of the hour's.
 
 A fast series' hour is large: at 90,000 points a second it holds 324 million points, 5 GB once decoded
 and twice that to sort. Blocks that do not overlap in time (ingest writes a live series in time order)
 are decoded one at a time, earliest first, and their points cut into blocks of the target size as they
-come; only blocks that overlap (a backfill over live data) are decoded and sorted together.
+come; only blocks that overlap (a backfill over live data) are decoded and sorted together. The payloads
+are read a group at a time too (an hour's compressed payloads are hundreds of MB).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import pairwise
+from typing import TypeVar
 
 import numpy as np
 
 import tscodec
 from services.runtime import rollups
 from services.runtime.blocks import Block, encode_block
-from services.worker.storage import StoredBlock
+from services.worker.storage import BlockInfo, StoredBlock
 
 Points = tuple[np.ndarray, np.ndarray]
+Stored = TypeVar("Stored", BlockInfo, StoredBlock)
 
 
 def merged_points(parts: list[Points]) -> Points:
@@ -34,49 +37,87 @@ def merged_points(parts: list[Points]) -> Points:
     return timestamps[first], values[first]
 
 
+def in_time_order(blocks: list[Stored]) -> list[Stored]:
+    return sorted(blocks, key=lambda b: (b.start_ns, b.id))
+
+
+def overlapping(blocks: list[Stored]) -> bool:
+    """Whether any two of the blocks share a stretch of time (then only merging them whole keeps the first
+    value stored for a timestamp)."""
+    by_time = in_time_order(blocks)
+    return any(later.start_ns <= earlier.end_ns for earlier, later in pairwise(by_time))
+
+
+def reading_groups(blocks: list[BlockInfo], budget_bytes: int) -> list[list[BlockInfo]]:
+    """The hour's blocks in the groups to read and merge together, each of about ``budget_bytes`` of
+    payload: in time order when no two overlap, else one group of all (``blocks`` oldest stored first)."""
+    if overlapping(blocks):
+        return [blocks]
+    groups: list[list[BlockInfo]] = [[]]
+    size = 0
+    for block in in_time_order(blocks):
+        if groups[-1] and size + block.size > budget_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(block)
+        size += block.size
+    return groups
+
+
 def points_in_order(blocks: list[StoredBlock]) -> Iterator[Points]:
     """The blocks' points in time order, one per timestamp, in pieces (``blocks`` oldest stored first)."""
-    by_time = sorted(blocks, key=lambda b: (b.start_ns, b.id))
-    if any(later.start_ns <= earlier.end_ns for earlier, later in pairwise(by_time)):
+    if overlapping(blocks):
         yield merged_points([tscodec.decode(b.payload) for b in blocks])
         return
-    for block in by_time:
+    for block in in_time_order(blocks):
         timestamps, values = tscodec.decode(block.payload)
         if np.any(timestamps[1:] <= timestamps[:-1]):  # a device's block need not be in order
             timestamps, values = merged_points([(timestamps, values)])
         yield timestamps, values
 
 
-def in_blocks_of(pieces: Iterable[Points], target: int) -> Iterator[Points]:
-    """The points of ``pieces`` regrouped into runs of ``target`` (the last may be shorter)."""
-    held: list[Points] = []
-    size = 0
-    for piece in pieces:
-        held.append(piece)
-        size += piece[0].size
-        if size >= target:
-            timestamps, values = (np.concatenate(column) for column in zip(*held, strict=True))
-            whole = size - size % target
-            for i in range(0, whole, target):
-                yield timestamps[i : i + target], values[i : i + target]
-            held, size = [(timestamps[whole:], values[whole:])], size - whole
-    if size:
-        yield tuple(np.concatenate(column) for column in zip(*held, strict=True))
+class HourRework:
+    """One hour's merged blocks (when ``merge``) and rollups, made from its stored blocks fed a group at a
+    time in ``reading_groups`` order: it holds the rollups and less than one merged block's points."""
 
+    def __init__(self, series_id: uuid.UUID, hour_ns: int, merge: bool, target: int) -> None:
+        self._series_id, self._merge, self._target = series_id, merge, target
+        self._summary = rollups.HourRollups(hour_ns)
+        self._held: list[Points] = []
+        self._size = 0
 
-def rework(
-    series_id: uuid.UUID, hour_ns: int, old: list[StoredBlock], merge: bool, target: int
-) -> tuple[list[Block], list[rollups.Rollup]]:
-    """The hour's merged blocks (none unless ``merge``) and the rollups worth keeping for it."""
-    summary = rollups.HourRollups(hour_ns)
-    pieces = points_in_order(old)
-    new = []
-    if merge:
-        for timestamps, values in in_blocks_of(pieces, target):
-            summary.add(timestamps, values)
-            new.append(encode_block(series_id, timestamps, values))
-    else:
-        for timestamps, values in pieces:
-            summary.add(timestamps, values)
-    kept = new if merge else old
-    return new, summary.worth_keeping(len(kept), sum(len(b.payload) for b in kept))
+    def feed(self, group: list[StoredBlock]) -> list[Block]:
+        """Takes in the next group's points; the merged blocks they completed."""
+        if not self._merge:
+            for timestamps, values in points_in_order(group):
+                self._summary.add(timestamps, values)
+            return []
+        return [self._block(*points) for piece in points_in_order(group) for points in self._regroup(*piece)]
+
+    def finish(self) -> list[Block]:
+        """The last merged block, shorter than the target (none if the points filled whole blocks)."""
+        if not self._size:
+            return []
+        return [self._block(*(np.concatenate(column) for column in zip(*self._held, strict=True)))]
+
+    def rollups(self, blocks: int, payload_bytes: int) -> list[rollups.Rollup]:
+        """The hour's rollups worth keeping beside ``blocks`` blocks of ``payload_bytes``."""
+        return self._summary.worth_keeping(blocks, payload_bytes)
+
+    def _regroup(self, timestamps: np.ndarray, values: np.ndarray) -> Iterator[Points]:
+        """The runs of ``target`` points the held points and these complete."""
+        self._held.append((timestamps, values))
+        self._size += timestamps.size
+        if self._size < self._target:
+            return
+        timestamps, values = (np.concatenate(column) for column in zip(*self._held, strict=True))
+        whole = self._size - self._size % self._target
+        for i in range(0, whole, self._target):
+            yield timestamps[i : i + self._target], values[i : i + self._target]
+        self._held, self._size = [(timestamps[whole:], values[whole:])], self._size - whole
+
+    def _block(self, timestamps: np.ndarray, values: np.ndarray) -> Block:
+        """A merged block, its points folded into the rollups (a call per merged block, not per stored one:
+        the fold's cost is mostly per call)."""
+        self._summary.add(timestamps, values)
+        return encode_block(self._series_id, timestamps, values)

@@ -16,6 +16,17 @@ from services.runtime.rollups import Rollup
 
 
 @dataclass(frozen=True)
+class BlockInfo:
+    """A stored block without its payload (``size``: the payload's bytes)."""
+
+    id: int
+    start_ns: int
+    end_ns: int
+    count: int
+    size: int
+
+
+@dataclass(frozen=True)
 class StoredBlock:
     id: int
     start_ns: int
@@ -49,36 +60,59 @@ async def hour_block_ids(
 
 async def hour_blocks(
     conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, start_ns: int, end_ns: int
-) -> list[StoredBlock]:
-    """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first."""
+) -> list[BlockInfo]:
+    """The series' blocks lying wholly inside [start_ns, end_ns), oldest stored first, without payloads
+    (their sizes come from the TOAST pointers: nothing is read out of line)."""
     cur = await conn.execute(
-        "SELECT id, start_ns, end_ns, count, payload_chunks || payload_rest" + _IN_HOUR,
+        "SELECT id, start_ns, end_ns, count, octet_length(payload_chunks) + octet_length(payload_rest)"
+        + _IN_HOUR,
         [tenant_id, series_id, start_ns, end_ns, end_ns],
     )
-    return [StoredBlock(*row) for row in await cur.fetchall()]
+    return [BlockInfo(*row) for row in await cur.fetchall()]
+
+
+async def with_payloads(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    series_id: uuid.UUID,
+    hour: tuple[int, int],
+    blocks: list[BlockInfo],
+) -> list[StoredBlock]:
+    """``blocks`` with their payloads, in the order given."""
+    cur = await conn.execute(
+        "SELECT id, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
+        " AND start_ns >= %s AND start_ns < %s AND id = ANY(%s)",
+        [tenant_id, series_id, *hour, [b.id for b in blocks]],
+    )
+    payloads = dict(await cur.fetchall())
+    if len(payloads) != len(blocks):
+        raise BlocksChanged(f"{len(blocks) - len(payloads)} of {len(blocks)} blocks gone while read")
+    return [StoredBlock(b.id, b.start_ns, b.end_ns, b.count, payloads[b.id]) for b in blocks]
 
 
 class BlocksChanged(Exception):
-    """Blocks read for a merge were gone when it was written (cannot happen under the series lock)."""
+    """Blocks read for a merge were gone when read or written (cannot happen under the series lock)."""
 
 
-async def replace_blocks(
-    conn: AsyncConnection,
-    tenant_id: uuid.UUID,
-    start_ns: int,
-    end_ns: int,
-    old: list[StoredBlock],
-    new: list[Block],
+async def insert_blocks(conn: AsyncConnection, tenant_id: uuid.UUID, blocks: list[Block]) -> list[int]:
+    """Inserts ``blocks`` (in the caller's transaction); their ids."""
+    if not blocks:
+        return []
+    cur = await conn.execute(INSERT + " RETURNING id", insert_params(tenant_id, blocks))
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def delete_blocks(
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, hour: tuple[int, int], ids: list[int]
 ) -> None:
-    """Delete ``old`` and insert ``new`` (in the caller's transaction: both or neither)."""
+    """Deletes the hour's blocks ``ids`` (in the caller's transaction), all of them or raises."""
     cur = await conn.execute(
         "DELETE FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s AND start_ns >= %s"
         " AND start_ns < %s AND id = ANY(%s)",
-        [tenant_id, new[0].series_id, start_ns, end_ns, [b.id for b in old]],
+        [tenant_id, series_id, *hour, ids],
     )
-    if cur.rowcount != len(old):
-        raise BlocksChanged(f"{cur.rowcount} of {len(old)} blocks deleted")
-    await conn.execute(INSERT, insert_params(tenant_id, new))
+    if cur.rowcount != len(ids):
+        raise BlocksChanged(f"{cur.rowcount} of {len(ids)} blocks deleted")
 
 
 async def has_rollups(

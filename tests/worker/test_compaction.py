@@ -4,6 +4,7 @@ shared with ingest; row-level security as for every other service."""
 
 from __future__ import annotations
 
+import tracemalloc
 import uuid
 
 import numpy as np
@@ -15,8 +16,8 @@ from services.runtime.blocks import INSERT, encode_block, insert_params
 from services.runtime.compaction import DUE_KEY, HOUR_NS
 from services.runtime.rollups import MINUTE_NS, unpack
 from services.runtime.settings import role_url
-from services.worker import service
-from services.worker.service import Outcome
+from services.worker.merging import HourRework
+from services.worker.service import CompactionService, Outcome
 from tests.worker.conftest import (
     block_counts,
     closed_hour,
@@ -65,6 +66,49 @@ async def test_small_blocks_become_few_large_ones_with_identical_points(
         ).fetchall()
         == ids
     )
+
+
+async def test_an_hour_read_a_block_at_a_time_compacts_as_read_whole(stack, tenant, worker_cells, admin_conn):
+    """An hour's payloads are read in groups of about ``read_bytes`` (its payloads are hundreds of MB at fast
+    rates): one block a group gives the same blocks and points."""
+    series, hour = tenant.series_ids[1], closed_hour(11)
+    timestamps, values = hour_points(hour, 1_000, 12)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=40)
+    before = stored_points(admin_conn, series)
+    block_at_a_time = CompactionService(worker_cells, target_points=256, read_bytes=1)
+    assert await block_at_a_time.compact(job(tenant, series, hour)) == Outcome(
+        merged=25, written=4, rollups=1
+    )
+    assert block_counts(admin_conn, series) == [256, 256, 256, 232]
+    got_t, got_v = stored_points(admin_conn, series)
+    assert np.array_equal(got_t, before[0]) and np.array_equal(got_v.view(np.int64), before[1].view(np.int64))
+
+
+async def test_a_fast_hour_is_compacted_holding_a_group_of_payloads_not_the_hours(
+    tenant, worker_cells, admin_conn
+):
+    """3,000,000 points in 3,000 stored blocks (~5 MB compressed) read 256 kB at a time: under 5 MB held at
+    once. Reading the hour's payloads in one statement and inserting its merged blocks at the end held
+    6 times the hour's payload bytes (127 MB for an 18.6 MB hour)."""
+    series, hour = uuid.UUID(tenant.series_ids[0]), closed_hour(12)
+    rng = np.random.default_rng(13)
+    step = HOUR_NS // 3_000_000
+    for first in range(0, 3_000_000, 300_000):
+        timestamps = hour * HOUR_NS + step * np.arange(first, first + 300_000, dtype=np.int64)
+        values = np.round(rng.normal(50, 10, timestamps.size), 2)
+        blocks = [
+            encode_block(series, t, v) for t, v in zip(np.split(timestamps, 300), np.split(values, 300))
+        ]
+        admin_conn.execute(INSERT, insert_params(tenant.id, blocks))
+    compactor = CompactionService(worker_cells, target_points=4096, read_bytes=256 * 2**10)
+    tracemalloc.start()
+    try:
+        outcome = await compactor.compact(job(tenant, str(series), hour))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome == Outcome(merged=3_000, written=733, rollups=2)
+    assert peak < 5 * 2**20, f"{peak / 2**20:.1f} MB held at once"
 
 
 async def test_statistics_columns_are_those_ingest_computes(stack, tenant, compactor, admin_conn):
@@ -148,9 +192,9 @@ async def test_the_series_stays_writable_while_an_hour_is_merged_and_a_late_bloc
     series, hour = tenant.series_ids[2], closed_hour(10)
     timestamps, values = hour_points(hour, 100, 11)
     await send_in_batches(stack, tenant, series, timestamps, values, per_batch=10)
-    merging = service.rework
+    merging = HourRework.feed
 
-    def rework_as_a_late_block_arrives(*args):
+    def feed_as_a_late_block_arrives(self, group):
         with psycopg.connect(admin_url, autocommit=True) as writer:  # the lock is free during the merge
             assert writer.execute(
                 "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [series]
@@ -158,12 +202,12 @@ async def test_the_series_stays_writable_while_an_hour_is_merged_and_a_late_bloc
             writer.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [series])
         late = encode_block(uuid.UUID(series), np.array([hour * HOUR_NS + 5]), np.array([0.25]))
         admin_conn.execute(INSERT, insert_params(tenant.id, [late]))
-        return merging(*args)
+        return merging(self, group)
 
-    monkeypatch.setattr(service, "rework", rework_as_a_late_block_arrives)
+    monkeypatch.setattr(HourRework, "feed", feed_as_a_late_block_arrives)
     assert await compactor.compact(job(tenant, series, hour)) == Outcome(busy=True)
-    assert len(block_counts(admin_conn, series)) == 11  # nothing swapped
-    monkeypatch.setattr(service, "rework", merging)
+    assert len(block_counts(admin_conn, series)) == 11  # nothing swapped, the merged block rolled back
+    monkeypatch.setattr(HourRework, "feed", merging)
     assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=11, written=1)
     assert block_counts(admin_conn, series) == [101]
 

@@ -14,9 +14,9 @@ import pytest
 import tscodec
 from services.runtime import rollups
 from services.runtime.compaction import HOUR_NS
-from services.worker.merging import merged_points, rework
+from services.worker.merging import HourRework, merged_points, reading_groups
 from services.worker.service import CompactionService
-from services.worker.storage import StoredBlock
+from services.worker.storage import BlockInfo, StoredBlock
 
 HOUR = 490_000 * HOUR_NS
 SERIES = uuid.uuid4()
@@ -27,6 +27,21 @@ def stored(blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[StoredBlock]:
         StoredBlock(n, int(t.min()), int(t.max()), t.size, tscodec.encode(t, v))
         for n, (t, v) in enumerate(blocks, start=1)
     ]
+
+
+def rework(blocks: list[StoredBlock], merge: bool, target: int, read_bytes: int = 20_000):
+    """What compaction makes of the hour, its payloads read ``read_bytes`` at a time as the service does."""
+    by_id = {b.id: b for b in blocks}
+    infos = [BlockInfo(b.id, b.start_ns, b.end_ns, b.count, len(b.payload)) for b in blocks]
+    work = HourRework(SERIES, HOUR, merge, target)
+    new = [
+        made
+        for group in reading_groups(infos, read_bytes)
+        for made in work.feed([by_id[b.id] for b in group])
+    ]
+    new += work.finish()
+    kept = new if merge else blocks
+    return new, work.rollups(len(kept), sum(len(b.payload) for b in kept))
 
 
 def live_hour(rng, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -63,7 +78,7 @@ def assert_same(got, expected) -> None:
 def test_a_live_hour_decoded_a_block_at_a_time_compacts_as_decoded_whole(merge):
     rng = np.random.default_rng(1)
     blocks = stored(live_hour(rng, [int(n) for n in rng.integers(1, 3_000, 300)]))
-    got = rework(SERIES, HOUR, blocks, merge, 4_096)
+    got = rework(blocks, merge, 4_096)
     assert {r.width_ns for r in got[1]} == set(rollups.WIDTHS)
     assert_same(got, whole(blocks, merge, 4_096))
 
@@ -75,7 +90,7 @@ def test_a_device_block_out_of_order_inside_is_sorted_and_keeps_its_first_value(
     order = rng.permutation(t.size)
     pieces[1] = (np.append(t[order], t[order][0]), np.append(v[order], v[order][0] + 1))  # a repeat, later
     blocks = stored(pieces)
-    assert_same(rework(SERIES, HOUR, blocks, True, 400), whole(blocks, True, 400))
+    assert_same(rework(blocks, True, 400), whole(blocks, True, 400))
 
 
 def test_overlapping_blocks_are_merged_whole_and_the_first_stored_value_wins():
@@ -84,9 +99,20 @@ def test_overlapping_blocks_are_merged_whole_and_the_first_stored_value_wins():
     t, v = live[0]
     backfill = (t[::2].copy(), v[::2] + 1000)  # stored later, same timestamps as the first block's
     blocks = stored([*live, backfill])
-    got = rework(SERIES, HOUR, blocks, True, 4_096)
+    got = rework(blocks, True, 4_096)
     assert_same(got, whole(blocks, True, 4_096))
     assert np.nanmax(tscodec.decode(got[0][0].payload)[1]) < 1000  # the backfill's values were not kept
+
+
+def test_payloads_are_read_in_groups_of_the_budget_in_time_order_unless_blocks_overlap():
+    def info(n: int, start: int, end: int, size: int) -> BlockInfo:
+        return BlockInfo(n, start, end, 1, size)
+
+    stored_late = [info(1, 20, 29, 6), info(2, 0, 9, 6), info(3, 10, 19, 6), info(4, 30, 39, 20)]
+    groups = reading_groups(stored_late, 12)
+    assert [[b.id for b in group] for group in groups] == [[2, 3], [1], [4]]  # a block over budget alone
+    overlapping = [*stored_late, info(5, 15, 25, 1)]
+    assert reading_groups(overlapping, 12) == [overlapping]  # merged whole, oldest stored first
 
 
 @pytest.mark.parametrize("merge", [True, False])
@@ -102,7 +128,7 @@ def test_a_fast_hour_is_compacted_in_about_a_blocks_memory(merge):
     del pieces
     tracemalloc.start()
     try:
-        new, kept = rework(SERIES, HOUR, blocks, merge, 4_096 if merge else 40_000)
+        new, kept = rework(blocks, merge, 4_096 if merge else 40_000)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -16,7 +16,6 @@ and starts it again from scratch. The entry is acknowledged once the export is d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -24,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from services.runtime.errors import ServiceError, Unavailable
 from services.worker.exporter import ExportJob
-from services.worker.jobs import ensure_group, run_until_stopped
+from services.worker.jobs import ensure_group, kept_claimed, run_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +116,11 @@ class ExportRunner:
         return True
 
     async def _do(self, message_id: bytes, job: ExportJob) -> bool:
-        keeper = asyncio.create_task(self._keep(message_id))
         try:
-            await self._exporter.run(job)
+            async with kept_claimed(
+                lambda: self._queue.keep(message_id), self._queue.claim_idle_s / 3, "export"
+            ):
+                await self._exporter.run(job)
             return True
         except ServiceError as exc:  # the database unreachable: left pending, taken over later
             log.warning("export interrupted", extra={"job": job.member, "error": exc.message})
@@ -127,15 +128,3 @@ class ExportRunner:
         except Exception:  # a bug: logged, left pending (retried after claim_idle_s), the loop goes on
             log.exception("export failed unexpectedly", extra={"job": job.member})
             return False
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-    async def _keep(self, message_id: bytes) -> None:
-        while True:
-            await asyncio.sleep(self._queue.claim_idle_s / 3)
-            try:
-                await self._queue.keep(message_id)
-            except RedisError as exc:
-                log.warning("export claim not renewed", extra={"error": repr(exc)})

@@ -9,9 +9,10 @@ XAUTOCLAIM. Doing a job twice is harmless (an hour already compacted is left alo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,7 +60,7 @@ class JobQueue:
     ) -> None:
         self._redis = redis
         self._consumer = consumer
-        self._claim_idle_ms = int(claim_idle_s * 1000)
+        self.claim_idle_s = claim_idle_s
         self._poll_ms = max(1, int(poll_s * 1000))
         self._count = count
         self._promote = redis.register_script(_PROMOTE)
@@ -83,7 +84,7 @@ class JobQueue:
 
     async def _take(self, block: bool) -> list[Entry]:
         claimed = await self._redis.xautoclaim(
-            JOBS_KEY, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=self._count
+            JOBS_KEY, GROUP, self._consumer, int(self.claim_idle_s * 1000), "0-0", count=self._count
         )
         messages = claimed[1]
         if not messages:
@@ -96,6 +97,11 @@ class JobQueue:
             )
             messages = read[0][1] if read else []
         return [_entry(message_id, fields) for message_id, fields in messages if fields]
+
+    async def keep(self, ids: list[bytes]) -> None:
+        """Reset the entries' idle time: this worker is still on them."""
+        if ids:
+            await self._redis.xclaim(JOBS_KEY, GROUP, self._consumer, 0, ids, justid=True)
 
     async def done(self, entry: Entry) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -110,6 +116,31 @@ def _entry(message_id: bytes, fields: dict) -> Entry:
     except (KeyError, ValueError):
         log.error("malformed compaction job dropped", extra={"id": message_id})
         return Entry(message_id, None)
+
+
+@contextlib.asynccontextmanager
+async def kept_claimed(
+    keep: Callable[[], Awaitable[object]], every_s: float, queue: str
+) -> AsyncIterator[None]:
+    """While inside, ``keep`` re-claims the entries this worker holds every ``every_s`` (XCLAIM resets an
+    entry's idle time), so a job running longer than the claim timeout is not taken over by another worker
+    and done twice; a worker that dies stops renewing and its jobs are taken over."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await keep()
+            except RedisError as exc:
+                log.warning(f"{queue} claim not renewed", extra={"error": repr(exc)})
+
+    renewing = asyncio.create_task(renew(), name=f"{queue}-claims")
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
 
 
 async def run_until_stopped(
@@ -143,13 +174,17 @@ class CompactionRunner:
     async def run_once(self, block: bool = True) -> int:
         """One round: promote due hours, take and do jobs; returns how many were acknowledged."""
         await self._queue.promote()
+        entries = await self._queue.take(block)
+        held = [entry.id for entry in entries]  # re-claimed while the round runs: later ones wait meanwhile
         acknowledged = 0
-        for entry in await self._queue.take(block):
-            if self.stopping.is_set():
-                break  # left pending: taken over after claim_idle_s
-            if entry.job is None or await self._do(entry.job):
-                await self._queue.done(entry)
-                acknowledged += 1
+        async with kept_claimed(lambda: self._queue.keep(held), self._queue.claim_idle_s / 3, "compaction"):
+            for entry in entries:
+                if self.stopping.is_set():
+                    break  # left pending: taken over after claim_idle_s
+                if entry.job is None or await self._do(entry.job):
+                    await self._queue.done(entry)
+                    held.remove(entry.id)
+                    acknowledged += 1
         return acknowledged
 
     async def _do(self, job: Job) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
-from services.runtime.compaction import DUE_KEY, GROUP, JOBS_KEY
+from services.runtime.compaction import DUE_KEY, GROUP, JOBS_KEY, Job
 from services.worker.jobs import CompactionRunner, JobQueue
-from services.worker.service import CompactionService
+from services.worker.service import CompactionService, Outcome
 from tests.worker.conftest import block_counts, closed_hour, day_totals, hour_points, send_in_batches
 
 
@@ -89,6 +90,39 @@ async def test_a_busy_series_is_retried_after_the_claim_timeout(
     assert time.monotonic() - started >= 0.2  # taken over only once idle long enough
     assert [o.busy for _, o in worker.outcomes] == [True, False]
     assert block_counts(admin_conn, series) == [100]
+
+
+class Slow:
+    """A compactor whose every job takes ``seconds`` (a fast series' hour takes a minute or more)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.members: list[str] = []
+
+    async def compact(self, job):
+        self.members.append(job.member)
+        await asyncio.sleep(self.seconds)
+        return Outcome()
+
+
+async def test_jobs_running_past_the_claim_timeout_are_not_taken_over(empty_queue):
+    """A worker re-claims the jobs it holds while it works on them: another worker takes over only the jobs
+    of one that stopped renewing (died), so a long hour is not compacted twice at once."""
+    members = [Job("", uuid.uuid4(), uuid.uuid4(), 480_000 + n).member for n in range(2)]
+    await JobQueue(empty_queue, "a", claim_idle_s=0.3).ensure_group()
+    for member in members:
+        await empty_queue.xadd(JOBS_KEY, {"job": member})
+    busy, idle = Slow(0.8), Slow(0)
+    holder = CompactionRunner(JobQueue(empty_queue, "a", claim_idle_s=0.3, poll_s=0.05, count=2), busy)
+    other = CompactionRunner(JobQueue(empty_queue, "b", claim_idle_s=0.3, poll_s=0.05), idle)
+    holding = asyncio.create_task(holder.run_once(block=False))  # 1.6 s for both: 5 claim timeouts
+    await asyncio.sleep(0.1)  # the holder has taken both
+    while not holding.done():
+        await other.run_once(block=False)
+        await asyncio.sleep(0.05)
+    assert await holding == 2 and busy.members == members
+    assert idle.members == []
+    assert (await empty_queue.xpending(JOBS_KEY, GROUP))["pending"] == 0
 
 
 async def test_a_malformed_job_is_acknowledged_and_dropped(worker_cells, empty_queue):

@@ -16,7 +16,7 @@ from gateway.backends import Backends
 from gateway.graphql.view import same_origin
 from gateway.sessions import SessionStore
 from gateway.web.i18n import LANG_COOKIE, MESSAGES
-from gateway.web.pages import Pages, render
+from gateway.web.pages import HOME, PAGES, Pages, render
 from services.runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 LANG_COOKIE_S = 365 * 24 * 3600
 # The published schema (introspection is on: the schema is public by design, docs/API.md).
 SCHEMA_FILE = Path(__file__).parents[1] / "schema.graphql"
+SUPPLIER_PAGES = {path for path, _, _ in PAGES["supplier"]}
 _ROLE_NAMES = {
     tenancy_pb2.ROLE_OWNER: "owner",
     tenancy_pb2.ROLE_ADMIN: "admin",
@@ -88,13 +89,14 @@ class WebRoutes:
             return await self.login_page(request, "login.wrong", 401)
         except Unavailable:
             return await self.login_page(request, "login.unavailable", 503)
-        fields = _session_fields(response) | {
+        to = local_path(str(form.get("next", "")))
+        fields = _session_fields(response, to) | {
             "origin": client_address(request),
             "user_agent": request.headers.get("user-agent", "")[:200],
         }
         await self._sessions.delete(request.cookies.get(self._cookie))  # no session lives on past a sign-in
         cookie, _ = await self._sessions.create(**fields)
-        redirect = RedirectResponse(local_path(str(form.get("next", ""))) or "/", status_code=303)
+        redirect = RedirectResponse(to or "/", status_code=303)
         redirect.set_cookie(
             self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"
         )
@@ -147,7 +149,9 @@ class WebRoutes:
             password=str(form.get("password", "")),
         )
         try:
-            await self._backends.call(self._backends.tenancy.AcceptInvitation, accepted, _gateway(request))
+            joined = await self._backends.call(
+                self._backends.tenancy.AcceptInvitation, accepted, _gateway(request)
+            )
         except FailedPrecondition:
             return render(request, "invite.html", None, 400, error="invite.invalid", token=token)
         except PermissionDenied:
@@ -156,7 +160,9 @@ class WebRoutes:
             return render(request, "invite.html", None, 400, error="invite.bad_input", token=token)
         except Unavailable:
             return render(request, "invite.html", None, 503, error="login.unavailable", token=token)
-        return render(request, "login.html", None, notice="invite.done", next="")
+        # a supplier's new staff member signs in to the supplier portal, as its staff do
+        next_path = HOME["supplier"] if joined.supplier_id else ""
+        return render(request, "login.html", None, notice="invite.done", next=next_path)
 
     async def logout(self, request: Request) -> Response:
         cookie = request.cookies.get(self._cookie)
@@ -208,10 +214,12 @@ def _gateway(request: Request):
     return replace(service_principal("gateway"), origin=client_address(request))
 
 
-def _session_fields(response: tenancy_pb2.LoginResponse) -> dict:
-    """The session of a user who just signed in: their first tenant, else their first supplier
-    (a switcher between several comes with the web app's issue)."""
-    membership = response.memberships[0] if response.memberships else None
+def _session_fields(response: tenancy_pb2.LoginResponse, to: str | None) -> dict:
+    """The session of a user who just signed in: their first tenant, else their first supplier; their
+    first supplier too when they are on their way (``to``) to a page of the supplier portal, as after
+    joining a supplier's staff (a switcher between several comes with the web app's issue)."""
+    to_portal = to in SUPPLIER_PAGES and bool(response.supplier_memberships)
+    membership = response.memberships[0] if response.memberships and not to_portal else None
     supplier = (
         response.supplier_memberships[0].supplier
         if response.supplier_memberships and not membership

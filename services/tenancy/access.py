@@ -20,6 +20,7 @@ from services.tenancy.models import (
     ApiKey,
     Device,
     DeviceIdentity,
+    Joined,
     Membership,
     SignInLimits,
     User,
@@ -186,7 +187,7 @@ class Access:
             if await storage.is_member(conn, tenant_id, found[0].id):
                 raise DuplicateName("a member of this tenant has this email already")
             offer = await self._invitations.record(
-                conn, caller, tenant_id, user.email, role, user.display_name
+                conn, caller, Joined(tenant_id=tenant_id), user.email, role.value, user.display_name
             )
         self._invitations.mail_soon(offer)
         return user

@@ -1,6 +1,7 @@
 """Suppliers' brands: a supplier's admin sets its product name, logo, colours and domain; the gateway asks
 which brand a host serves (before anyone signs in) and which one a signed-in caller sees; the control
-plane's emails speak in the brand of the tenant (or person) they are about, with links to its domain."""
+plane's emails speak in the brand of the tenant (or person, or supplier) they are about, with links to its
+domain."""
 
 from __future__ import annotations
 
@@ -119,3 +120,7 @@ async def mail_brand_of_tenant(conn, tenant_id: uuid.UUID, public_url: str) -> M
 
 async def mail_brand_of_user(conn, user_id: uuid.UUID, public_url: str) -> MailBrand:
     return mail_brand(await storage.of_user(conn, user_id), public_url)
+
+
+async def mail_brand_of_supplier(conn, supplier_id: uuid.UUID, public_url: str) -> MailBrand:
+    return mail_brand(await storage.of_supplier(conn, supplier_id), public_url)

@@ -373,10 +373,14 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
 
     async def AcceptInvitation(self, request, context) -> pb.AcceptInvitationResponse:
-        user, tenant_id = await self._invitations.accept(
+        user, joined = await self._invitations.accept(
             current_principal(), request.token, request.display_name, request.password
         )
-        return pb.AcceptInvitationResponse(user=user_pb(user), tenant_id=str(tenant_id))
+        return pb.AcceptInvitationResponse(
+            user=user_pb(user),
+            tenant_id=str(joined.tenant_id or ""),
+            supplier_id=str(joined.supplier_id or ""),
+        )
 
     async def RequestPasswordReset(self, request, context) -> pb.RequestPasswordResetResponse:
         await self._recovery.request_reset(current_principal(), request.email)

@@ -1,4 +1,5 @@
-"""Inviting people into a tenant: an expiring, single-use token sent by email, accepted once."""
+"""Inviting people into a tenant, or onto a supplier's staff: an expiring, single-use token sent by email,
+accepted once."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import require_name
 from services.tenancy import audit
-from services.tenancy.brands import MailBrand, mail_brand_of_tenant
+from services.tenancy.brands import MailBrand, mail_brand_of_supplier, mail_brand_of_tenant
 from services.tenancy.mailer import Mailer
-from services.tenancy.models import MANAGERS, User
+from services.tenancy.models import MANAGERS, Joined, User
 from services.tenancy.organisations import check_quota
 from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import invitations as storage
+from services.tenancy.storage import organisations as org_storage
 
 log = logging.getLogger(__name__)
 VALID_FOR = timedelta(days=7)
@@ -34,9 +36,9 @@ class Invitation:
 
     id: uuid.UUID
     email: str
-    role: Role
+    role: str
     token: str
-    tenant_name: str
+    organisation: str  # the tenant's or the supplier's name
     brand: MailBrand
     name: str = ""
 
@@ -60,39 +62,47 @@ class Invitations:
             raise PermissionDenied("only an owner may invite another owner", reason="OWNER_ONLY")
         async with self._db.tenant(tenant_id) as conn:
             await check_quota(conn, tenant_id, "users")
-            invitation = await self.record(conn, caller, tenant_id, email, role)
+            invitation = await self.record(conn, caller, Joined(tenant_id=tenant_id), email, role.value)
         await self.mail(invitation)
         return invitation.id
 
     async def record(
-        self, conn, caller: Principal, tenant_id: uuid.UUID, email: str, role: Role, name: str = ""
+        self, conn, caller: Principal, to: Joined, email: str, role: str, name: str = ""
     ) -> Invitation:
-        """Record an invitation inside the caller's tenant transaction (a new tenant's first owner is
-        invited in the transaction that creates it), which has checked the plan's room for one more
-        user; ``name`` only greets them in the mail."""
+        """Record an invitation inside the transaction that has checked it may: the caller's tenant's, which
+        has checked the plan's room for one more user (a new tenant's first owner is invited in the
+        transaction that creates it), or the supplier's whose staff the caller adds to. ``name`` only greets
+        them in the mail, which speaks in the tenant's or the supplier's brand."""
         check_email(email)
         invitation = Invitation(
             uuid.uuid4(),
             email.strip(),
             role,
             f"sfi_{secrets.token_urlsafe(32)}",
-            await storage.tenant_name(conn, tenant_id),
-            await mail_brand_of_tenant(conn, tenant_id, self._public_url),
+            *await self._named(conn, to),
             name.strip()[:120],
         )
         expires = datetime.now(UTC) + VALID_FOR
         await storage.insert(
-            conn, tenant_id, invitation.id, invitation.email, role.value, token_hash(invitation.token),
-            caller.subject, expires,
+            conn, to, invitation.id, invitation.email, role, token_hash(invitation.token), caller.subject,
+            expires,
         )  # fmt: skip
-        await audit.record(conn, caller, "user.invite", target=invitation.email, detail={"role": role.value})
+        await _audit(conn, caller, "invite", to, invitation.email, role)
         return invitation
+
+    async def _named(self, conn, to: Joined) -> tuple[str, MailBrand]:
+        """The name of the tenant or supplier the invitation leads to, and the brand its mail speaks in."""
+        if to.supplier_id is not None:
+            supplier = await org_storage.get_supplier(conn, to.supplier_id)
+            return supplier.name, await mail_brand_of_supplier(conn, to.supplier_id, self._public_url)
+        brand = await mail_brand_of_tenant(conn, to.tenant_id, self._public_url)
+        return await storage.tenant_name(conn, to.tenant_id), brand
 
     async def mail(self, invitation: Invitation) -> None:
         brand = invitation.brand
         await self._mailer.send(
             invitation.email,
-            f"You are invited to {invitation.tenant_name} on {brand.product}",
+            f"You are invited to {invitation.organisation} on {brand.product}",
             _invitation_body(invitation, brand.link(f"/invite?token={invitation.token}")),
         )
 
@@ -126,8 +136,9 @@ class Invitations:
 
     async def accept(
         self, caller: Principal, token: str, display_name: str, password: str
-    ) -> tuple[User, uuid.UUID]:
-        """Join the tenant: a new account is made with the password, an existing one must prove it."""
+    ) -> tuple[User, Joined]:
+        """Join the tenant, or the supplier's staff: a new account is made with the password, an existing
+        one must prove it."""
         caller.require_service("gateway")
         hashed = token_hash(token)
         async with self._db.transaction({"app.invitation": hashed.hex()}) as conn:
@@ -136,22 +147,17 @@ class Invitations:
             raise FailedPrecondition(
                 "this invitation is unknown, used or expired", reason="INVITATION_INVALID"
             )
-        tenant_id, email, role = found
+        joined, email, role = found
         user = await self._user_for(email, display_name, password)
-        async with self._db.transaction(
-            {"app.tenant_id": str(tenant_id), "app.invitation": hashed.hex()}
-        ) as conn:
+        async with self._db.transaction(joined.settings() | {"app.invitation": hashed.hex()}) as conn:
             if not await storage.mark_accepted(conn, hashed):  # single use, even when two accept at once
                 raise FailedPrecondition(
                     "this invitation is unknown, used or expired", reason="INVITATION_INVALID"
                 )
             if user[1] is not None:
                 await access_storage.insert_user(conn, user[0], user[1])
-            await access_storage.upsert_membership(conn, tenant_id, user[0].id, Role(role))
-            await audit.record(
-                conn, caller, "user.join", tenant_id=tenant_id, target=str(user[0].id), detail={"role": role}
-            )
-        return user[0], tenant_id
+            await _join(conn, caller, joined, user[0].id, role)
+        return user[0], joined
 
     async def _user_for(self, email: str, display_name: str, password: str) -> tuple[User, str | None]:
         """(user, hash to store) for a new account, or (user, None) for an existing one whose password matched."""
@@ -168,11 +174,36 @@ class Invitations:
         return user, await self._passwords.hash(password)
 
 
+async def _join(conn, caller: Principal, joined: Joined, user_id: uuid.UUID, role: str) -> None:
+    """Make the person a member where the invitation leads, audited there."""
+    if joined.supplier_id is not None:
+        await org_storage.add_supplier_member(conn, joined.supplier_id, user_id, role)
+    else:
+        await access_storage.upsert_membership(conn, joined.tenant_id, user_id, Role(role))
+    await _audit(conn, caller, "join", joined, str(user_id), role, joined.tenant_id)
+
+
+async def _audit(
+    conn, caller: Principal, verb: str, to: Joined, target: str, role: str, tenant_id: uuid.UUID | None = None
+) -> None:
+    """`supplier.<verb>` in the supplier's audit log, or `user.<verb>` in the tenant's (``tenant_id``, by
+    default the caller's)."""
+    await audit.record(
+        conn,
+        caller,
+        f"supplier.{verb}" if to.supplier_id is not None else f"user.{verb}",
+        tenant_id=tenant_id,
+        supplier_id=to.supplier_id,
+        target=target,
+        detail={"role": role},
+    )
+
+
 def _invitation_body(invitation: Invitation, link: str) -> str:
     greeting = f"Hello {invitation.name},\n\n" if invitation.name else ""
     return (
-        f"{greeting}You have been invited to join {invitation.tenant_name} on {invitation.brand.product}"
-        f" as {invitation.role.value}.\n\n"
+        f"{greeting}You have been invited to join {invitation.organisation} on {invitation.brand.product}"
+        f" as {invitation.role}.\n\n"
         f"Accept the invitation here (the link works once, for 7 days):\n{link}\n\n"
         "If you did not expect this, ignore this message."
     )

@@ -93,6 +93,20 @@ class Membership:
 
 
 @dataclass(frozen=True)
+class Joined:
+    """Where an invitation leads: into a tenant, or onto a supplier's staff (exactly one is set)."""
+
+    tenant_id: uuid.UUID | None = None
+    supplier_id: uuid.UUID | None = None
+
+    def settings(self) -> dict[str, str]:
+        """The transaction settings under which row-level security shows its rows."""
+        if self.supplier_id is not None:
+            return {"app.supplier_id": str(self.supplier_id)}
+        return {"app.tenant_id": str(self.tenant_id)}
+
+
+@dataclass(frozen=True)
 class Asset:
     id: uuid.UUID
     parent_id: uuid.UUID | None

@@ -21,11 +21,13 @@ from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, layout
 from services.tenancy.catalog import Catalog, Template
+from services.tenancy.errors import DuplicateName
 from services.tenancy.models import (
     CANCEL_GRACE_DAYS,
     STATES,
     TRANSITIONS,
     TRIAL_DAYS,
+    Joined,
     Plan,
     Supplier,
     Tenant,
@@ -132,7 +134,11 @@ class Organisations:
     async def create_supplier_user(
         self, caller: Principal, supplier_id: str, email: str, password: str, display_name: str, role: str
     ) -> User:
-        """The operator adds anyone to a supplier; a supplier's admin adds staff to their own."""
+        """The operator adds anyone to a supplier; a supplier's admin adds staff to their own. As `CreateUser`
+        does for a tenant, a new email gets an account with this password, one that already has an account
+        an emailed invitation to join with its own; the answer is the same, after the same work, so it does
+        not tell whether the email has an sfcloud account (RELIABILITY I4). One of the supplier's own staff
+        is refused as one already."""
         target = parse_id("supplier_id", supplier_id)
         if role not in ("admin", "staff"):
             raise InvalidArgument.of("role", "must be admin or staff")
@@ -149,16 +155,25 @@ class Organisations:
                 )
             if await storage.get_supplier(conn, target) is None:
                 raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
-            await access_storage.insert_user(conn, user, password_hash)
-            await storage.add_supplier_member(conn, target, user.id, role)
-            await audit.record(
-                conn,
-                caller,
-                "supplier.add_user",
-                supplier_id=target,
-                target=str(user.id),
-                detail={"role": role},
+            found = await access_storage.find_user_by_email(conn, user.email)
+            if found is None:
+                await access_storage.insert_user(conn, user, password_hash)
+                await storage.add_supplier_member(conn, target, user.id, role)
+                await audit.record(
+                    conn,
+                    caller,
+                    "supplier.add_user",
+                    supplier_id=target,
+                    target=str(user.id),
+                    detail={"role": role},
+                )
+                return user
+            if await storage.supplier_role(conn, target, found[0].id) is not None:
+                raise DuplicateName("one of this supplier's staff has this email already")
+            offer = await self._invitations.record(
+                conn, caller, Joined(supplier_id=target), user.email, role, user.display_name
             )
+        self._invitations.mail_soon(offer)
         return user
 
     async def create_tenant(
@@ -213,7 +228,7 @@ class Organisations:
             invitation = None
             if owner is not None:
                 invitation = await self._invitations.record(
-                    conn, caller, tenant.id, owner.email, Role.OWNER, owner.name
+                    conn, caller, Joined(tenant_id=tenant.id), owner.email, Role.OWNER.value, owner.name
                 )
                 await self._invitations.mail(invitation)
         return replace(tenant, state="trial" if trial else "active"), invitation and invitation.id

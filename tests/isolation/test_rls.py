@@ -222,3 +222,53 @@ def test_no_session_level_tenant_settings_in_the_code():
         ):
             offending.append(str(path))
     assert offending == []
+
+
+def _invitations_seen(url: str, email: str, settings: dict[str, str]) -> int:
+    with psycopg.connect(url) as conn:
+        for name, value in settings.items():
+            conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+        return conn.execute("SELECT count(*) FROM tenancy.invitations WHERE email = %s", [email]).fetchone()[
+            0
+        ]
+
+
+async def test_a_suppliers_invitations_are_seen_by_it_and_their_token_only(admin_url, admin_conn, tenancy):
+    """RELIABILITY I2: an invitation onto supplier S's staff (CreateSupplierUser by the email of an account)
+    is seen under S (`app.supplier_id`) and by its token's hash (`app.invitation`, accepting), never under
+    another supplier, S's own tenant, no setting or another token; and no one but S may write one of S's."""
+    s, s_admin = await tenancy.supplier("Iso S")
+    t, _ = await tenancy.supplier("Iso T")
+    tenant, owner = await tenancy.tenant(s_admin)  # the account's tenant is resold by S itself
+    email = f"iso-{uuid.uuid4().hex[:8]}@example.com"
+    member = tenancy_pb2.CreateUserRequest(
+        email=email, password="p" * 12, display_name="M", role=tenancy_pb2.ROLE_VIEWER
+    )
+    await tenancy.call("CreateUser", member, owner)
+    staff = tenancy_pb2.CreateSupplierUserRequest(
+        supplier_id=s.id, email=email, password="q" * 12, display_name="S", role="staff"
+    )
+    await tenancy.call("CreateSupplierUser", staff, s_admin)
+    [(hashed,)] = admin_conn.execute(
+        "SELECT encode(token_hash, 'hex') FROM tenancy.invitations WHERE supplier_id = %s", [s.id]
+    ).fetchall()
+    url = role_url(admin_url, "sf_tenancy", None)
+    seen = [
+        _invitations_seen(url, email, settings)
+        for settings in (
+            {"app.supplier_id": s.id},
+            {"app.invitation": hashed},
+            {"app.supplier_id": t.id},
+            {"app.tenant_id": tenant.id},
+            {},
+            {"app.invitation": "00" * 32},
+        )
+    ]
+    assert seen == [1, 1, 0, 0, 0, 0]
+    with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT set_config('app.supplier_id', %s, true)", [t.id])
+        conn.execute(
+            "INSERT INTO tenancy.invitations (supplier_id, id, email, role, token_hash, invited_by, expires_at)"
+            " VALUES (%s, gen_random_uuid(), 'x@example.com', 'staff', '\\x00', 'intruder', now())",
+            [s.id],
+        )

@@ -13,6 +13,7 @@ from services.tenancy.brands import mail_brand
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR
 from tests.tenancy.test_retention_mail import mails_to, member, notice
+from tests.webapp.mailing import body_of, mail_to
 
 
 def test_contrast_is_wcag_2s_ratio():
@@ -57,3 +58,28 @@ async def test_a_branded_tenants_mails_name_the_product_and_link_to_its_domain(m
     [plain_invitation] = mails_to(inbox, {other})
     assert plain_invitation["Subject"] == f"You are invited to {plain.name} on sfcloud"
     assert "http://sf.test/invite?token=sfi_" in plain_invitation.get_payload(decode=True).decode()
+
+
+async def test_an_invitation_onto_a_branded_suppliers_staff_names_it_in_its_brand(mailing_tenancy, inbox):
+    """CreateSupplierUser by the email of a tenant's member (here by the operator): the invitation names the
+    supplier, in its product's name, with the link on its domain."""
+    tenancy = mailing_tenancy
+    supplier, admin = await tenancy.supplier("Staff brand")
+    domain = f"staff-{secrets.token_hex(3)}.brand.test"
+    brand = pb.SetBrandRequest(
+        product_name="Acme Cloud", primary_colour="#1f3a5f", accent_colour="#0f6e3a", domain=domain
+    )
+    await tenancy.call("SetBrand", brand, admin)
+    _, owner = await tenancy.tenant(OPERATOR, plan="starter")
+    email = await member(tenancy, owner, pb.ROLE_VIEWER)
+    staff = pb.CreateSupplierUserRequest(
+        supplier_id=supplier.id, email=email, password="p" * 12, display_name="Field engineer", role="admin"
+    )
+    await tenancy.call("CreateSupplierUser", staff, OPERATOR)
+    invitation = await mail_to(inbox, email)
+    assert invitation["Subject"] == f"You are invited to {supplier.name} on Acme Cloud"
+    body = body_of(invitation)
+    assert (
+        body.startswith("Hello Field engineer,") and f"join {supplier.name} on Acme Cloud as admin." in body
+    )
+    assert f"http://{domain}/invite?token=sfi_" in body

@@ -11,6 +11,7 @@ from services.runtime.tokens import service_principal
 from services.tenancy.models import SignInLimits
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR, rejected
+from tests.webapp.mailing import body_of, mail_to
 
 GATEWAY = service_principal("gateway")
 FAILURES = SignInLimits().failures
@@ -145,6 +146,21 @@ async def test_only_owners_invite_owners(mailing_tenancy):
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def _account(tenancy, owner, email: str):
+    """A new member of the owner's tenant, with the password "own-password-1"."""
+    made = pb.CreateUserRequest(
+        email=email, password="own-password-1", display_name="Own", role=pb.ROLE_VIEWER
+    )
+    return await tenancy.call("CreateUser", made, owner)
+
+
+async def _own_sign_in(tenancy, email: str) -> pb.LoginResponse:
+    """The account's sign-in with its own password, after checking the one chosen by who added it fails."""
+    chosen = pb.LoginRequest(email=email, password="chosen-by-them")
+    assert (await rejected(tenancy.call("Login", chosen, GATEWAY))).code() == grpc.StatusCode.UNAUTHENTICATED
+    return await tenancy.call("Login", pb.LoginRequest(email=email, password="own-password-1"), GATEWAY)
+
+
 async def test_adding_an_email_that_has_an_account_invites_it_instead(mailing_tenancy, inbox):
     """RELIABILITY I4: CreateUser with the email of an account elsewhere answers as for a new one, leaves
     the account (password, memberships) as it was and mails it an invitation, accepted with its own
@@ -153,10 +169,7 @@ async def test_adding_an_email_that_has_an_account_invites_it_instead(mailing_te
     first, first_owner = await tenancy.tenant(OPERATOR)
     second, second_owner = await tenancy.tenant(OPERATOR)
     email = f"elsewhere-{first_owner.subject[:8]}@example.com"
-    made = pb.CreateUserRequest(
-        email=email, password="own-password-1", display_name="Own", role=pb.ROLE_VIEWER
-    )
-    account = (await tenancy.call("CreateUser", made, first_owner)).user
+    account = (await _account(tenancy, first_owner, email)).user
     offered = pb.CreateUserRequest(
         email=email, password="chosen-by-them", display_name="Guest", role=pb.ROLE_ADMIN
     )
@@ -164,9 +177,7 @@ async def test_adding_an_email_that_has_an_account_invites_it_instead(mailing_te
     assert (answer.email, answer.display_name, answer.platform_operator) == (email, "Guest", False)
     assert answer.id != account.id
     token = await inbox.next_link("invite")
-    chosen = pb.LoginRequest(email=email, password="chosen-by-them")
-    assert (await rejected(tenancy.call("Login", chosen, GATEWAY))).code() == grpc.StatusCode.UNAUTHENTICATED
-    login = await tenancy.call("Login", pb.LoginRequest(email=email, password="own-password-1"), GATEWAY)
+    login = await _own_sign_in(tenancy, email)
     assert [m.tenant.id for m in login.memberships] == [first.id]  # not a member until it accepts
     accepting = pb.AcceptInvitationRequest(token=token, display_name="", password="own-password-1")
     assert (await tenancy.call("AcceptInvitation", accepting, GATEWAY)).tenant_id == second.id
@@ -175,5 +186,52 @@ async def test_adding_an_email_that_has_an_account_invites_it_instead(mailing_te
         (first.id, pb.ROLE_VIEWER),
         (second.id, pb.ROLE_ADMIN),
     }
-    again = await rejected(tenancy.call("CreateUser", made, first_owner))
+    again = await rejected(_account(tenancy, first_owner, email))
     assert again.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_adding_supplier_staff_by_an_email_that_has_an_account_invites_it_instead(
+    mailing_tenancy, inbox, admin_conn
+):
+    """RELIABILITY I4: CreateSupplierUser with the email of a tenant's member answers as for a new one,
+    leaves the account (password, memberships) as it was and mails it an invitation naming the supplier;
+    only the account's own password accepts it, once even when two accept at once, making it the supplier's
+    staff; then it is refused as one already."""
+    tenancy = mailing_tenancy
+    supplier, admin = await tenancy.supplier("Hiring")
+    tenant, owner = await tenancy.tenant(OPERATOR)
+    email = f"engineer-{owner.subject[:8]}@example.com"
+    account = (await _account(tenancy, owner, email)).user
+    offered = pb.CreateSupplierUserRequest(
+        supplier_id=supplier.id, email=email, password="chosen-by-them", display_name="Engineer", role="staff"
+    )
+    answer = (await tenancy.call("CreateSupplierUser", offered, admin)).user
+    assert (answer.id != account.id, answer.email, answer.display_name) == (True, email, "Engineer")
+    mail = await mail_to(inbox, email)
+    assert mail["Subject"] == f"You are invited to {supplier.name} on sfcloud"
+    assert f"join {supplier.name} on sfcloud as staff" in body_of(mail)
+    token = await inbox.next_link("invite")
+    login = await _own_sign_in(tenancy, email)
+    assert ([m.tenant.id for m in login.memberships], list(login.supplier_memberships)) == ([tenant.id], [])
+
+    wrong = pb.AcceptInvitationRequest(token=token, password="chosen-by-them")
+    assert (
+        await rejected(tenancy.call("AcceptInvitation", wrong, GATEWAY))
+    ).code() == grpc.StatusCode.PERMISSION_DENIED
+    accepting = pb.AcceptInvitationRequest(token=token, password="own-password-1")
+    answers = await asyncio.gather(
+        *(tenancy.call("AcceptInvitation", accepting, GATEWAY) for _ in range(2)), return_exceptions=True
+    )
+    [joined] = [a for a in answers if isinstance(a, pb.AcceptInvitationResponse)]
+    [refused] = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+    assert (joined.user.id, joined.supplier_id, joined.tenant_id) == (account.id, supplier.id, "")
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    login = await _own_sign_in(tenancy, email)
+    assert [m.tenant.id for m in login.memberships] == [tenant.id]
+    assert [(m.supplier.id, m.role) for m in login.supplier_memberships] == [(supplier.id, "staff")]
+    logged = admin_conn.execute(
+        "SELECT action, target FROM tenancy.audit_log WHERE supplier_id = %s ORDER BY id", [supplier.id]
+    ).fetchall()
+    assert logged[-2:] == [("supplier.invite", email), ("supplier.join", account.id)]
+    again = await rejected(tenancy.call("CreateSupplierUser", offered, admin))
+    assert again.code() == grpc.StatusCode.ALREADY_EXISTS and "staff" in again.details()

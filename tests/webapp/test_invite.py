@@ -1,15 +1,17 @@
 """Accepting an invitation from its emailed link: a new person names themselves and chooses a password, joins
 the tenant with the invited role and signs in; an invitation works once; an address that already has an
-account must give that account's password."""
+account must give that account's password; one onto a supplier's staff leads to the supplier portal."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
 import httpx
 
 from sf.seeding import create_tenant
+from sfcloud.v1 import tenancy_pb2 as pb
 from tests.support.helpers import data, owner_client
 from tests.webapp.test_reset import sent_token
 
@@ -63,3 +65,42 @@ async def test_an_existing_account_joins_with_its_own_password_only(stack, signe
         assert wrong.status_code == 403 and "already has an account" in wrong.text
         joined = await http.post("/invite", data={"token": token, "password": other.owner_password})
         assert joined.status_code == 200 and "You have joined" in joined.text
+
+
+async def test_an_account_joins_a_suppliers_staff_and_signs_in_to_its_portal(stack, signer, tenancy, caplog):
+    """A tenant's owner invited onto a supplier's staff (CreateSupplierUser by their email) accepts with
+    their own password and is asked to sign in on the way to the supplier portal, which that sign-in opens;
+    signing in without going there opens their tenant, as before."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Where the engineer works")
+    supplier, admin = await tenancy.supplier("Hiring SI")
+    staff = pb.CreateSupplierUserRequest(
+        supplier_id=supplier.id,
+        email=tenant.owner_email,
+        password="chosen-by-admin",
+        display_name="E",
+        role="staff",
+    )
+    with caplog.at_level(logging.INFO, logger="services.tenancy.mailer"):
+        await tenancy.call("CreateSupplierUser", staff, admin)
+        for _ in range(100):  # mailed after the answer
+            if any(getattr(r, "to", None) == tenant.owner_email for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+    token = sent_token(caplog, tenant.owner_email, "invite")
+    signing_in = {"email": tenant.owner_email, "password": tenant.owner_password}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        joined = await http.post("/invite", data={"token": token, "password": tenant.owner_password})
+        assert (
+            joined.status_code == 200 and '<input type="hidden" name="next" value="/supplier">' in joined.text
+        )
+        to_portal = await http.post("/login", data=signing_in | {"next": "/supplier"})
+        assert to_portal.headers["location"] == "/supplier"
+        portal = await http.get("/supplier", headers=_cookie_of(to_portal))
+        home = await http.post("/login", data=signing_in)
+        session = await http.get("/api/session", headers=_cookie_of(home))
+    assert portal.status_code == 200 and home.headers["location"] == "/"
+    assert session.json()["role"] == "owner"
+
+
+def _cookie_of(signed_in: httpx.Response) -> dict[str, str]:
+    return {"cookie": signed_in.headers["set-cookie"].split(";")[0]}

@@ -1,4 +1,4 @@
-"""Invitations and password resets."""
+"""Invitations (into a tenant or onto a supplier's staff) and password resets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 
 from psycopg import AsyncConnection
+
+from services.tenancy.models import Joined
 
 
 async def tenant_name(conn: AsyncConnection, tenant_id: uuid.UUID) -> str:
@@ -15,7 +17,7 @@ async def tenant_name(conn: AsyncConnection, tenant_id: uuid.UUID) -> str:
 
 async def insert(
     conn: AsyncConnection,
-    tenant_id: uuid.UUID,
+    to: Joined,
     invitation_id: uuid.UUID,
     email: str,
     role: str,
@@ -24,9 +26,10 @@ async def insert(
     expires_at: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO tenancy.invitations (tenant_id, id, email, role, token_hash, invited_by, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [tenant_id, invitation_id, email, role, hashed, invited_by, expires_at],
+        "INSERT INTO tenancy.invitations"
+        " (tenant_id, supplier_id, id, email, role, token_hash, invited_by, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [to.tenant_id, to.supplier_id, invitation_id, email, role, hashed, invited_by, expires_at],
     )
 
 
@@ -43,14 +46,15 @@ async def open_of_tenant(
     return await cur.fetchall()
 
 
-async def find_open(conn: AsyncConnection, hashed: bytes) -> tuple[uuid.UUID, str, str] | None:
-    """(tenant, email, role) of an invitation not yet used nor expired; needs app.invitation."""
+async def find_open(conn: AsyncConnection, hashed: bytes) -> tuple[Joined, str, str] | None:
+    """(where to, email, role) of an invitation not yet used nor expired; needs app.invitation."""
     cur = await conn.execute(
-        "SELECT tenant_id, email, role FROM tenancy.invitations"
+        "SELECT tenant_id, supplier_id, email, role FROM tenancy.invitations"
         " WHERE token_hash = %s AND accepted_at IS NULL AND expires_at > now()",
         [hashed],
     )
-    return await cur.fetchone()
+    row = await cur.fetchone()
+    return (Joined(row[0], row[1]), row[2], row[3]) if row else None
 
 
 async def mark_accepted(conn: AsyncConnection, hashed: bytes) -> bool:

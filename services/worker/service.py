@@ -69,7 +69,7 @@ class CompactionService:
         try:
             async with self._cells.tenant(job.tenant_id, job.cell) as conn:
                 return await self._compact(conn, job)
-        except _Busy:
+        except (_Busy, storage.BlocksChanged):
             return BUSY  # rolled back: merged blocks already inserted go too
 
     async def _compact(self, conn, job: Job) -> Outcome:

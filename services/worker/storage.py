@@ -91,7 +91,8 @@ async def with_payloads(
 
 
 class BlocksChanged(Exception):
-    """Blocks read for a merge were gone when read or written (cannot happen under the series lock)."""
+    """Blocks listed for a merge were gone when their payloads were read (another worker swapped the hour
+    meanwhile) or when deleted (cannot happen under the series lock): the hour is left for a later pass."""
 
 
 async def insert_blocks(conn: AsyncConnection, tenant_id: uuid.UUID, blocks: list[Block]) -> list[int]:

@@ -4,6 +4,7 @@ shared with ingest; row-level security as for every other service."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 import uuid
 
@@ -210,6 +211,35 @@ async def test_the_series_stays_writable_while_an_hour_is_merged_and_a_late_bloc
     monkeypatch.setattr(HourRework, "feed", merging)
     assert await compactor.compact(job(tenant, series, hour)) == Outcome(merged=11, written=1)
     assert block_counts(admin_conn, series) == [101]
+
+
+async def test_an_hour_another_worker_swaps_while_it_is_read_is_left_for_a_later_pass(
+    stack, tenant, worker_cells, admin_conn, monkeypatch
+):
+    """The hour is read without a lock: a second worker (a job taken over) may swap it in between. The
+    first then misses blocks it listed, rolls back what it merged and answers busy; its retry finds the
+    hour done."""
+    series, hour = tenant.series_ids[0], closed_hour(14)
+    timestamps, values = hour_points(hour, 1_000, 15)
+    await send_in_batches(stack, tenant, series, timestamps, values, per_batch=40)
+    loop, other = asyncio.get_running_loop(), CompactionService(worker_cells, target_points=256)
+    merging, swapped = HourRework.feed, []
+
+    def feed_as_another_worker_swaps(self, group):
+        if not swapped:  # the other worker's own feeding comes back here: it merges plainly
+            swapped.append(None)
+            swapped[0] = asyncio.run_coroutine_threadsafe(
+                other.compact(job(tenant, series, hour)), loop
+            ).result(30)
+        return merging(self, group)
+
+    monkeypatch.setattr(HourRework, "feed", feed_as_another_worker_swaps)
+    block_at_a_time = CompactionService(worker_cells, target_points=256, read_bytes=1)
+    assert await block_at_a_time.compact(job(tenant, series, hour)) == Outcome(busy=True)
+    assert swapped == [Outcome(merged=25, written=4, rollups=1)]
+    assert block_counts(admin_conn, series) == [256, 256, 256, 232]  # the other's blocks, none of ours
+    monkeypatch.setattr(HourRework, "feed", merging)
+    assert await block_at_a_time.compact(job(tenant, series, hour)) == Outcome()
 
 
 def test_the_worker_role_sees_blocks_only_inside_its_tenant(admin_url, tenant, admin_conn):

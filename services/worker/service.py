@@ -97,9 +97,8 @@ class CompactionService:
             raise _Busy  # a late block came meanwhile: the next pass merges it too
         if merge:
             await storage.delete_blocks(conn, job.tenant_id, job.series_id, hour, [b.id for b in old])
-            kept = await self._in_thread(work.rollups, len(new_ids), new_bytes)
-        else:
-            kept = await self._in_thread(work.rollups, len(old), sum(b.size for b in old))
+        kept_blocks, kept_bytes = (len(new_ids), new_bytes) if merge else (len(old), sum(b.size for b in old))
+        kept = await self._in_thread(work.rollups, kept_blocks, kept_bytes)
         await storage.replace_rollups(conn, job.tenant_id, job.series_id, hour[0], kept)
         return Outcome(merged=len(old) if merge else 0, written=len(new_ids), rollups=len(kept))
 
@@ -108,7 +107,7 @@ class CompactionService:
     ) -> AsyncIterator[list[Block]]:
         """The merged blocks ``work`` makes as the hour's payloads are read, a group at a time."""
         for group in reading_groups(old, self._read_bytes):
-            stored = await storage.with_payloads(conn, job.tenant_id, job.series_id, job.range_ns, group)
+            stored = await storage.with_payloads(conn, job.tenant_id, job.series_id, group)
             yield await self._in_thread(work.feed, stored)
         yield work.finish()
 

@@ -72,18 +72,16 @@ async def hour_blocks(
 
 
 async def with_payloads(
-    conn: AsyncConnection,
-    tenant_id: uuid.UUID,
-    series_id: uuid.UUID,
-    hour: tuple[int, int],
-    blocks: list[BlockInfo],
+    conn: AsyncConnection, tenant_id: uuid.UUID, series_id: uuid.UUID, blocks: list[BlockInfo]
 ) -> list[StoredBlock]:
-    """``blocks`` with their payloads, in the order given."""
+    """``blocks`` with their payloads, in the order given. The scan covers only the blocks' own starts, not
+    their hour: an hour is read in many groups, and each would otherwise walk all of its index entries."""
     cur = await conn.execute(
         "SELECT id, payload_chunks || payload_rest FROM telemetry.blocks WHERE tenant_id = %s AND series_id = %s"
-        " AND start_ns >= %s AND start_ns < %s AND id = ANY(%s)",
-        [tenant_id, series_id, *hour, [b.id for b in blocks]],
-    )
+        " AND start_ns >= %s AND start_ns <= %s AND id = ANY(%s)",
+        [tenant_id, series_id, min(b.start_ns for b in blocks), max(b.start_ns for b in blocks),
+         [b.id for b in blocks]],
+    )  # fmt: skip
     payloads = dict(await cur.fetchall())
     if len(payloads) != len(blocks):
         raise BlocksChanged(f"{len(blocks) - len(payloads)} of {len(blocks)} blocks gone while read")

@@ -11,6 +11,8 @@
       batch_points: 5000
       live_window_s: 30
       compress: true
+      drain_multiple: 5                # after an outage, a backlog goes at up to 5 times the plant's rate
+      drain_min_points_per_s: 1000     # … and never slower than this
       retry_initial_s: 0.5             # reconnect backoff, doubling up to retry_max_s
       retry_max_s: 10
       ack_timeout_s: 30                # an acknowledgement overdue this long means a dead link
@@ -89,6 +91,10 @@ def _forward(section: Mapping) -> ForwardOptions:
     return ForwardOptions(
         batch_points=int(_number(section, "batch_points", "forward", defaults.batch_points, most=100_000)),
         compress=_bool(section, "compress", "forward", defaults.compress),
+        drain_multiple=_number(section, "drain_multiple", "forward", defaults.drain_multiple, most=1_000),
+        drain_min_points_per_s=_number(
+            section, "drain_min_points_per_s", "forward", defaults.drain_min_points_per_s
+        ),
         policy=SessionPolicy(
             ack_timeout_s=_number(section, "ack_timeout_s", "forward", policy.ack_timeout_s),
             backoff_initial_s=_number(section, "retry_initial_s", "forward", policy.backoff_initial_s),

@@ -8,6 +8,10 @@ behind (readings wait after the batch), or when the batch's newest reading is ol
 backlog after an outage neither is cut off by the live quota nor delays other devices' live data. So
 does a live batch that an outage held back past ``live_window_s`` (the session moves it), and every
 batch left from the run before.
+
+The backfill lane is paced at ``drain_multiple`` times the plant's measured rate (never below
+``drain_min_points_per_s``): a ten-minute outage drains in about two and a half minutes while the
+plant goes on producing, rather than in one burst that other tenants' devices would feel.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from edge.arrivals import ArrivalRate
 from edge.buffer import BACKFILL, Buffer, StoredBatch
 from edge.readings import Reading
 from sfclient.backlog import Backlog, Batch
 from sfclient.batches import batch_parts
+from sfclient.pacing import Pacer
 from sfclient.policy import SessionPolicy
 from sfclient.session import DeviceSession
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
@@ -33,6 +39,8 @@ class ForwardOptions:
     batch_points: int = 5_000
     window: int = 4  # batches in flight at once
     compress: bool = True
+    drain_multiple: float = 5.0  # the backfill lane's pace, in times the plant's own rate
+    drain_min_points_per_s: float = 1_000.0  # a slow plant's backlog still drains at this pace
     policy: SessionPolicy = field(default_factory=SessionPolicy)
 
 
@@ -42,10 +50,12 @@ class BufferSink:
     def __init__(self, buffer: Buffer) -> None:
         self._buffer = buffer
         self.arrived = asyncio.Event()
+        self.arrivals = ArrivalRate()
 
     async def write(self, readings: Sequence[Reading]) -> None:
         if readings:
             self._buffer.append(list(readings))
+            self.arrivals.record(len(readings))
             self.arrived.set()
 
 
@@ -69,6 +79,7 @@ class Forwarder:
             self._options.policy,
             session_id=buffer.session_id,
             on_ack=self._acknowledged,
+            backfill_pacer=Pacer("edge", self._drain_limit),
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -102,6 +113,11 @@ class Forwarder:
     def _offer(self, batch: StoredBatch) -> None:
         series, blocks = batch_parts(batch.columns, self._options.compress)
         self.session.offer(series, batch.lane, blocks, batch_no=batch.batch_no)
+
+    def _drain_limit(self) -> float:
+        """Points a second the backfill lane may carry now."""
+        plant = self._sink.arrivals.per_second()
+        return max(self._options.drain_multiple * plant, self._options.drain_min_points_per_s)
 
     def _acknowledged(self, batch: Batch, response: ingest_pb2.IngestResponse) -> None:
         self._buffer.acknowledge(batch.batch_no)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from services.runtime.config import Env
 from services.runtime.logs import configure_logging
-from services.runtime.memory import freeze_startup_objects
+from services.runtime.memory import DEFAULT_ARENAS, freeze_startup_objects, limit_malloc_arenas
 from services.runtime.telemetry import configure_from_setting
 
 
@@ -62,6 +62,7 @@ async def run_until_signalled(make_server: Callable[[], Runnable]) -> None:
 
 def serve(name: str, env: Env | None = None) -> None:
     env = env or Env()
+    limit_malloc_arenas(env.int("SF_MALLOC_ARENAS", DEFAULT_ARENAS, minimum=1, maximum=1024))
     configure_logging(name, env.str("SF_LOG_LEVEL", "INFO"))
     if name == "gateway":
         serve_gateway(env)

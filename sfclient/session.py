@@ -44,6 +44,7 @@ import grpc
 
 import tscodec
 from sfclient.backlog import Backlog, Batch
+from sfclient.pacing import Pacer
 from sfclient.policy import FATAL_CODES, SessionPolicy, retry_delay_s
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 
@@ -101,8 +102,13 @@ class DeviceSession:
         *,
         session_id: str | None = None,
         on_ack: AckHook | None = None,
+        backfill_pacer: Pacer | None = None,
     ) -> None:
-        """``session_id``: keep it (with the batches) to resend across restarts; by default a new one."""
+        """``session_id``: keep it (with the batches) to resend across restarts; by default a new one.
+
+        ``backfill_pacer`` spaces the backfill lane's batches (resends included); live ones are not held
+        back by it, though they keep their place in the order of batches.
+        """
         self.name = name
         self.stats = DeviceStats()
         self._stub, self._backlog = stub, backlog
@@ -112,6 +118,7 @@ class DeviceSession:
         self._next_no, self._sent_upto = 1, 0
         self.session_id = session_id or str(uuid.uuid4())
         self._on_ack = on_ack
+        self._pacer = backfill_pacer
         self._arrived, self._room, self._closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._drain_until = math.inf
         self._ended = False
@@ -257,12 +264,13 @@ class DeviceSession:
         while True:
             fresh = self._backlog.from_number(cursor)
             for batch in fresh:
-                if time.monotonic() >= rotate_at:
+                batch = self._lane_now(batch)
+                if not await self._paced(batch, rotate_at):
                     return
                 cursor = batch.batch_no + 1
                 inflight[batch.batch_no] = time.monotonic()
                 self._count_sent(batch)
-                yield self._lane_now(batch).request
+                yield batch.request
             if fresh:
                 continue
             if self._closed.is_set() or time.monotonic() >= rotate_at:
@@ -270,6 +278,18 @@ class DeviceSession:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), rotate_at - time.monotonic())
+
+    async def _paced(self, batch: Batch, rotate_at: float) -> bool:
+        """Wait for the batch's turn on its lane; False when the stream rotates first."""
+        paced = self._pacer is not None and batch.request.lane == ingest_pb2.LANE_BACKFILL
+        delay = self._pacer.delay_s() if paced else 0.0
+        if time.monotonic() + delay >= rotate_at:
+            return False
+        if delay:
+            await asyncio.sleep(delay)
+        if paced:
+            self._pacer.charge(batch.points)
+        return True
 
     def _lane_now(self, batch: Batch) -> Batch:
         """The batch as it goes out now: a live one that waited past ``live_window_s`` (an outage held it

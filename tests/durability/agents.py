@@ -14,7 +14,11 @@ from tests.faults.processes import REPO, SF, child_environment
 def agent_config(
     directory: Path, target: str, broker_port: int, client_id: str, batch_points: int = 1_000, **forward
 ) -> Path:
-    """A configuration for one MQTT source and fast retries (a test cannot wait out real backoffs)."""
+    """A configuration for one MQTT source and fast retries (a test cannot wait out real backoffs).
+
+    The backfill lane is not paced unless ``drain_min_points_per_s`` says otherwise: the crash tests
+    replay a backlog the broker holds, whose arrival rate says nothing of a plant's; the outage test
+    passes the default pace, its subject."""
     config = {
         "cloud": {"target": target, "tls": False},
         "buffer": {"path": str(directory / "buffer.db"), "max_mb": 500},
@@ -23,6 +27,7 @@ def agent_config(
             "retry_initial_s": 0.02,
             "retry_max_s": 0.5,
             "ack_timeout_s": 5,
+            "drain_min_points_per_s": 10**7,
             **forward,
         },
         "sources": [

@@ -1,7 +1,7 @@
 """Outage test (issue #5, RELIABILITY.md D4): the cloud link is down for ten minutes while the plant
 produces 200 points a second; the agent (killed once mid-outage) keeps them all, and when the link
-returns it drains all 120,000 through the backfill lane, timestamps intact, while another tenant's
-live latency stays within twice its normal.
+returns it drains all 120,000 through the backfill lane, timestamps intact, at no more than five
+times the plant's rate, while another tenant's live latency stays within twice its normal.
 
 The suite replays the ten minutes 40 times faster (the device timestamps still span ten minutes and
 end now, as after a real outage); `make test-long` runs them in real time. The agent is a child
@@ -24,6 +24,7 @@ import grpc
 import numpy as np
 import pytest
 
+from edge.forwarder import ForwardOptions
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 from tests.durability.agents import AgentProcess, agent_config
 from tests.durability.stored import stored_count, stored_pairs
@@ -37,7 +38,10 @@ OUTAGE_S = 600
 RATE = 200  # points per second, over all the plant's series
 SERIES = 4
 TICK_S = 0.1  # one MQTT message per series per tick
+BATCH_POINTS = 1_000
 POINTS = OUTAGE_S * RATE
+DRAIN_MULTIPLE = 5  # the agent's default pace: the backlog at up to 5 times the plant's measured rate
+ESTIMATE_SLACK = 1.15  # the agent measures the plant's rate from a few seconds of arrivals
 
 
 class LatencyProbe:
@@ -89,8 +93,13 @@ def plant_messages(series_ids: list[str], start_ns: int) -> Iterator[tuple[float
         yield tick * TICK_S, messages
 
 
-async def publish_plant(broker: MosquittoBroker, series_ids: list[str], speedup: float, on_half) -> list:
-    """Publish the outage's points at RATE (sped up), calling ``on_half`` halfway; every message sent."""
+async def publish_plant(
+    broker: MosquittoBroker, series_ids: list[str], speedup: float, on_half
+) -> tuple[list, float]:
+    """Publish the outage's points at RATE (sped up), calling ``on_half`` halfway.
+
+    Every message sent, and the rate the plant really published at (points per wall-clock second).
+    """
     start_ns = time.time_ns() - int((OUTAGE_S - OUTAGE_S / speedup) * 1e9)  # the last point lands about now
     client = broker.client(f"plant-{time.monotonic_ns()}")
     began, sent, halfway = time.monotonic(), [], False
@@ -102,12 +111,13 @@ async def publish_plant(broker: MosquittoBroker, series_ids: list[str], speedup:
             if not halfway and device_s >= OUTAGE_S / 2:
                 halfway = True
                 await on_half()
+        published_s = time.monotonic() - began
         for info in infos:
             await asyncio.to_thread(info.wait_for_publish, 10)
     finally:
         client.disconnect()
         client.loop_stop()
-    return sent
+    return sent, POINTS / published_s
 
 
 async def buffered(path: Path, points: int) -> None:
@@ -136,7 +146,16 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
     with mosquitto(tmp_path) as broker:
         client_id = f"edge-{plant.id}"
         broker.open_session(client_id, "sfcloud/#")
-        config = agent_config(tmp_path, proxy.target, broker.port, client_id, retry_max_s=1, ack_timeout_s=3)
+        config = agent_config(
+            tmp_path,
+            proxy.target,
+            broker.port,
+            client_id,
+            BATCH_POINTS,
+            retry_max_s=1,
+            ack_timeout_s=3,
+            drain_min_points_per_s=ForwardOptions().drain_min_points_per_s,
+        )
         agent = AgentProcess(config, plant.credential)
         await agent.start()
         await asyncio.sleep(3)  # the neighbour's normal latency, with the agent connected and idle
@@ -147,14 +166,14 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
             await agent.kill()
             await agent.start()
 
-        messages = await publish_plant(broker, plant.series_ids, speedup, kill_agent_mid_outage)
+        messages, plant_rate = await publish_plant(broker, plant.series_ids, speedup, kill_agent_mid_outage)
         await asyncio.wait_for(
             buffered(tmp_path / "buffer.db", POINTS), 30
         )  # the outage ends when all is buffered
         assert stored_count(admin_url, plant.id) == 0  # the link really was down
         proxy.restore()
         drain_started = time.perf_counter()
-        while time.perf_counter() - drain_started < 120:
+        while time.perf_counter() - drain_started < 60 + 2 * POINTS / (DRAIN_MULTIPLE * RATE * speedup):
             if await asyncio.to_thread(stored_count, admin_url, plant.id) >= POINTS:
                 break
             await asyncio.sleep(0.05)
@@ -177,7 +196,20 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
     assert acknowledged and int(acknowledged[1]) == int(acknowledged[2]) == POINTS, agent.summary()
     normal_p99 = probe.p99_ms(*normal)
     drain_p99 = probe.p99_ms(drain_started, max(drained, drain_started + 2))
+    drain_rate = (POINTS - BATCH_POINTS) / (drained - drain_started)  # the first batch goes at once
     print(
-        f"drain {drained - drain_started:.1f} s; neighbour p99 {normal_p99:.1f} ms normal, {drain_p99:.1f} ms while draining"
+        f"drain {drained - drain_started:.1f} s at {drain_rate:.0f} points/s, the plant's {plant_rate:.0f}"
+        f" ({drain_rate / plant_rate:.1f} times); neighbour p99 {normal_p99:.1f} ms normal,"
+        f" {drain_p99:.1f} ms while draining; the agent's pace: {paced_at(agent.log_path)} points/s"
     )
+    assert drain_rate <= DRAIN_MULTIPLE * ESTIMATE_SLACK * plant_rate
     assert drain_p99 <= 2 * normal_p99
+
+
+def paced_at(log_path: Path) -> list[int]:
+    """The paces the agent logged at the start of each paced stretch (JSON log lines)."""
+    return [
+        json.loads(line)["points_per_s"]
+        for line in log_path.read_text(errors="replace").splitlines()
+        if "backfill paced at" in line
+    ]

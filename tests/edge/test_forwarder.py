@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 
 import grpc
@@ -16,7 +18,11 @@ from sfclient.policy import SessionPolicy
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
 
-OPTIONS = ForwardOptions(batch_points=1_000, policy=SessionPolicy(ack_timeout_s=5, backoff_initial_s=0.05))
+OPTIONS = ForwardOptions(
+    batch_points=1_000,
+    drain_min_points_per_s=10**7,  # pace is the last test's subject; the others drain at once
+    policy=SessionPolicy(ack_timeout_s=5, backoff_initial_s=0.05),
+)
 
 
 def stored_points(admin_conn, tenant_id) -> int:
@@ -26,10 +32,12 @@ def stored_points(admin_conn, tenant_id) -> int:
     return row.fetchone()[0]
 
 
-async def forward_until_empty(stack, buffer: Buffer, sink: BufferSink, credential: str) -> Forwarder:
+async def forward_until_empty(
+    stack, buffer: Buffer, sink: BufferSink, credential: str, options: ForwardOptions = OPTIONS
+) -> Forwarder:
     stop = asyncio.Event()
     async with grpc.aio.insecure_channel(stack.targets["ingest"]) as channel:
-        forwarder = Forwarder(buffer, sink, ingest_pb2_grpc.IngestServiceStub(channel), credential, OPTIONS)
+        forwarder = Forwarder(buffer, sink, ingest_pb2_grpc.IngestServiceStub(channel), credential, options)
         running = asyncio.create_task(forwarder.run(stop))
         for _ in range(200):
             status = buffer.status()
@@ -89,3 +97,19 @@ async def test_batches_stored_before_their_ack_was_lost_are_not_stored_again(
     assert stored_points(admin_conn, tenant.id) == 5_000
     assert forwarder.session.stats.batches_duplicate == 2
     assert forwarder.session.stats.points_acked == 3_000
+
+
+async def test_a_backlog_drains_no_faster_than_the_backfill_pace(stack, tenant, admin_conn, tmp_path, caplog):
+    """RELIABILITY D4: a plant not measured yet drains at the floor, ``drain_min_points_per_s``."""
+    caplog.set_level(logging.INFO, logger="sfclient.pacing")
+    buffer = Buffer(tmp_path / "buffer.db")
+    sink = BufferSink(buffer)
+    start = time.time_ns() - 3_600 * 10**9
+    await sink.write([Reading(tenant.series_ids[0], start + i * 10**6, float(i)) for i in range(10_000)])
+    options = dataclasses.replace(OPTIONS, drain_min_points_per_s=5_000)
+    began = time.monotonic()
+    forwarder = await forward_until_empty(stack, buffer, sink, tenant.credential, options)
+    assert stored_points(admin_conn, tenant.id) == 10_000
+    assert time.monotonic() - began >= (10_000 - OPTIONS.batch_points) / 5_000
+    assert forwarder.session.stats.points_acked_backfill == 10_000
+    assert [r.points_per_s for r in caplog.records if "backfill paced" in r.message] == [5_000]

@@ -24,7 +24,8 @@ def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS) -> bool:
     frees memory back to the system only from the top of each. gRPC's and psycopg's threads allocate
     and free messages of megabytes, so under overload every arena kept its own high-water mark:
     ingest, offered 24 devices' 100,000-point batches for 5 s (RELIABILITY D5), peaked at 421-542 MB
-    with glibc's default and 337-393 MB with two arenas, and stored 8.3 M points/s rather than 6.9 M.
+    with glibc's default (4 runs) and 266-426 MB with two arenas (8 runs), and stored more (7-10 M
+    points/s rather than 7 M).
     """
     if platform.libc_ver()[0] != "glibc":
         return False

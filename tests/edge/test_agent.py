@@ -106,6 +106,8 @@ async def test_a_revoked_or_unknown_credential_stops_the_agent_and_keeps_the_buf
         (lambda c: c["cloud"].update(credential="secret"), "cloud.credential"),
         (lambda c: c["buffer"].update(max_mb=0), "buffer.max_mb"),
         (lambda c: c["forward"].update(batch_points=1_000_000), "forward.batch_points"),
+        (lambda c: c["forward"].update(drain_multiple=0), "forward.drain_multiple"),
+        (lambda c: c["forward"].update(drain_min_points_per_s="fast"), "forward.drain_min_points_per_s"),
         (lambda c: c.update(sources=[]), "sources"),
         (lambda c: c["sources"][0].update(kind="modbus"), "sources[0].kind"),
         (lambda c: c["sources"][0].update(port="x"), "sources[0].port"),
@@ -118,6 +120,17 @@ def test_a_wrong_configuration_names_the_key(change, where):
     with pytest.raises(EdgeConfigError) as caught:
         parse(data, {})
     assert caught.value.where == where
+
+
+def test_the_drain_pace_is_read_from_the_forward_section():
+    data = config("ingest:443", Path("b.db"), [{"kind": "mqtt", "name": "m", "host": "h", "client_id": "c"}])
+    assert (parse(data, {}).forward.drain_multiple, parse(data, {}).forward.drain_min_points_per_s) == (
+        5,
+        1_000,
+    )
+    data["forward"].update(drain_multiple=3, drain_min_points_per_s=250)
+    forward = parse(data, {}).forward
+    assert (forward.drain_multiple, forward.drain_min_points_per_s) == (3, 250)
 
 
 def test_the_credential_comes_from_the_environment_first(tmp_path):

@@ -40,7 +40,7 @@ SERIES = 4
 TICK_S = 0.1  # one MQTT message per series per tick
 BATCH_POINTS = 1_000
 POINTS = OUTAGE_S * RATE
-DRAIN_MULTIPLE = 5  # the agent's default pace: the backlog at up to 5 times the plant's measured rate
+PACE = ForwardOptions()  # the agent's default pace: the backlog at up to 5 times the plant's measured rate
 ESTIMATE_SLACK = 1.15  # the agent measures the plant's rate from a few seconds of arrivals
 
 
@@ -154,7 +154,7 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
             BATCH_POINTS,
             retry_max_s=1,
             ack_timeout_s=3,
-            drain_min_points_per_s=ForwardOptions().drain_min_points_per_s,
+            drain_min_points_per_s=PACE.drain_min_points_per_s,
         )
         agent = AgentProcess(config, plant.credential)
         await agent.start()
@@ -173,7 +173,7 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
         assert stored_count(admin_url, plant.id) == 0  # the link really was down
         proxy.restore()
         drain_started = time.perf_counter()
-        while time.perf_counter() - drain_started < 60 + 2 * POINTS / (DRAIN_MULTIPLE * RATE * speedup):
+        while time.perf_counter() - drain_started < 60 + 2 * POINTS / (PACE.drain_multiple * RATE * speedup):
             if await asyncio.to_thread(stored_count, admin_url, plant.id) >= POINTS:
                 break
             await asyncio.sleep(0.05)
@@ -202,7 +202,7 @@ async def test_ten_minutes_offline_are_drained_through_the_backfill_lane(
         f" ({drain_rate / plant_rate:.1f} times); neighbour p99 {normal_p99:.1f} ms normal,"
         f" {drain_p99:.1f} ms while draining; the agent's pace: {paced_at(agent.log_path)} points/s"
     )
-    assert drain_rate <= DRAIN_MULTIPLE * ESTIMATE_SLACK * plant_rate
+    assert drain_rate <= PACE.drain_multiple * ESTIMATE_SLACK * plant_rate
     assert drain_p99 <= 2 * normal_p99
 
 

@@ -98,14 +98,31 @@ async def test_sizes_in_variable_defaults_and_columns_are_counted(developer):
         await serves(client)
 
 
-async def test_introspection_stays_on(developer):
-    """RELIABILITY G1: Departure from G1, on purpose: introspection stays on (docs/RELIABILITY.md says why)."""
+def introspection_bomb() -> str:
+    """Introspection nested through `fields` and `type` five times: every type's fields' types' fields...
+    (within the depth limit, since the depth rule does not count introspection)."""
+    nested = "name"
+    for _ in range(5):
+        nested = f"fields {{ type {{ {nested} }} }}"
+    return f"{{ __schema {{ types {{ {nested} }} }} }}"
+
+
+async def test_introspection_stays_on_and_bounded(developer):
+    """RELIABILITY G1: Departure from G1, on purpose: introspection stays on for developers' tools
+    (docs/RELIABILITY.md says why), and graphql-core's introspection depth rule refuses a nested one
+    before it runs."""
     from graphql import get_introspection_query
 
     async with developer.client() as client:
         response = await client.post("/graphql", json={"query": get_introspection_query()})
         assert response.status_code == 200
         assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+        response = await client.post("/graphql", json={"query": introspection_bomb()})
+        assert response.status_code == 200
+        errors = errors_of(response)
+        assert [e["message"] for e in errors] == ["Maximum introspection depth exceeded"], errors
+        assert {e["extensions"]["code"] for e in errors} == {"BAD_USER_INPUT"}, errors
+        await serves(client)
 
 
 async def test_a_ten_megabyte_body_is_refused_with_413(developer):

@@ -1,11 +1,12 @@
 """RELIABILITY G1: refusing abusive documents is cheap: 100 of them, each a different document (so no
 answer comes from the gateway's memory of earlier validations), are refused with a GraphQL error or a
-4xx, none with 500, none showing internals, each kind in < 50 ms (its median) and all in < 1.5 CPU-seconds.
+4xx, none with 500, none showing internals, each kind in < 50 ms (its median) and all in < 1 CPU-second.
 
 How it is measured: the gateway runs in this test's process and thread (`sf.inprocess`), so the CPU
 time of this thread across one request is the gateway's work on it plus the client's (an upper bound
-of the server's time that other jobs on the machine cannot inflate); the CPU time of the whole process
-across the 100 (every thread: gateway, services, gRPC pollers, client) bounds the total. Wall time,
+of the server's time that other jobs on the machine cannot inflate), and its sum over the 100 is held
+under RELIABILITY's 1 CPU-second; the CPU time of the whole process across the 100 (every thread:
+gateway, services, gRPC pollers, client) is bounded too, more loosely, since its other threads vary it. Wall time,
 which other jobs on a shared 2-core machine do inflate, is printed and bounded by its median. The heap of
 the whole test session (every earlier test's objects) is frozen first: a full garbage collection of it
 inside one request cost 56 ms of this thread once, which is the session's, not the gateway's.
@@ -20,11 +21,12 @@ import uuid
 from collections.abc import Callable
 
 from tests.gateway.conftest import serves
-from tests.gateway.test_abuse import fragment_bomb, tokens
+from tests.gateway.test_abuse import fragment_bomb, introspection_bomb, tokens
 
 ATTACKS = 100
 MAX_REQUEST_S = 0.050
-MAX_TOTAL_CPU_S = 1.5  # the whole process: 0.73-1.17 s measured (its other threads vary the most)
+MAX_TOTAL_CPU_S = 1.0  # the gateway's thread (and the client) across the 100
+MAX_PROCESS_CPU_S = 1.5  # the whole process: 0.42-1.17 s measured (its other threads vary the most)
 EVER = 'from: "1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z"'
 INTERNALS = ("Traceback", 'File "', "psycopg", "SELECT ", "Did you mean")
 
@@ -40,6 +42,7 @@ def _documents() -> list[tuple[str, Callable[[int], object]]]:
         ("16 aliases", query("{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }")),
         ("aliases via spreads", query("{ a: __typename " + "...One " * 15 + "} fragment One on Query { b: __typename }")),
         ("fragment bomb", query(fragment_bomb(40))),
+        ("introspection bomb", query(introspection_bomb())),
         ("circular fragments", query("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }")),
         ("2,001 tokens", query(tokens(2001))),
         ("1,000 aliases", query("{ " + " ".join(f"a{i}: me {{ kind }}" for i in range(1000)) + " }")),
@@ -76,7 +79,8 @@ async def test_a_hundred_abusive_documents_are_refused_cheaply(developer):
         await serves(client)
     cpu_each = [cpu for cpus in cpu_by_kind.values() for cpu in cpus]
     print(
-        f"\n{ATTACKS} refusals: process CPU {process_cpu:.3f} s; per request CPU max "
+        f"\n{ATTACKS} refusals: gateway thread CPU {sum(cpu_each):.3f} s, process CPU {process_cpu:.3f} s; "
+        f"per request CPU max "
         f"{max(cpu_each) * 1000:.1f} ms, median {statistics.median(cpu_each) * 1000:.1f} ms; wall max "
         f"{max(wall_each) * 1000:.1f} ms, median {statistics.median(wall_each) * 1000:.1f} ms"
     )
@@ -86,4 +90,5 @@ async def test_a_hundred_abusive_documents_are_refused_cheaply(developer):
     print({name: round(cpu * 1000, 1) for name, cpu in typical.items()})
     assert max(typical.values()) < MAX_REQUEST_S, typical
     assert statistics.median(wall_each) < MAX_REQUEST_S
-    assert process_cpu < MAX_TOTAL_CPU_S
+    assert sum(cpu_each) < MAX_TOTAL_CPU_S
+    assert process_cpu < MAX_PROCESS_CPU_S

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 
 import numpy as np
 
+from services.analytics import wire
 from services.analytics.queries import UNKNOWN_TS, Buckets
 from services.analytics.service import QueryService
 from services.analytics.tenant_limits import TenantTurns
@@ -16,7 +17,10 @@ from services.runtime.principal import current_principal
 from sfcloud.v1 import query_pb2 as pb
 from sfcloud.v1 import query_pb2_grpc
 
-BUILD_SLICE = 500  # messages built between two turns of the event loop (about 1 ms)
+INLINE_ROWS = 1_000  # answers of more buckets are written in a worker thread (its hand-over costs ~0.1 ms)
+BUCKETS = pb.AggregateResponse.DESCRIPTOR.fields_by_name["buckets"]
+BUCKET_COLUMNS = pb.AggregateResponse.DESCRIPTOR.fields_by_name["columns"]
+CHART_COLUMNS = pb.ChartSeriesResponse.DESCRIPTOR.fields_by_name["columns"]
 
 CALENDARS = {pb.CALENDAR_BUCKET_DAY: "day", pb.CALENDAR_BUCKET_WEEK: "week"}
 FUNCTIONS = {
@@ -100,9 +104,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             zone_name=request.time_zone,
             with_stddev=request.with_stddev,
         )
-        if request.as_columns:
-            return pb.AggregateResponse(columns=bucket_columns(b))
-        return await aggregate_response(b)
+        return pb.AggregateResponse.FromString(await written(aggregate_answer, b, request.as_columns))
 
     @heavy
     async def ChartSeries(self, request: pb.ChartSeriesRequest, context) -> pb.ChartSeriesResponse:
@@ -113,7 +115,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             request.range.end_ns,
             request.columns,
         )
-        return await chart_response(b)
+        return pb.ChartSeriesResponse.FromString(await written(chart_answer, b))
 
     async def AlignedAggregate(
         self, request: pb.AlignedAggregateRequest, context
@@ -196,82 +198,43 @@ def _ns(moment) -> int:
     return int(moment.timestamp() * 1e9) if moment else 0
 
 
-async def in_slices(add_rows: Callable[[slice], None], size: int) -> None:
-    """``add_rows`` over ``size`` rows a slice at a time, letting other calls run in between: thousands of
-    messages take tens of milliseconds of Python, which at once would hold up every other tenant's calls
-    (a worker thread would too: the event loop then waits for the GIL at every step; RELIABILITY I7)."""
-    for lo in range(0, size, BUILD_SLICE):
-        if lo:
-            await asyncio.sleep(0)
-        add_rows(slice(lo, lo + BUILD_SLICE))
-
-
-async def aggregate_response(b: Buckets) -> pb.AggregateResponse:
-    """A message per bucket."""
-    response = pb.AggregateResponse()
-    add = response.buckets.add  # in place: a year of hours is 8,760 buckets, and this halves their cost
-    columns = [
-        c.tolist()
-        for c in (
-            b.starts,
-            b.counts,
-            b.mins,
-            b.maxs,
-            b.sums,
-            b.avgs,
-            b.first_ts,
-            b.firsts,
-            b.last_ts,
-            b.lasts,
-        )
-    ]
-    deviations = b.stddevs.tolist() if b.stddevs is not None else None
-
-    def add_rows(rows: slice) -> None:
-        for start, count, low, high, total, avg, first_ts, first, last_ts, last in zip(
-            *(c[rows] for c in columns), strict=True
-        ):
-            add(start_ns=start, count=count, min=low, max=high, sum=total, avg=avg,
-                first_ts=first_ts, first=first, last_ts=last_ts, last=last)  # fmt: skip
-        if deviations is not None:
-            for bucket, deviation in zip(response.buckets[rows], deviations[rows], strict=True):
-                bucket.stddev = deviation
-
-    await in_slices(add_rows, b.starts.size)
-    return response
-
-
-async def chart_response(b: Buckets) -> pb.ChartSeriesResponse:
-    """A message per pixel column; a column's ``min_ts``/``max_ts`` only where known."""
-    columns = [
-        c.tolist()
-        for c in (b.starts, b.first_ts, b.firsts, b.last_ts, b.lasts, b.min_ts, b.mins, b.max_ts, b.maxs)
-    ]
-    response = pb.ChartSeriesResponse()
-    add = response.columns.add  # in place, as for Aggregate
-
-    def add_rows(rows: slice) -> None:
-        for start, first_ts, first, last_ts, last, min_ts, low, max_ts, high in zip(
-            *(c[rows] for c in columns), strict=True
-        ):
-            column = add(start_ns=start, first_ts=first_ts, first=first, last_ts=last_ts, last=last,
-                         min=low, max=high)  # fmt: skip
-            if min_ts != UNKNOWN_TS:
-                column.min_ts = min_ts
-            if max_ts != UNKNOWN_TS:
-                column.max_ts = max_ts
-
-    await in_slices(add_rows, b.starts.size)
-    return response
-
-
-def bucket_columns(b: Buckets) -> pb.BucketColumns:
-    """Each statistic as one packed array (numpy → list → repeated field: no message per bucket)."""
-    columns = pb.BucketColumns()
-    for field, values in (
-        ("start_ns", b.starts), ("count", b.counts), ("min", b.mins), ("max", b.maxs), ("sum", b.sums),
-        ("avg", b.avgs), ("first_ts", b.first_ts), ("first", b.firsts), ("last_ts", b.last_ts),
-        ("last", b.lasts), ("stddev", b.stddevs if b.stddevs is not None else np.empty(0)),
-    ):  # fmt: skip
-        getattr(columns, field).extend(values.tolist())
+def statistics(b: Buckets) -> dict[str, np.ndarray]:
+    """The buckets' columns by the names ``Bucket`` and ``BucketColumns`` give them."""
+    columns = {
+        "start_ns": b.starts, "count": b.counts, "min": b.mins, "max": b.maxs, "sum": b.sums, "avg": b.avgs,
+        "first_ts": b.first_ts, "first": b.firsts, "last_ts": b.last_ts, "last": b.lasts,
+    }  # fmt: skip
+    if b.stddevs is not None:
+        columns["stddev"] = b.stddevs
     return columns
+
+
+def aggregate_answer(b: Buckets, as_columns: bool) -> bytes:
+    """A ``Bucket`` per bucket, or with ``as_columns`` each statistic as one packed array."""
+    columns = statistics(b)
+    if not as_columns:
+        return wire.repeated(BUCKETS, columns)
+    fields = pb.BucketColumns.DESCRIPTOR.fields_by_name
+    arrays = (
+        wire.packed(fields[name], columns[name]) for name in sorted(columns, key=lambda n: fields[n].number)
+    )
+    return wire.embedded(BUCKET_COLUMNS, b"".join(arrays))
+
+
+def chart_answer(b: Buckets) -> bytes:
+    """A ``ChartColumn`` per pixel column; its ``min_ts``/``max_ts`` only where known."""
+    columns = {
+        "start_ns": b.starts, "first_ts": b.first_ts, "first": b.firsts, "last_ts": b.last_ts, "last": b.lasts,
+        "min_ts": b.min_ts, "min": b.mins, "max_ts": b.max_ts, "max": b.maxs,
+    }  # fmt: skip
+    return wire.repeated(
+        CHART_COLUMNS, columns, {"min_ts": b.min_ts != UNKNOWN_TS, "max_ts": b.max_ts != UNKNOWN_TS}
+    )
+
+
+async def written(write: Callable[..., bytes], b: Buckets, *args: object) -> bytes:
+    """``write(b, *args)``, in a worker thread for answers of more than ``INLINE_ROWS`` buckets: numpy
+    releases the GIL there, so other tenants' calls go on meanwhile (RELIABILITY I7)."""
+    if b.starts.size <= INLINE_ROWS:
+        return write(b, *args)
+    return await asyncio.to_thread(write, b, *args)

@@ -35,7 +35,9 @@ CALENDAR_DAYS = {"day": 1, "week": 7}
 MAX_LATEST = 5_000
 MAX_USAGE_DAYS = 31  # DeviceUsage answers one month at most
 MAX_ALIGNED = 100  # series per AlignedAggregate call
-DECODE_INLINE = 8  # blocks decoded on the event loop; more go to a worker thread (a hop costs ~0.1 ms)
+# An answer of at most this many blocks and buckets is combined on the event loop; a larger one in a worker
+# thread (a hop costs ~0.1 ms)
+INLINE_BLOCKS, INLINE_BUCKETS = 8, 1_000
 ALIGNED_AT_ONCE = 4  # of its series read at once (each one transaction; a pool holds 8 connections)
 
 
@@ -285,9 +287,10 @@ class QueryService:
         """Blocks inside one bucket answer from their statistics, the others are decoded. Stored
         statistics hold no sum of squares: ``with_stddev`` decodes every block.
 
-        The decoding runs in a worker thread (the codec releases the GIL), so a long range does not hold
-        up the event loop and other tenants' calls; it runs inside the tenant's transaction, so the
-        tenant's limit of reads at once (services/analytics/tenant_limits.py) bounds it too."""
+        Decoding and combining run in a worker thread when there is much of either (the codec and numpy
+        release the GIL), so a long range does not hold up the event loop and other tenants' calls; they
+        run inside the tenant's transaction, so the tenant's limit of reads at once
+        (services/analytics/tenant_limits.py) bounds them too."""
         edges = grid.edges.tolist()
         cuts = "{" + ",".join(map(str, [] if grid.width else edges[1:-1])) + "}"  # quicker than a list
         width = None if with_stddev else rollups.usable_width(grid.edges)  # rollups keep no squares
@@ -297,14 +300,9 @@ class QueryService:
             found = await storage.block_statistics(
                 conn, series, edges[0], edges[-1], cuts, grid.width, with_stddev, width
             )
-            payloads = [row[8] for row in found if row[8] is not None]
-            decoded = await _decode(grid, payloads, with_stddev)
-        stats = queries.summaries([row[:8] for row in found if row[0] is not None and row[8] is None])
-        entries = [rollups.unpack(row[9]) for row in found if row[9] is not None]
-        parts = np.concatenate(
-            [queries.from_stats(grid, stats), decoded, queries.from_rollups(grid, entries)]
-        )
-        return queries.combine(grid, parts, with_stddev)
+            if len(found) <= INLINE_BLOCKS and grid.starts.size <= INLINE_BUCKETS:
+                return _combined(grid, found, with_stddev)
+            return await asyncio.to_thread(_combined, grid, found, with_stddev)
 
     async def latest(self, caller: Principal, series_ids: list[str]) -> list[tuple[uuid.UUID, int, float]]:
         tenant_id = reader_tenant(caller)
@@ -338,11 +336,19 @@ class QueryService:
             return await storage.retention_notice(conn)
 
 
-async def _decode(grid: Grid, payloads: list, with_m2: bool) -> np.ndarray:
-    """``queries.from_payloads``, in a worker thread when there are more than a few blocks to decode."""
-    if len(payloads) <= DECODE_INLINE:
-        return queries.from_payloads(grid, payloads, with_m2)
-    return await asyncio.to_thread(queries.from_payloads, grid, payloads, with_m2)
+def _combined(grid: Grid, found: list[tuple], with_stddev: bool) -> Buckets:
+    """The buckets from ``block_statistics``' rows: statistics, decoded blocks and rollups combined."""
+    payloads = [row[8] for row in found if row[8] is not None]
+    stats = queries.summaries([row[:8] for row in found if row[0] is not None and row[8] is None])
+    entries = [rollups.unpack(row[9]) for row in found if row[9] is not None]
+    parts = np.concatenate(
+        [
+            queries.from_stats(grid, stats),
+            queries.from_payloads(grid, payloads, with_stddev),
+            queries.from_rollups(grid, entries),
+        ]
+    )
+    return queries.combine(grid, parts, with_stddev)
 
 
 def _no_buckets(grid: Grid) -> Buckets:

@@ -93,7 +93,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
                 )
 
     @heavy
-    async def Aggregate(self, request: pb.AggregateRequest, context) -> pb.AggregateResponse:
+    async def Aggregate(self, request: pb.AggregateRequest, context) -> bytes:
         b = await self._service.aggregate(
             current_principal(),
             request.series_id,
@@ -104,10 +104,10 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             zone_name=request.time_zone,
             with_stddev=request.with_stddev,
         )
-        return pb.AggregateResponse.FromString(await written(aggregate_answer, b, request.as_columns))
+        return await written(aggregate_answer, b, request.as_columns)  # AggregateResponse's wire bytes
 
     @heavy
-    async def ChartSeries(self, request: pb.ChartSeriesRequest, context) -> pb.ChartSeriesResponse:
+    async def ChartSeries(self, request: pb.ChartSeriesRequest, context) -> bytes:
         b = await self._service.chart_series(
             current_principal(),
             request.series_id,
@@ -115,7 +115,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
             request.range.end_ns,
             request.columns,
         )
-        return pb.ChartSeriesResponse.FromString(await written(chart_answer, b))
+        return await written(chart_answer, b)  # ChartSeriesResponse's wire bytes
 
     async def AlignedAggregate(
         self, request: pb.AlignedAggregateRequest, context

@@ -14,6 +14,7 @@ from services.analytics.production.alarm_reports import SpcAlarmReporter
 from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
 from services.analytics.production.service import ProductionService
+from services.analytics.registration import add_query_service
 from services.analytics.reports.handlers import ReportHandlers
 from services.analytics.reports.service import ReportService
 from services.analytics.service import QueryService
@@ -35,7 +36,6 @@ from sfcloud.v1 import (
     production_pb2,
     production_pb2_grpc,
     query_pb2,
-    query_pb2_grpc,
     reports_pb2,
     reports_pb2_grpc,
     sharing_pb2,
@@ -68,9 +68,7 @@ class AnalyticsServer:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
         series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
         self.service = QueryService(self.limited, series)
-        query_pb2_grpc.add_QueryServiceServicer_to_server(
-            QueryHandlers(self.service, turns), self.core.grpc.server
-        )
+        add_query_service(QueryHandlers(self.service, turns), self.core.grpc.server)
         identity = CallerIdentity(signer)
         assets = AssetDirectory(tenancy, identity)
         alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
@@ -10,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 import numpy as np
 
 from services.analytics import wire
+from services.analytics.offload import off_loop
 from services.analytics.queries import UNKNOWN_TS, Buckets
 from services.analytics.service import QueryService
 from services.analytics.tenant_limits import TenantTurns
@@ -237,4 +237,4 @@ async def written(write: Callable[..., bytes], b: Buckets, *args: object) -> byt
     releases the GIL there, so other tenants' calls go on meanwhile (RELIABILITY I7)."""
     if b.starts.size <= INLINE_ROWS:
         return write(b, *args)
-    return await asyncio.to_thread(write, b, *args)
+    return await off_loop(write, b, *args)

@@ -20,6 +20,7 @@ import numpy as np
 from services.analytics import aligned, grids, paging, queries, storage
 from services.analytics.aligned import Aligned
 from services.analytics.grids import Grid
+from services.analytics.offload import off_loop
 from services.analytics.queries import Buckets
 from services.runtime import rollups
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
@@ -302,7 +303,7 @@ class QueryService:
             )
             if len(found) <= INLINE_BLOCKS and grid.starts.size <= INLINE_BUCKETS:
                 return _combined(grid, found, with_stddev)
-            return await asyncio.to_thread(_combined, grid, found, with_stddev)
+            return await off_loop(_combined, grid, found, with_stddev)
 
     async def latest(self, caller: Principal, series_ids: list[str]) -> list[tuple[uuid.UUID, int, float]]:
         tenant_id = reader_tenant(caller)

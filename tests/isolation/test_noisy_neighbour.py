@@ -24,7 +24,7 @@ from tests.faults.processes import REPO, ServiceProcess
 HOUR_NS = 3_600 * 10**9
 A_DAYS = 14  # a point a second: 1,209,600 points in 336 blocks, every one decoded by each of A's reads
 B_RATE = 20  # reads a second
-B_READS = 100  # per phase: 5 s
+B_READS = 200  # per phase: 10 s (its p99 is then its 2nd-3rd slowest, not its slowest)
 A_AT_ONCE = 4
 
 
@@ -83,10 +83,10 @@ async def under_load(
     return loaded, int(a_reads), float(a_median_s)
 
 
-@pytest.mark.long  # 20 s of a second process's load; `make test` has the limits' own tests (test_tenant_limits.py)
+@pytest.mark.long  # 35 s, 10 s of them under a second process's load; `make test` has the limits' own tests
 @pytest.mark.xfail(
     strict=False,
-    reason="finding: on the 2-core machine B's p99 grows 9-10x under A with the machine to itself, 4-11x shared; RELIABILITY I7",
+    reason="finding: on the 2-core machine B's p99 grows 1.6-2.3x under A with the machine to itself (median 2.1x); RELIABILITY I7",
 )
 async def test_a_tenants_heavy_reads_leave_anothers_p99_within_twice_its_baseline(
     stack, signer, analytics_target, admin_conn

@@ -14,7 +14,6 @@ from services.analytics.production.alarm_reports import SpcAlarmReporter
 from services.analytics.production.assets import AssetDirectory
 from services.analytics.production.handlers import ProductionHandlers
 from services.analytics.production.service import ProductionService
-from services.analytics.registration import add_query_service
 from services.analytics.reports.handlers import ReportHandlers
 from services.analytics.reports.service import ReportService
 from services.analytics.service import QueryService
@@ -24,6 +23,7 @@ from services.analytics.tenant_limits import LimitedCells, TenantTurns
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.process import ServiceCore
+from services.runtime.registration import add_service
 from services.runtime.series import SeriesDirectory
 from services.runtime.tokens import TokenAuthenticator, TokenSigner
 from sfcloud.v1 import (
@@ -43,7 +43,8 @@ from sfcloud.v1 import (
     tenancy_pb2_grpc,
 )
 
-SERVICE_NAME = query_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
+SERVICE = query_pb2.DESCRIPTOR.services_by_name["QueryService"]
+SERVICE_NAME = SERVICE.full_name
 PRODUCTION_NAME = production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name
 LEVEL_NAME = level_pb2.DESCRIPTOR.services_by_name["LevelService"].full_name
 ANOMALY_NAME = anomaly_pb2.DESCRIPTOR.services_by_name["AnomalyService"].full_name
@@ -68,7 +69,7 @@ class AnalyticsServer:
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
         series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
         self.service = QueryService(self.limited, series)
-        add_query_service(QueryHandlers(self.service, turns), self.core.grpc.server)
+        add_service(QueryHandlers(self.service, turns), self.core.grpc.server, SERVICE)
         identity = CallerIdentity(signer)
         assets = AssetDirectory(tenancy, identity)
         alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from services.ingest.batches import IncomingBlock, IncomingSeries
 from services.ingest.errors import MalformedBatch, ShuttingDown
@@ -37,34 +40,62 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")
 
     async def _acknowledge(self, principal, request_iterator) -> AsyncIterator[ingest_pb2.IngestResponse]:
+        """Each batch arrives as wire bytes (``services/runtime/registration.py``) and is parsed by
+        ``received``, so only its arrays wait for admission and the bytes are all a stream keeps between
+        batches (RELIABILITY D5)."""
         session: uuid.UUID | None = None
         last = -1
-        async for request in until_draining(request_iterator, self._draining, self._idle_s):
-            session = session or session_of(request)
-            if request.batch_no <= last:
-                raise MalformedBatch.of(
-                    "batch_no",
-                    f"{request.batch_no} is not after {last}: batch numbers increase within a session",
+        raws = until_draining(request_iterator, self._draining, self._idle_s)
+        async with aclosing(raws):  # a refused batch ends the stream: its last bytes are let go at once
+            async for raw in raws:
+                batch = received(raw)
+                session = session or batch.session
+                if batch.batch_no <= last:
+                    raise MalformedBatch.of(
+                        "batch_no",
+                        f"{batch.batch_no} is not after {last}: batch numbers increase within a session",
+                    )
+                last = batch.batch_no
+                key = BatchKey(session, batch.batch_no)
+                outcome = await self._service.ingest(principal, key, batch.entries, batch.blocks, batch.lane)
+                yield ingest_pb2.IngestResponse(
+                    batch_no=batch.batch_no,
+                    points_stored=outcome.stored,
+                    duplicate=outcome.duplicate,
+                    conflicts=outcome.conflicts,
                 )
-            last = request.batch_no
-            entries, blocks = incoming(request)
-            key = BatchKey(session, request.batch_no)
-            lane = BACKFILL if request.lane == ingest_pb2.LANE_BACKFILL else LIVE
-            outcome = await self._service.ingest(principal, key, entries, blocks, lane)
-            yield ingest_pb2.IngestResponse(
-                batch_no=request.batch_no,
-                points_stored=outcome.stored,
-                duplicate=outcome.duplicate,
-                conflicts=outcome.conflicts,
-            )
+
+
+@dataclass(frozen=True)
+class Received:
+    """One batch as the service takes it: its numbers as arrays, its message gone."""
+
+    session: uuid.UUID
+    batch_no: int
+    lane: str
+    entries: list[IncomingSeries]
+    blocks: list[IncomingBlock]
+
+
+def received(raw: bytes) -> Received:
+    """The batch in an ``IngestRequest``'s wire bytes, or MalformedBatch when they do not parse."""
+    try:
+        request = ingest_pb2.IngestRequest.FromString(raw)
+    except DecodeError:
+        raise MalformedBatch("the message is not an IngestRequest: its bytes do not parse") from None
+    entries, blocks = incoming(request)
+    lane = BACKFILL if request.lane == ingest_pb2.LANE_BACKFILL else LIVE
+    return Received(session_of(request), request.batch_no, lane, entries, blocks)
 
 
 def incoming(request: ingest_pb2.IngestRequest) -> tuple[list[IncomingSeries], list[IncomingBlock]]:
     """The request's plain series and blocks as the rules in ``batches.py`` take them (still unvalidated).
-    Timestamps become arrays here, once (~3 µs an entry): admission counts the hours they lie in and
-    validation reads the same arrays."""
+    Timestamps and values become arrays here, once (~3 µs an entry): admission counts the hours the
+    timestamps lie in, validation reads the same arrays, and nothing keeps the message's arena alive."""
     entries = [
-        IncomingSeries(s.series_id, np.asarray(s.timestamps_ns, dtype=np.int64), s.values)
+        IncomingSeries(
+            s.series_id, np.asarray(s.timestamps_ns, dtype=np.int64), np.asarray(s.values, dtype=np.float64)
+        )
         for s in request.series
     ]
     return entries, [IncomingBlock(b.series_id, b.payload) for b in request.blocks]

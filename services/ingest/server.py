@@ -18,10 +18,12 @@ from services.runtime.channels import CallerIdentity, open_channel
 from services.runtime.compaction import CompactionNotices
 from services.runtime.process import ServiceCore
 from services.runtime.redis_pool import redis_client
+from services.runtime.registration import add_service
 from services.runtime.tokens import TokenSigner
-from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc, tenancy_pb2_grpc
+from sfcloud.v1 import ingest_pb2, tenancy_pb2_grpc
 
-SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
+SERVICE = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"]
+SERVICE_NAME = SERVICE.full_name
 
 
 class IngestServer:
@@ -51,7 +53,7 @@ class IngestServer:
         )
         self.streams = TenantStreams(settings.streams_per_tenant, settings.stream_idle_s)
         handlers = IngestHandlers(service, self.draining, self.streams, settings.stream_idle_s)
-        ingest_pb2_grpc.add_IngestServiceServicer_to_server(handlers, self.core.grpc.server)
+        add_service(handlers, self.core.grpc.server, SERVICE, raw_requests={"Ingest"})  # handlers.py parses
 
     async def start(self) -> int:
         await self.core.open()

@@ -169,3 +169,20 @@ async def test_a_message_over_the_size_limit_is_refused_whole(stack, tenants, ad
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "larger than max" in error.details()
     assert stored_points(admin_conn, a.id) == before
+
+
+async def test_bytes_that_are_no_ingest_request_are_malformed(stack, tenants, admin_conn):
+    """The handler parses each batch itself (services/runtime/registration.py): bytes that do not parse
+    are refused as MALFORMED_BATCH, naming the message, and nothing is stored."""
+    a, _ = tenants
+    before = stored_points(admin_conn, a.id)
+    async with grpc.aio.insecure_channel(stack.targets["ingest"]) as channel:
+        ingest = channel.stream_stream("/sfcloud.v1.IngestService/Ingest")  # bytes sent as they are
+        call = ingest(iter([b"\x0a\xff\xff\xff\xff\x0f"]), metadata=device_metadata(a.credential), timeout=10)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            async for _ in call:
+                pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not an IngestRequest" in caught.value.details()
+    assert reason_of(caught.value) == "MALFORMED_BATCH"
+    assert stored_points(admin_conn, a.id) == before

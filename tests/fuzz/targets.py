@@ -21,7 +21,7 @@ with atheris.instrument_imports(include=["tscodec", "services.ingest", "services
     import tscodec
     from services.ingest.admission import footprint
     from services.ingest.batches import MalformedBatch, validate
-    from services.ingest.handlers import incoming, session_of
+    from services.ingest.handlers import received
     from services.ingest.service import encode_blocks
     from tscodec import reference
     from tscodec.format import CodecError
@@ -84,12 +84,8 @@ def ingest_one(data: bytes) -> None:
     blocks decode to exactly their points, with statistics that describe them; the work holds no more
     memory than the admission budget charged for it (``footprint``)."""
     try:
-        request = ingest_pb2.IngestRequest.FromString(data)
-    except DecodeError:
-        return
-    try:
-        session_of(request)
-        entries, blocks = incoming(request)
+        batch = received(data)  # parsed as the handler does: MalformedBatch when the bytes do not parse
+        entries, blocks = batch.entries, batch.blocks
         charged = footprint(entries, blocks)
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()

@@ -8,10 +8,12 @@ stored or refused. A batch that does not fit waits at most ``wait_s``, in arriva
 whole with RESOURCE_EXHAUSTED (``SERVER_BUSY``) and a RetryInfo; nothing of it is stored, and the device
 resends it later. Excess load is turned away within ``wait_s`` instead of being accepted and then starved.
 
-What the budget cannot bound is reception: a stream that is sending holds its one received message (up to
-the message limit, twice that while it is parsed, plus its plain timestamps as an array: 8 bytes a point,
-converted once for :func:`footprint` and read again by validation) until the batch is admitted or refused.
-Only the message limit and the number of devices per process bound that part.
+What the budget cannot bound is reception: a stream holds the wire bytes of the last message it received
+(up to the message limit), and a batch waiting for admission its timestamps and values as arrays (8 bytes
+a number: the handler parses the message and lets it go, `handlers.received`). Only the message limit and
+the number of devices per process bound that part. A stream that ended early (a refused batch ends it)
+keeps its last bytes in gRPC's reader until Python's collector frees the reader's reference cycle
+(RELIABILITY D5).
 
 The default budget (64 MB) is sized to the database, not to memory alone: at 256 MB, under heavy overload with
 large batches (48 devices sending 100,000 points each, 8 MB of budget a batch) the process admitted about 32

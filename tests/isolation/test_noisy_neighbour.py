@@ -86,7 +86,8 @@ async def under_load(
 @pytest.mark.long  # 35 s, 10 s of them under a second process's load; `make test` has the limits' own tests
 @pytest.mark.xfail(
     strict=False,
-    reason="finding: on the 2-core machine B's p99 grows 1.6-2.3x under A with the machine to itself (median 2.1x); RELIABILITY I7",
+    reason="finding: on the 2-core machine B's p99 grows 1.6-2.3x under A with the machine to itself"
+    " (median 2.1x); RELIABILITY I7",
 )
 async def test_a_tenants_heavy_reads_leave_anothers_p99_within_twice_its_baseline(
     stack, signer, analytics_target, admin_conn

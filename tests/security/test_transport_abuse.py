@@ -134,8 +134,9 @@ async def steady_device(target: str, tenant, calls: int = 20) -> tuple[int, list
 
 async def test_oversize_messages_are_refused_without_growing_the_server(ingest, tenant):
     """Messages of 16 MiB + 1: RESOURCE_EXHAUSTED each. After the first (which sizes the allocator's buffers
-    once), twenty more grow the server's RSS by less than two such messages: the allocator may keep a
-    receive buffer per thread arena (+26 MB once on CI), a leak would keep all twenty (+320 MB)."""
+    once), twenty more grow the server's RSS by less than three such messages: each of the process's two
+    malloc arenas may keep a receive buffer, with the allocator's slack (+26 MB once on CI, +38 MB once in a
+    full run on 2026-12-07, +2-26 MB alone), while a leak would keep all twenty (+320 MB)."""
     process = psutil.Process(ingest.pid)
     huge = ingest_pb2.IngestRequest(
         batch_no=1,
@@ -156,5 +157,5 @@ async def test_oversize_messages_are_refused_without_growing_the_server(ingest, 
             rss.append(process.memory_info().rss)
     first, then = (rss[1] - rss[0]) / MB, (rss[-1] - rss[1]) / MB
     print(f"\noversize messages: server RSS {first:+.1f} MB after the first, {then:+.1f} MB through 20 more")
-    assert then < 2 * MAX_MESSAGE_BYTES / MB
+    assert then < 3 * MAX_MESSAGE_BYTES / MB
     assert await serving(ingest.target)

@@ -35,25 +35,25 @@ def repeated(
 ) -> bytes:
     """``field`` (a repeated message) with a message per row of ``columns`` (by field name; a field not
     named is not written). An optional field is present where ``present`` says, else everywhere."""
-    slots = sorted((f.number, f, columns[f.name]) for f in field.message_type.fields if f.name in columns)
-    rows = len(slots[0][2]) if slots else 0
-    widths = [1 + _width(f, column) for _, f, column in slots]
-    data = np.zeros((rows, 1 + LENGTH_SLOT + sum(widths)), np.uint8)
+    fields = sorted((f for f in field.message_type.fields if f.name in columns), key=lambda f: f.number)
+    slots = [(f, _bits(f, columns[f.name])) for f in fields]  # each column's 64 bits, taken once
+    widths = [8 if KINDS[f.type] == FIXED64 else _varint_width(bits) for f, bits in slots]
+    rows = slots[0][1].size if slots else 0
+    data = np.zeros((rows, 1 + LENGTH_SLOT + sum(1 + w for w in widths)), np.uint8)
     used = np.zeros(data.shape, bool)
     at, length = 1 + LENGTH_SLOT, np.zeros(rows, np.uint64)
-    for (number, f, column), width in zip(slots, widths, strict=True):
-        bits = _bits(f, column)
+    for (f, bits), width in zip(slots, widths, strict=True):
         shown = (present or {}).get(f.name, np.ones(rows, bool)) if f.has_presence else bits != 0
-        data[:, at], used[:, at] = _tag(number, KINDS[f.type]), shown
+        data[:, at], used[:, at] = _tag(f.number, KINDS[f.type]), shown
         if KINDS[f.type] == FIXED64:
             data[:, at + 1 : at + 9] = bits.astype("<u8", copy=False).view(np.uint8).reshape(-1, 8)
             used[:, at + 1 : at + 9] = shown[:, None]
             length += shown * np.uint64(9)
         else:
-            length += shown * (_write_varints(bits, data, used, at + 1, shown) + np.uint64(1))
-        at += width
+            length += shown * (_write_varints(bits, width, data, used, at + 1, shown) + np.uint64(1))
+        at += 1 + width
     data[:, 0], used[:, 0] = _tag(field.number, LEN), True
-    _write_varints(length, data, used, 1, np.ones(rows, bool))
+    _write_varints(length, _varint_width(length), data, used, 1, np.ones(rows, bool))
     return data[used].tobytes()
 
 
@@ -65,9 +65,10 @@ def packed(field: FieldDescriptor, column: np.ndarray) -> bytes:
     if KINDS[field.type] == FIXED64:
         body = bits.astype("<u8", copy=False).tobytes()
     else:
-        data = np.zeros((bits.size, _varint_width(bits)), np.uint8)
+        width = _varint_width(bits)
+        data = np.zeros((bits.size, width), np.uint8)
         used = np.zeros(data.shape, bool)
-        _write_varints(bits, data, used, 0, np.ones(bits.size, bool))
+        _write_varints(bits, width, data, used, 0, np.ones(bits.size, bool))
         body = data[used].tobytes()
     return embedded(field, body)
 
@@ -93,10 +94,6 @@ def _bits(field: FieldDescriptor, column: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(column).view(np.uint64)
 
 
-def _width(field: FieldDescriptor, column: np.ndarray) -> int:
-    return 8 if KINDS[field.type] == FIXED64 else _varint_width(_bits(field, column))
-
-
 def _varint_width(values: np.ndarray) -> int:
     """Bytes of the longest of ``values`` as a varint."""
     return max(1, -(-int(values.max(initial=0)).bit_length() // 7))
@@ -111,12 +108,13 @@ def _varint(value: int) -> bytes:
 
 
 def _write_varints(
-    values: np.ndarray, data: np.ndarray, used: np.ndarray, at: int, shown: np.ndarray
+    values: np.ndarray, width: int, data: np.ndarray, used: np.ndarray, at: int, shown: np.ndarray
 ) -> np.ndarray:
-    """Each of ``values`` as a varint from column ``at`` where ``shown``; the bytes each takes."""
+    """Each of ``values`` as a varint of at most ``width`` bytes from column ``at`` where ``shown``; the
+    bytes each takes."""
     size = np.ones(values.size, np.uint64)
     rest = values
-    for k in range(_varint_width(values)):
+    for k in range(width):
         more = rest > 0x7F
         data[:, at + k] = (rest & np.uint64(0x7F)) | (more * np.uint64(0x80))
         used[:, at + k] = shown & (rest != 0) if k else shown

@@ -46,7 +46,9 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
         session: uuid.UUID | None = None
         last = -1
         raws = until_draining(request_iterator, self._draining, self._idle_s)
-        async with aclosing(raws):  # a refused batch ends the stream: its last bytes are let go at once
+        async with aclosing(
+            raws
+        ):  # a refused batch ends the stream: its reading ends now, not when collected
             async for raw in raws:
                 batch = received(raw)
                 session = session or batch.session

@@ -180,8 +180,7 @@ async def test_bytes_that_are_no_ingest_request_are_malformed(stack, tenants, ad
         ingest = channel.stream_stream("/sfcloud.v1.IngestService/Ingest")  # bytes sent as they are
         call = ingest(iter([b"\x0a\xff\xff\xff\xff\x0f"]), metadata=device_metadata(a.credential), timeout=10)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            async for _ in call:
-                pass
+            [ack async for ack in call]
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not an IngestRequest" in caught.value.details()
     assert reason_of(caught.value) == "MALFORMED_BATCH"

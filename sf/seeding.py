@@ -60,9 +60,13 @@ async def create_tenant(
         email, password = f"owner-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
         await stub.CreateUser(
             tenancy_pb2.CreateUserRequest(
-                email=email, password=password, display_name="Owner", role=tenancy_pb2.ROLE_OWNER
+                email=email,
+                password=password,
+                display_name="Owner",
+                role=tenancy_pb2.ROLE_OWNER,
+                tenant_id=tenant.id,
             ),
-            metadata=meta,
+            metadata=_metadata(signer, OPERATOR),
             timeout=10,
         )
 

@@ -50,6 +50,12 @@ class Tenancy:
         )
         return supplier, Principal(Kind.USER, admin.user.id, supplier_id=uuid.UUID(supplier.id))
 
+    def provision(self, tenant_id: str | uuid.UUID, request: pb.CreateUserRequest):
+        """An account with the request's password in the tenant, made as only the operator may (a tenant's
+        managers invite people instead)."""
+        request.tenant_id = str(tenant_id)
+        return self.call("CreateUser", request, OPERATOR)
+
     def owner_of(self, tenant: pb.Tenant) -> Principal:
         """A principal of the tenant's owner, as the gateway mints it after login."""
         return Principal(Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)

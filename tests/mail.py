@@ -23,9 +23,12 @@ class Inbox:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
-    async def next_link(self, path: str) -> str:
+    async def next_link(self, path: str, to: str | None = None) -> str:
+        """The token of the newest ``path`` link mailed (to ``to``, if given), waiting a few seconds for it."""
         for _ in range(100):
             for message in reversed(self.messages):
+                if to is not None and message["To"] != to:
+                    continue
                 if found := re.search(rf"http://\S+/{path}\?token=(\S+)", message.get_payload()):
                     self.messages.remove(message)
                     return found.group(1)

@@ -48,6 +48,12 @@ class TenantRole(enum.Enum):
     VIEWER = pb.ROLE_VIEWER
 
 
+@strawberry.enum(description="A supplier's staff role: admins also manage its staff, brand and profile.")
+class StaffRole(enum.Enum):
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
 @strawberry.type(description="A tenant: one SME's subscription.")
 class Tenant:
     id: strawberry.ID
@@ -364,14 +370,31 @@ class TenantMutation:
         description="Invite a person to your tenant with a role (owners and admins); they get an email link.",
     )
     async def invite_user(self, info: Info, email: str, role: TenantRole) -> InviteUserPayload:
-        ctx = info.context
-        request = pb.InviteUserRequest(email=email, role=role.value)
-        sent, problems = await attempt(
-            ctx.backends.call(ctx.backends.tenancy.InviteUser, request, ctx.principal)
-        )
-        return InviteUserPayload(
-            invitation_id=strawberry.ID(sent.invitation_id) if sent else None, errors=problems
-        )
+        return await _invite(info, "InviteUser", pb.InviteUserRequest(email=email, role=role.value))
+
+    @strawberry.mutation(
+        permission_classes=[IsPerson],
+        description=(
+            "Invite a person onto your supplier's staff (its admins; the operator names the supplier); they get"
+            " an email link and join with their own password."
+        ),
+    )
+    async def invite_staff(
+        self, info: Info, email: str, role: StaffRole, supplier_id: strawberry.ID | None = None
+    ) -> InviteUserPayload:
+        supplier = supplier_id or info.context.principal.supplier_id or ""
+        request = pb.InviteSupplierUserRequest(supplier_id=str(supplier), email=email, role=role.value)
+        return await _invite(info, "InviteSupplierUser", request)
+
+
+async def _invite(info: Info, method: str, request) -> InviteUserPayload:
+    ctx = info.context
+    sent, problems = await attempt(
+        ctx.backends.call(getattr(ctx.backends.tenancy, method), request, ctx.principal)
+    )
+    return InviteUserPayload(
+        invitation_id=strawberry.ID(sent.invitation_id) if sent else None, errors=problems
+    )
 
 
 async def _tenant_change(info: Info, method: str, request) -> TenantPayload:

@@ -8,25 +8,24 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.runtime import keyset
-from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.principal import Kind, Principal, Role, Scope
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, credentials
-from services.tenancy.errors import BadCredentials, DuplicateName
-from services.tenancy.invitations import Invitations
+from services.tenancy.accounts import insert_account, new_account
+from services.tenancy.errors import BadCredentials
 from services.tenancy.models import (
     MANAGERS,
     ApiKey,
     Device,
     DeviceIdentity,
-    Joined,
     Membership,
     SignInLimits,
     User,
 )
 from services.tenancy.organisations import check_quota
-from services.tenancy.passwords import Passwords, check_email, check_password
+from services.tenancy.passwords import Passwords
 from services.tenancy.storage import access as storage
 from services.tenancy.storage import organisations as org_storage
 
@@ -42,13 +41,10 @@ UNFLUSHED = {"synchronous_commit": "off"}
 
 
 class Access:
-    def __init__(
-        self, db: Transactions, passwords: Passwords, limits: SignInLimits, invitations: Invitations
-    ) -> None:
+    def __init__(self, db: Transactions, passwords: Passwords, limits: SignInLimits) -> None:
         self._db = db
         self._passwords = passwords
         self._limits = limits
-        self._invitations = invitations
 
     async def members(
         self, caller: Principal, page_size: int, page_token: str
@@ -160,36 +156,27 @@ class Access:
         return principal
 
     async def create_user(
-        self, caller: Principal, email: str, password: str, display_name: str, role: Role
+        self, caller: Principal, tenant_id: str, email: str, password: str, display_name: str, role: Role
     ) -> User:
-        """Add someone to the caller's tenant by email: a new email gets an account with this password,
-        one that already has an account (somewhere else) an emailed invitation to join with its own. The
-        answer is the same, after the same work (the password hashed either way, the invitation mailed
-        after the answer), so it does not tell the caller whether the email has an sfcloud account
-        (RELIABILITY I4). A member of the caller's own tenant is refused as one already."""
-        tenant_id = caller.require_role(*MANAGERS)
-        check_email(email)
-        check_password(password)
-        if role is Role.OWNER and caller.role is not Role.OWNER:
-            raise PermissionDenied("only an owner may add another owner", reason="OWNER_ONLY")
-        user = User(uuid.uuid4(), email.strip(), require_name("display_name", display_name), False)
-        password_hash = await self._passwords.hash(password)
-        async with self._db.tenant(tenant_id) as conn:
-            await check_quota(conn, tenant_id, "users")
-            found = await storage.find_user_by_email(conn, user.email)
-            if found is None:
-                await storage.insert_user(conn, user, password_hash)
-                await storage.upsert_membership(conn, tenant_id, user.id, role)
-                await audit.record(
-                    conn, caller, "user.create", target=str(user.id), detail={"role": role.value}
-                )
-                return user
-            if await storage.is_member(conn, tenant_id, found[0].id):
-                raise DuplicateName("a member of this tenant has this email already")
-            offer = await self._invitations.record(
-                conn, caller, Joined(tenant_id=tenant_id), user.email, role.value, user.display_name
+        """The platform operator makes an account with a password in a tenant (seeding, moving a tenant in).
+        A tenant's managers add people only by invitation, which answers alike whether or not the email has
+        an account: an account made with a password they chose would tell them, by signing in or not
+        (RELIABILITY I4). The operator may know which emails have accounts: one that has is ALREADY_EXISTS."""
+        caller.require_platform_operator()
+        target = parse_id("tenant_id", tenant_id)
+        user, password_hash = await new_account(self._passwords, email, password, display_name)
+        async with self._db.tenant(target) as conn:
+            await check_quota(conn, target, "users")
+            await insert_account(conn, user, password_hash)
+            await storage.upsert_membership(conn, target, user.id, role)
+            await audit.record(
+                conn,
+                caller,
+                "user.create",
+                tenant_id=target,
+                target=str(user.id),
+                detail={"role": role.value},
             )
-        self._invitations.mail_soon(offer)
         return user
 
     async def create_device(self, caller: Principal, name: str) -> tuple[Device, str]:

@@ -247,6 +247,12 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         )
         return pb.CreateSupplierUserResponse(user=user_pb(user))
 
+    async def InviteSupplierUser(self, request, context) -> pb.InviteSupplierUserResponse:
+        invitation = await self._invitations.invite_staff(
+            current_principal(), request.supplier_id, request.email, request.role
+        )
+        return pb.InviteSupplierUserResponse(invitation_id=str(invitation))
+
     async def FindBrandByDomain(self, request, context) -> pb.FindBrandByDomainResponse:
         brand = await self._brands.for_domain(current_principal(), request.domain)
         return pb.FindBrandByDomainResponse(brand=brand_pb(brand))
@@ -346,7 +352,12 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         if request.role not in _ROLES:
             raise InvalidArgument.of("role", "must be owner, admin, operator or viewer")
         user = await self._access.create_user(
-            current_principal(), request.email, request.password, request.display_name, _ROLES[request.role]
+            current_principal(),
+            request.tenant_id,
+            request.email,
+            request.password,
+            request.display_name,
+            _ROLES[request.role],
         )
         return pb.CreateUserResponse(user=user_pb(user))
 

@@ -3,29 +3,26 @@ accepted once."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.runtime.errors import FailedPrecondition, PermissionDenied, ServiceError
+from services.runtime.errors import FailedPrecondition, PermissionDenied
 from services.runtime.principal import Principal, Role
 from services.runtime.transactions import Transactions
-from services.runtime.validation import require_name
+from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit
 from services.tenancy.brands import MailBrand, mail_brand_of_supplier, mail_brand_of_tenant
 from services.tenancy.mailer import Mailer
 from services.tenancy.models import MANAGERS, Joined, User
-from services.tenancy.organisations import check_quota
+from services.tenancy.organisations import check_quota, check_staff_role, require_supplier_manager
 from services.tenancy.passwords import Passwords, check_email, check_password
 from services.tenancy.storage import access as access_storage
 from services.tenancy.storage import invitations as storage
 from services.tenancy.storage import organisations as org_storage
 
-log = logging.getLogger(__name__)
 VALID_FOR = timedelta(days=7)
 LISTED = 200  # open invitations listed at most; a plan's number of users keeps a tenant's far below
 
@@ -53,7 +50,6 @@ class Invitations:
         self._passwords = passwords
         self._mailer = mailer
         self._public_url = public_url.rstrip("/")
-        self._sending: set[asyncio.Task] = set()
 
     async def invite(self, caller: Principal, email: str, role: Role) -> uuid.UUID:
         """Record the invitation, then mail the link; the token itself is never stored."""
@@ -63,6 +59,19 @@ class Invitations:
         async with self._db.tenant(tenant_id) as conn:
             await check_quota(conn, tenant_id, "users")
             invitation = await self.record(conn, caller, Joined(tenant_id=tenant_id), email, role.value)
+        await self.mail(invitation)
+        return invitation.id
+
+    async def invite_staff(self, caller: Principal, supplier_id: str, email: str, role: str) -> uuid.UUID:
+        """The operator or the supplier's admin invites someone onto its staff, alike whether or not the
+        email has an account (RELIABILITY I4)."""
+        target = parse_id("supplier_id", supplier_id)
+        check_staff_role(role)
+        async with self._db.transaction(
+            {"app.supplier_id": str(target), "app.user_id": caller.subject}
+        ) as conn:
+            await require_supplier_manager(conn, caller, target)
+            invitation = await self.record(conn, caller, Joined(supplier_id=target), email, role)
         await self.mail(invitation)
         return invitation.id
 
@@ -105,28 +114,6 @@ class Invitations:
             f"You are invited to {invitation.organisation} on {brand.product}",
             _invitation_body(invitation, brand.link(f"/invite?token={invitation.token}")),
         )
-
-    def mail_soon(self, invitation: Invitation) -> None:
-        """Mail the link after the answer, which must not wait on the mail server (CreateUser answers alike
-        whether it made an account or invited one, RELIABILITY I4). A mail server that refuses it is
-        logged; the invitation stays listed, for a manager to invite again."""
-        task = asyncio.create_task(self._mail_or_log(invitation), name="invitation-mail")
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _mail_or_log(self, invitation: Invitation) -> None:
-        try:
-            await self.mail(invitation)
-        except ServiceError as exc:  # the mail server refused or was away
-            log.warning(
-                "invitation not mailed", extra={"invitation": str(invitation.id), "error": exc.message}
-            )
-        except Exception:  # no caller is left to tell: a bug must not go unseen
-            log.exception("invitation mail failed", extra={"invitation": str(invitation.id)})
-
-    async def drain(self) -> None:
-        """Let the mails still being sent finish (the service is stopping)."""
-        await asyncio.gather(*self._sending)
 
     async def pending(self, caller: Principal) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
         """The caller's tenant's invitations still waiting, newest first (its owners and admins)."""

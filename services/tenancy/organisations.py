@@ -20,8 +20,8 @@ from services.runtime.principal import Kind, Principal, Role
 from services.runtime.transactions import Transactions
 from services.runtime.validation import parse_id, require_name
 from services.tenancy import audit, layout
+from services.tenancy.accounts import insert_account, new_account
 from services.tenancy.catalog import Catalog, Template
-from services.tenancy.errors import DuplicateName
 from services.tenancy.models import (
     CANCEL_GRACE_DAYS,
     STATES,
@@ -33,8 +33,7 @@ from services.tenancy.models import (
     Tenant,
     User,
 )
-from services.tenancy.passwords import Passwords, check_email, check_password
-from services.tenancy.storage import access as access_storage
+from services.tenancy.passwords import Passwords
 from services.tenancy.storage import organisations as storage
 from services.tenancy.support_models import Listing
 
@@ -75,6 +74,8 @@ def decode_cursor(token: str) -> tuple[str, str] | None:
 async def check_quota(conn, tenant_id: uuid.UUID, quota: str, adding: int = 1) -> None:
     """Refuse to add past the plan's quota (RESOURCE_EXHAUSTED, naming the quota and the plan)."""
     tenant = await storage.get_tenant(conn, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found", reason="TENANT_NOT_FOUND")
     plan = await storage.get_plan(conn, tenant.plan_code)
     used = (await storage.usage_counts(conn))[quota]
     limit = plan.quotas[quota]
@@ -89,6 +90,21 @@ async def check_quota_after(conn, tenant_id: uuid.UUID) -> None:
     """After a bulk change (a template's plant, a manifest): refuse the whole change if any quota is exceeded."""
     for quota in ("devices", "series", "users", "api_keys"):
         await check_quota(conn, tenant_id, quota, adding=0)
+
+
+def check_staff_role(role: str) -> None:
+    if role not in ("admin", "staff"):
+        raise InvalidArgument.of("role", "must be admin or staff")
+
+
+async def require_supplier_manager(conn, caller: Principal, supplier_id: uuid.UUID) -> None:
+    """The operator, or an admin of the supplier, may add to its staff; then the supplier must exist."""
+    if not caller.platform_operator and not await is_supplier_admin(conn, caller, supplier_id):
+        raise PermissionDenied(
+            "only the operator or the supplier's admin may add its staff", reason="NOT_ADMIN"
+        )
+    if await storage.get_supplier(conn, supplier_id) is None:
+        raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
 
 
 async def is_supplier_admin(conn, caller: Principal, supplier_id: uuid.UUID) -> bool:
@@ -134,46 +150,26 @@ class Organisations:
     async def create_supplier_user(
         self, caller: Principal, supplier_id: str, email: str, password: str, display_name: str, role: str
     ) -> User:
-        """The operator adds anyone to a supplier; a supplier's admin adds staff to their own. As `CreateUser`
-        does for a tenant, a new email gets an account with this password, one that already has an account
-        an emailed invitation to join with its own; the answer is the same, after the same work, so it does
-        not tell whether the email has an sfcloud account (RELIABILITY I4). One of the supplier's own staff
-        is refused as one already."""
+        """The platform operator makes an account with a password on a supplier's staff. A supplier's admins
+        add staff only by invitation, which does not tell whether the email has an account, as an account
+        made with a password they chose would (RELIABILITY I4); the operator may know: ALREADY_EXISTS."""
+        caller.require_platform_operator()
         target = parse_id("supplier_id", supplier_id)
-        if role not in ("admin", "staff"):
-            raise InvalidArgument.of("role", "must be admin or staff")
-        check_email(email)
-        check_password(password)
-        user = User(uuid.uuid4(), email.strip(), require_name("display_name", display_name), False)
-        password_hash = await self._passwords.hash(password)
-        async with self._db.transaction(
-            {"app.supplier_id": str(target), "app.user_id": caller.subject}
-        ) as conn:
-            if not caller.platform_operator and not await is_supplier_admin(conn, caller, target):
-                raise PermissionDenied(
-                    "only the operator or the supplier's admin may add its staff", reason="NOT_ADMIN"
-                )
+        check_staff_role(role)
+        user, password_hash = await new_account(self._passwords, email, password, display_name)
+        async with self._db.transaction({"app.supplier_id": str(target)}) as conn:
             if await storage.get_supplier(conn, target) is None:
                 raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
-            found = await access_storage.find_user_by_email(conn, user.email)
-            if found is None:
-                await access_storage.insert_user(conn, user, password_hash)
-                await storage.add_supplier_member(conn, target, user.id, role)
-                await audit.record(
-                    conn,
-                    caller,
-                    "supplier.add_user",
-                    supplier_id=target,
-                    target=str(user.id),
-                    detail={"role": role},
-                )
-                return user
-            if await storage.supplier_role(conn, target, found[0].id) is not None:
-                raise DuplicateName("one of this supplier's staff has this email already")
-            offer = await self._invitations.record(
-                conn, caller, Joined(supplier_id=target), user.email, role, user.display_name
+            await insert_account(conn, user, password_hash)
+            await storage.add_supplier_member(conn, target, user.id, role)
+            await audit.record(
+                conn,
+                caller,
+                "supplier.add_user",
+                supplier_id=target,
+                target=str(user.id),
+                detail={"role": role},
             )
-        self._invitations.mail_soon(offer)
         return user
 
     async def create_tenant(

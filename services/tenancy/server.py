@@ -90,7 +90,7 @@ class TenancyServer:
             Organisations(
                 db, self.passwords, self.catalog, self.invitations, ("default", *settings.service.cells)
             ),
-            Access(db, self.passwords, settings.sign_in, self.invitations),
+            Access(db, self.passwords, settings.sign_in),
             AssetCatalog(db),
             AuditLog(db),
             self.invitations,
@@ -133,7 +133,6 @@ class TenancyServer:
 
     async def stop(self) -> None:
         await self.core.stop()
-        await self.invitations.drain()
         await self.outbox.stop()
         await self.analytics_channel.close()
         await self.core.close()

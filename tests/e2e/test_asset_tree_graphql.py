@@ -184,7 +184,7 @@ async def test_a_viewer_and_an_api_key_may_read_the_tree_but_not_edit_it(stack, 
         tenancy = Tenancy(tenancy_pb2_grpc.TenancyServiceStub(channel), signer)
         owner = tenancy.owner_of(pb.Tenant(id=str(tenant.id)))
         request = pb.CreateUserRequest(email=email, password=password, display_name="V", role=pb.ROLE_VIEWER)
-        await tenancy.call("CreateUser", request, owner)
+        await tenancy.provision(owner.tenant_id, request)
     key = await create_api_key(stack.targets["tenancy"], signer, tenant.id, ["read", "write"])
     viewer = await GraphQLClient.login(stack.gateway_url, email, password)
     edits = [

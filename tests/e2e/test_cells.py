@@ -57,8 +57,10 @@ async def tenant_on(stack, signer, cell: str) -> tuple[pb.Tenant, str, str, str]
         owner = Principal(Kind.USER, "setup", tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)
         email, password = f"o-{secrets.token_hex(4)}@example.com", "a-long-password"
         await stub.CreateUser(
-            pb.CreateUserRequest(email=email, password=password, display_name="O", role=pb.ROLE_OWNER),
-            metadata=as_(owner),
+            pb.CreateUserRequest(
+                email=email, password=password, display_name="O", role=pb.ROLE_OWNER, tenant_id=tenant.id
+            ),
+            metadata=as_(OPERATOR),
             timeout=10,
         )
         parent = ""

@@ -174,7 +174,7 @@ async def test_a_tenants_people_are_listed_page_by_page_to_its_people_only(stack
                 display_name=name,
                 role=role,
             )
-            await tenancy.call("CreateUser", request, owner)
+            await tenancy.provision(owner.tenant_id, request)
     query = (
         "query($after: String) { members(first: 2, after: $after) {"
         " nodes { email displayName role } pageInfo { endCursor hasNextPage } } }"

@@ -59,7 +59,7 @@ async def person(tenancy, role: int) -> tuple[str, str]:
     _, owner = await tenancy.tenant(OPERATOR)
     email, password = f"life-{secrets.token_hex(4)}@example.com", "a-long-password"
     request = pb.CreateUserRequest(email=email, password=password, display_name="L", role=role)
-    await tenancy.call("CreateUser", request, owner)
+    await tenancy.provision(owner.tenant_id, request)
     return email, password
 
 

@@ -12,12 +12,11 @@ REVOKE = "mutation ($id: ID!) { revokeSession(id: $id) { revoked } }"
 
 async def test_list_and_revoke_sessions(stack, tenancy):
     """RELIABILITY A3: A revoked session is refused at once; cookie attributes checked at sign-in (tests/e2e/provision.py)."""
-    tenant, owner = await tenancy.tenant(OPERATOR)
+    tenant, _ = await tenancy.tenant(OPERATOR)
     email, password = f"s-{tenant.id[:8]}@example.com", "a-long-password"
-    await tenancy.call(
-        "CreateUser",
+    await tenancy.provision(
+        tenant.id,
         pb.CreateUserRequest(email=email, password=password, display_name="S", role=pb.ROLE_VIEWER),
-        owner,
     )
     laptop = await GraphQLClient.login(stack.gateway_url, email, password)
     phone = await GraphQLClient.login(stack.gateway_url, email, password)

@@ -374,6 +374,12 @@ MUTATIONS = {
         'mutation { exportGrant(grantId: "{grant}") { export { id state } errors { code } } }',
         {"a_session", "a_key_read", "b_session"},
     ),
+    # Only a supplier's admins (or the operator) invite its staff: no caller here is one, not even with the
+    # supplier of tenant A named (tests/webapp/test_invite.py has the admin's).
+    "inviteStaff": (
+        'mutation { inviteStaff(email: "matrix@si.example", role: STAFF, supplierId: "{supplier}") { invitationId } }',
+        set(),
+    ),
     # Only a supplier's staff brand it: no caller here is one.
     "setBrand": (
         'mutation { setBrand(productName: "x", primaryColour: "#0b5cad", accentColour: "#0b5cad") { errors { code } } }',

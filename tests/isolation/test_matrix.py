@@ -143,14 +143,21 @@ ROWS: dict[str, Row] = {
             product_name="Matrix", primary_colour="#0b5cad", accent_colour="#0b5cad"
         ),
     ),
+    # Accounts with a password chosen by the caller: the operator only (others invite, RELIABILITY I4).
     "TenancyService/CreateSupplierUser": row(
-        {"operator", "supplier_s"},
+        {"operator"},
         lambda w: pb.CreateSupplierUserRequest(
             supplier_id=w.supplier_s,
             email=f"s-{secrets.token_hex(4)}@example.com",
             password="p" * 12,
             display_name="S",
             role="staff",
+        ),
+    ),
+    "TenancyService/InviteSupplierUser": row(
+        {"operator", "supplier_s"},
+        lambda w: pb.InviteSupplierUserRequest(
+            supplier_id=w.supplier_s, email=f"s-{secrets.token_hex(4)}@example.com", role="staff"
         ),
     ),
     "TenancyService/CreateTenant": row(
@@ -187,12 +194,13 @@ ROWS: dict[str, Row] = {
         lambda w: pb.ListSupplierTransfersRequest(),
     ),
     "TenancyService/CreateUser": row(
-        MANAGERS_ANYWHERE,
+        {"operator"},
         lambda w: pb.CreateUserRequest(
             email=f"u-{secrets.token_hex(4)}@example.com",
             password="p" * 12,
             display_name="U",
             role=pb.ROLE_VIEWER,
+            tenant_id=w.a.id,
         ),
     ),
     "TenancyService/InviteUser": row(
@@ -927,8 +935,10 @@ async def world(stack, signer):
     member = f"member-{secrets.token_hex(4)}@example.com"
     await call(
         "TenancyService/CreateUser",
-        pb.CreateUserRequest(email=member, password="p" * 12, display_name="M", role=pb.ROLE_VIEWER),
-        "a_owner",
+        pb.CreateUserRequest(
+            email=member, password="p" * 12, display_name="M", role=pb.ROLE_VIEWER, tenant_id=a.id
+        ),
+        "operator",
     )
     principals.update({"_member": member, "_credential": device.credential, "_key": created_key.key})
     await send_batches(

@@ -234,7 +234,7 @@ def _invitations_seen(url: str, email: str, settings: dict[str, str]) -> int:
 
 
 async def test_a_suppliers_invitations_are_seen_by_it_and_their_token_only(admin_url, admin_conn, tenancy):
-    """RELIABILITY I2: an invitation onto supplier S's staff (CreateSupplierUser by the email of an account)
+    """RELIABILITY I2: an invitation onto supplier S's staff (InviteSupplierUser by the email of an account)
     is seen under S (`app.supplier_id`) and by its token's hash (`app.invitation`, accepting), never under
     another supplier, S's own tenant, no setting or another token; and no one but S may write one of S's."""
     s, s_admin = await tenancy.supplier("Iso S")
@@ -244,11 +244,9 @@ async def test_a_suppliers_invitations_are_seen_by_it_and_their_token_only(admin
     member = tenancy_pb2.CreateUserRequest(
         email=email, password="p" * 12, display_name="M", role=tenancy_pb2.ROLE_VIEWER
     )
-    await tenancy.call("CreateUser", member, owner)
-    staff = tenancy_pb2.CreateSupplierUserRequest(
-        supplier_id=s.id, email=email, password="q" * 12, display_name="S", role="staff"
-    )
-    await tenancy.call("CreateSupplierUser", staff, s_admin)
+    await tenancy.provision(owner.tenant_id, member)
+    staff = tenancy_pb2.InviteSupplierUserRequest(supplier_id=s.id, email=email, role="staff")
+    await tenancy.call("InviteSupplierUser", staff, s_admin)
     [(hashed,)] = admin_conn.execute(
         "SELECT encode(token_hash, 'hex') FROM tenancy.invitations WHERE supplier_id = %s", [s.id]
     ).fetchall()

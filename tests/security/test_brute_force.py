@@ -52,7 +52,7 @@ async def account(tenancy) -> tuple[str, str]:
     _, owner = await tenancy.tenant(OPERATOR)
     email, password = f"guess-{secrets.token_hex(4)}@example.com", "the-right-password"
     request = pb.CreateUserRequest(email=email, password=password, display_name="G", role=pb.ROLE_VIEWER)
-    await tenancy.call("CreateUser", request, owner)
+    await tenancy.provision(owner.tenant_id, request)
     return email, password
 
 

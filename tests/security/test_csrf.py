@@ -20,12 +20,11 @@ def _keys(admin_conn, tenant_id: str) -> int:
 
 
 async def test_cookie_mutations_without_the_token_are_refused_and_change_nothing(stack, tenancy, admin_conn):
-    tenant, owner = await tenancy.tenant(OPERATOR)
+    tenant, _ = await tenancy.tenant(OPERATOR)
     email, password = f"csrf-{tenant.id[:8]}@example.com", "a-long-password"
-    await tenancy.call(
-        "CreateUser",
+    await tenancy.provision(
+        tenant.id,
         pb.CreateUserRequest(email=email, password=password, display_name="C", role=pb.ROLE_ADMIN),
-        owner,
     )
     client = await GraphQLClient.login(stack.gateway_url, email, password)
     body = json.dumps({"query": CREATE})

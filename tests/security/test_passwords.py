@@ -35,7 +35,7 @@ async def test_hashes_are_argon2id_at_the_minimum_and_weaker_ones_are_upgraded(t
     _, owner = await tenancy.tenant(OPERATOR)
     email = f"a1-{time.monotonic_ns()}@example.com"
     request = pb.CreateUserRequest(email=email, password=PASSWORD, display_name="A1", role=pb.ROLE_VIEWER)
-    await tenancy.call("CreateUser", request, owner)
+    await tenancy.provision(owner.tenant_id, request)
     memory, iterations, lanes = _parameters(admin_conn, email)
     assert memory >= 19456 and iterations >= 2 and lanes >= 1
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.I).hash(PASSWORD)

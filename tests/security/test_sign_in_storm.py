@@ -22,6 +22,7 @@ from services.tenancy.models import SignInLimits
 from sf.inprocess import free_port
 from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
+from tests.control_plane import OPERATOR
 from tests.e2e.provision import create_tenant
 from tests.faults.processes import ServiceProcess
 
@@ -85,12 +86,15 @@ async def storm(stub, signer, emails: list[str]) -> int:
 
 async def accounts(stub, signer, tenant) -> list[str]:
     """ACCOUNTS people of ``tenant`` to guess at."""
-    owner = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=tenant.id, role=Role.OWNER)
-    metadata = ((METADATA_KEY, signer.sign(owner)),)
+    metadata = ((METADATA_KEY, signer.sign(OPERATOR)),)
     emails = [f"storm-{uuid.uuid4().hex[:12]}@example.com" for _ in range(ACCOUNTS)]
     for email in emails:
         request = pb.CreateUserRequest(
-            email=email, password="a-long-password-for-a1", display_name="A1", role=pb.ROLE_VIEWER
+            email=email,
+            password="a-long-password-for-a1",
+            display_name="A1",
+            role=pb.ROLE_VIEWER,
+            tenant_id=str(tenant.id),
         )
         await stub.CreateUser(request, metadata=metadata, timeout=30)
     return emails

@@ -134,7 +134,6 @@ async def _tenant(
         name=f"{prefix} {secrets.token_hex(3)}", plan_code="standard", supplier_id=supplier_id
     )
     tenant = (await control.call("CreateTenant", request, OPERATOR)).tenant
-    creator = Principal(Kind.USER, str(uuid.uuid4()), tenant_id=uuid.UUID(tenant.id), role=Role.OWNER)
     for name, role in roles.items():
         people.emails[name] = _email(name)
         made = pb.CreateUserRequest(
@@ -143,7 +142,7 @@ async def _tenant(
             display_name=name,
             role=getattr(pb, f"ROLE_{role.name}"),
         )
-        user = (await control.call("CreateUser", made, creator)).user
+        user = (await control.provision(tenant.id, made)).user
         people.acting[name] = Principal(Kind.USER, user.id, tenant_id=uuid.UUID(tenant.id), role=role)
     people.ids[prefix] = tenant.id
     return tenant.id

@@ -41,7 +41,7 @@ def violated_field(error: grpc.aio.AioRpcError) -> str:
 async def member(tenancy, owner: Principal, role: int) -> str:
     email = f"m-{secrets.token_hex(4)}@example.com"
     request = pb.CreateUserRequest(email=email, password="p" * 12, display_name="M", role=role)
-    await tenancy.call("CreateUser", request, owner)
+    await tenancy.provision(owner.tenant_id, request)
     return email
 
 

@@ -4,17 +4,19 @@ account must give that account's password; one onto a supplier's staff leads to 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 
 import httpx
 
 from sf.seeding import create_tenant
-from sfcloud.v1 import tenancy_pb2 as pb
-from tests.support.helpers import data, owner_client
+from tests.e2e.provision import GraphQLClient
+from tests.support.helpers import data, owner_client, supplier, supplier_user
 from tests.webapp.test_reset import sent_token
 
+INVITE_STAFF = (
+    "mutation($email: String!) { inviteStaff(email: $email, role: STAFF) { invitationId errors { code } } }"
+)
 INVITE = (
     "mutation($email: String!) { inviteUser(email: $email, role: OPERATOR) { invitationId errors { code } } }"
 )
@@ -67,25 +69,24 @@ async def test_an_existing_account_joins_with_its_own_password_only(stack, signe
         assert joined.status_code == 200 and "You have joined" in joined.text
 
 
-async def test_an_account_joins_a_suppliers_staff_and_signs_in_to_its_portal(stack, signer, tenancy, caplog):
-    """A tenant's owner invited onto a supplier's staff (CreateSupplierUser by their email) accepts with
-    their own password and is asked to sign in on the way to the supplier portal, which that sign-in opens;
-    signing in without going there opens their tenant, as before."""
+async def test_an_account_joins_a_suppliers_staff_and_signs_in_to_its_portal(stack, signer, caplog):
+    """A tenant's owner invited onto a supplier's staff (GraphQL `inviteStaff` by the supplier's admin; its
+    staff may not) accepts with their own password and is asked to sign in on the way to the supplier portal,
+    which that sign-in opens; signing in without going there opens their tenant, as before."""
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Where the engineer works")
-    supplier, admin = await tenancy.supplier("Hiring SI")
-    staff = pb.CreateSupplierUserRequest(
-        supplier_id=supplier.id,
-        email=tenant.owner_email,
-        password="chosen-by-admin",
-        display_name="E",
-        role="staff",
+    admin = await supplier(stack, signer, "Hiring SI")
+    staff = await GraphQLClient.login(
+        stack.gateway_url, *await supplier_user(stack, signer, admin.id, "staff")
     )
-    with caplog.at_level(logging.INFO, logger="services.tenancy.mailer"):
-        await tenancy.call("CreateSupplierUser", staff, admin)
-        for _ in range(100):  # mailed after the answer
-            if any(getattr(r, "to", None) == tenant.owner_email for r in caplog.records):
-                break
-            await asyncio.sleep(0.05)
+    try:
+        refused = (await staff.query(INVITE_STAFF, email=tenant.owner_email))["errors"][0]["extensions"]
+        with caplog.at_level(logging.INFO, logger="services.tenancy.mailer"):
+            sent = data(await admin.client.query(INVITE_STAFF, email=tenant.owner_email))["inviteStaff"]
+    finally:
+        await staff.close()
+        await admin.client.close()
+    assert refused == {"code": "FORBIDDEN", "reason": "NOT_ADMIN"}
+    assert sent["invitationId"] and sent["errors"] == []
     token = sent_token(caplog, tenant.owner_email, "invite")
     signing_in = {"email": tenant.owner_email, "password": tenant.owner_password}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:

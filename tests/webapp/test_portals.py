@@ -43,7 +43,7 @@ async def first_owner(stack, signer, tenant_id: str) -> tuple[str, str]:
         request = pb.CreateUserRequest(
             email=email, password=password, display_name="New owner", role=pb.ROLE_OWNER
         )
-        await tenancy.call("CreateUser", request, owner)
+        await tenancy.provision(owner.tenant_id, request)
     return email, password
 
 

@@ -219,12 +219,10 @@ async def test_another_tenant_cannot_start_follow_or_download(stack, signer, sou
 
 async def viewer_of(stack, tenancy, tenant) -> GraphQLClient:
     """A new viewer of the tenant, signed in."""
-    owner = tenancy.owner_of(pb.Tenant(id=str(tenant.id)))
     email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
-    await tenancy.call(
-        "CreateUser",
+    await tenancy.provision(
+        tenant.id,
         pb.CreateUserRequest(email=email, password="viewer-password", display_name="V", role=pb.ROLE_VIEWER),
-        owner,
     )
     return await GraphQLClient.login(stack.gateway_url, email, "viewer-password")
 

@@ -59,7 +59,7 @@ async def add_member(tenancy, tenant_id: uuid.UUID, role: int) -> str:
     email = f"m-{secrets.token_hex(4)}@example.com"
     owner = tenancy.owner_of(pb.Tenant(id=str(tenant_id)))
     request = pb.CreateUserRequest(email=email, password="p" * 12, display_name="M", role=role)
-    await tenancy.call("CreateUser", request, owner)
+    await tenancy.provision(owner.tenant_id, request)
     return email
 
 

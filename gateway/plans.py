@@ -3,9 +3,9 @@ GraphQL operation.
 
 The limits are optional quotas of each plan in `tenants/plans.yaml` (read with the tenancy
 catalog, as the worker reads retention); a plan that leaves one out gets the default below.
-A tenant's plan comes from the tenancy service and is remembered for a minute, so a plan
-change reaches the gateway within that time. Callers outside any tenant (the platform
-operator, suppliers' staff, anonymous requests) get the defaults.
+A tenant's plan comes from the tenancy service and is remembered for a minute
+(`services/runtime/plans.py`), so a plan change reaches the gateway within that time. Callers
+outside any tenant (the platform operator, suppliers' staff, anonymous requests) get the defaults.
 
 | quota in plans.yaml | default | limits |
 | --- | --- | --- |
@@ -18,6 +18,7 @@ operator, suppliers' staff, anonymous requests) get the defaults.
 | `graphql_max_aliases` | 15 | aliases in one document |
 | `graphql_max_tokens` | 2,000 | lexical tokens in one document (checked while parsing) |
 | `graphql_max_cost` | 50,000 | the operation's cost (`gateway/graphql/cost.py`): items of lists it asks for |
+| `raw_window_days` | 7 | the range (`to - from`) one read of raw points spans (`gateway/graphql/cost.py`) |
 """
 
 from __future__ import annotations
@@ -27,13 +28,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from gateway.backends import Backends
-from services.runtime.cache import TtlCache
+from services.runtime.plans import DEFAULT_RAW_WINDOW_DAYS, TenantPlans, plan_code
 from services.runtime.principal import Principal
-from services.runtime.tokens import service_principal
 from services.tenancy.catalog import load_plans
-from sfcloud.v1 import tenancy_pb2
-
-PLAN_CACHE_S = 60
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,7 @@ class ApiLimits:
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
     graphql_max_cost: int = 50_000
+    raw_window_days: int = DEFAULT_RAW_WINDOW_DAYS
 
     @classmethod
     def from_quotas(cls, quotas: dict[str, int]) -> ApiLimits:
@@ -66,21 +64,11 @@ class PlanLimits:
 
     def __init__(self, backends: Backends, by_plan: dict[str, ApiLimits]) -> None:
         self._backends = backends
-        self._by_plan = by_plan
-        self._tenants = TtlCache(PLAN_CACHE_S, max_entries=50_000)
+        self._plans = TenantPlans(self._plan_code, by_plan, DEFAULT_LIMITS)
 
     async def of(self, principal: Principal | None) -> ApiLimits:
-        if principal is None or principal.tenant_id is None:
-            return DEFAULT_LIMITS
-        limits = self._tenants.get(principal.tenant_id)
-        if limits is None:
-            limits = self._by_plan.get(await self._plan_code(principal.tenant_id), DEFAULT_LIMITS)
-            self._tenants.put(principal.tenant_id, limits)
-        return limits
+        return await self._plans.of(principal.tenant_id if principal else None)
 
     async def _plan_code(self, tenant_id: uuid.UUID) -> str:
-        request = tenancy_pb2.GetTenantRequest(tenant_id=str(tenant_id))
-        response = await self._backends.call(
-            self._backends.tenancy.GetTenant, request, service_principal("gateway", tenant_id)
-        )
-        return response.tenant.plan_code
+        """Asked when the first request needs it: the stubs exist once the server's loop runs (``Backends.open``)."""
+        return await plan_code(self._backends.call, self._backends.tenancy, "gateway", tenant_id)

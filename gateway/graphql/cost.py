@@ -14,7 +14,11 @@ a scalar field costs nothing by itself (the lists it sits in are counted). The s
 So `points(first: 1000000) { timestamps values }` costs 1,000,000 and `machines { series { latest
 { value } } }` costs 50 * (1 + 50 * (1 + 1)). The cost is checked before anything runs, as a
 validation rule, against the caller's plan (`graphql_max_cost`). The same walk refuses a connection's
-`first` outside 1 to its field's maximum (`paging.py`): `first: 10001` never reaches a resolver.
+`first` outside 1 to its field's maximum (`paging.py`): `first: 10001` never reaches a resolver; and a
+raw read (a field returning `PointPage`: `points`, `sharedPoints`) whose range `to - from` is wider than
+the plan's `raw_window_days` (`services/runtime/plans.py`; analytics refuses it again for gRPC callers).
+Both bounds are required arguments of a raw read, so a range is never open-ended. Aggregates and charts are
+not raw reads: their cost is their buckets or columns.
 """
 
 from __future__ import annotations
@@ -48,25 +52,29 @@ from graphql.pyutils import Undefined
 
 from gateway.graphql.paging import most_first
 from gateway.graphql.scalars import parse_duration, parse_timestamp
+from services.runtime.plans import DAY_NS, RAW_WINDOW_REASON, too_wide
 
 SIZE_ARGUMENTS = ("first", "last", "limit", "columns")
 DEFAULT_LIST_SIZE = 50
-DAY_NS = 86_400 * 10**9
+RAW_READS = ("PointPage",)  # the types a read of raw points returns
 
 
 class _Costing:
     """One document's operations costed, each fragment once."""
 
-    def __init__(self, context: ValidationContext, variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self, context: ValidationContext, variables: Mapping[str, Any], raw_window_days: int
+    ) -> None:
         self.schema: GraphQLSchema = context.schema
         self.variables = variables
+        self.raw_window_days = raw_window_days
         self.fragments = {
             f.name.value: f for f in context.document.definitions if hasattr(f, "type_condition")
         }
         self.fragment_costs: dict[str, int] = {}
         self.visiting: set[str] = set()
         self.defaults: dict[str, Any] = {}
-        self.out_of_range: list[tuple[FieldNode, int, int]] = []  # a connection's node, its first, the most
+        self.refused: list[GraphQLError] = []  # arguments out of range, found on the way
 
     def operation(self, node: OperationDefinitionNode) -> int:
         self.fragment_costs.clear()  # a fragment's cost depends on the operation's variable defaults
@@ -108,7 +116,10 @@ class _Costing:
         definition: GraphQLField | None = getattr(parent, "fields", {}).get(node.name.value)
         if definition is None or not is_composite_type(get_named_type(definition.type)):
             return 0
-        children = self.selections(node.selection_set, get_named_type(definition.type))
+        returns = get_named_type(definition.type)
+        if returns.name in RAW_READS:
+            self.raw_range(node, definition)
+        children = self.selections(node.selection_set, returns)
         return self.size(node, definition, parent) * (1 + children)
 
     def size(self, node: FieldNode, definition: GraphQLField, parent: GraphQLNamedType) -> int:
@@ -135,12 +146,10 @@ class _Costing:
 
     def buckets(self, given: dict[str, Any], definition: GraphQLField) -> int | None:
         """An aggregate's buckets times its series; None for other fields or a range not known here."""
-        if not {"from", "to"} <= definition.args.keys() or "bucket" not in definition.args:
+        span = self.span(given, definition) if "bucket" in definition.args else None
+        if span is None:
             return None
         try:
-            span = parse_timestamp(self.value(given.get("to"), None)) - parse_timestamp(
-                self.value(given.get("from"), None)
-            )
             bucket = self.value(given.get("bucket"), None)
             width = parse_duration(bucket) if bucket is not None else DAY_NS
         except (TypeError, ValueError):
@@ -148,10 +157,39 @@ class _Costing:
         series = self.value(given.get("seriesIds"), None)
         return max(1, -(-span // width)) * (len(series) if isinstance(series, list) else 1)
 
+    def span(self, given: dict[str, Any], definition: GraphQLField) -> int | None:
+        """``to - from`` in nanoseconds; None for a field without both or a range not known here."""
+        if not {"from", "to"} <= definition.args.keys():
+            return None
+        try:
+            end, start = (parse_timestamp(self.value(given.get(name), None)) for name in ("to", "from"))
+        except (TypeError, ValueError):
+            return None  # malformed or missing: the scalar's own parsing or the required argument refuses it
+        return end - start
+
+    def raw_range(self, node: FieldNode, definition: GraphQLField) -> None:
+        span = self.span({a.name.value: a.value for a in node.arguments or ()}, definition)
+        message = None if span is None else too_wide(span, self.raw_window_days)
+        if message is not None:
+            extensions = {
+                "code": "BAD_USER_INPUT",
+                "reason": RAW_WINDOW_REASON,
+                "windowDays": self.raw_window_days,
+                "rangeSeconds": span / 10**9,
+            }
+            self.refused.append(GraphQLError(f"{node.name.value}: {message}", node, extensions=extensions))
+
     def page(self, node: FieldNode, first: Any) -> None:
         most = most_first(node.name.value)
         if isinstance(first, int) and not 1 <= first <= most:
-            self.out_of_range.append((node, first, most))
+            extensions = {
+                "code": "BAD_USER_INPUT",
+                "reason": "FIRST_OUT_OF_RANGE",
+                "first": first,
+                "max": most,
+            }
+            message = f"first: must be between 1 and {most} ({node.name.value} was asked for {first:,})"
+            self.refused.append(GraphQLError(message, node, extensions=extensions))
 
     def value(self, node: Any, default: Any) -> Any:
         if node is None:
@@ -178,17 +216,22 @@ def _too_costly(max_cost: int) -> str:
     )
 
 
-def cost_rule(variables: Mapping[str, Any] | None, max_cost: int) -> type[ASTValidationRule]:
-    """A validation rule refusing each operation of the document that costs more than ``max_cost``."""
+def cost_rule(
+    variables: Mapping[str, Any] | None, max_cost: int, raw_window_days: int
+) -> type[ASTValidationRule]:
+    """A validation rule refusing each operation of the document that costs more than ``max_cost``, asks
+    for a page out of range or reads raw points over more than ``raw_window_days``."""
 
     class MaxCost(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.costing = _Costing(context, variables or {})
+            self.costing = _Costing(context, variables or {}, raw_window_days)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             cost = self.costing.operation(node)
-            self._report_pages()
+            for error in self.costing.refused:
+                self.report_error(error)
+            self.costing.refused.clear()
             if cost > max_cost:
                 message = _too_costly(max_cost).format(cost=cost)
                 extensions = {
@@ -198,17 +241,5 @@ def cost_rule(variables: Mapping[str, Any] | None, max_cost: int) -> type[ASTVal
                     "maxCost": max_cost,
                 }
                 self.report_error(GraphQLError(message, node, extensions=extensions))
-
-        def _report_pages(self) -> None:
-            for field, first, most in self.costing.out_of_range:
-                extensions = {
-                    "code": "BAD_USER_INPUT",
-                    "reason": "FIRST_OUT_OF_RANGE",
-                    "first": first,
-                    "max": most,
-                }
-                message = f"first: must be between 1 and {most} ({field.name.value} was asked for {first:,})"
-                self.report_error(GraphQLError(message, field, extensions=extensions))
-            self.costing.out_of_range.clear()
 
     return MaxCost

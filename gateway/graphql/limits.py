@@ -1,10 +1,10 @@
-"""The caller's plan limits one operation before anything runs: tokens, depth, aliases and cost.
+"""The caller's plan limits one operation before anything runs: tokens, depth, aliases, cost and the raw window.
 
 The limits come with the context (`Context.limits`, from the caller's plan, `gateway/plans.py`).
 Tokens are counted while parsing; depth, aliases (`gateway/graphql/shape.py`) and cost
-(`gateway/graphql/cost.py`) are validation rules, so a refused document is a request error
-with `extensions.code` `BAD_USER_INPUT` and nothing of it is executed. Introspection is not
-limited by depth or cost: it stays on for developers' tools.
+(`gateway/graphql/cost.py`, which also holds raw reads to the plan's window) are validation rules,
+so a refused document is a request error with `extensions.code` `BAD_USER_INPUT` and nothing of it
+is executed. Introspection is not limited by depth or cost: it stays on for developers' tools.
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ class OperationLimits(SchemaExtension):
         (`validations.py`): setting the errors beforehand makes Strawberry skip its validation."""
         limits, context = self._limits(), self.execution_context
         memory: ValidationMemory | None = getattr(context.schema, "validations", None)
-        rules = (limits.graphql_max_depth, limits.graphql_max_aliases, limits.graphql_max_cost)
+        rules = (
+            limits.graphql_max_depth,
+            limits.graphql_max_aliases,
+            limits.graphql_max_cost,
+            limits.raw_window_days,
+        )
         key = memory.key(context.query, rules, context.variables) if memory else None
         remembered = memory.recall(key) if memory else None
         if remembered is not None:
@@ -43,7 +48,7 @@ class OperationLimits(SchemaExtension):
             *context.validation_rules,
             depth_rule(limits.graphql_max_depth),
             alias_rule(limits.graphql_max_aliases),
-            cost_rule(context.variables, limits.graphql_max_cost),
+            cost_rule(context.variables, limits.graphql_max_cost, limits.raw_window_days),
         )
         yield
         if memory:

@@ -5,34 +5,38 @@ client whose socket dropped (or whose subscription ended because the gateway los
 whatever was published meanwhile. It subscribes again with `after:` the newest timestamp it holds. The
 gateway first listens to the live channel, and only then reads what is stored after that time, so a
 value committed in between is in the stored read, in the live stream, or in both, and never in neither;
-those in both (same series and timestamp) are sent once.
+those in both (same series and timestamp) are sent once. The stored read ends where ingest's clock
+allows points to reach (now and its future tolerance); it is a raw read, so an `after` older than the plan's
+raw window less that tolerance is refused (`TIME_RANGE_TOO_WIDE`): read the gap with `points` instead.
 """
 
 from __future__ import annotations
 
 import heapq
+import time
 
 from gateway.graphql.assets import LiveValue, finite
 from gateway.graphql.errors import ApiError
+from services.runtime.validation import FUTURE_TOLERANCE_NS
 from sfcloud.v1 import common_pb2, query_pb2
 
 MAX_REPLAY = 10_000  # values a resume may send from storage; more: read them with `points`
-FAR_FUTURE_NS = 2**63 - 1
 
 
 async def stored_after(ctx, series_ids: list[str], after_ns: int) -> list[LiveValue]:
     """Every stored value of the series with a timestamp after ``after_ns``, in time order."""
-    per_series = [await _series_after(ctx, series_id, after_ns) for series_id in sorted(series_ids)]
+    until_ns = time.time_ns() + FUTURE_TOLERANCE_NS  # nothing stored lies later
+    per_series = [await _series_after(ctx, series_id, after_ns, until_ns) for series_id in sorted(series_ids)]
     return list(heapq.merge(*per_series, key=lambda v: v.timestamp))
 
 
-async def _series_after(ctx, series_id: str, after_ns: int) -> list[LiveValue]:
+async def _series_after(ctx, series_id: str, after_ns: int, until_ns: int) -> list[LiveValue]:
     values: list[LiveValue] = []
     token = ""
     while True:
         request = query_pb2.ReadPointsRequest(
             series_id=series_id,
-            range=common_pb2.TimeRange(start_ns=after_ns + 1, end_ns=FAR_FUTURE_NS),
+            range=common_pb2.TimeRange(start_ns=after_ns + 1, end_ns=until_ns),
             limit=MAX_REPLAY + 1,
             page_token=token,
         )

@@ -301,7 +301,7 @@ class SharingQuery:
     @strawberry.field(
         permission_classes=[CanReadSharedData],
         description="Raw points of a series shared with you under a RAW grant, in [from, to) within the grant,"
-        " `first` (1 to 100,000) at a time.",
+        " `first` (1 to 100,000) at a time; the range spans at most your plan's raw window (docs/API.md, Limits).",
     )
     async def shared_points(
         self,

@@ -216,7 +216,7 @@ class TelemetryQuery:
     @strawberry.field(
         permission_classes=[IsSignedIn, CanReadTenant],
         description="Raw points of a series in [from, to), `first` (1 to 100,000) at a time: pass a page's"
-        " `endCursor` as `after` for the next.",
+        " `endCursor` as `after` for the next. The range spans at most your plan's raw window (docs/API.md, Limits).",
     )
     async def points(
         self,

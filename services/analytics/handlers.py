@@ -1,4 +1,5 @@
-"""gRPC ⇄ domain translation for QueryService."""
+"""gRPC ⇄ domain translation for QueryService; a caller's raw reads are first held to its plan's window
+(``windows.py``), as heavy calls take the tenant's turn."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.analytics.offload import off_loop
 from services.analytics.queries import UNKNOWN_TS, Buckets
 from services.analytics.service import QueryService
 from services.analytics.tenant_limits import TenantTurns
+from services.analytics.windows import RawWindow
 from services.runtime.principal import current_principal
 from sfcloud.v1 import query_pb2 as pb
 from sfcloud.v1 import query_pb2_grpc
@@ -48,9 +50,10 @@ def heavy(handler: Callable) -> Callable:
 
 
 class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
-    def __init__(self, service: QueryService, turns: TenantTurns) -> None:
+    def __init__(self, service: QueryService, turns: TenantTurns, window: RawWindow) -> None:
         self._service = service
         self._turns = turns
+        self._window = window
 
     def _whole_call(self) -> AbstractAsyncContextManager[None]:
         """The caller's tenant's turn for all of a heavy call: reading, decoding and building the answer."""
@@ -58,6 +61,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
         return self._turns.turn(tenant_id) if tenant_id else nullcontext()
 
     async def ReadPoints(self, request: pb.ReadPointsRequest, context) -> pb.ReadPointsResponse:
+        await self._window.check(current_principal(), request.range.start_ns, request.range.end_ns)
         page = await self._service.read_points(
             current_principal(),
             request.series_id,
@@ -76,6 +80,7 @@ class QueryHandlers(query_pb2_grpc.QueryServiceServicer):
     async def StreamPoints(
         self, request: pb.StreamPointsRequest, context
     ) -> AsyncIterator[pb.StreamPointsResponse]:
+        await self._window.check(current_principal(), request.range.start_ns, request.range.end_ns)
         pages = self._service.stream_points(
             current_principal(),
             request.series_id,

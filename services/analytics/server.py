@@ -3,6 +3,8 @@ level, anomaly detection, reports), health, shutdown."""
 
 from __future__ import annotations
 
+import functools
+
 from services.analytics.anomaly.handlers import AnomalyHandlers
 from services.analytics.anomaly.service import AnomalyService
 from services.analytics.config import AnalyticsSettings
@@ -20,8 +22,10 @@ from services.analytics.service import QueryService
 from services.analytics.sharing import SharedQueries, TenancyGrants
 from services.analytics.sharing_handlers import SharedQueryHandlers
 from services.analytics.tenant_limits import LimitedCells, TenantTurns
+from services.analytics.windows import RawWindow, windows_by_plan
 from services.runtime.cells import CellDatabases
 from services.runtime.channels import CallerIdentity, open_channel
+from services.runtime.plans import DEFAULT_RAW_WINDOW_DAYS, TenantPlans, plan_code
 from services.runtime.process import ServiceCore
 from services.runtime.registration import add_service
 from services.runtime.series import SeriesDirectory
@@ -67,10 +71,14 @@ class AnalyticsServer:
         self.limited = LimitedCells(self.cells, turns, settings.statement_timeout_ms)
         self.tenancy_channel = open_channel(settings.tenancy_target)
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)
-        series = SeriesDirectory(tenancy, CallerIdentity(signer), "analytics")
-        self.service = QueryService(self.limited, series)
-        add_service(QueryHandlers(self.service, turns), self.core.grpc.server, SERVICE)
         identity = CallerIdentity(signer)
+        series = SeriesDirectory(tenancy, identity, "analytics")
+        self.service = QueryService(self.limited, series)
+        code_of = functools.partial(plan_code, identity.call, tenancy, "analytics")
+        window = RawWindow(
+            TenantPlans(code_of, windows_by_plan(settings.catalog_dir), DEFAULT_RAW_WINDOW_DAYS)
+        )
+        add_service(QueryHandlers(self.service, turns, window), self.core.grpc.server, SERVICE)
         assets = AssetDirectory(tenancy, identity)
         alarms = alarms_pb2_grpc.AlarmServiceStub(self.tenancy_channel)  # served by tenancy
         self.production = ProductionService(
@@ -93,7 +101,7 @@ class AnalyticsServer:
             sharing_pb2_grpc.SharingServiceStub(self.tenancy_channel), identity
         )  # tenancy's
         sharing_pb2_grpc.add_SharedQueryServiceServicer_to_server(
-            SharedQueryHandlers(SharedQueries(self.service, grants)), self.core.grpc.server
+            SharedQueryHandlers(SharedQueries(self.service, grants), window), self.core.grpc.server
         )
 
     async def start(self) -> int:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from services.analytics.sharing import SharedQueries
+from services.analytics.windows import RawWindow
 from services.runtime.principal import current_principal
 from sfcloud.v1 import sharing_pb2 as pb
 from sfcloud.v1 import sharing_pb2_grpc
 
 
 class SharedQueryHandlers(sharing_pb2_grpc.SharedQueryServiceServicer):
-    def __init__(self, shared: SharedQueries) -> None:
+    def __init__(self, shared: SharedQueries, window: RawWindow) -> None:
         self._shared = shared
+        self._window = window
 
     async def ReadSharedPoints(self, request, context) -> pb.ReadSharedPointsResponse:
+        await self._window.check(current_principal(), request.range.start_ns, request.range.end_ns)
         page = await self._shared.read_points(
             current_principal(),
             request.grant_id,

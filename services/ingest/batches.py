@@ -24,10 +24,10 @@ import numpy as np
 
 import tscodec
 from services.ingest.errors import MalformedBatch
+from services.runtime.validation import FUTURE_TOLERANCE_NS
 
 MAX_POINTS = 1_000_000
 MAX_SERIES = 10_000
-FUTURE_TOLERANCE_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True)

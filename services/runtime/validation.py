@@ -7,6 +7,9 @@ from datetime import date
 
 from services.runtime.errors import InvalidArgument
 
+# Ingest refuses a point further ahead of its clock than this, so readers know nothing stored lies later.
+FUTURE_TOLERANCE_NS = 86_400 * 10**9
+
 
 def parse_id(field: str, value: str) -> uuid.UUID:
     try:

@@ -11,6 +11,7 @@ import grpc
 import psycopg
 import pytest
 
+from gateway.graphql.scalars import format_timestamp
 from services.runtime.principal import Kind, Principal, Role
 from services.runtime.tokens import METADATA_KEY
 from sf.embedded import EmbeddedPostgres
@@ -23,7 +24,7 @@ from tests.control_plane import OPERATOR
 from tests.e2e.provision import GraphQLClient
 from tests.e2e.test_bad_input import batch
 
-POINTS = 'query ($id: ID!) { points(seriesId: $id, from: "1970-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { values } }'
+POINTS = "query ($id: ID!, $from: Timestamp!, $to: Timestamp!) { points(seriesId: $id, from: $from, to: $to) { values } }"
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +92,12 @@ async def test_each_tenants_telemetry_lives_on_its_cell(two_cells, signer, admin
     for cell, value in (("default", 1.5), ("cell_b", 2.5)):
         tenant, series, credential, login = await tenant_on(stack, signer, cell)
         assert tenant.cell == cell
-        await send_batches(stack.targets["ingest"], credential, [batch(series, [time.time_ns()], [value])])
+        now = time.time_ns()
+        await send_batches(stack.targets["ingest"], credential, [batch(series, [now], [value])])
         client = await GraphQLClient.login(stack.gateway_url, *login.split("\n"))
+        around = {"from": format_timestamp(now - 3600 * 10**9), "to": format_timestamp(now + 3600 * 10**9)}
         try:
-            assert (await client.query(POINTS, id=series))["data"]["points"]["values"] == [value]
+            assert (await client.query(POINTS, id=series, **around))["data"]["points"]["values"] == [value]
         finally:
             await client.close()
         results[cell] = tenant.id

@@ -16,7 +16,7 @@ async def test_one_trace_from_gateway_to_database(stack, signer, spans):
         body = await client.query(
             "query ($id: ID!, $from: Timestamp!, $to: Timestamp!) { points(seriesId: $id, from: $from, to: $to) { hasMore } }",
             id=tenant.series_ids[0],
-            **{"from": format_timestamp(0), "to": format_timestamp(10**18)},
+            **{"from": format_timestamp(0), "to": format_timestamp(86_400 * 10**9)},
         )
     finally:
         await client.close()

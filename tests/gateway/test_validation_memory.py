@@ -37,3 +37,12 @@ async def test_variables_and_plans_each_get_their_own_answer():
     refused = await schema.execute(deep_query, context_value=tight)
     assert not any("depth" in r for r in reasons(allowed))
     assert any("exceeds maximum operation depth" in r for r in reasons(refused)), reasons(refused)
+
+
+async def test_a_plans_raw_window_gets_its_own_answer():
+    """A raw read a year-long plan allows is refused under a week's window, though the document is the same."""
+    schema = build_schema()
+    year, week = SimpleNamespace(limits=ApiLimits(raw_window_days=366)), SimpleNamespace(limits=ApiLimits())
+    wide = POINTS.replace("2026-01-02", "2026-12-31")
+    assert "TIME_RANGE_TOO_WIDE" not in reasons(await schema.execute(wide, {"n": 10}, context_value=year))
+    assert reasons(await schema.execute(wide, {"n": 10}, context_value=week)) == ["TIME_RANGE_TOO_WIDE"]

@@ -117,6 +117,10 @@ DIRECTORY_READERS = A_TENANT_READERS | {"b_owner", "supplier_s", "supplier_t", "
 EXPORTERS = {"a_owner", "a_key_read"}
 PEOPLE = {"a_owner", "a_viewer", "b_owner", "supplier_s", "supplier_t", "operator"}
 TIME_RANGE = common_pb2.TimeRange(start_ns=0, end_ns=2**62)
+# a raw read spans at most the caller's plan's window (a week outside any tenant): six days around now
+RAW_RANGE = common_pb2.TimeRange(
+    start_ns=time.time_ns() - 3 * 86_400 * 10**9, end_ns=time.time_ns() + 3 * 86_400 * 10**9
+)
 
 ROWS: dict[str, Row] = {
     "TenancyService/Login": row(
@@ -290,10 +294,10 @@ ROWS: dict[str, Row] = {
     ),
     "TenancyService/ListDevices": row(A_TENANT_READERS | {"b_owner"}, lambda w: pb.ListDevicesRequest()),
     "QueryService/ReadPoints": row(
-        A_TENANT_READERS, lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=TIME_RANGE)
+        A_TENANT_READERS, lambda w: query_pb2.ReadPointsRequest(series_id=w.series, range=RAW_RANGE)
     ),
     "QueryService/StreamPoints": row(
-        A_TENANT_READERS, lambda w: query_pb2.StreamPointsRequest(series_id=w.series, range=TIME_RANGE)
+        A_TENANT_READERS, lambda w: query_pb2.StreamPointsRequest(series_id=w.series, range=RAW_RANGE)
     ),
     "QueryService/Aggregate": row(
         A_TENANT_READERS,
@@ -559,7 +563,7 @@ ROWS: dict[str, Row] = {
     ),
     "SharedQueryService/ReadSharedPoints": row(
         {"b_owner"},
-        lambda w: sharing_pb2.ReadSharedPointsRequest(grant_id=w.grant, series_id=w.series, range=TIME_RANGE),
+        lambda w: sharing_pb2.ReadSharedPointsRequest(grant_id=w.grant, series_id=w.series, range=RAW_RANGE),
     ),
     "SharedQueryService/AggregateShared": row(
         {"b_owner"},

@@ -40,17 +40,17 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             raise ShuttingDown("server shutting down; reconnect and resend unacknowledged batches")
 
     async def _acknowledge(self, principal, request_iterator) -> AsyncIterator[ingest_pb2.IngestResponse]:
-        """Each batch arrives as wire bytes (``services/runtime/registration.py``) and is parsed by
-        ``received``, so only its arrays wait for admission and the bytes are all a stream keeps between
-        batches (RELIABILITY D5)."""
+        """Each batch arrives as wire bytes (``services/runtime/registration.py``), taken from their holder
+        and parsed by ``received``: only its arrays wait for admission, and the stream keeps nothing of it
+        between batches or after it ends (RELIABILITY D5)."""
         session: uuid.UUID | None = None
         last = -1
         raws = until_draining(request_iterator, self._draining, self._idle_s)
         async with aclosing(
             raws
         ):  # a refused batch ends the stream: its reading ends now, not when collected
-            async for raw in raws:
-                batch = received(raw)
+            async for wire in raws:
+                batch = received(wire.take())
                 session = session or batch.session
                 if batch.batch_no <= last:
                     raise MalformedBatch.of(

@@ -4,10 +4,12 @@ that keep large messages off the event loop and out of memory:
 - a handler may answer with its response's wire bytes, which gRPC then sends as they are. Analytics
   writes large answers column-wise (services/analytics/wire.py); parsing them into a message on the event
   loop only for gRPC to write them again cost ~3 ms per 20,000 buckets there (RELIABILITY I7);
-- a method named in ``raw_requests`` hands its handler each request's wire bytes, to parse itself. gRPC's
-  stream reader keeps the last message it read until the next one arrives, and a parsed 100,000-point
-  ingest batch holds ~6 MB of protobuf arena against its 1.7 MB on the wire: parsed by the handler, the
-  message lives only while the handler works on it (RELIABILITY D5).
+- a method named in ``raw_requests`` hands its handler each request's wire bytes in a ``Wire``, to take
+  and parse itself. gRPC's stream reader keeps the last message it read until the next one arrives, and
+  on a stream that ended early (a refused batch ends it) until a full garbage collection: reader and its
+  async generator form a reference cycle. A parsed 100,000-point ingest batch holds ~6 MB of protobuf
+  arena, its wire bytes 1.7 MB; taken from their ``Wire``, the bytes live only while the handler parses
+  them, and the reader keeps an empty holder (RELIABILITY D5).
 """
 
 from __future__ import annotations
@@ -45,8 +47,23 @@ def add_service(
     server.add_registered_method_handlers(service.full_name, handlers)
 
 
-def as_received(data: bytes) -> bytes:
-    return data
+class Wire:
+    """A request's wire bytes, to be taken once."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def take(self) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            raise RuntimeError("a request's bytes are taken once")
+        return data
+
+
+def as_received(data: bytes) -> Wire:
+    return Wire(data)
 
 
 def as_sent(response: Message | bytes) -> bytes:

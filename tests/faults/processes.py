@@ -49,6 +49,16 @@ def ingest_env(stack: InProcessStack) -> dict[str, str]:
     return env
 
 
+def tenancy_env(stack: InProcessStack) -> dict[str, str]:
+    """`sf serve tenancy`'s SF_ variables for the stack's database, signing key and analytics."""
+    return {
+        "SF_DATABASE_URL": stack.admin_url,
+        "SF_SIGNING_KEY": stack.signing_key,
+        "SF_ANALYTICS_TARGET": stack.targets["analytics"],
+        "SF_SHUTDOWN_GRACE_S": "2",
+    }
+
+
 def child_environment(env: dict[str, str]) -> dict[str, str]:
     """Ours (PATH, locale, HOME) without any SF_ variable of the test run, plus the service's own."""
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("SF_")}

@@ -24,7 +24,7 @@ from sfcloud.v1 import tenancy_pb2 as pb
 from sfcloud.v1 import tenancy_pb2_grpc
 from tests.control_plane import OPERATOR
 from tests.e2e.provision import create_tenant
-from tests.faults.processes import ServiceProcess
+from tests.faults.processes import ServiceProcess, tenancy_env
 
 STORM = 100  # wrong-password sign-ins sent at once
 MAX_FAILURES = SignInLimits().failures
@@ -35,14 +35,8 @@ RSS_GROWTH_MB = 200
 
 
 @pytest.fixture
-async def tenancy_process(stack, admin_url, signing_key, tmp_path):
-    env = {
-        "SF_DATABASE_URL": admin_url,
-        "SF_SIGNING_KEY": signing_key,
-        "SF_ANALYTICS_TARGET": stack.targets["analytics"],
-        "SF_SHUTDOWN_GRACE_S": "2",
-    }
-    async with ServiceProcess("tenancy", env, free_port(), log_dir=tmp_path) as process:
+async def tenancy_process(stack, tmp_path):
+    async with ServiceProcess("tenancy", tenancy_env(stack), free_port(), log_dir=tmp_path) as process:
         yield process
 
 

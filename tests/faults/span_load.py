@@ -3,8 +3,8 @@
 
 One process per collector, run side by side, rather than two tracer providers in one process: there the
 working side's spans, freed in bulk once exported, move the garbage collector's count, and the collections
-fell mostly on the dead side's requests (in one run 82 % of young collections and all 4 full ones, each
-full one 55 to 100 ms, 0.2 s in the test process: the stalls RELIABILITY D7 had not explained).
+fell mostly on the dead side's requests (in one run 82 % of the young collections and all 4 full ones,
+33 to 99 ms each: the likeliest cause of the stalls RELIABILITY D7 had not explained).
 
 `python -m tests.faults.span_load RPS SECONDS` with OTEL_EXPORTER_OTLP_ENDPOINT set prints one JSON object:
 each request's time (s), the RSS sampled once a second ([s since start, bytes]), the spans dropped and ended,

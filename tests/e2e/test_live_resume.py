@@ -157,3 +157,29 @@ async def test_another_tenants_series_cannot_be_resumed(stack, signer):
     finally:
         await subscriber.ws.close()
         await client.close()
+
+
+async def test_a_resume_reaches_back_as_far_as_the_plans_raw_window(stack, signer):
+    """RELIABILITY G2: a resume replays a raw read, held to the plan's raw window (the standard plan's 31 days,
+    less the day ahead of now that ingest accepts): an `after` 29 days back replays what is stored, one 40 days
+    back is refused with TIME_RANGE_TOO_WIDE before anything is read."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Resume window")
+    day_ns = 86_400 * 10**9
+    stored_ns = time.time_ns() - day_ns
+    await publish(stack, tenant, stored_ns, count=1, per_second=100)
+    client = await GraphQLClient.login(stack.gateway_url, tenant.owner_email, tenant.owner_password)
+    answers = []
+    try:
+        for days in (29, 40):
+            subscriber = Subscriber(
+                stack, client, tenant.series_ids[:1], after_ns=time.time_ns() - days * day_ns
+            )
+            await subscriber.subscribe()
+            answers.append((await next_message(subscriber.ws, "next"))["payload"])
+            await subscriber.ws.close()
+    finally:
+        await client.close()
+    replayed, refused = answers
+    assert parse_timestamp(replayed["data"]["liveValues"]["timestamp"]) == stored_ns
+    extensions = refused["errors"][0]["extensions"]
+    assert (extensions["code"], extensions["reason"]) == ("BAD_USER_INPUT", "TIME_RANGE_TOO_WIDE"), refused

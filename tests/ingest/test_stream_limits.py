@@ -1,5 +1,6 @@
 """RELIABILITY R2: a tenant's open Ingest streams are capped per process and idle streams are closed, on a
-real ingest server (its own, with a cap of 5 streams and a 1 s idle timeout) and the stack's tenancy."""
+real ingest server (its own, with a cap of 5 streams and a 1 s idle timeout; `sf serve ingest` as its own
+process where other tenants' latency is measured) and the stack's tenancy."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from grpc_status import rpc_status
 from services.ingest.config import IngestSettings
 from services.ingest.server import IngestServer
 from services.runtime.settings import ServiceSettings, role_url
+from sf.inprocess import free_port
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
 from tests.e2e.provision import create_tenant, device_metadata
 from tests.e2e.test_bad_input import reason_of
+from tests.faults.processes import ServiceProcess, ingest_env
 
 CAP = 5
 IDLE_S = 1.0
@@ -144,43 +147,39 @@ async def batch_latencies(stream: Stream, count: int) -> np.ndarray:
     return np.array(latencies)
 
 
-async def test_two_hundred_quiet_streams_are_capped_closed_and_do_not_slow_others(
-    stack, signer, admin_url, redis_url, signing_key
-):
-    """Tenant A opens 200 streams (4 connections of 50) that send one batch and fall silent, on a server
-    allowing 150 per tenant and closing streams idle for 8 s: 150 are held, 50 refused; B's batches keep
-    their median within twice (+2 ms) of B's alone (the p99 is printed: on the shared 2-core machine other
-    jobs decide it); A's streams are all
-    closed within the idle timeout + 1 s."""
-    cap, idle_s, quiet = 150, 8.0, 200
+async def test_two_hundred_quiet_streams_are_capped_closed_and_do_not_slow_others(stack, signer, tmp_path):
+    """Tenant A opens 200 streams (4 connections of 50) that send one batch and fall silent, on an ingest
+    process of its own (`sf serve ingest`) allowing 150 per tenant and closing streams idle for 8 s: 150 are
+    held, 50 refused; B's batches keep their p99 within twice (+2 ms) of B's alone, 200 each; A's streams are
+    all closed within the idle timeout + 1 s and their places come back."""
+    cap, idle_s, quiet, batches = 150, 8, 200, 200
     a = await create_tenant(stack.targets["tenancy"], signer, "Quiet streams A")
     b = await create_tenant(stack.targets["tenancy"], signer, "Quiet streams B")
-    async with ingest_server(stack, admin_url, redis_url, signing_key, cap, idle_s) as (server, target):
-        channels = [grpc.aio.insecure_channel(target) for _ in range(5)]
+    limits = {"SF_INGEST_STREAMS_PER_TENANT": str(cap), "SF_INGEST_STREAM_IDLE_S": str(idle_s)}
+    async with ServiceProcess("ingest", ingest_env(stack) | limits, free_port(), tmp_path) as ingest:
+        channels = [grpc.aio.insecure_channel(ingest.target) for _ in range(5)]
         b_stream = Stream(channels[4], b.credential, b.series_ids[0])
         await b_stream.send_one()  # B's device authenticated and its stream running: then measured
-        baseline = await batch_latencies(b_stream, 40)
+        baseline = await batch_latencies(b_stream, batches)
         streams = [Stream(channels[n % 4], a.credential, a.series_ids[0]) for n in range(quiet)]
         outcomes = await asyncio.gather(*(s.send_one() for s in streams), return_exceptions=True)
         refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
         opened_at = time.perf_counter()
         assert len(refused) == quiet - cap and {reason_of(e) for e in refused} == {"TOO_MANY_STREAMS"}
-        assert server.streams.open_for(a.id) == cap  # none idle yet: the timeout is longer than the opening
-        loaded = await batch_latencies(b_stream, 40)
-        base_p99, loaded_p99 = np.percentile(baseline, 99), np.percentile(loaded, 99)
-        base_median, loaded_median = np.median(baseline), np.median(loaded)
-        await asyncio.gather(*(s.ended() for s, o in zip(streams, outcomes, strict=True) if o not in refused))
+        loaded = await batch_latencies(b_stream, batches)
+        held = [s for s, o in zip(streams, outcomes, strict=True) if o not in refused]
+        ended = await asyncio.gather(*(s.ended() for s in held))
         closed_s = time.perf_counter() - opened_at
-        assert server.streams.open_for(a.id) == 0
-        b_stream.close()
+        again = await open_streams(channels[0], a, cap)  # every place came back
+        for stream in [*again, b_stream]:
+            stream.close()
         for channel in channels:
             await channel.close()
+    base_p99, loaded_p99 = np.percentile(baseline, 99), np.percentile(loaded, 99)
     print(
         f"\n{quiet} quiet streams: {cap} held, {len(refused)} refused, all closed {closed_s:.2f} s after opening"
-        f" (idle {idle_s} s); B median {base_median * 1000:.1f} ms alone, {loaded_median * 1000:.1f} ms beside"
-        f" them; p99 {base_p99 * 1000:.1f} ms and {loaded_p99 * 1000:.1f} ms"
+        f" (idle {idle_s} s); B over {batches} batches: median {np.median(baseline) * 1000:.1f} ms alone,"
+        f" {np.median(loaded) * 1000:.1f} ms beside them; p99 {base_p99 * 1000:.1f} ms and {loaded_p99 * 1000:.1f} ms"
     )
-    assert closed_s < idle_s + 1
-    assert (
-        loaded_median <= 2 * base_median + 0.002
-    )  # p99 of 40 batches: printed, the machine's other jobs rule it
+    assert ended == [grpc.StatusCode.UNAVAILABLE] * cap and closed_s < idle_s + 1
+    assert loaded_p99 <= 2 * base_p99 + 0.002

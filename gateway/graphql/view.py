@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import orjson
 import redis.asyncio as aioredis
 from cross_web import HTTPException
 from graphql import GraphQLError
@@ -242,10 +243,20 @@ class GraphQLView(GraphQL):
         status = sub_response.status_code or 200
         if sub_response.media_type == GRAPHQL_RESPONSE and "data" not in response_data:
             status = 400  # a list (a batch) always holds "data" entries
-        response = Response(self.encode_json(response_data), status, media_type=sub_response.media_type)
+        response = Response(json_body(response_data), status, media_type=sub_response.media_type)
         response.headers.raw.extend(sub_response.headers.raw)
         response.background = sub_response.background
         return response
+
+
+def json_body(data: object) -> bytes:
+    """An answer as JSON: orjson writes a 50,000-bucket answer in 3 ms where the standard library took 61
+    (of ~0.5 s for the whole request, 2026-12-07); an integer past 64 bits (a refused query's cost can be
+    one) it does not write, so such an answer goes through the standard library."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def with_headers(send: Send, headers: dict[str, str]) -> Send:

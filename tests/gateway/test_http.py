@@ -10,6 +10,7 @@ import uuid
 import redis
 
 from gateway.graphql.persisted import PersistedQueries
+from gateway.graphql.view import json_body
 from services.runtime.keys import tenant_key
 from tests.gateway.conftest import SMALL
 
@@ -116,3 +117,9 @@ async def test_each_tenant_keeps_its_most_recently_used_queries_only(redis_url):
     assert found == [queries[0], None, None, queries[3], queries[4]]
     assert await client.hlen(tenant_key(tenant, "apq")) == 3
     await client.aclose()
+
+
+def test_answers_are_json_whatever_their_integers():
+    """orjson writes answers; a refused query's cost past 64 bits goes through the standard library instead."""
+    for answer in ({"data": {"v": [1.5, None, 2**62]}}, {"errors": [{"extensions": {"cost": 3**50}}]}):
+        assert json.loads(json_body(answer)) == answer

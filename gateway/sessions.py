@@ -36,6 +36,9 @@ class Session:
     csrf_token: str
     created_at: float
     supplier_id: str | None = None
+    supplier_role: str | None = (
+        None  # "admin" or "staff": what the portal offers (tenancy decides what they may)
+    )
     public_id: str = ""  # shown in session lists; the cookie's secret never is
     origin: str = ""
     user_agent: str = ""

@@ -32,6 +32,7 @@ from gateway.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from gateway.graphql.retention import RetentionQuery
 from gateway.graphql.scalars import SCALARS
 from gateway.graphql.sharing import SharingMutation, SharingQuery
+from gateway.graphql.staff import StaffQuery
 from gateway.graphql.telemetry import TelemetryQuery, TelemetrySubscription
 from gateway.graphql.tenants import TenantMutation, TenantQuery
 from gateway.graphql.tickets import TicketMutation, TicketQuery
@@ -57,6 +58,7 @@ Query = merge_types(
         TicketQuery,
         SharingQuery,
         TenantQuery,
+        StaffQuery,
         ProgrammeQuery,
         BrandQuery,
     ),

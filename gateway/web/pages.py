@@ -44,6 +44,7 @@ PAGES = {
         ("/supplier/tickets", "supplier_tickets.html", "supplier_tickets"),
         ("/supplier/requests", "supplier_requests.html", "supplier_requests"),
         ("/supplier/shared", "supplier_shared.html", "supplier_shared"),
+        ("/supplier/staff", "supplier_staff.html", "supplier_staff"),
         ("/supplier/brand", "supplier_brand.html", "supplier_brand"),
     ],
     "operator": [
@@ -66,6 +67,8 @@ MORE = {
     "team": "company",
     "api_keys": "developers",
     "developer": "developers",
+    "supplier_staff": "company",
+    "supplier_brand": "company",
 }
 
 

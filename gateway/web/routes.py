@@ -220,13 +220,10 @@ def _session_fields(response: tenancy_pb2.LoginResponse, to: str | None) -> dict
     joining a supplier's staff (a switcher between several comes with the web app's issue)."""
     to_portal = to in SUPPLIER_PAGES and bool(response.supplier_memberships)
     membership = response.memberships[0] if response.memberships and not to_portal else None
-    supplier = (
-        response.supplier_memberships[0].supplier
-        if response.supplier_memberships and not membership
-        else None
-    )
+    supplier = response.supplier_memberships[0] if response.supplier_memberships and not membership else None
     return {
-        "supplier_id": supplier.id if supplier else None,
+        "supplier_id": supplier.supplier.id if supplier else None,
+        "supplier_role": supplier.role if supplier else None,
         "cell": membership.tenant.cell or "default" if membership else "default",
         "user_id": response.user.id,
         "email": response.user.email,

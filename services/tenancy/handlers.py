@@ -17,6 +17,7 @@ from services.tenancy.invitations import Invitations
 from services.tenancy.organisations import Organisations, Owner
 from services.tenancy.recovery import Recovery
 from services.tenancy.retention import RetentionMail, RetentionNotice
+from services.tenancy.staff import SupplierStaff
 from services.tenancy.support_models import Transfer
 from services.tenancy.transfers import Transfers
 from services.tenancy.usage import Metering
@@ -72,6 +73,20 @@ def transfer_pb(t: Transfer) -> pb.SupplierTransfer:
         decided_ns=ns(t.accepted_at or t.declined_at),
         decision_note=t.decision_note,
     )
+
+
+def open_invitation(row: tuple) -> dict:
+    """The fields of an open invitation's message, into a tenant or onto a supplier's staff (a tenant's maps
+    the role to its enum)."""
+    invitation_id, email, role, invited_by, created, expires = row
+    return {
+        "id": str(invitation_id),
+        "email": email,
+        "role": role,
+        "invited_by": invited_by,
+        "created_ns": ns(created),
+        "expires_ns": ns(expires),
+    }
 
 
 def tenant_pb(tenant: models.Tenant) -> pb.Tenant:
@@ -180,6 +195,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         metering: Metering,
         retention: RetentionMail,
         brands: Brands,
+        staff: SupplierStaff,
     ) -> None:
         self._orgs = organisations
         self._access = access
@@ -191,6 +207,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
         self._metering = metering
         self._retention = retention
         self._brands = brands
+        self._staff = staff
 
     async def Login(self, request, context) -> pb.LoginResponse:
         user, memberships, suppliers = await self._access.login(
@@ -252,6 +269,24 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
             current_principal(), request.supplier_id, request.email, request.role
         )
         return pb.InviteSupplierUserResponse(invitation_id=str(invitation))
+
+    async def ListSupplierStaff(self, request, context) -> pb.ListSupplierStaffResponse:
+        found, token = await self._staff.members(
+            current_principal(), request.supplier_id, request.page_size, request.page_token
+        )
+        return pb.ListSupplierStaffResponse(
+            staff=[
+                pb.SupplierStaffMember(user_id=str(u), email=email, display_name=name, role=role)
+                for u, email, name, role in found
+            ],
+            next_page_token=token,
+        )
+
+    async def ListSupplierInvitations(self, request, context) -> pb.ListSupplierInvitationsResponse:
+        found = await self._staff.invitations(current_principal(), request.supplier_id)
+        return pb.ListSupplierInvitationsResponse(
+            invitations=[pb.SupplierInvitation(**open_invitation(row)) for row in found]
+        )
 
     async def FindBrandByDomain(self, request, context) -> pb.FindBrandByDomainResponse:
         brand = await self._brands.for_domain(current_principal(), request.domain)
@@ -370,17 +405,7 @@ class TenancyHandlers(tenancy_pb2_grpc.TenancyServiceServicer):
     async def ListInvitations(self, request, context) -> pb.ListInvitationsResponse:
         found = await self._invitations.pending(current_principal())
         return pb.ListInvitationsResponse(
-            invitations=[
-                pb.Invitation(
-                    id=str(i),
-                    email=email,
-                    role=_ROLE_PB[role],
-                    invited_by=by,
-                    created_ns=ns(created),
-                    expires_ns=ns(expires),
-                )
-                for i, email, role, by, created, expires in found
-            ]
+            invitations=[pb.Invitation(**open_invitation(row) | {"role": _ROLE_PB[row[2]]}) for row in found]
         )
 
     async def AcceptInvitation(self, request, context) -> pb.AcceptInvitationResponse:

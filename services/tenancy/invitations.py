@@ -24,7 +24,7 @@ from services.tenancy.storage import invitations as storage
 from services.tenancy.storage import organisations as org_storage
 
 VALID_FOR = timedelta(days=7)
-LISTED = 200  # open invitations listed at most; a plan's number of users keeps a tenant's far below
+LISTED = 200  # open invitations listed at most: a plan's number of users keeps a tenant's far below, a team a supplier's
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Invitations:
         """The caller's tenant's invitations still waiting, newest first (its owners and admins)."""
         tenant_id = caller.require_role(*MANAGERS)
         async with self._db.tenant(tenant_id) as conn:
-            return await storage.open_of_tenant(conn, tenant_id, LISTED)
+            return await storage.open_of(conn, Joined(tenant_id=tenant_id), LISTED)
 
     async def accept(
         self, caller: Principal, token: str, display_name: str, password: str

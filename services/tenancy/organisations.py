@@ -98,11 +98,17 @@ def check_staff_role(role: str) -> None:
 
 
 async def require_supplier_manager(conn, caller: Principal, supplier_id: uuid.UUID) -> None:
-    """The operator, or an admin of the supplier, may add to its staff; then the supplier must exist."""
+    """The operator, or an admin of the supplier, may invite onto its staff and see whom it invited; then
+    the supplier must exist."""
     if not caller.platform_operator and not await is_supplier_admin(conn, caller, supplier_id):
         raise PermissionDenied(
-            "only the operator or the supplier's admin may add its staff", reason="NOT_ADMIN"
+            "only the operator or the supplier's admin may manage its staff", reason="NOT_ADMIN"
         )
+    await require_supplier_exists(conn, supplier_id)
+
+
+async def require_supplier_exists(conn, supplier_id: uuid.UUID) -> None:
+    """NOT_FOUND for a supplier row-level security does not show (one that does not exist, to the operator)."""
     if await storage.get_supplier(conn, supplier_id) is None:
         raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
 
@@ -158,8 +164,7 @@ class Organisations:
         check_staff_role(role)
         user, password_hash = await new_account(self._passwords, email, password, display_name)
         async with self._db.transaction({"app.supplier_id": str(target)}) as conn:
-            if await storage.get_supplier(conn, target) is None:
-                raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
+            await require_supplier_exists(conn, target)
             await insert_account(conn, user, password_hash)
             await storage.add_supplier_member(conn, target, user.id, role)
             await audit.record(
@@ -203,8 +208,8 @@ class Organisations:
         async with self._db.transaction(settings) as conn:
             if await storage.get_plan(conn, plan_code) is None:
                 raise InvalidArgument.of("plan_code", f"no plan {plan_code!r}", reason="UNKNOWN_PLAN")
-            if supplier is not None and await storage.get_supplier(conn, supplier) is None:
-                raise NotFound("supplier not found", reason="SUPPLIER_NOT_FOUND")
+            if supplier is not None:
+                await require_supplier_exists(conn, supplier)
             await storage.insert_tenant(
                 conn, tenant, TRIAL_DAYS if trial else None, template.kpi_targets if template else None
             )

@@ -32,6 +32,7 @@ from services.tenancy.report_centre import ReportCentre
 from services.tenancy.retention import RetentionMail
 from services.tenancy.sharing import Sharing
 from services.tenancy.sharing_handlers import SharingHandlers
+from services.tenancy.staff import SupplierStaff
 from services.tenancy.ticket_handlers import TicketHandlers
 from services.tenancy.tickets import Tickets
 from services.tenancy.transfers import Transfers
@@ -99,6 +100,7 @@ class TenancyServer:
             Metering(db, {code: plan.price_krw_month for code, plan in self.catalog.plans.items()}),
             RetentionMail(db, mailer, public_url),
             Brands(db, public_url),
+            SupplierStaff(db),
         )
         tenancy_pb2_grpc.add_TenancyServiceServicer_to_server(handlers, self.core.grpc.server)
         flap = FlapLimit(settings.alarm_flap_count, int(settings.alarm_flap_window_s * 1e9))

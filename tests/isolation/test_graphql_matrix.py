@@ -132,6 +132,10 @@ ROWS = {
     "tenants": ("{ tenants { nodes { id } } }", set()),
     "members": ("{ members { nodes { email role } } }", {"a_session", "b_session"}),  # each its own people
     "invitations": ("{ invitations { email role } }", {"a_session", "b_session"}),  # each its own, managers
+    # A supplier's staff and open invitations: its staff (admins, the invitations) and the operator only; no
+    # caller here is one, not even naming A's supplier (tests/tenancy/test_staff.py has theirs).
+    "supplierStaff": ('{ supplierStaff(supplierId: "{supplier}") { nodes { email role } } }', set()),
+    "supplierInvitations": ('{ supplierInvitations(supplierId: "{supplier}") { email role } }', set()),
     "plans": (
         "{ plans { code } }",
         {"a_session", "a_key_read", "a_key_ingest", "b_session"},

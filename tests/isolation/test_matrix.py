@@ -164,6 +164,14 @@ ROWS: dict[str, Row] = {
             supplier_id=w.supplier_s, email=f"s-{secrets.token_hex(4)}@example.com", role="staff"
         ),
     ),
+    # S's staff list: its staff and the operator; its open invitations: its admins (supplier_s is one) and the
+    # operator; T's admin naming S is refused as for a supplier that does not exist (tests/tenancy/test_staff.py).
+    "TenancyService/ListSupplierStaff": row(
+        {"operator", "supplier_s"}, lambda w: pb.ListSupplierStaffRequest(supplier_id=w.supplier_s)
+    ),
+    "TenancyService/ListSupplierInvitations": row(
+        {"operator", "supplier_s"}, lambda w: pb.ListSupplierInvitationsRequest(supplier_id=w.supplier_s)
+    ),
     "TenancyService/CreateTenant": row(
         {"operator", "supplier_s"},
         lambda w: pb.CreateTenantRequest(

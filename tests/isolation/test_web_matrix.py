@@ -110,6 +110,7 @@ ROWS: dict[tuple[str, str], WebRow] = {
     ("GET", "/supplier/brand"): others_page(),
     ("GET", "/supplier/requests"): others_page(),
     ("GET", "/supplier/shared"): others_page(),
+    ("GET", "/supplier/staff"): others_page(),
     ("GET", "/operator"): others_page(),
     ("GET", "/operator/utilisation"): others_page(),
     ("GET", "/operator/reports"): others_page(),

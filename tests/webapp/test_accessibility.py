@@ -96,6 +96,7 @@ async def test_the_supplier_portals_controls_are_named(stack, signer, page):
         "/supplier/tickets",
         "/supplier/requests",
         "/supplier/shared",
+        "/supplier/staff",
     ):
         await page.goto(stack.gateway_url + path)
         await controls_are_named(page, path)

@@ -55,6 +55,7 @@ def test_every_string_the_pages_use_is_translated():
     built |= {f"nav.{nav}" for pages in PAGES.values() for _, _, nav in pages}
     built |= {f"portal.{kind}" for kind in PAGES if kind != "tenant"}
     built |= {f"team.role.{r}" for r in ("OWNER", "ADMIN", "OPERATOR", "VIEWER")}
+    built |= {f"staff.role.{r}" for r in ("ADMIN", "STAFF")}
     built |= {f"sharing.level.{g}" for g in ("RAW", "MINUTE", "HOUR")}
     built |= {f"sharing.kind.{k}" for k in ("TENANT", "SUPPLIER")} | {
         f"sharing.state.{s}" for s in ("ACTIVE", "REVOKED", "EXPIRED")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from services.tenancy.models import Joined
 
@@ -33,15 +33,19 @@ async def insert(
     )
 
 
-async def open_of_tenant(
-    conn: AsyncConnection, tenant_id: uuid.UUID, limit: int
+async def open_of(
+    conn: AsyncConnection, to: Joined, limit: int
 ) -> list[tuple[uuid.UUID, str, str, str, datetime, datetime]]:
-    """(id, email, role, invited by, created, expires) of the tenant's invitations not yet used nor expired."""
+    """(id, email, role, invited by, created, expires) of the invitations into the tenant, or onto the
+    supplier's staff, not yet used nor expired, newest first."""
+    owner = sql.Identifier("supplier_id" if to.supplier_id is not None else "tenant_id")
     cur = await conn.execute(
-        "SELECT id, email, role, invited_by, created_at, expires_at FROM tenancy.invitations"
-        " WHERE tenant_id = %s AND accepted_at IS NULL AND expires_at > now()"
-        " ORDER BY created_at DESC, id LIMIT %s",
-        [tenant_id, limit],
+        sql.SQL(
+            "SELECT id, email, role, invited_by, created_at, expires_at FROM tenancy.invitations"
+            " WHERE {} = %s AND accepted_at IS NULL AND expires_at > now()"
+            " ORDER BY created_at DESC, id LIMIT %s"
+        ).format(owner),
+        [to.supplier_id or to.tenant_id, limit],
     )
     return await cur.fetchall()
 

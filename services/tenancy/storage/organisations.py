@@ -92,6 +92,21 @@ async def supplier_role(conn: AsyncConnection, supplier_id: uuid.UUID, user_id: 
     return row[0] if row else None
 
 
+async def supplier_staff(
+    conn: AsyncConnection, supplier_id: uuid.UUID, after_email: str | None, limit: int
+) -> list[tuple[uuid.UUID, str, str, str]]:
+    """(user, email, display name, role) of the supplier's staff by email, after ``after_email`` (lower
+    case); row-level security shows the members of the supplier in app.supplier_id."""
+    cur = await conn.execute(
+        "SELECT u.id, u.email, u.display_name, m.role FROM tenancy.supplier_members m"
+        " JOIN tenancy.users u ON u.id = m.user_id"
+        " WHERE m.supplier_id = %s AND (%s::text IS NULL OR lower(u.email) > %s)"
+        " ORDER BY lower(u.email) LIMIT %s",
+        [supplier_id, after_email, after_email, limit],
+    )
+    return await cur.fetchall()
+
+
 async def insert_tenant(
     conn: AsyncConnection, tenant: Tenant, trial_days: int | None, kpi_targets: dict | None = None
 ) -> None:

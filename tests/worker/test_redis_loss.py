@@ -26,6 +26,7 @@ from tests.worker.conftest import block_counts, closed_hour, crash_and_restart, 
 from tests.worker.test_crash import seed_hours, snapshot
 from tests.worker.test_queue import drain
 
+pytestmark = pytest.mark.slow
 CLAIM_IDLE_S = 3.0
 LEASE_S = lease_for(CLAIM_IDLE_S)
 LOSSES = ["flushall", "kill_wiped"]

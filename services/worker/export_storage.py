@@ -158,19 +158,6 @@ async def renew(
     return await _held(conn, _LEASE_UNTIL, [lease_s], tenant_id, export_id, lease)
 
 
-async def set_totals(
-    conn: AsyncConnection,
-    tenant_id: uuid.UUID,
-    export_id: uuid.UUID,
-    lease: uuid.UUID,
-    points: int,
-    series: int,
-) -> bool:
-    return await _held(
-        conn, "points_total = %s, series_total = %s", [points, series], tenant_id, export_id, lease
-    )
-
-
 async def progress(
     conn: AsyncConnection,
     tenant_id: uuid.UUID,
@@ -178,10 +165,12 @@ async def progress(
     lease: uuid.UUID,
     points: int,
     series: int,
+    *,
+    totals: bool = False,
 ) -> bool:
-    return await _held(
-        conn, "points_done = %s, series_done = %s", [points, series], tenant_id, export_id, lease
-    )
+    """The points and series done, or with ``totals`` those to do."""
+    columns = "points_total = %s, series_total = %s" if totals else "points_done = %s, series_done = %s"
+    return await _held(conn, columns, [points, series], tenant_id, export_id, lease)
 
 
 async def finish(
@@ -192,27 +181,15 @@ async def finish(
     size: int,
     sha256: str,
 ) -> bool:
-    return await _held(
-        conn,
-        "state = 'done', bytes = %s, sha256 = %s, finished_at = now(), lease_until = NULL",
-        [size, sha256],
-        tenant_id,
-        export_id,
-        lease,
-    )
+    done = "state = 'done', bytes = %s, sha256 = %s, finished_at = now(), lease_until = NULL"
+    return await _held(conn, done, [size, sha256], tenant_id, export_id, lease)
 
 
 async def fail(
     conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, lease: uuid.UUID, error: str
 ) -> bool:
-    return await _held(
-        conn,
-        "state = 'failed', error = %s, finished_at = now(), lease_until = NULL",
-        [error[:500]],
-        tenant_id,
-        export_id,
-        lease,
-    )
+    failed = "state = 'failed', error = %s, finished_at = now(), lease_until = NULL"
+    return await _held(conn, failed, [error[:500]], tenant_id, export_id, lease)
 
 
 SWEEP = {"app.export_sweep": "on"}  # the scope in which the worker sees every tenant's unfinished exports

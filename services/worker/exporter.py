@@ -242,19 +242,20 @@ class Exporter:
                 str(started.grant_id),
                 writer,
                 started.with_csv,
-                Progress(partial(self._totals, job, lease), partial(self._progress, job, lease)),
+                Progress(
+                    partial(self._progress, job, lease, totals=True), partial(self._progress, job, lease)
+                ),
             )
         await asyncio.to_thread(writer.finish, _manifest(job, manifest))
         return await asyncio.to_thread(zip_folder, folder, made)
 
-    async def _progress(self, job: ExportJob, lease: uuid.UUID, rows: int, series: int) -> None:
+    async def _progress(
+        self, job: ExportJob, lease: uuid.UUID, rows: int, series: int, *, totals: bool = False
+    ) -> None:
         async with row_scope(self._cells, job) as conn:
-            if not await storage.progress(conn, job.tenant_id, job.export_id, lease, rows, series):
-                raise LeaseLost
-
-    async def _totals(self, job: ExportJob, lease: uuid.UUID, rows: int, series: int) -> None:
-        async with row_scope(self._cells, job) as conn:
-            if not await storage.set_totals(conn, job.tenant_id, job.export_id, lease, rows, series):
+            if not await storage.progress(
+                conn, job.tenant_id, job.export_id, lease, rows, series, totals=totals
+            ):
                 raise LeaseLost
 
     async def _tenant(
@@ -265,7 +266,7 @@ class Exporter:
         async with self._cells.tenant(job.tenant_id, job.cell) as conn:
             counts = await storage.point_counts(conn, job.tenant_id)
         total = sum(counts.get(uuid.UUID(s["id"]), 0) for s in tree.series)
-        await self._totals(job, lease, total, len(tree.series))
+        await self._progress(job, lease, total, len(tree.series), totals=True)
         await asyncio.to_thread(writer.write_json, ASSETS, "assets", "assets", tree.assets)
         await asyncio.to_thread(writer.write_json, SERIES, "series", "series", tree.series)
         done = 0

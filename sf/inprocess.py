@@ -126,6 +126,8 @@ class InProcessStack:
             alarm_interval_s=0,  # alarm tests start a worker that evaluates them (tests/alarms/)
             anomaly_interval_s=0,  # anomaly tests run scoring passes themselves (tests/analytics/)
             level_interval_s=0,  # level tests run assessment passes themselves (tests/analytics/test_level.py)
+            export_sweep_s=0,  # the sweep tests run sweeps themselves (tests/worker/test_redis_loss.py)
+            compaction_sweep_s=0,
             analytics_target=self.targets["analytics"],
             export_dir=Path(self.export_dir),
         )

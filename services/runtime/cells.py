@@ -59,6 +59,10 @@ class CellDatabases:
         beside a tenant's telemetry (its exports of grants), never the telemetry itself."""
         return self.for_cell(cell).transaction({"app.supplier_id": str(supplier_id)})
 
+    def scoped(self, cell: str, settings: Mapping[str, str]) -> AbstractAsyncContextManager[Any]:
+        """A transaction on ``cell`` with the given `app.*` settings (a sweep's scope across tenants)."""
+        return self.for_cell(cell).transaction(settings)
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every cell configured here, the default first."""

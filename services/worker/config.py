@@ -15,6 +15,10 @@ the export directory.
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's `retention_days` (`plans.yaml`) |
 | `SF_EXPORT_DIR` | `.sfcloud/exports` | where export packages are written and read from (shared by every worker) |
 | `SF_WORKER_COMPACTION` | true | whether this worker takes compaction jobs (exports it always takes) |
+| `SF_EXPORT_SWEEP_S` | 60 | seconds between sweeps putting back lost export entries (one worker at a time); 0: none |
+| `SF_COMPACTION_SWEEP_S` | 600 | seconds between sweeps scheduling the uncompacted hours Redis forgot; 0: none |
+| `SF_COMPACTION_SWEEP_AFTER_S` | 7200 | the sweep looks at hours that ended at least this long ago (the queue does the rest) |
+| `SF_COMPACTION_SWEEP_HOURS` | 48 | … and at most this many hours before that |
 | `SF_ALARM_INTERVAL_S` | 10 | seconds between evaluations of every tenant's rules (no-data too); 0: none here |
 | `SF_ALARM_ABANDONED_S` | 300 | a notification pending this long lost its worker: the next periodic pass sends it |
 | `SF_ALARM_RETRY_BASE_S` / `SF_ALARM_ATTEMPTS` | 1 / 6 | a failed notification is retried after 1, 2, 4, … s; 6 tries at most |
@@ -60,6 +64,10 @@ class WorkerSettings:
     )
     export_dir: Path = DEFAULT_EXPORT_DIR
     compaction: bool = True
+    export_sweep_s: float = 60.0  # 0: this worker puts back no lost export entries
+    compaction_sweep_s: float = 600.0  # 0: this worker schedules no forgotten hours
+    compaction_sweep_after_s: int = 7200
+    compaction_sweep_hours: int = 48
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
@@ -84,4 +92,10 @@ class WorkerSettings:
             alarm_private_webhooks=env.bool("SF_ALARM_PRIVATE_WEBHOOKS", False),
             export_dir=Path(env.str("SF_EXPORT_DIR", str(DEFAULT_EXPORT_DIR))),
             compaction=env.bool("SF_WORKER_COMPACTION", True),
+            export_sweep_s=env.int("SF_EXPORT_SWEEP_S", 60, minimum=0, maximum=86_400),
+            compaction_sweep_s=env.int("SF_COMPACTION_SWEEP_S", 600, minimum=0, maximum=86_400),
+            compaction_sweep_after_s=env.int(
+                "SF_COMPACTION_SWEEP_AFTER_S", 7200, minimum=0, maximum=7 * 86_400
+            ),
+            compaction_sweep_hours=env.int("SF_COMPACTION_SWEEP_HOURS", 48, minimum=1, maximum=24 * 31),
         )

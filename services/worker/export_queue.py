@@ -10,7 +10,11 @@ entry whose row never committed finds nothing to do.
 A worker holds one job at a time. While it runs, the worker re-claims the entry every third of
 ``claim_idle_s`` (XCLAIM by itself resets the entry's idle time), so a long export is not taken over; a
 worker that dies stops doing so, and after ``claim_idle_s`` another takes the job over with XAUTOCLAIM
-and starts it again from scratch. The entry is acknowledged once the export is done or failed.
+and starts it again from scratch. The entry is acknowledged once the export is done or failed, or when
+the export needs nothing (finished, or held by a run's live lease in PostgreSQL: a duplicate entry).
+
+Redis may lose entries (production's Valkey keeps no append-only file): the sweep
+(services/worker/export_sweep.py) puts back those of exports PostgreSQL says are still to do.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 JOBS_KEY = "export:jobs"
 GROUP = "exporters"
+PAGE = 1000  # entries read at once by ``members``
 
 
 class ExportQueue:
@@ -69,6 +74,17 @@ class ExportQueue:
         for message_id, fields in messages:
             return message_id, _job(message_id, fields)
         return None
+
+    async def members(self) -> set[str]:
+        """The job of every entry in the stream, waiting or taken (an entry is deleted once done)."""
+        found: set[str] = set()
+        start = "-"
+        while True:
+            page = await self._redis.xrange(JOBS_KEY, min=start, count=PAGE)
+            found.update(fields.get(b"job", b"").decode() for _, fields in page)
+            if len(page) < PAGE:
+                return found
+            start = f"({page[-1][0].decode()}"  # exclusive: after the last entry read
 
     async def keep(self, message_id: bytes) -> None:
         """Reset the entry's idle time: this worker is still on it."""

@@ -1,9 +1,14 @@
-"""The exports' SQL (table `telemetry.exports`, migration 0015) and the reads of a tenant's points for one.
+"""The exports' SQL (table `telemetry.exports`, migrations 0015, 0021, 0022) and the reads of a tenant's points
+for one.
 
 Every statement runs in a tenant transaction on the tenant's cell and names the tenant besides: row-level
 security is the second wall, not the only one. A supplier grantee's exports of grants (migration 0021) lie on
 their grantors' cells and are read in a transaction scoped to the supplier, naming it besides; a tenant's
 reads of its exports name `grantee_supplier_id IS NULL`, as its row-level security does.
+
+A run of an export holds it by a lease (migration 0022): ``begin`` takes it only if no live lease holds it,
+and every later write of the run names its lease, so a run that lost it (another worker took the export
+over) changes nothing. The sweep alone reads across tenants, in the scope ``SWEEP``.
 """
 
 from __future__ import annotations
@@ -102,15 +107,21 @@ async def newest(
     return await cur.fetchall()
 
 
-async def begin(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID) -> Started | None:
-    """Mark it running from scratch (a job taken over from a dead worker starts again); what it is, or
-    None when there is nothing to do (finished, or gone with its purged tenant)."""
+_LEASE_UNTIL = "lease_until = now() + make_interval(secs => %s)"
+
+
+async def begin(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, lease: uuid.UUID, lease_s: float
+) -> Started | None:
+    """Mark it running from scratch under ``lease`` (a job taken over from a dead worker starts again); what
+    it is, or None when there is nothing to do: finished, held by a live lease, or gone with its tenant."""
     cur = conn.cursor(row_factory=class_row(Started))
     await cur.execute(
-        "UPDATE telemetry.exports SET state = 'running', started_at = now(), points_done = 0, series_done = 0"
-        " WHERE tenant_id = %s AND id = %s AND state IN ('queued', 'running')"
+        "UPDATE telemetry.exports SET state = 'running', started_at = now(), points_done = 0, series_done = 0,"  # noqa: S608 (constant)
+        f" lease_id = %s, {_LEASE_UNTIL} WHERE tenant_id = %s AND id = %s"
+        " AND (state = 'queued' OR (state = 'running' AND coalesce(lease_until, '-infinity') < now()))"
         " RETURNING with_csv, grant_id, requested_by",
-        [tenant_id, export_id],
+        [lease, lease_s, tenant_id, export_id],
     )
     return await cur.fetchone()
 
@@ -123,40 +134,84 @@ async def exists(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UU
     return (await cur.fetchone())[0]
 
 
-async def set_totals(
-    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, points: int, series: int
-) -> None:
-    await conn.execute(
-        "UPDATE telemetry.exports SET points_total = %s, series_total = %s WHERE tenant_id = %s AND id = %s",
-        [points, series, tenant_id, export_id],
+async def _held(
+    conn: AsyncConnection,
+    assignments: str,
+    values: list,
+    tenant_id: uuid.UUID,
+    export_id: uuid.UUID,
+    lease: uuid.UUID,
+) -> bool:
+    """``assignments`` (constant SQL) made only while the run of ``lease`` holds the export; whether it did."""
+    cur = await conn.execute(
+        f"UPDATE telemetry.exports SET {assignments} WHERE tenant_id = %s AND id = %s AND lease_id = %s"  # noqa: S608 (constant)
+        " AND state = 'running'",
+        [*values, tenant_id, export_id, lease],
     )
+    return cur.rowcount == 1
+
+
+async def renew(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, lease: uuid.UUID, lease_s: float
+) -> bool:
+    """Extend the run's lease; False when the run no longer holds the export."""
+    return await _held(conn, _LEASE_UNTIL, [lease_s], tenant_id, export_id, lease)
 
 
 async def progress(
-    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, points: int, series: int
-) -> None:
-    await conn.execute(
-        "UPDATE telemetry.exports SET points_done = %s, series_done = %s WHERE tenant_id = %s AND id = %s",
-        [points, series, tenant_id, export_id],
-    )
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    export_id: uuid.UUID,
+    lease: uuid.UUID,
+    points: int,
+    series: int,
+    *,
+    totals: bool = False,
+) -> bool:
+    """The points and series done, or with ``totals`` those to do."""
+    columns = "points_total = %s, series_total = %s" if totals else "points_done = %s, series_done = %s"
+    return await _held(conn, columns, [points, series], tenant_id, export_id, lease)
 
 
 async def finish(
-    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, size: int, sha256: str
-) -> None:
-    await conn.execute(
-        "UPDATE telemetry.exports SET state = 'done', bytes = %s, sha256 = %s, finished_at = now()"
-        " WHERE tenant_id = %s AND id = %s",
-        [size, sha256, tenant_id, export_id],
-    )
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    export_id: uuid.UUID,
+    lease: uuid.UUID,
+    size: int,
+    sha256: str,
+) -> bool:
+    done = "state = 'done', bytes = %s, sha256 = %s, finished_at = now(), lease_until = NULL"
+    return await _held(conn, done, [size, sha256], tenant_id, export_id, lease)
 
 
-async def fail(conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, error: str) -> None:
-    await conn.execute(
-        "UPDATE telemetry.exports SET state = 'failed', error = %s, finished_at = now()"
-        " WHERE tenant_id = %s AND id = %s",
-        [error[:500], tenant_id, export_id],
+async def fail(
+    conn: AsyncConnection, tenant_id: uuid.UUID, export_id: uuid.UUID, lease: uuid.UUID, error: str
+) -> bool:
+    failed = "state = 'failed', error = %s, finished_at = now(), lease_until = NULL"
+    return await _held(conn, failed, [error[:500]], tenant_id, export_id, lease)
+
+
+SWEEP = {"app.export_sweep": "on"}  # the scope in which the worker sees every tenant's unfinished exports
+
+
+@dataclass(frozen=True)
+class Unheld:
+    tenant_id: uuid.UUID
+    id: uuid.UUID
+    grantee_supplier_id: uuid.UUID | None
+
+
+async def unheld(conn: AsyncConnection, limit: int) -> list[Unheld]:
+    """In the scope ``SWEEP``: exports still to do that no run holds (queued, or running under an expired
+    lease), oldest first."""
+    cur = conn.cursor(row_factory=class_row(Unheld))
+    await cur.execute(
+        "SELECT tenant_id, id, grantee_supplier_id FROM telemetry.exports WHERE state IN ('queued', 'running')"
+        " AND (state = 'queued' OR coalesce(lease_until, '-infinity') < now()) ORDER BY created_at LIMIT %s",
+        [limit],
     )
+    return await cur.fetchall()
 
 
 async def point_counts(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[uuid.UUID, int]:

@@ -1,7 +1,8 @@
-"""Runs a pass (retention, the daily level assessments) every ``interval_s``, by one worker at a time,
-whatever the number of workers.
+"""Runs a pass (retention, the daily level assessments, the sweeps that put back what Redis lost of the job
+queues) every ``interval_s``, by one worker at a time, whatever the number of workers.
 
-The turn is a Redis key (``retention:lock``, ``levels:lock``) taken with ``SET <key> <holder> NX PX
+The turn is a Redis key (``retention:lock``, ``levels:lock``, ``exports:sweep:lock``,
+``compact:sweep:lock``) taken with ``SET <key> <holder> NX PX
 <interval>`` and left to expire
 (not released after a successful pass): whichever worker takes it runs the pass, and no worker runs
 another before the interval is over, so the passes stay an interval apart across all workers. A worker
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 RETENTION_LOCK = "retention:lock"
 LEVELS_LOCK = "levels:lock"
+EXPORT_SWEEP_LOCK = "exports:sweep:lock"
+COMPACTION_SWEEP_LOCK = "compact:sweep:lock"
 
 
 class Pass(Protocol):

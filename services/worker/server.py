@@ -1,5 +1,6 @@
 """Composition root of the worker: pools per cell, Redis, the compaction loop, the export loop and its API
-(ExportService), the retention schedule (with a channel to tenancy: the tenants, their asset trees, and the
+(ExportService), the sweeps that put back from PostgreSQL what Redis lost of both queues, the retention
+schedule (with a channel to tenancy: the tenants, their asset trees, and the
 mail of retention notices), alarm evaluation and notifications (docs/ANALYTICS.md, "Alarms"), anomaly scoring, the daily level
 assessments, health,
 shutdown.
@@ -29,10 +30,12 @@ from services.worker.alarm_reporter import AlarmReporter
 from services.worker.alarm_watch import AlarmWatch, WatchSettings
 from services.worker.anomaly_watch import AnomalyWatch
 from services.worker.catalog import TenancyCatalog
+from services.worker.compaction_sweep import CompactionSweep, Window
 from services.worker.config import WorkerSettings
 from services.worker.directory import TenancyDirectory
 from services.worker.export_queue import ExportQueue, ExportRunner
-from services.worker.exporter import Exporter
+from services.worker.export_sweep import ExportSweep
+from services.worker.exporter import Exporter, lease_for
 from services.worker.exports import ExportsApi
 from services.worker.grant_checks import TenancyGrantChecks
 from services.worker.grant_exporter import GrantPackages
@@ -41,7 +44,13 @@ from services.worker.jobs import CompactionRunner, JobQueue
 from services.worker.levels import LevelAssessor
 from services.worker.notices import TenancyExportAudit, TenancyNotifier
 from services.worker.retention import RetentionService
-from services.worker.schedule import LEVELS_LOCK, RETENTION_LOCK, SpacedPasses
+from services.worker.schedule import (
+    COMPACTION_SWEEP_LOCK,
+    EXPORT_SWEEP_LOCK,
+    LEVELS_LOCK,
+    RETENTION_LOCK,
+    SpacedPasses,
+)
 from services.worker.service import CompactionService
 from sfcloud.v1 import (
     alarms_pb2_grpc,
@@ -66,6 +75,7 @@ class WorkerServer:
         queue = JobQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         self.runner = CompactionRunner(queue, CompactionService(self.cells, settings.target_points))
         self.tenancy_channel = open_channel(settings.tenancy_target)
+        self.export_queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
         self.exports = self._exports(TokenSigner(settings.service.signing_key))
         self.retention = self._retention(TokenSigner(settings.service.signing_key))
         self.http = httpx.AsyncClient(follow_redirects=False)
@@ -80,7 +90,26 @@ class WorkerServer:
         self.anomalies = self._anomalies()
         self.analytics_channel = open_channel(settings.analytics_target)
         self.levels = self._levels(identity)
+        self.sweeps = self._sweeps()
         self._tasks: list[asyncio.Task] = []
+
+    def _sweeps(self) -> list[SpacedPasses]:
+        """What puts back the queue entries Redis lost, from PostgreSQL (RELIABILITY D6)."""
+        settings, sweeps = self.settings, []
+        if settings.export_sweep_s:
+            sweep = ExportSweep(self.cells, self.export_queue)
+            sweeps.append(
+                SpacedPasses(self.redis, EXPORT_SWEEP_LOCK, sweep, settings.export_sweep_s, settings.consumer)
+            )
+        if settings.compaction and settings.compaction_sweep_s:
+            window = Window(settings.compaction_sweep_hours, settings.compaction_sweep_after_s)
+            sweep = CompactionSweep(self.redis, self.cells, self.directory, settings.target_points, window)
+            sweeps.append(
+                SpacedPasses(
+                    self.redis, COMPACTION_SWEEP_LOCK, sweep, settings.compaction_sweep_s, settings.consumer
+                )
+            )
+        return sweeps
 
     def _levels(self, identity: CallerIdentity) -> SpacedPasses | None:
         if not self.settings.level_interval_s:
@@ -125,7 +154,7 @@ class WorkerServer:
 
     def _exports(self, signer: TokenSigner) -> ExportRunner:
         settings = self.settings
-        queue = ExportQueue(self.redis, settings.consumer, settings.claim_idle_s, settings.poll_s)
+        queue = self.export_queue
         stub, identity = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel), CallerIdentity(signer)
         grants = TenancyGrantChecks(sharing_pb2_grpc.SharingServiceStub(self.tenancy_channel), identity)
         api = ExportsApi(self.cells, queue, settings.export_dir, TenancyExportAudit(stub, identity), grants)
@@ -134,7 +163,10 @@ class WorkerServer:
         # a grant's data is read by the code that answers the grantee's shared queries (services/analytics)
         reads = QueryService(self.cells, SeriesDirectory(stub, identity, "worker"))
         packages = GrantPackages(grants, reads)
-        return ExportRunner(queue, Exporter(self.cells, catalog, packages, settings.export_dir))
+        exporter = Exporter(
+            self.cells, catalog, packages, settings.export_dir, lease_for(settings.claim_idle_s)
+        )
+        return ExportRunner(queue, exporter)
 
     def _retention(self, signer: TokenSigner) -> SpacedPasses | None:
         if not self.settings.retention_interval_s:
@@ -165,6 +197,7 @@ class WorkerServer:
             self._tasks.append(asyncio.create_task(self.anomalies.run()))
         if self.levels:
             self._tasks.append(asyncio.create_task(self.levels.run()))
+        self._tasks += [asyncio.create_task(sweep.run()) for sweep in self.sweeps]
         return await self.core.serve()
 
     async def stop(self) -> None:
@@ -179,6 +212,8 @@ class WorkerServer:
             self.anomalies.stopping.set()
         if self.levels:
             self.levels.stopping.set()
+        for sweep in self.sweeps:
+            sweep.stopping.set()
         await self.core.stop()
         if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):

@@ -1,4 +1,5 @@
-"""The worker's SQL: lock a series as ingest does, read one hour's blocks, swap them for merged ones.
+"""The worker's SQL: lock a series as ingest does, read one hour's blocks, swap them for merged ones, and
+find a tenant's hours still to compact (the sweep, services/worker/compaction_sweep.py).
 
 Every statement names the hour's start_ns range, so on a table partitioned by start_ns it touches
 one partition, and a block never leaves it.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 
 from services.runtime.blocks import INSERT, Block, insert_params
+from services.runtime.compaction import HOUR_NS
 from services.runtime.rollups import Rollup
 
 
@@ -142,3 +144,27 @@ async def replace_rollups(
                 *([getattr(r, f) for r in rollups] for f in ("width_ns", "hour_ns", "stats")),
             ],
         )
+
+
+async def overdue_hours(
+    conn: AsyncConnection, tenant_id: uuid.UUID, start_ns: int, end_ns: int, target: int, limit: int
+) -> list[tuple[uuid.UUID, int]]:
+    """(series, hour) of the tenant's hours in [start_ns, end_ns) whose blocks lying wholly inside them are
+    more than their points need (``needs_compaction``), at most ``limit``: from each series with a point
+    since ``start_ns``, its blocks of the range by the primary key."""
+    cur = await conn.execute(
+        "SELECT b.series_id, b.start_ns / %(hour)s FROM telemetry.series_latest l JOIN telemetry.blocks b"
+        " ON b.tenant_id = l.tenant_id AND b.series_id = l.series_id AND b.start_ns >= %(start)s"
+        " AND b.start_ns < %(end)s AND b.end_ns < (b.start_ns / %(hour)s + 1) * %(hour)s"
+        " WHERE l.tenant_id = %(tenant)s AND l.ts_ns >= %(start)s"
+        " GROUP BY 1, 2 HAVING count(*) > ceil(sum(b.count) / %(target)s::numeric) LIMIT %(limit)s",
+        {
+            "hour": HOUR_NS,
+            "start": start_ns,
+            "end": end_ns,
+            "tenant": tenant_id,
+            "target": target,
+            "limit": limit,
+        },
+    )
+    return [(series_id, int(hour)) for series_id, hour in await cur.fetchall()]

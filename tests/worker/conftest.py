@@ -3,6 +3,7 @@ per-(tenant, series, day) totals compaction must keep, and tenancy as retention 
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 
@@ -21,6 +22,7 @@ from services.tenancy.catalog import load_plans
 from services.worker.directory import TenancyDirectory
 from services.worker.notices import TenancyNotifier
 from services.worker.service import CompactionService
+from sf.embedded import EmbeddedRedis
 from sfcloud.v1 import ingest_pb2, tenancy_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
 
@@ -127,6 +129,26 @@ async def redis_client(redis_url):
     client = aioredis.Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def crashable(tmp_path):
+    """A Redis of the test's own (a crash of the shared one would disturb every other test)."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    client = aioredis.Redis.from_url(server.url)
+    yield server, client
+    await client.aclose()
+    server.stop()
+
+
+async def crash_and_restart(server: EmbeddedRedis, client: aioredis.Redis, wipe: bool = False) -> None:
+    """kill -9 and a restart on its data, or with ``wipe`` on none (its files deleted: every key lost)."""
+    server.kill()
+    if wipe:
+        shutil.rmtree(server.data_dir)
+    server.start()
+    await client.connection_pool.disconnect()  # its connections died with the server
 
 
 @pytest.fixture

@@ -9,36 +9,17 @@ import asyncio
 import time
 
 import pytest
-import redis.asyncio as aioredis
 
 from services.runtime.compaction import GROUP, JOBS_KEY
 from services.worker.jobs import CompactionRunner, JobQueue
 from services.worker.service import CompactionService
-from sf.embedded import EmbeddedRedis
-from tests.worker.conftest import block_counts, closed_hour, job
+from tests.worker.conftest import block_counts, closed_hour, crash_and_restart, job
 from tests.worker.test_crash import seed_hours, snapshot
 from tests.worker.test_queue import Counting, drain
 
 pytestmark = pytest.mark.slow
 FSYNC_S = 1.0  # appendfsync everysec
 LOSS_BOUND_S = 2.0  # Redis: "you can lose 1 second of data"; 2 s when a sync is still running (its docs)
-
-
-@pytest.fixture
-async def crashable(tmp_path):
-    """A Redis of the test's own (a crash of the shared one would disturb every other test)."""
-    server = EmbeddedRedis(tmp_path / "redis")
-    server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield server, client
-    await client.aclose()
-    server.stop()
-
-
-async def crash_and_restart(server: EmbeddedRedis, client: aioredis.Redis) -> None:
-    server.kill()
-    server.start()
-    await client.connection_pool.disconnect()  # its connections died with the server
 
 
 async def test_queued_and_pending_jobs_survive_a_redis_crash_and_are_applied_once(

@@ -23,6 +23,7 @@ from services.runtime.errors import DatabaseFull, ResourceExhausted, Unavailable
 
 TENANT_SETTING = "app.tenant_id"
 DISK_FULL_RETRY_S = 10.0  # space comes back by an operator's hand: minutes, not milliseconds
+DEFAULT_POOL_SIZE = 8  # connections a service process holds at most (per cell)
 
 
 async def still_connected(conn: psycopg.AsyncConnection) -> None:
@@ -39,7 +40,9 @@ async def still_connected(conn: psycopg.AsyncConnection) -> None:
 class Database:
     """A connection pool for one service's application role."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "sf") -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = DEFAULT_POOL_SIZE, name: str = "sf"
+    ) -> None:
         self.pool = AsyncConnectionPool(
             url,
             min_size=min_size,

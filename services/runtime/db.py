@@ -10,6 +10,7 @@ context into another's transaction. Connection failures become
 
 from __future__ import annotations
 
+import asyncio
 import select
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -65,6 +66,17 @@ class Database:
         async with self.pool.connection(timeout=2.0) as conn:
             await conn.execute("SELECT 1")
 
+    async def _lend(self) -> psycopg.AsyncConnection:
+        """A connection from the pool. The pool keeps the error of a waiter that gave up (a call cancelled at
+        its deadline) in its queue until a connection comes back, and that error's traceback held every frame
+        the cancellation passed through, the caller's batch with them, for as long as the database was dark
+        (RELIABILITY D7: 300 callers holding 100 KB each kept 31 MB). So that error loses its frames here."""
+        try:
+            return await self.pool.getconn()
+        except asyncio.CancelledError as cancelled:
+            cancelled.__traceback__ = None
+            raise asyncio.CancelledError(*cancelled.args) from None
+
     def tenant(
         self, tenant_id: uuid.UUID, *, snapshot: bool = False
     ) -> AsyncIterator[psycopg.AsyncConnection]:
@@ -81,7 +93,8 @@ class Database:
         (several reads that must agree with each other); the connection goes back to the pool as it came.
         """
         try:
-            async with self.pool.connection() as conn:
+            conn = await self._lend()
+            try:
                 if snapshot:
                     await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
                 try:
@@ -94,6 +107,8 @@ class Database:
                 finally:
                     if snapshot and not conn.closed:
                         await conn.set_isolation_level(None)
+            finally:
+                await self.pool.putconn(conn)  # rolls back what is left open, replaces a broken connection
         except psycopg.errors.QueryCanceled as exc:
             raise ResourceExhausted(
                 "the query ran longer than its time limit and was cancelled; ask for less (a shorter range, fewer series)",

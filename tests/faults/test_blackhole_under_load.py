@@ -44,7 +44,7 @@ DEVICES = 4
 BATCHES_PER_S = 20  # over all devices
 POINTS = 10  # a batch
 READS_PER_S = 5
-WARM_UP_S = 3.0
+WARM_UP_S = 2.0
 SETTLE_S = 7.0  # after each restore, before the next fault
 RECOVER_BOUND_S = 3.0  # every call started this long after a restore succeeds
 PROBE_S, SAMPLE_S = 0.1, 0.5
@@ -73,7 +73,7 @@ class Fault:
 @dataclass
 class Samples:
     health: dict[str, list[tuple[float, int | None]]] = field(default_factory=dict)
-    rss_mb: dict[str, list[float]] = field(default_factory=dict)
+    rss_mb: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (when, MB)
     sockets: dict[str, list[int]] = field(default_factory=dict)  # "<process> <dependency>" → count
     backends: dict[str, list[int]] = field(default_factory=dict)  # application_name → pg_stat_activity count
 
@@ -202,7 +202,9 @@ async def sample(rig: Rig, until: float, samples: Samples) -> None:
     async with await psycopg.AsyncConnection.connect(rig.admin_url, autocommit=True) as conn:
         while time.monotonic() < until:
             for name, process in processes.items():
-                samples.rss_mb.setdefault(name, []).append(process.memory_info().rss / 2**20)
+                samples.rss_mb.setdefault(name, []).append(
+                    (time.monotonic(), process.memory_info().rss / 2**20)
+                )
                 for dependency, proxy in rig.proxies.items():
                     samples.sockets.setdefault(f"{name} {dependency}", []).append(
                         sockets_to(process, proxy.port)
@@ -315,7 +317,15 @@ def report(calls: list[Call], faults: list[Fault], samples: Samples, dark_s: flo
     for fault in faults:
         lines += fault_lines(calls, fault, samples, figures)
     for name, rss in samples.rss_mb.items():
-        lines.append(f"  {name} RSS {rss[0]:.1f} MB at start, peak {max(rss):.1f}, end {rss[-1]:.1f}")
+        marks = [("start", rss[0][0])] + [
+            (f"{f.dependency} {edge}", t)
+            for f in faults
+            for edge, t in (("dark", f.began), ("back", f.ended))
+        ]
+        at = ", ".join(
+            f"{mark} {next((mb for t, mb in rss if t >= when), rss[-1][1]):.1f}" for mark, when in marks
+        )
+        lines.append(f"  {name} RSS MB: {at}, end {rss[-1][1]:.1f}, peak {max(mb for _, mb in rss):.1f}")
     for name, counts in {**samples.sockets, **samples.backends}.items():
         lines.append(f"  {name}: connections peak {max(counts)}, end {counts[-1]}")
     print("\n".join(lines))
@@ -347,7 +357,7 @@ async def blackholes_under_load(rig: Rig, stack, signer, dark_s: float) -> None:
             else:  # a dependency it does not have: ready all along
                 assert down is None, (fault.dependency, name, down)
     for name, rss in samples.rss_mb.items():
-        assert max(rss) - rss[0] < RSS_GROWTH_MB, (name, rss)
+        assert max(mb for _, mb in rss) - rss[0][1] < RSS_GROWTH_MB, (name, rss)
     for name, counts in samples.sockets.items():
         assert max(counts) <= (MAX_CONNECTIONS if name.endswith("redis") else DEFAULT_POOL_SIZE), (
             name,

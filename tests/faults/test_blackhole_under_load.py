@@ -49,7 +49,7 @@ SETTLE_S = 7.0  # after each restore, before the next fault
 RECOVER_BOUND_S = 3.0  # every call started this long after a restore succeeds
 PROBE_S, SAMPLE_S = 0.1, 0.5
 DEPENDS_ON = {"ingest": ("postgres", "redis"), "analytics": ("postgres",)}
-RSS_GROWTH_MB = 50  # the bound D7 sets for the collector outage
+RSS_GROWTH_MB = 10  # 3-5 MB in a run; 13-16 MB while the pool kept cancelled callers' frames (db.py)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,13 @@ class Call:
     took: float
     code: grpc.StatusCode
     details: str = ""
-    points: dict[tuple[str, int], float] = field(default_factory=dict)  # a batch's (series, ts) → value
+    points: dict[tuple[str, int], float] = field(
+        default_factory=dict
+    )  # a batch's (series, ts) → value, as sent
+
+    @property
+    def ok(self) -> bool:
+        return self.code == grpc.StatusCode.OK
 
 
 @dataclass
@@ -84,7 +90,7 @@ class Rig:
     analytics: ServiceProcess
     proxies: dict[str, FaultProxy]
     admin_url: str
-    since: float = field(default_factory=time.time)  # backends older than this are not the processes'
+    since: float  # time.time() before they started: older backends are not theirs
 
     @property
     def processes(self) -> tuple[ServiceProcess, ServiceProcess]:
@@ -108,19 +114,19 @@ async def rig(stack, tmp_path):
         "SF_TENANCY_TARGET": stack.targets["tenancy"],
     }
     since = time.time()
-    async with (
-        ServiceProcess("ingest", ingest_vars, free_port(), tmp_path) as ingest,
-        ServiceProcess("analytics", analytics_vars, free_port(), tmp_path) as analytics,
-    ):
-        yield Rig(ingest, analytics, proxies, stack.admin_url, since)
+    try:
+        async with (
+            ServiceProcess("ingest", ingest_vars, free_port(), tmp_path) as ingest,
+            ServiceProcess("analytics", analytics_vars, free_port(), tmp_path) as analytics,
+        ):
+            yield Rig(ingest, analytics, proxies, stack.admin_url, since)
+    finally:
         for proxy in proxies.values():
-            proxy.pass_through()
-    for proxy in proxies.values():
-        await proxy.close()
+            await proxy.close()
 
 
-def failure(kind: str, started: float, exc: grpc.aio.AioRpcError) -> Call:
-    return Call(kind, started, time.monotonic() - started, exc.code(), exc.details() or "")
+def failure(kind: str, started: float, exc: grpc.aio.AioRpcError, points: dict | None = None) -> Call:
+    return Call(kind, started, time.monotonic() - started, exc.code(), exc.details() or "", points or {})
 
 
 async def send_batch(stub, credential: str, series: str, n: int, base_ns: int) -> Call:
@@ -134,14 +140,14 @@ async def send_batch(stub, credential: str, series: str, n: int, base_ns: int) -
         batch_no=1,
         series=[ingest_pb2.SeriesPoints(series_id=series, timestamps_ns=timestamps, values=values)],
     )
+    points = {(series, t): v for t, v in zip(timestamps, values, strict=True)}
     started = time.monotonic()
     try:
         call = stub.Ingest(iter([request]), metadata=device_metadata(credential), timeout=DEADLINE_S)
         acks = [ack async for ack in call]
     except grpc.aio.AioRpcError as exc:
-        return failure("ingest", started, exc)
+        return failure("ingest", started, exc, points)
     assert [(a.points_stored, a.duplicate) for a in acks] == [(POINTS, False)], acks
-    points = {(series, t): v for t, v in zip(timestamps, values, strict=True)}
     return Call("ingest", started, time.monotonic() - started, grpc.StatusCode.OK, points=points)
 
 
@@ -239,7 +245,7 @@ def flip_s(history: list[tuple[float, int | None]], since: float, status: int) -
 def recovered_s(calls: list[Call], fault: Fault) -> float:
     """Seconds from the restore to the start of the last call that failed, of those the next fault cannot
     have touched (0: none)."""
-    failed = [c.started for c in within(calls, fault.ended, fault.calm_until) if c.code != grpc.StatusCode.OK]
+    failed = [c.started for c in within(calls, fault.ended, fault.calm_until) if not c.ok]
     return max(failed, default=fault.ended) - fault.ended
 
 
@@ -291,7 +297,7 @@ def fault_lines(calls: list[Call], fault: Fault, samples: Samples, figures: dict
     lines = []
     for kind in ("ingest", "read"):
         dark = [c for c in within(calls, fault.began, fault.ended) if c.kind == kind]
-        ok = [c.took for c in dark if c.code == grpc.StatusCode.OK]
+        ok = [c.took for c in dark if c.ok]
         recovered = recovered_s([c for c in calls if c.kind == kind], fault)
         lines.append(
             f"  {fault.dependency} dark, {kind}: {len(ok)} of {len(dark)} succeeded (slowest {max(ok, default=0):.2f} s),"
@@ -310,9 +316,7 @@ def fault_lines(calls: list[Call], fault: Fault, samples: Samples, figures: dict
 def report(calls: list[Call], faults: list[Fault], samples: Samples, dark_s: float) -> dict:
     """The figures, printed, and returned for the assertions."""
     figures = {"slowest": max(c.took for c in calls), "late": [c for c in calls if c.took > LATE_S]}
-    figures["unclear"] = [
-        c for c in calls if c.code != grpc.StatusCode.OK and (c.code not in CLEAR or not c.details)
-    ]
+    figures["unclear"] = [c for c in calls if not c.ok and (c.code not in CLEAR or not c.details)]
     lines = [f"D7 blackhole {dark_s:g} s under load: {len(calls)} calls, slowest {figures['slowest']:.2f} s"]
     for fault in faults:
         lines += fault_lines(calls, fault, samples, figures)
@@ -332,23 +336,19 @@ def report(calls: list[Call], faults: list[Fault], samples: Samples, dark_s: flo
     return figures
 
 
-async def blackholes_under_load(rig: Rig, stack, signer, dark_s: float) -> None:
-    calls, faults, samples, tenant_id = await run_load(rig, stack, signer, dark_s)
-    figures = report(calls, faults, samples, dark_s)
+def assert_calls(calls: list[Call], faults: list[Fault], figures: dict) -> None:
+    """On time, failing clearly, all succeeding outside the faults, and through Redis's: nothing needs it to store."""
     assert figures["late"] == [] and figures["unclear"] == [], (figures["late"], figures["unclear"])
     healthy = within(calls, 0, faults[0].began) + [
         c for fault in faults for c in within(calls, fault.ended + RECOVER_BOUND_S, fault.calm_until)
     ]
-    assert healthy and all(c.code == grpc.StatusCode.OK for c in healthy), [
-        c for c in healthy if c.code.name != "OK"
-    ]
     redis = next(fault for fault in faults if fault.dependency == "redis")
-    without_redis = within(
-        calls, redis.began, redis.ended
-    )  # nothing needs Redis for what it cannot do without
-    assert all(c.code == grpc.StatusCode.OK for c in without_redis), [
-        c for c in without_redis if c.code.name != "OK"
-    ]
+    for expected_ok in (healthy, within(calls, redis.began, redis.ended)):
+        assert expected_ok and all(c.ok for c in expected_ok), [c for c in expected_ok if not c.ok]
+
+
+def assert_ready_and_bounded(faults: list[Fault], samples: Samples, figures: dict) -> None:
+    """Readiness follows the dependencies a process has; memory and connections stay within bounds."""
     for fault in faults:
         for name in samples.health:
             down, up = figures[f"{fault.dependency} {name} flips"]
@@ -364,19 +364,31 @@ async def blackholes_under_load(rig: Rig, stack, signer, dark_s: float) -> None:
             counts,
         )
     assert all(max(counts) <= DEFAULT_POOL_SIZE for counts in samples.backends.values()), samples.backends
-    acknowledged = {key: value for c in calls for key, value in c.points.items()}
-    sent_batches = sum(c.kind == "ingest" for c in calls)
-    total, pairs, stored = await asyncio.to_thread(stored_pairs, stack.admin_url, tenant_id)
-    print(f"  {len(acknowledged)} points acknowledged of {sent_batches * POINTS} sent; {total} stored")
-    assert total == len(pairs)  # no point twice
+
+
+async def assert_stored(calls: list[Call], admin_url: str, tenant_id: uuid.UUID) -> None:
+    """Every acknowledged point stored with its value; nothing twice, nothing that was not sent."""
+    sent = {key: value for c in calls for key, value in c.points.items()}
+    acknowledged = {key: value for c in calls if c.ok for key, value in c.points.items()}
+    total, pairs, stored = await asyncio.to_thread(stored_pairs, admin_url, tenant_id)
+    print(f"  {len(acknowledged)} points acknowledged of {len(sent)} sent; {total} stored")
+    assert total == len(pairs)
     assert {key: stored.get(key) for key in acknowledged} == acknowledged
-    assert len(pairs) <= sent_batches * POINTS
+    assert pairs <= sent.keys()
+
+
+async def blackholes_under_load(rig: Rig, stack, signer, dark_s: float) -> None:
+    calls, faults, samples, tenant_id = await run_load(rig, stack, signer, dark_s)
+    figures = report(calls, faults, samples, dark_s)
+    assert_calls(calls, faults, figures)
+    assert_ready_and_bounded(faults, samples, figures)
+    await assert_stored(calls, stack.admin_url, tenant_id)
 
 
 async def test_5_s_blackholes_of_postgres_and_redis_under_load(rig, stack, signer):
     """RELIABILITY D7: each dependency blackholed 5 s under 20 batches/s and 5 reads/s: every call ends by its
     deadline +10 % (failures UNAVAILABLE or DEADLINE_EXCEEDED, with a message), readiness flips within 5 s both
-    ways, calls succeed again within 5 s of the restore, RSS and connections bounded, acknowledged == stored."""
+    ways, calls succeed again within 3 s of the restore, RSS and connections bounded, acknowledged == stored."""
     await blackholes_under_load(rig, stack, signer, dark_s=5.0)
 
 

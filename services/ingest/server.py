@@ -28,7 +28,7 @@ SERVICE_NAME = SERVICE.full_name
 
 class IngestServer:
     def __init__(self, settings: IngestSettings) -> None:
-        self.redis = redis_client(settings.redis_url)
+        self.redis = redis_client(settings.redis_url, settings.redis_timeout_s)
         self.tenancy_channel = open_channel(settings.tenancy_target)
         self.draining = asyncio.Event()
         tenancy = tenancy_pb2_grpc.TenancyServiceStub(self.tenancy_channel)

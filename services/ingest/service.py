@@ -156,10 +156,12 @@ class IngestService:
         if not stored:
             return IngestOutcome(duplicate=True)
         self._usage.touched(tenant_id, caller.cell)
-        if kept:
-            await self._live.publish(tenant_id, kept)
-            await self._compaction.touched(
-                caller.cell, tenant_id, [(b.series_id, b.start_ns) for b in encoded]
+        if kept:  # both best effort, so at once: with Redis dark each waits out its timeout (RELIABILITY D7)
+            await asyncio.gather(
+                self._live.publish(tenant_id, kept),
+                self._compaction.touched(
+                    caller.cell, tenant_id, [(b.series_id, b.start_ns) for b in encoded]
+                ),
             )
         return IngestOutcome(stored=sum(b.count for b in encoded), conflicts=conflicts)
 

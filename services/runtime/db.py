@@ -10,6 +10,7 @@ context into another's transaction. Connection failures become
 
 from __future__ import annotations
 
+import asyncio
 import select
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -23,6 +24,7 @@ from services.runtime.errors import DatabaseFull, ResourceExhausted, Unavailable
 
 TENANT_SETTING = "app.tenant_id"
 DISK_FULL_RETRY_S = 10.0  # space comes back by an operator's hand: minutes, not milliseconds
+DEFAULT_POOL_SIZE = 8  # connections a service process holds at most (per cell)
 
 
 async def still_connected(conn: psycopg.AsyncConnection) -> None:
@@ -39,7 +41,9 @@ async def still_connected(conn: psycopg.AsyncConnection) -> None:
 class Database:
     """A connection pool for one service's application role."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "sf") -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = DEFAULT_POOL_SIZE, name: str = "sf"
+    ) -> None:
         self.pool = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -62,6 +66,17 @@ class Database:
         async with self.pool.connection(timeout=2.0) as conn:
             await conn.execute("SELECT 1")
 
+    async def _lend(self) -> psycopg.AsyncConnection:
+        """A connection from the pool. The pool keeps the error of a waiter that gave up (a call cancelled at
+        its deadline) in its queue until a connection comes back, and that error's traceback held every frame
+        the cancellation passed through, the caller's batch with them, for as long as the database was dark
+        (RELIABILITY D7: 300 callers holding 100 KB each kept 31 MB). So that error loses its frames here."""
+        try:
+            return await self.pool.getconn()
+        except asyncio.CancelledError as cancelled:
+            cancelled.__traceback__ = None
+            raise asyncio.CancelledError(*cancelled.args) from None
+
     def tenant(
         self, tenant_id: uuid.UUID, *, snapshot: bool = False
     ) -> AsyncIterator[psycopg.AsyncConnection]:
@@ -78,7 +93,8 @@ class Database:
         (several reads that must agree with each other); the connection goes back to the pool as it came.
         """
         try:
-            async with self.pool.connection() as conn:
+            conn = await self._lend()
+            try:
                 if snapshot:
                     await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
                 try:
@@ -91,6 +107,8 @@ class Database:
                 finally:
                     if snapshot and not conn.closed:
                         await conn.set_isolation_level(None)
+            finally:
+                await self.pool.putconn(conn)  # rolls back what is left open, replaces a broken connection
         except psycopg.errors.QueryCanceled as exc:
             raise ResourceExhausted(
                 "the query ran longer than its time limit and was cancelled; ask for less (a shorter range, fewer series)",

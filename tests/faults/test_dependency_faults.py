@@ -7,7 +7,9 @@ live values and compaction notice go to Redis), so it is the one to slow down, r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import tracemalloc
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.ingest.config import IngestSettings
 from services.ingest.server import IngestServer
+from services.runtime.db import Database
 from sf.seeding import SeededTenant, device_metadata
 from sfcloud.v1 import ingest_pb2_grpc
 from tests.e2e.provision import create_tenant
@@ -200,3 +203,36 @@ async def test_readiness_flips_within_5_s_of_a_blackholed_dependency_both_ways(f
         f"readiness with {which} blackholed: NOT_SERVING after {down:.2f} s, SERVING {up:.2f} s after restore"
     )
     assert down <= FLIP_BOUND_S and up <= FLIP_BOUND_S
+
+
+async def test_callers_given_up_while_the_database_is_dark_leave_nothing_behind(admin_url):
+    """RELIABILITY D7: the pool keeps a waiter that gave up until a connection comes back; the error it keeps
+    must not hold the caller's frames, or a dark database grows memory with every call cancelled at its
+    deadline (300 callers holding 100 KB each kept 31 MB before `Database._lend`)."""
+    proxy = await FaultProxy(*upstream_of(admin_url)).start()
+    database = Database(through(admin_url, proxy), max_size=1)
+    await database.open()
+
+    async def caller() -> int:
+        batch = bytearray(100_000)
+        async with database.transaction({}) as conn:
+            await conn.execute("SELECT 1")
+        return len(batch)
+
+    proxy.blackhole()
+    holder = asyncio.create_task(caller())  # takes the one connection and hangs on the dark link
+    await asyncio.sleep(0.1)
+    tracemalloc.start()
+    try:
+        for _ in range(300):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(caller(), 0.01)
+        kept_mb = tracemalloc.get_traced_memory()[0] / 2**20
+    finally:
+        tracemalloc.stop()
+        holder.cancel()
+        proxy.restore()
+        await database.close()
+        await proxy.close()
+    print(f"300 callers given up on a dark database: {kept_mb:.2f} MB kept")
+    assert kept_mb < 5

@@ -27,12 +27,20 @@ LATE_AFTER_NS = 3600 * 10**9  # a point more than an hour old on arrival counts 
 # which cost more than the rest of a batch of a thousand series.
 _INSERT_BLOCKS = insert_sql("%(tenant)s", [f"%(c{i})b" for i in range(len(COLUMNS))])
 _WRITE = (
-    # 1. claim the batch: advance the session's high-water mark, or nothing when the batch is a retry
+    # 1. claim the batch: mark it in the session's window of the 64 numbers at and below its highest
+    # (migration 0023), or nothing when the batch is a retry
     "WITH claim AS ("  # noqa: S608 (the blocks' INSERT is a constant)
     " INSERT INTO telemetry.ingest_sessions AS s (tenant_id, device_id, session_id, last_batch_no)"
     " VALUES (%(tenant)s, %(device)s, %(session)s, %(batch)s)"
-    " ON CONFLICT (tenant_id, device_id, session_id) DO UPDATE SET last_batch_no = excluded.last_batch_no,"
-    " updated_at = now() WHERE s.last_batch_no < excluded.last_batch_no RETURNING 1),"
+    " ON CONFLICT (tenant_id, device_id, session_id) DO UPDATE SET"
+    " last_batch_no = greatest(s.last_batch_no, excluded.last_batch_no),"
+    " seen = CASE WHEN excluded.last_batch_no <= s.last_batch_no"
+    "  THEN s.seen | (1::bigint << (s.last_batch_no - excluded.last_batch_no)::int)"
+    "  WHEN excluded.last_batch_no - s.last_batch_no >= 64 THEN 1"
+    "  ELSE (s.seen << (excluded.last_batch_no - s.last_batch_no)::int) | 1 END,"
+    " updated_at = now()"
+    " WHERE excluded.last_batch_no > s.last_batch_no OR (s.last_batch_no - excluded.last_batch_no < 64"
+    " AND s.seen & (1::bigint << (s.last_batch_no - excluded.last_batch_no)::int) = 0) RETURNING 1),"
     # 2. the blocks, only when claimed
     " written AS ("
     f" {_INSERT_BLOCKS} WHERE EXISTS (SELECT 1 FROM claim)"

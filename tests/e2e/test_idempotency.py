@@ -57,6 +57,33 @@ async def test_replays_from_two_connections_at_once_store_once(stack, signer, ad
     assert stored_points(admin_conn, tenant.id) == 50
 
 
+async def test_a_sessions_batches_arriving_out_of_order_are_each_stored_once(stack, signer, admin_conn):
+    """RELIABILITY D3/D7: batches of one session on separate streams arriving out of order (as calls held up
+    by a stalled dependency are released together) are each stored once, within the 64 numbers at and below
+    the session's highest; resent, each is a duplicate; one 64 or more behind the highest is taken for a
+    retry (docs/INGEST.md)."""
+    tenant = await create_tenant(stack.targets["tenancy"], signer, "Out of order")
+    session, base = str(uuid.uuid4()), time.time_ns() - 10**12
+
+    async def acks(numbers) -> list[tuple[int, int, bool]]:
+        sent = [numbered(tenant, session, range(n, n + 1), base)[0] for n in numbers]
+        answers = [await send_batches(stack.targets["ingest"], tenant.credential, [r]) for r in sent]
+        return [(a.batch_no, a.points_stored, a.duplicate) for (a,) in answers]
+
+    assert await acks([5, 3, 4, 1, 70, 7, 7, 6]) == [
+        (5, 1, False),
+        (3, 1, False),
+        (4, 1, False),
+        (1, 1, False),
+        (70, 1, False),
+        (7, 1, False),  # 63 behind 70: within the window
+        (7, 0, True),
+        (6, 0, True),  # 64 behind: taken for a retry
+    ]
+    assert await acks([3, 5, 70]) == [(3, 0, True), (5, 0, True), (70, 0, True)]
+    assert stored_points(admin_conn, tenant.id) == 6
+
+
 async def test_a_batch_number_going_backwards_is_refused(stack, signer, admin_conn):
     tenant = await create_tenant(stack.targets["tenancy"], signer, "Backwards")
     session, base = str(uuid.uuid4()), time.time_ns() - 10**12

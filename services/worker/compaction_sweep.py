@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.runtime.compaction import DUE_KEY, HOUR_NS, Job
+from services.runtime.errors import ServiceError
 from services.runtime.transactions import CellTransactions
 from services.worker import storage
 from services.worker.directory import TenantRetention
@@ -69,10 +70,19 @@ class CompactionSweep:
         for tenant in await self._tenants.tenants():
             if len(jobs) >= self._limit:
                 break
-            async with self._cells.tenant(tenant.tenant_id, tenant.cell) as conn:
-                found = await storage.overdue_hours(
-                    conn, tenant.tenant_id, start, end, self._target, self._limit - len(jobs)
+            try:
+                async with self._cells.tenant(tenant.tenant_id, tenant.cell) as conn:
+                    found = await storage.overdue_hours(
+                        conn, tenant.tenant_id, start, end, self._target, self._limit - len(jobs)
+                    )
+            except (
+                ServiceError
+            ) as exc:  # its cell is down or not configured here: the others still get their pass
+                log.warning(
+                    "compaction sweep of a tenant failed; the next pass retries it",
+                    extra={"tenant_id": str(tenant.tenant_id), "error": exc.message},
                 )
+                continue
             jobs += [Job(tenant.cell, tenant.tenant_id, series_id, hour) for series_id, hour in found]
         if jobs:
             await self._redis.zadd(DUE_KEY, {job.member: now_ns / 10**9 for job in jobs}, nx=True)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from services.runtime.errors import ServiceError
 from services.worker import export_storage as storage
 from services.worker.exporter import ExportJob
 
@@ -55,6 +56,14 @@ class ExportSweep:
         return len(missing)
 
     async def _unheld(self, cell: str) -> list[ExportJob]:
-        async with self._cells.scoped(cell, storage.SWEEP) as conn:
-            rows = await storage.unheld(conn, self._limit)
+        """The cell's exports no run holds; none while the cell is down (the other cells still get their pass)."""
+        try:
+            async with self._cells.scoped(cell, storage.SWEEP) as conn:
+                rows = await storage.unheld(conn, self._limit)
+        except ServiceError as exc:
+            log.warning(
+                "export sweep of a cell failed; the next pass retries it",
+                extra={"cell": cell, "error": exc.message},
+            )
+            return []
         return [ExportJob(cell, row.tenant_id, row.id, row.grantee_supplier_id) for row in rows]

@@ -16,6 +16,10 @@ from tests.e2e.test_bad_input import stored_points
 from tests.isolation.test_rls import _as
 
 NOW = time.time_ns()
+DAY_NS = 86_400 * 10**9
+RECENT = common_pb2.TimeRange(
+    start_ns=NOW - 7 * DAY_NS, end_ns=NOW + DAY_NS
+)  # the tests' points, in the raw window
 
 
 def block_batch(series_id: str, payload: bytes, batch_no: int = 1) -> ingest_pb2.IngestRequest:
@@ -27,9 +31,7 @@ def block_batch(series_id: str, payload: bytes, batch_no: int = 1) -> ingest_pb2
 async def read(stack, signer, tenant, series_id: str) -> tuple[np.ndarray, np.ndarray]:
     async with grpc.aio.insecure_channel(stack.targets["analytics"]) as channel:
         response = await query_pb2_grpc.QueryServiceStub(channel).ReadPoints(
-            query_pb2.ReadPointsRequest(
-                series_id=series_id, range=common_pb2.TimeRange(start_ns=0, end_ns=2**62), limit=100_000
-            ),
+            query_pb2.ReadPointsRequest(series_id=series_id, range=RECENT, limit=100_000),
             metadata=_as(signer, tenant.id),
             timeout=10,
         )

@@ -25,6 +25,7 @@ from services.worker.service import CompactionService
 from tests.worker.conftest import block_counts, closed_hour, crash_and_restart, job
 from tests.worker.test_crash import seed_hours, snapshot
 from tests.worker.test_queue import drain
+from tests.worker.test_retention import WithOneOnAnUnknownCell
 
 pytestmark = pytest.mark.slow
 CLAIM_IDLE_S = 3.0
@@ -222,7 +223,7 @@ async def test_hours_due_when_redis_loses_everything_are_compacted_after_the_swe
 ):
     """RELIABILITY D6: hours announced and half of them taken but unacknowledged, then every Redis key lost:
     the sweep finds every uncompacted hour in PostgreSQL, a worker compacts each once, counts and sums
-    unchanged; a second sweep schedules none of them."""
+    unchanged; a second sweep schedules none of them; a tenant on a cell not configured here is skipped."""
     server, client = crashable
     hours = [closed_hour(h) for h in range(30, 24, -1)]
     await seed_hours(stack, tenant, hours)
@@ -235,7 +236,8 @@ async def test_hours_due_when_redis_loses_everything_are_compacted_after_the_swe
     assert len(await doomed.take(block=False)) == len(jobs) // 2
     await lose_everything(how, server, client)
 
-    sweep = CompactionSweep(client, worker_cells, directory, 256, Window(lookback_h=48, after_s=0))
+    listed = WithOneOnAnUnknownCell(directory, {tenant.id})  # a cell down or unknown skips only its tenants
+    sweep = CompactionSweep(client, worker_cells, listed, 256, Window(lookback_h=48, after_s=0))
     assert await sweep.run_pass() >= len(jobs)
     assert {j.member for j in jobs} <= {m.decode() for m in await client.zrange(DUE_KEY, 0, -1)}
     heir = CompactionRunner(

@@ -12,8 +12,8 @@ What the budget cannot bound is reception: a stream holds the wire bytes of the 
 (up to the message limit), and a batch waiting for admission its timestamps and values as arrays (8 bytes
 a number: the handler parses the message and lets it go, `handlers.received`). Only the message limit and
 the number of devices per process bound that part. A stream that ended early (a refused batch ends it)
-keeps its last bytes in gRPC's reader until Python's collector frees the reader's reference cycle
-(RELIABILITY D5).
+keeps nothing: the handler took its last bytes out of the holder gRPC's reader keeps
+(`services/runtime/registration.py`, RELIABILITY D5).
 
 The default budget (64 MB) is sized to the database, not to memory alone: at 256 MB, under heavy overload with
 large batches (48 devices sending 100,000 points each, 8 MB of budget a batch) the process admitted about 32

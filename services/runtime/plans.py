@@ -7,7 +7,7 @@ analytics its raw window (`services/analytics/server.py`). Callers outside any t
 
 The raw window (`raw_window_days`) is the widest range, ``to - from``, that one read of raw points may
 span. The gateway refuses a wider one before the operation runs (`gateway/graphql/cost.py`); analytics
-refuses it again for any gRPC caller (`services/analytics/service.py`). A range has no open end: GraphQL
+refuses it again for any gRPC caller (`services/analytics/windows.py`). A range has no open end: GraphQL
 requires both bounds, and a bound missing from a gRPC ``TimeRange`` is 0, the epoch, so a missing start
 reaches back to 1970 (refused as too wide) and a missing end makes the range empty.
 """

@@ -35,7 +35,7 @@ def add_service(
     handlers = {}
     for method in service.methods:
         parse = (
-            as_received
+            Wire
             if method.name in raw_requests
             else message_factory.GetMessageClass(method.input_type).FromString
         )
@@ -48,7 +48,7 @@ def add_service(
 
 
 class Wire:
-    """A request's wire bytes, to be taken once."""
+    """A request's wire bytes, to be taken once (the request deserializer of a method in ``raw_requests``)."""
 
     __slots__ = ("_data",)
 
@@ -60,10 +60,6 @@ class Wire:
         if data is None:
             raise RuntimeError("a request's bytes are taken once")
         return data
-
-
-def as_received(data: bytes) -> Wire:
-    return Wire(data)
 
 
 def as_sent(response: Message | bytes) -> bytes:

@@ -67,11 +67,10 @@ class Invitations:
         email has an account (RELIABILITY I4)."""
         target = parse_id("supplier_id", supplier_id)
         check_staff_role(role)
-        async with self._db.transaction(
-            {"app.supplier_id": str(target), "app.user_id": caller.subject}
-        ) as conn:
+        to = Joined(supplier_id=target)
+        async with self._db.transaction(to.settings()) as conn:
             await require_supplier_manager(conn, caller, target)
-            invitation = await self.record(conn, caller, Joined(supplier_id=target), email, role)
+            invitation = await self.record(conn, caller, to, email, role)
         await self.mail(invitation)
         return invitation.id
 

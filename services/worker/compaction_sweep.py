@@ -75,9 +75,8 @@ class CompactionSweep:
                     found = await storage.overdue_hours(
                         conn, tenant.tenant_id, start, end, self._target, self._limit - len(jobs)
                     )
-            except (
-                ServiceError
-            ) as exc:  # its cell is down or not configured here: the others still get their pass
+            except ServiceError as exc:
+                # its cell is down or not configured here: the others still get their pass
                 log.warning(
                     "compaction sweep of a tenant failed; the next pass retries it",
                     extra={"tenant_id": str(tenant.tenant_id), "error": exc.message},

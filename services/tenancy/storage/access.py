@@ -47,14 +47,6 @@ async def upsert_membership(
     return (await cur.fetchone())[0]
 
 
-async def is_member(conn: AsyncConnection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM tenancy.memberships WHERE tenant_id = %s AND user_id = %s)",
-        [tenant_id, user_id],
-    )
-    return (await cur.fetchone())[0]
-
-
 async def memberships_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[Membership]:
     """Needs a transaction with app.user_id set to ``user_id``."""
     cur = await conn.execute(

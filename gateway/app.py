@@ -37,6 +37,7 @@ from gateway.sessions import SessionStore
 from gateway.web.brand import ROUTES as BRAND_ROUTES
 from gateway.web.brand import BrandMiddleware, BrandResolver
 from gateway.web.routes import WebRoutes
+from services.runtime.errors import Unavailable
 from services.runtime.memory import freeze_startup_objects
 from services.runtime.redis_pool import redis_client
 
@@ -70,6 +71,11 @@ class SecurityHeaders:
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
+
+
+async def _unavailable(request: Request, exc: Unavailable) -> Response:
+    """A dependency is down (tenancy, or Redis for the session): the page can be asked again shortly."""
+    return PlainTextResponse(f"503: {exc.message}", status_code=503, headers={"retry-after": "5"})
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -107,7 +113,7 @@ def uvicorn_config(app, host: str, port: int, keep_alive_s: int = KEEP_ALIVE_S) 
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_timeout_s)
     backends = Backends(
         settings.tenancy_target, settings.analytics_target, settings.worker_target, settings.signing_key
     )
@@ -173,6 +179,6 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(BrandMiddleware, resolver=brands),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error, Unavailable: _unavailable, Exception: _server_error},
         lifespan=lifespan,
     )

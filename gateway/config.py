@@ -12,6 +12,7 @@
 | `SF_SESSION_ADMIN_IDLE_S` | 900 | idle lifetime of owners', admins' and the platform operator's sessions |
 | `SF_CATALOG_DIR` | `tenants/` | the tenant catalog: each plan's API limits (`plans.yaml`, `gateway/plans.py`) |
 | `SF_GATEWAY_MAX_BODY_BYTES` | 1048576 | larger request bodies are refused with 413 |
+| `SF_GATEWAY_REDIS_TIMEOUT_MS` | 500 | longest a Redis command waits (then signed-in requests get 503; README) |
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class GatewaySettings:
     max_body_bytes: int = 1 << 20
     worker_target: str = "127.0.0.1:50054"
     keep_alive_s: int = KEEP_ALIVE_S
+    redis_timeout_s: float = 0.5
 
     def __repr__(self) -> str:  # secrets never print
         return f"GatewaySettings(host={self.host!r}, port={self.port})"
@@ -76,4 +78,5 @@ class GatewaySettings:
             max_body_bytes=env.int("SF_GATEWAY_MAX_BODY_BYTES", 1 << 20, minimum=1024, maximum=1 << 30),
             worker_target=env.str("SF_WORKER_TARGET", "127.0.0.1:50054"),
             keep_alive_s=env.int("SF_GATEWAY_KEEP_ALIVE_S", KEEP_ALIVE_S, minimum=1, maximum=86_400),
+            redis_timeout_s=env.int("SF_GATEWAY_REDIS_TIMEOUT_MS", 500, minimum=10, maximum=60_000) / 1000,
         )

@@ -5,23 +5,47 @@ shorter admin idle lifetime (OWASP: idle ≤ 30 min, ≤ 15 min for administrato
 
 The cookie holds `<tenant>.<id>`; the Redis key is `t:<tenant>:session:<id>`,
 so every key starts with its tenant and a forged tenant part finds nothing.
+
+Redis failing (down, or slower than the client's command timeout) is `Unavailable`: a signed-in
+request is answered 503 at once rather than waiting on the store (RELIABILITY D7).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from services.runtime.errors import Unavailable
 from services.runtime.keys import tenant_key
 from services.runtime.principal import Kind, Principal, Role
 
 NO_TENANT = uuid.UUID(int=0)  # key space of users who belong to no tenant (the platform operator)
+UNREACHABLE = "sessions are unavailable for a moment (the session store did not answer); try again shortly"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _store_call(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """The method's Redis errors as `Unavailable`, which every caller already answers with 503."""
+
+    @functools.wraps(method)
+    async def calling(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except RedisError as exc:
+            raise Unavailable(UNREACHABLE) from exc
+
+    return calling
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,7 @@ class SessionStore:
             "sessions",
         )
 
+    @_store_call
     async def create(self, **fields: object) -> tuple[str, Session]:
         public_id = secrets.token_hex(8)
         session = Session(
@@ -103,6 +128,7 @@ class SessionStore:
             await pipe.execute()
         return cookie, session
 
+    @_store_call
     async def list_for(self, current: Session) -> list[Session]:
         """The signed-in user's live sessions in this tenant (stale index entries are dropped)."""
         index = self._index(current)
@@ -115,6 +141,7 @@ class SessionStore:
                 found.append(Session(**json.loads(raw)))
         return sorted(found, key=lambda s: s.created_at)
 
+    @_store_call
     async def revoke(self, current: Session, public_id: str) -> bool:
         """End one of the user's own sessions; False when there is no such session."""
         index = self._index(current)
@@ -125,6 +152,7 @@ class SessionStore:
         await self._redis.hdel(index, public_id)
         return True
 
+    @_store_call
     async def get(self, cookie: str | None) -> Session | None:
         key = self._key(cookie) if cookie else None
         raw = await self._redis.get(key) if key else None
@@ -137,6 +165,7 @@ class SessionStore:
         await self._redis.expire(key, self._idle_of(session))
         return session
 
+    @_store_call
     async def live(self, cookies: Iterable[str]) -> set[str]:
         """Which of ``cookies`` still name a session within its idle and absolute lifetime, in one round
         trip and without extending any: an open live socket is no activity (RELIABILITY G3)."""
@@ -151,6 +180,7 @@ class SessionStore:
             if raw is not None and now - json.loads(raw)["created_at"] <= self._max_s
         }
 
+    @_store_call
     async def delete(self, cookie: str | None) -> None:
         key = self._key(cookie) if cookie else None
         if key:

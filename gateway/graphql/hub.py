@@ -8,7 +8,8 @@ queue (`gateway/graphql/live.py`), so a slow subscriber holds up neither Redis n
 
 If the connection fails, every listener is told (its subscription ends with `UNAVAILABLE`, so no
 client believes it is live while it hears nothing; it resumes with `after`, `resume.py`) and the next
-subscription opens a new one.
+subscription opens a new one. A subscribe Redis does not answer within the client's command timeout
+is refused `UNAVAILABLE`; the reader alone waits without a bound, since a quiet channel is normal.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def interrupted() -> ApiError:
     """What a subscription ends with when the hub loses Redis: expected, and what to do about it."""
     return ApiError(
         "live values were interrupted: subscribe again with `after` the newest timestamp you hold",
+        "UNAVAILABLE",
+    )
+
+
+def unreachable() -> ApiError:
+    """What a subscription is refused with when Redis does not answer its subscribe."""
+    return ApiError(
+        "live values are unavailable for a moment (Redis did not answer); subscribe again shortly",
         "UNAVAILABLE",
     )
 
@@ -64,6 +73,10 @@ class ChannelHub:
             if len(listeners) == 1:
                 try:
                     await self._subscribe(channel)
+                except aioredis.RedisError as exc:
+                    self._forget(channel, listener)
+                    log.warning("live channel not subscribed", extra={"error": repr(exc)})
+                    raise unreachable() from exc
                 except BaseException:
                     self._forget(channel, listener)
                     raise

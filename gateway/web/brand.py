@@ -77,7 +77,12 @@ class BrandResolver:
         self._cache: dict[tuple[str, str], tuple[float, WebBrand]] = {}
 
     async def of(self, request: Request) -> WebBrand:
-        session = await self._sessions.get(request.cookies.get(self._cookie))
+        try:
+            session = await self._sessions.get(request.cookies.get(self._cookie))
+        except (
+            Unavailable
+        ):  # the session store is down: the host's brand; a page needing the session says 503
+            session = None
         if session is not None:
             return await self._cached(("session", _organisation(session)), self._of_session, session)
         host = (request.url.hostname or "").lower()

@@ -83,19 +83,21 @@ class WebRoutes:
         login = tenancy_pb2.LoginRequest(
             email=str(form.get("email", "")), password=str(form.get("password", ""))
         )
+        to = local_path(str(form.get("next", "")))
         try:
             response = await self._backends.call(self._backends.tenancy.Login, login, _gateway(request))
+            fields = _session_fields(response, to) | {
+                "origin": client_address(request),
+                "user_agent": request.headers.get("user-agent", "")[:200],
+            }
+            await self._sessions.delete(
+                request.cookies.get(self._cookie)
+            )  # no session lives on past a sign-in
+            cookie, _ = await self._sessions.create(**fields)
         except Unauthenticated:
             return await self.login_page(request, "login.wrong", 401)
-        except Unavailable:
+        except Unavailable:  # tenancy, or the session store
             return await self.login_page(request, "login.unavailable", 503)
-        to = local_path(str(form.get("next", "")))
-        fields = _session_fields(response, to) | {
-            "origin": client_address(request),
-            "user_agent": request.headers.get("user-agent", "")[:200],
-        }
-        await self._sessions.delete(request.cookies.get(self._cookie))  # no session lives on past a sign-in
-        cookie, _ = await self._sessions.create(**fields)
         redirect = RedirectResponse(to or "/", status_code=303)
         redirect.set_cookie(
             self._cookie, cookie, httponly=True, secure=self._secure, samesite="lax", path="/"

@@ -31,6 +31,8 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HEADER_BYTES = 9
 DATA, HEADERS = 0x0, 0x1
@@ -330,3 +332,26 @@ class FaultProxy:
         self._cuts_left -= 1
         self.cuts += 1
         return True
+
+
+def through(url: str, proxy: FaultProxy) -> str:
+    """``url`` with its server (host and port, or unix socket) replaced by the proxy's TCP port."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{proxy.target}" if credentials else proxy.target
+    if parts.scheme == "unix":
+        return urlunsplit(("redis", netloc, "", "", ""))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def upstream_of(url: str) -> tuple[str, int | None]:
+    """Where ``url``'s server listens: (host, port), or (unix socket path, None)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path, None
+    socket_dir = dict(parse_qsl(parts.query)).get("host")
+    if socket_dir:  # PostgreSQL on a unix socket: <dir>/.s.PGSQL.<port>
+        port = parts.port or next(Path(socket_dir).glob(".s.PGSQL.*")).suffix.lstrip(".")
+        return f"{socket_dir}/.s.PGSQL.{port}", None
+    return parts.hostname, parts.port

@@ -31,8 +31,8 @@ from sfcloud.v1 import common_pb2, ingest_pb2, ingest_pb2_grpc, query_pb2, query
 from tests.durability.stored import stored_pairs
 from tests.e2e.provision import create_tenant
 from tests.faults.processes import ServiceProcess, ingest_env
-from tests.faults.proxy import FaultProxy
-from tests.faults.test_dependency_faults import FLIP_BOUND_S, NOT_SERVING, SERVING, through, upstream_of
+from tests.faults.proxy import FaultProxy, through, upstream_of
+from tests.faults.test_dependency_faults import FLIP_BOUND_S, NOT_SERVING, SERVING
 from tests.isolation.test_rls import _as
 
 pytestmark = pytest.mark.slow

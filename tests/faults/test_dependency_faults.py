@@ -12,8 +12,6 @@ import time
 import tracemalloc
 import uuid
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import grpc
 import pytest
@@ -26,34 +24,11 @@ from sf.seeding import SeededTenant, device_metadata
 from sfcloud.v1 import ingest_pb2_grpc
 from tests.e2e.provision import create_tenant
 from tests.e2e.test_bad_input import batch, stored_points
-from tests.faults.proxy import FaultProxy
+from tests.faults.proxy import FaultProxy, through, upstream_of
 
 pytestmark = pytest.mark.slow
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 FLIP_BOUND_S = 5.0  # RELIABILITY D7: readiness follows a dependency within 5 s, both ways
-
-
-def through(url: str, proxy: FaultProxy) -> str:
-    """``url`` with its server (host and port, or unix socket) replaced by the proxy's TCP port."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@{proxy.target}" if credentials else proxy.target
-    if parts.scheme == "unix":
-        return urlunsplit(("redis", netloc, "", "", ""))
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def upstream_of(url: str) -> tuple[str, int | None]:
-    """Where ``url``'s server listens: (host, port), or (unix socket path, None)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return parts.path, None
-    socket_dir = dict(parse_qsl(parts.query)).get("host")
-    if socket_dir:  # PostgreSQL on a unix socket: <dir>/.s.PGSQL.<port>
-        port = parts.port or next(Path(socket_dir).glob(".s.PGSQL.*")).suffix.lstrip(".")
-        return f"{socket_dir}/.s.PGSQL.{port}", None
-    return parts.hostname, parts.port
 
 
 class Faulty:

@@ -1,0 +1,131 @@
+"""RELIABILITY D7: a gateway whose Redis goes dark answers at once instead of waiting on it.
+
+The gateway keeps sessions, rate limits, persisted queries and live values in Redis. With its link
+blackholed behind the fault proxy, every Redis command gives up after the client's command timeout
+(`SF_GATEWAY_REDIS_TIMEOUT_MS`): a signed-in request is answered 503 `UNAVAILABLE`, an API key's
+request is answered (its rate-limit check lets it through), a new live subscription is refused
+`UNAVAILABLE`, readiness says unavailable; after the restore all of it works again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import websockets
+
+from gateway.app import server_config
+from sf.inprocess import QuietServer
+from sf.seeding import create_tenant
+from tests.e2e.provision import GraphQLClient
+from tests.faults.proxy import FaultProxy, through, upstream_of
+from tests.gateway.conftest import SMALL, new_developer
+
+pytestmark = pytest.mark.slow
+TIMEOUT_S = 0.5  # the gateway's Redis command timeout (its default)
+ANSWERED_WITHIN_S = 3 * TIMEOUT_S  # a page reads the session twice (its brand, then itself) + slack
+LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId value } }"
+
+
+@contextlib.asynccontextmanager
+async def gateway_behind(stack, proxy: FaultProxy) -> AsyncIterator[str]:
+    """A gateway on the stack's services reaching Redis only through ``proxy``; its base URL."""
+    settings = dataclasses.replace(
+        stack.gateway_settings(), redis_url=through(stack.redis_url, proxy), redis_timeout_s=TIMEOUT_S
+    )
+    server = QuietServer(server_config(settings))
+    task = await server.start_serving()
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class Stopwatch:
+    """How long each call took, by name, to print as the run's figures."""
+
+    def __init__(self) -> None:
+        self.took: dict[str, float] = {}
+
+    async def timed(self, name: str, call):
+        started = time.perf_counter()
+        answer = await call
+        self.took[name] = time.perf_counter() - started
+        return answer
+
+
+async def subscribe_answer(base_url: str, key: str, series_id: str) -> dict:
+    """The first message after a `subscribe` of one series' live values over an API-key socket (a
+    subscription that fails once started ends with a `next` carrying its errors)."""
+    url = base_url.replace("http", "ws") + "/graphql"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with websockets.connect(
+        url, subprotocols=["graphql-transport-ws"], additional_headers=headers
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        payload = {"query": LIVE, "variables": {"ids": [series_id]}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def test_a_dark_redis_is_answered_at_once_and_forgotten_after_the_restore(stack, signer, tenancy):
+    redis = FaultProxy(*upstream_of(stack.redis_url))
+    async with redis, gateway_behind(stack, redis) as base_url:
+        owner = await create_tenant(stack.targets["tenancy"], signer, "Dark Redis", plan="pro")
+        person = await GraphQLClient.login(base_url, owner.owner_email, owner.owner_password)
+        developer = await new_developer(stack, signer, tenancy, base_url, plan="pro")
+        series_id = str(developer.tenant.series_ids[0])
+        browser = person.http
+        async with developer.client() as api, contextlib.AsyncExitStack() as closing:
+            closing.push_async_callback(person.close)
+            assert (await person.query(SMALL))["data"]["me"]["kind"] == "user"
+            redis.blackhole()
+
+            watch = Stopwatch()
+            signed_in = await watch.timed(
+                "signed-in query",
+                browser.post("/graphql", json={"query": SMALL}, headers={"x-csrf-token": person.csrf}),
+            )
+            assert signed_in.status_code == 503, signed_in.text
+            error = signed_in.json()["errors"][0]
+            assert error["extensions"]["code"] == "UNAVAILABLE" and "session" in error["message"], error
+
+            by_key = await watch.timed("API-key query", api.post("/graphql", json={"query": SMALL}))
+            assert by_key.status_code == 200 and by_key.json()["data"]["me"]["kind"] == "api_key", by_key.text
+
+            page = await watch.timed("page", browser.get("/"))
+            assert page.status_code == 503 and page.headers["retry-after"] == "5", page
+            assert page.text.startswith("503: sessions are unavailable"), page.text
+
+            form = {"email": owner.owner_email, "password": owner.owner_password}
+            async with httpx.AsyncClient(base_url=base_url) as stranger:
+                sign_in = await watch.timed("sign-in", stranger.post("/login", data=form))
+            assert sign_in.status_code == 503 and "set-cookie" not in sign_in.headers, sign_in.headers
+            assert "unavailable" in sign_in.text
+
+            ready = await watch.timed("readiness", browser.get("/readyz"))
+            assert ready.status_code == 503, ready.text
+            assert all(took < ANSWERED_WITHIN_S for took in watch.took.values()), watch.took
+
+            refused = await watch.timed("subscribe", subscribe_answer(base_url, developer.key, series_id))
+            assert refused["type"] == "next" and refused["payload"]["data"] is None, refused
+            assert refused["payload"]["errors"][0]["extensions"]["code"] == "UNAVAILABLE", refused
+            assert watch.took["subscribe"] < ANSWERED_WITHIN_S + 1  # + connecting and the key check
+            print(
+                "answered with Redis dark (s):", {name: round(took, 3) for name, took in watch.took.items()}
+            )
+
+            redis.restore()
+            await asyncio.sleep(1)
+            assert (await person.query(SMALL))["data"]["me"]["kind"] == "user"
+            assert (await browser.get("/")).status_code == 200
+            assert (await browser.get("/readyz")).status_code == 200
+            assert (await api.post("/graphql", json={"query": SMALL})).status_code == 200

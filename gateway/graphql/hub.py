@@ -9,7 +9,9 @@ queue (`gateway/graphql/live.py`), so a slow subscriber holds up neither Redis n
 If the connection fails, every listener is told (its subscription ends with `UNAVAILABLE`, so no
 client believes it is live while it hears nothing; it resumes with `after`, `resume.py`) and the next
 subscription opens a new one. A subscribe Redis does not answer within the client's command timeout
-is refused `UNAVAILABLE`; the reader alone waits without a bound, since a quiet channel is normal.
+is refused `UNAVAILABLE`. A quiet channel is normal, so the reader pings every ``HEARTBEAT_S``: a link
+that carries nothing back, not even the replies, for ``2 * HEARTBEAT_S`` has gone dark, and is failed as
+a lost one (TCP alone would take many minutes to say so).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -27,6 +30,7 @@ from redis.asyncio.client import PubSub
 from gateway.graphql.errors import ApiError
 
 log = logging.getLogger(__name__)
+HEARTBEAT_S = 5.0
 
 
 def interrupted() -> ApiError:
@@ -121,11 +125,22 @@ class ChannelHub:
         return True
 
     async def _read(self, pubsub: PubSub) -> None:
+        heard = pinged = time.monotonic()
         try:
             while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_S)
+                now = time.monotonic()
                 if message is not None:
-                    self._deliver(message)
+                    heard = now
+                    if message["type"] != "pong":
+                        self._deliver(message)
+                if now - heard > 2 * HEARTBEAT_S:
+                    raise aioredis.ConnectionError(
+                        f"Redis sent nothing for {now - heard:.0f} s, pings unanswered"
+                    )
+                if now - pinged >= HEARTBEAT_S:
+                    await pubsub.ping()
+                    pinged = now
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the connection is gone: tell everyone, start afresh next time

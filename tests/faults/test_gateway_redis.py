@@ -22,9 +22,12 @@ import pytest
 import websockets
 
 from gateway.app import server_config
+from gateway.graphql import hub
+from services.runtime.redis_breaker import OPEN_S
 from sf.inprocess import QuietServer
-from sf.seeding import create_tenant
+from sf.seeding import create_tenant, send_batches
 from tests.e2e.provision import GraphQLClient
+from tests.e2e.test_bad_input import batch
 from tests.faults.proxy import FaultProxy, through, upstream_of
 from tests.gateway.conftest import SMALL, new_developer
 
@@ -134,3 +137,61 @@ async def test_a_dark_redis_is_answered_at_once_and_forgotten_after_the_restore(
             assert (await browser.get("/")).status_code == 200
             assert (await browser.get("/readyz")).status_code == 200
             assert (await api.post("/graphql", json={"query": SMALL})).status_code == 200
+
+
+async def live_socket(base_url: str, key: str, series_id: str):
+    """An API-key socket subscribed to one series' live values."""
+    url = base_url.replace("http", "ws") + "/graphql"
+    headers = {"Authorization": f"Bearer {key}"}
+    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers)
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+    payload = {"query": LIVE, "variables": {"ids": [series_id]}}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
+
+
+async def hears_a_value(stack, ws, tenant, value: float) -> None:
+    """Like a device, a value each half second until the subscription passes one on."""
+    series_id = tenant.series_ids[0]
+    for _ in range(20):
+        await send_batches(
+            stack.targets["ingest"], tenant.credential, [batch(series_id, [time.time_ns()], [value])]
+        )
+        with contextlib.suppress(TimeoutError):
+            message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+            assert message["payload"]["data"]["liveValues"] == {"seriesId": series_id, "value": value}, (
+                message
+            )
+            return
+    raise AssertionError("no live value in 10 s")
+
+
+async def test_a_live_subscription_on_a_link_gone_dark_ends_unavailable(stack, signer, tenancy, monkeypatch):
+    """A dark link looks like a quiet channel; the hub's pings tell them apart within 2-3 heartbeats."""
+    monkeypatch.setattr(hub, "HEARTBEAT_S", 0.5)
+    redis = FaultProxy(*upstream_of(stack.redis_url))
+    async with redis, gateway_behind(stack, redis) as base_url:
+        developer = await new_developer(stack, signer, tenancy, base_url, plan="pro")
+        ws = await live_socket(base_url, developer.key, developer.tenant.series_ids[0])
+        await hears_a_value(stack, ws, developer.tenant, 1.5)
+        await asyncio.sleep(3 * hub.HEARTBEAT_S)  # quiet but alive: still subscribed
+        await hears_a_value(stack, ws, developer.tenant, 2.5)
+
+        redis.blackhole()
+        started = time.perf_counter()
+        ended = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        after_s = time.perf_counter() - started
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAVAILABLE", ended
+        assert "interrupted" in ended["payload"]["errors"][0]["message"], ended
+        assert 2 * hub.HEARTBEAT_S <= after_s <= 3 * hub.HEARTBEAT_S + 1, after_s
+        await ws.close()
+
+        redis.restore()
+        await asyncio.sleep(OPEN_S)  # the client's breaker, opened by the dark link, lets commands by again
+        ws = await live_socket(base_url, developer.key, developer.tenant.series_ids[0])
+        await hears_a_value(stack, ws, developer.tenant, 3.5)
+        await ws.close()
+        print(
+            f"live subscription ended {after_s:.2f} s after its link went dark (heartbeat {hub.HEARTBEAT_S} s)"
+        )

@@ -8,6 +8,8 @@ faults at runtime from its own event loop:
   own deadlines and keepalives. ``restore()`` resets (RST) every connection
   that lived through the blackhole, since bytes were lost from its stream.
 - ``reset_all()``: RST every connection now.
+- ``refuse()``: nothing listens: new connections are refused (RST to the SYN), open ones reset.
+  ``restore()`` listens on the same port again.
 - ``delay(s)``: every chunk is delivered ``s`` seconds after it arrived, in order.
 - ``reset_every(n)``: every n-th new connection is reset (RST) when its client first sends, as a
   flaky middlebox would; connections already open are left alone.
@@ -255,6 +257,8 @@ class FaultProxy:
         self._links: set[_Link] = set()
         self._connecting: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
+        self._refusing = False
+        self._relistening: asyncio.Task | None = None
 
     async def start(self) -> FaultProxy:
         loop = asyncio.get_running_loop()
@@ -264,6 +268,8 @@ class FaultProxy:
         return self
 
     async def close(self) -> None:
+        if self._relistening is not None:
+            await self._relistening
         self.reset_all()
         for task in self._connecting:
             task.cancel()
@@ -285,6 +291,10 @@ class FaultProxy:
         self._dark = False
         for link in [link for link in self._links if link.dark]:
             link.abort()
+        if self._refusing:  # listening (and queueing new connections) from here; accepted once the task runs
+            self._refusing = False
+            self._sock = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: links' TIME_WAIT
+            self._relistening = asyncio.get_running_loop().create_task(self.start())
 
     def restore(self) -> None:
         """``pass_through()``, by the name that reads well after ``blackhole()``."""
@@ -294,6 +304,15 @@ class FaultProxy:
         self._dark = True
         for link in self._links:
             link.go_dark()
+
+    def refuse(self) -> None:
+        """Close the listening socket: a new connection is refused, as where nothing listens; open ones are
+        reset. ``restore()`` listens on the same port again."""
+        if self._refusing:
+            return
+        self._refusing = True
+        self._server.close()  # closes the listening socket, not the links
+        self.reset_all()
 
     def reset_all(self) -> None:
         for link in list(self._links):

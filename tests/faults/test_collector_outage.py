@@ -18,21 +18,19 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent import futures
 from pathlib import Path
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from services.runtime.telemetry import QUEUE_SIZE, SHUTDOWN_WAIT_S, SpanExport, exporter_for
+from services.runtime.telemetry import EXPORT_BATCH, QUEUE_SIZE, SHUTDOWN_WAIT_S, SpanExport, exporter_for
 from sf.inprocess import free_port
+from tests.faults.collector import serving
 from tests.faults.span_load import request_time
 
 REPO = Path(__file__).resolve().parents[2]
-BATCH = 512  # the batch processor hands the exporter at most this many spans at a time
+BATCH = EXPORT_BATCH  # the batch processor hands the exporter at most this many spans at a time
 # A dead collector holds an export at least this long: the OTLP exporter retries for 10 s, backing off
 # 1, 2 and 4 s (each 20 % shorter at worst) and giving up when the next backoff would pass its deadline.
 EXPORT_HELD_S = 5.6
@@ -43,25 +41,10 @@ P99_ALLOWANCE_US = 100
 REPORT_S = 0.5  # the drop report's interval in the test (a minute in a service)
 
 
-class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP trace collector that counts the spans it receives."""
-
-    def __init__(self) -> None:
-        self.spans = 0
-
-    def Export(self, request, context):
-        self.spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
 @pytest.fixture
 def collector():
-    server, collector = grpc.server(futures.ThreadPoolExecutor(2)), Collector()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield collector, f"http://127.0.0.1:{port}"
-    server.stop(0)
+    with serving() as running:
+        yield running
 
 
 @contextlib.contextmanager
@@ -147,8 +130,9 @@ def rss_every(samples: list[list[float]], seconds: float) -> list[float]:
 
 def test_spans_past_the_queue_are_counted_and_reported_once_per_interval(dead_endpoint, monkeypatch, caplog):
     """RELIABILITY D7: dropped spans counted exactly and logged at most once per interval. With the collector
-    dead the exporter holds its first batch (512 spans, taken once 512 are queued) for ≥ 5.6 s; while it
-    does, 2,048 more fill the queue and every span after them is dropped: dropped = ended - 512 - 2,048."""
+    dead the exporter holds its first batch (EXPORT_BATCH spans, taken once that many are queued) for ≥ 5.6 s;
+    while it does, 2,048 more fill the queue and every span after them is dropped: dropped = ended - BATCH -
+    2,048."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", dead_endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
     caplog.set_level(logging.WARNING, logger="services.runtime.telemetry")

@@ -157,6 +157,17 @@ async def test_reset_all_aborts_every_connection_with_rst(proxy):
     await roundtrip(proxy)
 
 
+async def test_refuse_closes_the_port_until_restore_listens_on_it_again(proxy):
+    reader, _ = await roundtrip(proxy)
+    proxy.refuse()
+    with pytest.raises(ConnectionResetError):  # open ones reset
+        await asyncio.wait_for(reader.read(1), 2)
+    with pytest.raises(ConnectionRefusedError):  # new ones refused
+        await asyncio.open_connection("127.0.0.1", proxy.port)
+    proxy.restore()
+    await roundtrip(proxy)
+
+
 async def test_reset_every_resets_each_nth_new_connection_on_its_first_bytes(proxy):
     survivor, survivor_writer = await roundtrip(proxy)
     proxy.reset_every(3)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import pytest
 from redis.exceptions import ConnectionError, TimeoutError
 
+from services.runtime.keys import tenant_key
 from services.runtime.redis_breaker import OPEN_S
 from services.runtime.redis_pool import redis_client
 from tests.faults.proxy import FaultProxy, through, upstream_of
@@ -30,48 +32,54 @@ async def took(call) -> tuple[BaseException | object, float]:
 
 @pytest.fixture
 async def dark_able(redis_url):
+    """A proxy that can go dark, a client through it, and a key of a tenant of the test's own (every key is
+    a tenant's, RELIABILITY I5), deleted afterwards."""
+    key = tenant_key(uuid.uuid4(), "breaker")
     async with FaultProxy(*upstream_of(redis_url)) as proxy:
         client = redis_client(through(redis_url, proxy), command_timeout_s=TIMEOUT_S)
-        yield proxy, client
+        yield proxy, client, key
+        proxy.restore()
+        await asyncio.sleep(OPEN_S)
+        await client.delete(key)
         await client.aclose()
 
 
 async def test_a_dark_redis_is_asked_once_a_window_and_answered_again_after_the_restore(dark_able):
-    proxy, client = dark_able
-    assert await client.set("breaker-test", "1")
+    proxy, client, key = dark_able
+    assert await client.set(key, "1")
     proxy.blackhole()
 
-    first, first_s = await took(client.get("breaker-test"))
+    first, first_s = await took(client.get(key))
     assert isinstance(first, TimeoutError) and TIMEOUT_S <= first_s < TIMEOUT_S + 0.2, (first, first_s)
     for _ in range(20):  # scripts and pipelines too: all of them fail at once
-        refused, refused_s = await took(client.get("breaker-test"))
+        refused, refused_s = await took(client.get(key))
         assert isinstance(refused, ConnectionError) and refused_s < AT_ONCE_S, (refused, refused_s)
     async with client.pipeline() as pipe:
-        pipe.get("breaker-test")
+        pipe.get(key)
         refused, refused_s = await took(pipe.execute())
     assert isinstance(refused, ConnectionError) and "did not answer" in str(refused), refused
 
     await asyncio.sleep(OPEN_S)
-    probe = asyncio.ensure_future(took(client.get("breaker-test")))
+    probe = asyncio.ensure_future(took(client.get(key)))
     await asyncio.sleep(0)  # the probe is on its way: the others still fail at once
-    others = [await took(client.get("breaker-test")) for _ in range(5)]
+    others = [await took(client.get(key)) for _ in range(5)]
     assert all(isinstance(o, ConnectionError) and s < AT_ONCE_S for o, s in others), others
     probed, probed_s = await probe
     assert isinstance(probed, TimeoutError) and probed_s >= TIMEOUT_S, (probed, probed_s)
 
     proxy.restore()
-    refused, _ = await took(client.get("breaker-test"))
+    refused, _ = await took(client.get(key))
     assert isinstance(refused, ConnectionError), refused  # the window the failed probe opened
     await asyncio.sleep(OPEN_S)
-    assert await client.get("breaker-test") == b"1"
-    answers = [await took(client.get("breaker-test")) for _ in range(20)]
+    assert await client.get(key) == b"1"
+    answers = [await took(client.get(key)) for _ in range(20)]
     assert all(outcome == b"1" for outcome, _ in answers), answers
 
 
 async def test_an_error_redis_answered_does_not_open_it(dark_able):
-    _, client = dark_able
-    await client.set("breaker-text", "not a number")
+    _, client, key = dark_able
+    await client.set(key, "not a number")
     for _ in range(3):
         with pytest.raises(Exception, match="not an integer"):
-            await client.incr("breaker-text")
-    assert await client.get("breaker-text") == b"not a number"
+            await client.incr(key)
+    assert await client.get(key) == b"not a number"

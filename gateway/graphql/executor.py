@@ -44,12 +44,12 @@ class Plan(NamedTuple):
     fields: list[Field]
     keys: list[str]
     pick: itemgetter
-    single: bool
     items_nullable: bool
 
-
-class NotPlain(Exception):
-    """A value the direct way does not complete as graphql-core would: go the general way."""
+    @property
+    def single(self) -> bool:
+        """One key: ``pick`` gives the value itself, not a tuple."""
+        return len(self.keys) == 1
 
 
 class PerEventExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -69,11 +69,9 @@ class PerEventExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if isinstance(result, list) and result and not _streamed(field_details_list):
             plan = self._plain_columns(return_type.of_type, field_details_list)
-            if plan is not None:
-                try:
-                    return plain_rows(result, plan)
-                except NotPlain:
-                    pass
+            rows = plain_rows(result, plan) if plan is not None else None
+            if rows is not None:
+                return rows
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -97,12 +95,11 @@ class PerEventExecutor(StrawberryGraphQLCoreExecutionContext):
             attribute, field = found
             fields[attribute] = field
             keys.append((key, attribute))
-        indices = [list(fields).index(attribute) for _, attribute in keys]
+        position = {attribute: i for i, attribute in enumerate(fields)}
         return Plan(
             list(fields.values()),
             [key for key, _ in keys],
-            itemgetter(*indices),
-            len(indices) == 1,
+            itemgetter(*(position[attribute] for _, attribute in keys)),
             not isinstance(item_type, GraphQLNonNull),
         )
 
@@ -135,14 +132,15 @@ def _plain_field(object_type: GraphQLObjectType, details: Any) -> tuple[str, Fie
     return name, (attrgetter(name), leaf.serialize, not isinstance(field_def.type, GraphQLNonNull))
 
 
-def plain_rows(items: Iterable[Any], plan: Plan) -> list[dict[str, Any] | None]:
-    """Each item's row, as graphql-core would complete it; raises NotPlain where it would not. A field
-    asked for under several aliases is read and serialized once an item."""
+def plain_rows(items: Iterable[Any], plan: Plan) -> list[dict[str, Any] | None] | None:
+    """Each item's row, as graphql-core would complete it; None where it would not (a null it refuses, a
+    value it cannot serialize), so that graphql-core's own way reports it. A field asked for under several
+    aliases is read and serialized once an item."""
     rows: list[dict[str, Any] | None] = []
     for item in items:
         if item is None:
             if not plan.items_nullable:
-                raise NotPlain
+                return None
             rows.append(None)
             continue
         values = []
@@ -150,14 +148,14 @@ def plain_rows(items: Iterable[Any], plan: Plan) -> list[dict[str, Any] | None]:
             value = read(item)
             if value is None:
                 if not nullable:
-                    raise NotPlain
+                    return None
             else:
                 try:
                     value = serialize(value)
-                except Exception as error:  # graphql-core reports it as a located error: let it
-                    raise NotPlain from error
+                except Exception:  # graphql-core reports it as a located error: let it
+                    return None
                 if value is None or value is Undefined:
-                    raise NotPlain
+                    return None
             values.append(value)
         picked = plan.pick(values)
         rows.append({plan.keys[0]: picked} if plan.single else dict(zip(plan.keys, picked, strict=True)))

@@ -68,16 +68,11 @@ class Stopwatch:
 async def subscribe_answer(base_url: str, key: str, series_id: str) -> dict:
     """The first message after a `subscribe` of one series' live values over an API-key socket (a
     subscription that fails once started ends with a `next` carrying its errors)."""
-    url = base_url.replace("http", "ws") + "/graphql"
-    headers = {"Authorization": f"Bearer {key}"}
-    async with websockets.connect(
-        url, subprotocols=["graphql-transport-ws"], additional_headers=headers
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
-        payload = {"query": LIVE, "variables": {"ids": [series_id]}}
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    ws = await live_socket(base_url, key, series_id)
+    try:
         return json.loads(await asyncio.wait_for(ws.recv(), 10))
+    finally:
+        await ws.close()
 
 
 async def test_a_dark_redis_is_answered_at_once_and_forgotten_after_the_restore(stack, signer, tenancy):

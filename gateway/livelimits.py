@@ -8,8 +8,9 @@ gateway process through Redis.
 - `live_subscribes_per_minute`: subscribe messages of one person or API key, a token bucket holding
   a minute's worth (so reconnecting and subscribing again in a loop is held back too).
 
-Callers outside any tenant hold no connection lease. If Redis is unreachable, sockets and
-subscriptions pass (logged), as requests do in `gateway/ratelimit.py`.
+Callers outside any tenant hold no connection lease. If Redis is unreachable, sockets pass (logged;
+nothing can be subscribed then, as live values come through Redis) and each gateway process holds the
+subscribe buckets itself, as it does the request buckets of `gateway/ratelimit.py`.
 """
 
 from __future__ import annotations
@@ -120,13 +121,7 @@ class LiveLimiter:
             return None
         rate = limits.live_subscribes_per_minute
         key = tenant_key(principal.tenant_id or NO_TENANT, principal.kind, principal.subject, "subscribes")
-        try:
-            taken = await self._buckets.take(key, rate / WINDOW_S, rate)
-        except RedisError as exc:
-            log.warning(
-                "subscribe rate limit unavailable, subscription let through", extra={"error": repr(exc)}
-            )
-            return None
+        taken = await self._buckets.take(key, rate / WINDOW_S, rate)
         if taken.allowed:
             return None
         wait = max(1, math.ceil(taken.wait_s))

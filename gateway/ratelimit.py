@@ -9,17 +9,15 @@ figure (a page of the web app makes a handful of requests as it loads and none w
 live values come over the websocket). Responses carry the IETF draft headers `RateLimit-Limit`,
 `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full again) and
 `RateLimit-Policy`; a refused request gets 429 with `Retry-After` and the GraphQL error code
-`RATE_LIMITED`. If Redis is unreachable requests pass (logged): a limit is commercial, the API is not.
+`RATE_LIMITED`. While Redis is unreachable each gateway process holds the buckets itself.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from gateway.plans import ApiLimits
 from gateway.sessions import NO_TENANT
@@ -27,7 +25,6 @@ from services.runtime.buckets import TokenBuckets
 from services.runtime.keys import tenant_key
 from services.runtime.principal import Kind, Principal
 
-log = logging.getLogger(__name__)
 WINDOW_S = 60
 
 
@@ -64,11 +61,7 @@ class ApiRateLimiter:
         if rate is None:
             return ALLOWED
         key, limit = rate
-        try:
-            taken = await self._buckets.take(key, limit / WINDOW_S, limit)
-        except RedisError as exc:
-            log.warning("API rate limit unavailable, request let through", extra={"error": repr(exc)})
-            return ALLOWED
+        taken = await self._buckets.take(key, limit / WINDOW_S, limit)
         headers = {
             "ratelimit-limit": str(limit),
             "ratelimit-remaining": str(taken.remaining),

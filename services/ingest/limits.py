@@ -3,23 +3,19 @@
 The bucket holds a minute of the plan's rate, so a short burst (a reconnect, a few buffered seconds)
 passes; beyond it a batch is refused whole with RESOURCE_EXHAUSTED and how long to wait, and nothing
 of it is stored. The check is one Lua call (`services/runtime/buckets.py`), atomic across any number
-of ingest processes. If Redis is unreachable, ingest goes on without the check (logged): quotas are
-commercial, the data is not.
+of ingest processes; while Redis is unreachable, each ingest process holds the buckets itself.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from services.runtime.buckets import TokenBuckets
 from services.runtime.errors import ResourceExhausted
 from services.runtime.keys import tenant_key
 
-log = logging.getLogger(__name__)
 BURST_S = 60
 
 
@@ -41,11 +37,7 @@ class PointRate:
                 reason="BATCH_OVER_QUOTA",
             )
         key = tenant_key(tenant_id, "ingest", lane, "bucket")
-        try:
-            taken = await self._buckets.take(key, points_per_second, capacity, points)
-        except RedisError as exc:
-            log.warning("rate limit unavailable, batch let through", extra={"error": repr(exc)})
-            return
+        taken = await self._buckets.take(key, points_per_second, capacity, points)
         if not taken.allowed:
             raise ResourceExhausted(
                 f"over the plan's {points_per_second:,} points/s ({lane} lane); retry in {taken.wait_s:.1f} s",

@@ -5,7 +5,9 @@ rate-limit check, every ingest batch its quota check, and under load each holds 
 meanwhile, so the pool runs dry and callers queue. After a command fails for want of an answer
 (timeout, refused or reset connection), the commands of the next ``OPEN_S`` fail at once with the same
 `ConnectionError` their callers already handle; then one command probes, and the first that gets an
-answer lets everyone through again. A reply that is an error (Redis answered) does not count.
+answer lets everyone through again. A reply that is an error (Redis answered) is an answer: it opens
+nothing, and a probe answered so closes the breaker (a script's first run is such a probe: `NOSCRIPT`,
+then its load, which would otherwise be refused by the window the probe itself had opened).
 
 Written here rather than taken from a library: pybreaker is synchronous (its async support is Tornado's)
 and aiobreaker has had no release since 2019; the state is two numbers.
@@ -17,8 +19,8 @@ import logging
 import time
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.asyncio.client import Pipeline, PubSub
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 log = logging.getLogger(__name__)
 OPEN_S = 1.0
@@ -40,6 +42,9 @@ class Breaker:
             reply = await function(*args, **kwargs)
         except UNANSWERED as error:
             self.unanswered(error)
+            raise
+        except ResponseError:
+            self.answered()
             raise
         self.answered()
         return reply
@@ -65,7 +70,8 @@ class Breaker:
 
 
 class GuardedRedis(aioredis.Redis):
-    """Every command (scripts included) and every pipeline through one `Breaker`."""
+    """Every command (scripts included), every pipeline and every new pub/sub connection through one
+    `Breaker`."""
 
     breaker: Breaker
 
@@ -83,9 +89,33 @@ class GuardedRedis(aioredis.Redis):
         pipe.breaker = self.breaker
         return pipe
 
+    def pubsub(self, **kwargs) -> GuardedPubSub:
+        pubsub = GuardedPubSub(self.connection_pool, event_dispatcher=self._event_dispatcher, **kwargs)
+        pubsub.breaker = self.breaker
+        return pubsub
+
 
 class GuardedPipeline(Pipeline):
     breaker: Breaker
 
     async def execute(self, raise_on_error: bool = True) -> list:
         return await self.breaker.call(super().execute, raise_on_error)
+
+
+class GuardedPubSub(PubSub):
+    """Connecting goes through the breaker: refused at once while it is open, and opening it when the
+    connection's handshake goes unanswered. Commands on a connection already made (subscribe, ping) are
+    only sent, not answered in turn, so they neither open nor close it: a live reader's ping must not fail
+    because another command timed out, nor a ping Redis never read close it."""
+
+    breaker: Breaker
+
+    async def connect(self) -> None:
+        if self.connection is not None:
+            return await super().connect()
+        self.breaker.admit()
+        try:
+            return await super().connect()
+        except UNANSWERED as error:
+            self.breaker.unanswered(error)
+            raise

@@ -22,8 +22,9 @@ from services.ingest.server import IngestServer
 from services.runtime.db import Database
 from sf.seeding import SeededTenant, device_metadata
 from sfcloud.v1 import ingest_pb2_grpc
-from tests.e2e.provision import create_tenant
+from tests.e2e.provision import create_tenant, send_batches
 from tests.e2e.test_bad_input import batch, stored_points
+from tests.e2e.test_rate_limits import BATCH, big_batch
 from tests.faults.proxy import FaultProxy, through, upstream_of
 
 pytestmark = pytest.mark.slow
@@ -140,6 +141,22 @@ async def test_500_ms_more_latency_to_postgres_and_redis_meets_deadlines_or_fail
     assert (
         stored_points(admin_conn, device.tenant.id) >= acknowledged
     )  # a timed-out batch may have committed too
+
+
+async def test_with_redis_dark_ingest_holds_the_plan_rate_itself(faulty, stack, signer, admin_conn):
+    """The quota does not lapse with Redis: a minute's burst of the starter plan's 2,000 points/s passes,
+    the batch past it is refused whole with the wait, as `tests/e2e/test_rate_limits.py` has it with Redis."""
+    tenant = await create_tenant(
+        stack.targets["tenancy"], signer, "Dark quota", series_count=1, plan="starter"
+    )
+    faulty.redis.blackhole()
+    acks = []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        for n in range(1, 5):
+            acks += await send_batches(faulty.target, tenant.credential, [big_batch(tenant.series_ids[0], n)])
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, caught.value.details()
+    assert "over the plan's 2,000 points/s (live lane); retry in" in caught.value.details()
+    assert len(acks) == 3 and stored_points(admin_conn, tenant.id) == 3 * BATCH
 
 
 async def test_resets_of_every_5th_connection_and_of_all_open_ones_fail_no_call(faulty, device, admin_conn):

@@ -3,9 +3,9 @@
 The gateway keeps sessions, rate limits, persisted queries and live values in Redis. With its link
 blackholed behind the fault proxy, a Redis command gives up after the client's command timeout
 (`SF_GATEWAY_REDIS_TIMEOUT_MS`) and the next ones fail at once for a moment: a signed-in request is
-answered 503 `UNAVAILABLE`, an API key's request is answered (its rate-limit check lets it through),
-a new live subscription is refused `UNAVAILABLE`, readiness says unavailable; after the restore all
-of it works again.
+answered 503 `UNAVAILABLE`, an API key's request is answered (and its rate limit held by the gateway
+process itself), a new live subscription is refused `UNAVAILABLE`, readiness says unavailable; after the
+restore all of it works again.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ from sf.seeding import create_tenant, send_batches
 from tests.e2e.provision import GraphQLClient
 from tests.e2e.test_bad_input import batch
 from tests.faults.proxy import FaultProxy, through, upstream_of
-from tests.gateway.conftest import SMALL, new_developer
+from tests.gateway.conftest import SMALL, TIGHT_RATE, new_developer, tight_catalog
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 0.5  # the gateway's Redis command timeout (its default)
@@ -38,11 +39,14 @@ LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId val
 
 
 @contextlib.asynccontextmanager
-async def gateway_behind(stack, proxy: FaultProxy) -> AsyncIterator[str]:
-    """A gateway on the stack's services reaching Redis only through ``proxy``; its base URL."""
+async def gateway_behind(stack, proxy: FaultProxy, catalog: Path | None = None) -> AsyncIterator[str]:
+    """A gateway on the stack's services reaching Redis only through ``proxy`` (reading ``catalog``, if
+    given); its base URL."""
     settings = dataclasses.replace(
         stack.gateway_settings(), redis_url=through(stack.redis_url, proxy), redis_timeout_s=TIMEOUT_S
     )
+    if catalog is not None:
+        settings = dataclasses.replace(settings, catalog_dir=catalog)
     server = QuietServer(server_config(settings))
     task = await server.start_serving()
     try:
@@ -132,6 +136,31 @@ async def test_a_dark_redis_is_answered_at_once_and_forgotten_after_the_restore(
             assert (await browser.get("/")).status_code == 200
             assert (await browser.get("/readyz")).status_code == 200
             assert (await api.post("/graphql", json={"query": SMALL})).status_code == 200
+
+
+async def test_with_redis_dark_the_gateway_holds_each_api_key_to_its_rate_itself(
+    stack, signer, tenancy, tmp_path, caplog
+):
+    """The rate limit does not lapse with Redis: the standard plan's tight rate holds per process."""
+    redis = FaultProxy(*upstream_of(stack.redis_url))
+    async with redis, gateway_behind(stack, redis, tight_catalog(tmp_path)) as base_url:
+        developer = await new_developer(stack, signer, tenancy, base_url, plan="standard")
+        async with developer.client() as api:
+            redis.blackhole()
+            answers = [await api.post("/graphql", json={"query": SMALL}) for _ in range(TIGHT_RATE + 1)]
+            assert [answer.status_code for answer in answers] == [200] * TIGHT_RATE + [429], answers
+            assert [answer.headers["ratelimit-remaining"] for answer in answers[:TIGHT_RATE]] == [
+                str(left) for left in range(TIGHT_RATE - 1, -1, -1)
+            ]
+            refused = answers[-1]
+            assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED", refused.text
+            assert 1 <= int(refused.headers["retry-after"]) <= 60 // TIGHT_RATE + 1, refused.headers
+            assert any("held by this process alone" in record.message for record in caplog.records)
+
+            redis.restore()
+            await asyncio.sleep(OPEN_S)  # the breaker lets commands by again: Redis's bucket, untouched
+            shared = await api.post("/graphql", json={"query": SMALL})
+            assert shared.status_code == 200 and shared.headers["ratelimit-remaining"] == str(TIGHT_RATE - 1)
 
 
 async def live_socket(base_url: str, key: str, series_id: str):

@@ -83,3 +83,36 @@ async def test_an_error_redis_answered_does_not_open_it(dark_able):
         with pytest.raises(Exception, match="not an integer"):
             await client.incr(key)
     assert await client.get(key) == b"not a number"
+
+
+async def test_a_probe_redis_answered_with_an_error_closes_it(dark_able):
+    """A script run first after a restore is answered `NOSCRIPT`; its load must not meet the window the
+    probe opened, or every run of the script fails until something else probes."""
+    proxy, client, key = dark_able
+    script = client.register_script(
+        f"-- {uuid.uuid4()}: never loaded before\nreturn redis.call('GET', KEYS[1])"
+    )
+    await client.set(key, "1")
+    proxy.blackhole()
+    dark, _ = await took(client.get(key))
+    assert isinstance(dark, TimeoutError), dark
+    proxy.restore()
+    await asyncio.sleep(OPEN_S)
+    assert await script(keys=[key]) == b"1"  # NOSCRIPT to the probe, then the load, then the run
+
+
+async def test_a_new_pub_sub_connection_goes_through_it(dark_able):
+    """The hub's connection for live values: refused at once while the breaker is open, and its
+    unanswered handshake opens it for the other commands."""
+    proxy, client, key = dark_able
+    proxy.blackhole()
+    first = client.pubsub()
+    unanswered, unanswered_s = await took(first.subscribe(key))
+    await first.aclose()
+    assert isinstance(unanswered, TimeoutError) and unanswered_s >= TIMEOUT_S, (unanswered, unanswered_s)
+    refused, refused_s = await took(client.get(key))
+    assert isinstance(refused, ConnectionError) and refused_s < AT_ONCE_S, (refused, refused_s)
+    second = client.pubsub()
+    refused, refused_s = await took(second.subscribe(key))
+    await second.aclose()
+    assert isinstance(refused, ConnectionError) and refused_s < AT_ONCE_S, (refused, refused_s)

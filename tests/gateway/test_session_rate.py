@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from gateway.livelimits import LiveLimiter
 from gateway.plans import DEFAULT_LIMITS
-from gateway.ratelimit import ALLOWED, ApiRateLimiter
+from gateway.ratelimit import ApiRateLimiter
 from services.runtime.principal import Kind, Principal, Role
 from sf.inprocess import free_port
 from sf.seeding import create_tenant
@@ -55,12 +55,15 @@ async def test_a_person_over_the_session_rate_gets_429_and_others_are_served(sta
             await client.close()
 
 
-async def test_without_redis_requests_and_live_data_are_let_through():
-    """A limit is commercial, the API is not: with Redis out of reach nothing is refused."""
+async def test_without_redis_the_process_counts_the_rates_and_live_sockets_pass_uncounted():
+    """Redis out of reach: a person's requests and subscribes are counted by this process (the first of
+    each passes, and the request says how many are left), and a live socket passes uncounted."""
     unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
     person = Principal(Kind.USER, "someone", tenant_id=uuid.uuid4(), role=Role.OWNER)
     try:
-        assert await ApiRateLimiter(unreachable).check(person, DEFAULT_LIMITS) is ALLOWED
+        verdict = await ApiRateLimiter(unreachable).check(person, DEFAULT_LIMITS)
+        assert verdict.allowed, verdict
+        assert verdict.headers["ratelimit-remaining"] == str(DEFAULT_LIMITS.session_requests_per_minute - 1)
         live = LiveLimiter(unreachable)
         assert await live.admit(person, DEFAULT_LIMITS) is None
         assert await live.refusal(person, DEFAULT_LIMITS, running=0) is None

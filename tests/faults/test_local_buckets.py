@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from services.runtime.buckets import _TAKE, SWEEP_FROM, LocalBuckets, Take, TokenBuckets
 from services.runtime.keys import tenant_key
+from services.runtime.redis_pool import redis_client
+from sf.inprocess import free_port
 
 RATES = st.sampled_from([1000 / 2**k for k in range(8)] + [2000.0, 5000.0])
 STEPS = st.lists(st.tuples(st.integers(0, 3_000), st.integers(1, 400)), min_size=1, max_size=30)
@@ -70,9 +72,9 @@ def test_a_bucket_idle_until_full_is_forgotten_and_starts_full_again():
     assert local.take("k", 10.0, 20, 20).allowed
 
 
-async def test_a_dark_redis_leaves_the_limit_to_the_process(redis_url, caplog):
+async def test_a_dark_redis_leaves_the_limit_to_the_process(caplog):
     """The fallback itself: a client whose Redis refuses every command still refuses past the capacity."""
-    dark = aioredis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)  # discard port: refused
+    dark = redis_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: refused
     buckets = TokenBuckets(dark)
     try:
         taken = [await buckets.take("dark", 1.0, 3) for _ in range(4)]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import uuid
 
-import redis.asyncio as aioredis
-
 from gateway.livelimits import LiveLimiter
 from gateway.plans import DEFAULT_LIMITS
 from gateway.ratelimit import ApiRateLimiter
 from services.runtime.principal import Kind, Principal, Role
+from services.runtime.redis_pool import redis_client
 from sf.inprocess import free_port
 from sf.seeding import create_tenant
 from tests.e2e.provision import GraphQLClient
@@ -58,7 +57,9 @@ async def test_a_person_over_the_session_rate_gets_429_and_others_are_served(sta
 async def test_without_redis_the_process_counts_the_rates_and_live_sockets_pass_uncounted():
     """Redis out of reach: a person's requests and subscribes are counted by this process (the first of
     each passes, and the request says how many are left), and a live socket passes uncounted."""
-    unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
+    unreachable = redis_client(
+        f"redis://127.0.0.1:{free_port()}/0"
+    )  # refused, as the services' clients see it
     person = Principal(Kind.USER, "someone", tenant_id=uuid.uuid4(), role=Role.OWNER)
     try:
         verdict = await ApiRateLimiter(unreachable).check(person, DEFAULT_LIMITS)

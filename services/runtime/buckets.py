@@ -53,9 +53,9 @@ class Take:
     full_s: float  # until the bucket is full again
 
 
-def _full_s(tokens: float, rate: float, capacity: int) -> float:
-    """Until a bucket holding ``tokens`` is full again, in whole milliseconds as `_TAKE` gives it."""
-    return math.ceil((capacity - tokens) * 1000 / rate) / 1000
+def _refill_ms(tokens: float, rate: float) -> int:
+    """Milliseconds until ``tokens`` more have come in, rounded up as `_TAKE` rounds them."""
+    return math.ceil(tokens * 1000 / rate)
 
 
 class LocalBuckets:
@@ -71,13 +71,13 @@ class LocalBuckets:
         held = self._held.get(key)
         tokens, at = (held[0], held[1]) if held and now < held[2] else (capacity, now)
         tokens = min(capacity, tokens + max(0, now - at) * rate / 1000)
-        if cost > tokens:
-            wait_s = math.ceil((cost - tokens) * 1000 / rate) / 1000
-            return Take(False, math.floor(tokens), wait_s, _full_s(tokens, rate, capacity))
-        tokens -= cost
-        self._held[key] = (tokens, now, now + math.ceil(capacity * 1000 / rate) + 1000)
-        self._sweep(now)
-        return Take(True, math.floor(tokens), 0.0, _full_s(tokens, rate, capacity))
+        allowed = cost <= tokens
+        if allowed:
+            tokens -= cost
+            self._held[key] = (tokens, now, now + _refill_ms(capacity, rate) + 1000)
+            self._sweep(now)
+        wait_s = 0.0 if allowed else _refill_ms(cost - tokens, rate) / 1000
+        return Take(allowed, math.floor(tokens), wait_s, _refill_ms(capacity - tokens, rate) / 1000)
 
     def __len__(self) -> int:
         return len(self._held)

@@ -5,33 +5,18 @@ whose lifetimes are shortened to seconds; a signed-out cookie is refused everywh
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import secrets
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 
-from gateway.app import server_config
 from gateway.config import GatewaySettings
-from sf.inprocess import QuietServer
 from sfcloud.v1 import tenancy_pb2 as pb
 from tests.control_plane import OPERATOR
 from tests.e2e.provision import GraphQLClient, session_cookie
+from tests.gateway.conftest import another_gateway
 
 ME = "{ me { kind } }"
-
-
-@contextlib.asynccontextmanager
-async def gateway_with(stack, **lifetimes: int) -> AsyncIterator[str]:
-    """Another gateway on the same services with shortened session lifetimes; its base URL."""
-    settings = dataclasses.replace(stack.gateway_settings(), **lifetimes)
-    server = QuietServer(server_config(settings))
-    task = await server.start_serving()
-    yield f"http://{settings.host}:{settings.port}"
-    server.should_exit = True
-    await task
 
 
 async def signs_in(base_url: str, email: str, password: str, cookie: str | None = None) -> str:
@@ -91,7 +76,7 @@ def session_cookie_name(cookie: str) -> str:
 async def test_idle_sessions_end_sooner_for_those_who_administer(stack, tenancy):
     viewer = await person(tenancy, pb.ROLE_VIEWER)
     admin = await person(tenancy, pb.ROLE_ADMIN)
-    async with gateway_with(stack, session_idle_s=4, session_admin_idle_s=2, session_max_s=60) as url:
+    async with another_gateway(stack, session_idle_s=4, session_admin_idle_s=2, session_max_s=60) as url:
         viewers, admins = await signs_in(url, *viewer), await signs_in(url, *admin)
         for _ in range(3):  # used every second: alive past both idle lifetimes
             await asyncio.sleep(1)
@@ -105,7 +90,7 @@ async def test_idle_sessions_end_sooner_for_those_who_administer(stack, tenancy)
 
 async def test_a_session_in_use_ends_at_its_absolute_lifetime(stack, tenancy):
     email, password = await person(tenancy, pb.ROLE_VIEWER)
-    async with gateway_with(stack, session_idle_s=60, session_max_s=4) as url:
+    async with another_gateway(stack, session_idle_s=60, session_max_s=4) as url:
         cookie = await signs_in(url, email, password)
         started = time.monotonic()
         while await works(url, cookie):

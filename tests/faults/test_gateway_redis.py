@@ -12,25 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
-from gateway.app import server_config
 from gateway.graphql import hub
 from services.runtime.redis_breaker import OPEN_S
-from sf.inprocess import QuietServer
 from sf.seeding import create_tenant, send_batches
 from tests.e2e.provision import GraphQLClient
 from tests.e2e.test_bad_input import batch
 from tests.faults.proxy import FaultProxy, through, upstream_of
-from tests.gateway.conftest import SMALL, TIGHT_RATE, new_developer, tight_catalog
+from tests.gateway.conftest import SMALL, TIGHT_RATE, another_gateway, new_developer, tight_catalog
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 0.5  # the gateway's Redis command timeout (its default)
@@ -38,22 +33,13 @@ ANSWERED_WITHIN_S = 3 * TIMEOUT_S  # a page reads the session twice (its brand, 
 LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId value } }"
 
 
-@contextlib.asynccontextmanager
-async def gateway_behind(stack, proxy: FaultProxy, catalog: Path | None = None) -> AsyncIterator[str]:
-    """A gateway on the stack's services reaching Redis only through ``proxy`` (reading ``catalog``, if
-    given); its base URL."""
-    settings = dataclasses.replace(
-        stack.gateway_settings(), redis_url=through(stack.redis_url, proxy), redis_timeout_s=TIMEOUT_S
+def gateway_behind(
+    stack, proxy: FaultProxy, **overrides: object
+) -> contextlib.AbstractAsyncContextManager[str]:
+    """A gateway on the stack's services reaching Redis only through ``proxy``; its base URL."""
+    return another_gateway(
+        stack, redis_url=through(stack.redis_url, proxy), redis_timeout_s=TIMEOUT_S, **overrides
     )
-    if catalog is not None:
-        settings = dataclasses.replace(settings, catalog_dir=catalog)
-    server = QuietServer(server_config(settings))
-    task = await server.start_serving()
-    try:
-        yield f"http://{settings.host}:{settings.port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 class Stopwatch:
@@ -143,7 +129,7 @@ async def test_with_redis_dark_the_gateway_holds_each_api_key_to_its_rate_itself
 ):
     """The rate limit does not lapse with Redis: the standard plan's tight rate holds per process."""
     redis = FaultProxy(*upstream_of(stack.redis_url))
-    async with redis, gateway_behind(stack, redis, tight_catalog(tmp_path)) as base_url:
+    async with redis, gateway_behind(stack, redis, catalog_dir=tight_catalog(tmp_path)) as base_url:
         developer = await new_developer(stack, signer, tenancy, base_url, plan="standard")
         async with developer.client() as api:
             redis.blackhole()

@@ -75,19 +75,21 @@ def tight_catalog(folder: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def gateway_reading(stack, catalog: Path) -> AsyncIterator[str]:
-    """Another gateway process's worth (its own app and Redis pool) on the same services, reading
-    ``catalog``; its base URL."""
-    settings = dataclasses.replace(stack.gateway_settings(), catalog_dir=catalog)
+async def another_gateway(stack, **overrides: object) -> AsyncIterator[str]:
+    """Another gateway process's worth (its own app and Redis pool) on the same services, its settings the
+    stack's with ``overrides``; its base URL."""
+    settings = dataclasses.replace(stack.gateway_settings(), **overrides)
     server = QuietServer(server_config(settings))
     task = await server.start_serving()
-    yield f"http://{settings.host}:{settings.port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture(scope="module")
 async def tight_gateway(stack, tmp_path_factory) -> str:
     """Another gateway on the same services, reading the tight catalog."""
-    async with gateway_reading(stack, tight_catalog(tmp_path_factory.mktemp("catalog"))) as url:
+    async with another_gateway(stack, catalog_dir=tight_catalog(tmp_path_factory.mktemp("catalog"))) as url:
         yield url

@@ -13,7 +13,7 @@ import pytest
 from gateway.graphql.scalars import format_timestamp
 from services.tenancy.catalog import catalog_with_quotas
 from tests.analytics.helpers import split_blocks, write_blocks
-from tests.gateway.conftest import gateway_reading, new_developer, serves
+from tests.gateway.conftest import another_gateway, new_developer, serves
 from tests.gateway.test_abuse import errors_of
 
 ALARMS = "query($n: Int!) { alarmsConnection(first: $n) { nodes { id } pageInfo { hasNextPage } } }"
@@ -128,7 +128,7 @@ async def test_the_request_bucket_refills_at_the_plans_rate(stack, signer, tenan
     has 3 requests again (4 if the burst straddles a refill): a bucket holding a minute, refilling continuously
     (docs/API.md, "Rate limits")."""
     catalog = catalog_with_quotas(tmp_path, {"standard": {"api_requests_per_minute": REFILL_RATE}})
-    async with gateway_reading(stack, catalog) as url:
+    async with another_gateway(stack, catalog_dir=catalog) as url:
         developer = await new_developer(stack, signer, tenancy, url, plan="standard")
         async with developer.client() as client:
             assert REFILL_RATE <= await passing(client) <= REFILL_RATE + 1

@@ -20,7 +20,7 @@ from gateway.livelimits import connections_key
 from services.runtime.leases import Leases
 from sf.seeding import SeededTenant, create_tenant
 from tests.e2e.provision import GraphQLClient
-from tests.gateway.conftest import TIGHT_LIVE, gateway_reading, tight_catalog
+from tests.gateway.conftest import TIGHT_LIVE, another_gateway, tight_catalog
 
 LIVE = "subscription ($ids: [ID!]!) { liveValues(seriesIds: $ids) { seriesId value } }"
 ALLOWED = TIGHT_LIVE["live_connections"]
@@ -29,7 +29,7 @@ ALLOWED = TIGHT_LIVE["live_connections"]
 @pytest.fixture(scope="module")
 async def other_tight_gateway(stack, tmp_path_factory) -> str:
     """A second gateway with the tight catalog: connections are counted across both."""
-    async with gateway_reading(stack, tight_catalog(tmp_path_factory.mktemp("catalog2"))) as url:
+    async with another_gateway(stack, catalog_dir=tight_catalog(tmp_path_factory.mktemp("catalog2"))) as url:
         yield url
 
 

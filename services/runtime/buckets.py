@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from services.runtime.metrics import LIMITS_HELD_LOCALLY
+
 log = logging.getLogger(__name__)
 REPORT_EVERY_S = 60.0  # held locally: logged at the first take, then at most this often
 SWEEP_FROM = 1_024  # local buckets held before expired ones are first swept out
@@ -111,6 +113,7 @@ class TokenBuckets:
 
     def _report(self, exc: RedisError) -> None:
         self._held_locally += 1
+        LIMITS_HELD_LOCALLY.add()
         now = time.monotonic()
         if now - self._reported_at < REPORT_EVERY_S:
             return

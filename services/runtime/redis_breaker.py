@@ -22,6 +22,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
+from services.runtime.metrics import REDIS_BREAKER_OPENED
+
 log = logging.getLogger(__name__)
 OPEN_S = 1.0
 UNANSWERED = (ConnectionError, TimeoutError)
@@ -63,6 +65,7 @@ class Breaker:
 
     def unanswered(self, error: Exception) -> None:
         if not self.open_until:
+            REDIS_BREAKER_OPENED.add()
             log.warning(
                 "Redis did not answer: failing its commands at once for a while", extra={"error": repr(error)}
             )

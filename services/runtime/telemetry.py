@@ -23,6 +23,8 @@ from opentelemetry.sdk.trace.export import (
     SpanProcessor,
 )
 
+from services.runtime.metrics import SPANS_DROPPED, configure_metrics, waited_at_most
+
 EXPORTERS = ("none", "console", "otlp")
 SHUTDOWN_WAIT_S = 5.0
 QUEUE_SIZE = 2_048  # RELIABILITY D7: the batch processor's bound (the SDK's default)
@@ -109,6 +111,7 @@ class SpanExport(SpanProcessor):
                 self._handed += 1
             else:
                 self._dropped += 1
+                SPANS_DROPPED.add()
         if fits:
             self._inner.on_end(span)
 
@@ -118,9 +121,7 @@ class SpanExport(SpanProcessor):
     def shutdown(self) -> None:
         self._stopping.set()
         self._reporter.join()
-        stopping = threading.Thread(target=self._inner.shutdown, name="otel-shutdown", daemon=True)
-        stopping.start()
-        stopping.join(self._shutdown_s)
+        waited_at_most(self._shutdown_s, self._inner.shutdown, "otel-shutdown")
 
     def _report_every(self, seconds: float) -> None:
         while not self._stopping.wait(seconds):
@@ -173,4 +174,6 @@ def span_processor(kind: str) -> SpanProcessor | None:
 
 
 def configure_from_setting(service_name: str, exporter_kind: str) -> TracerProvider:
+    """Traces and the process's counts (`services/runtime/metrics.py`), both where `SF_OTEL_EXPORTER` says."""
+    configure_metrics(service_name, exporter_kind)
     return configure_tracing(service_name, span_processor(exporter_kind))

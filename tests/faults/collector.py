@@ -1,4 +1,5 @@
-"""A real OTLP gRPC trace collector that counts the spans it receives, for RELIABILITY D7's tests.
+"""A real OTLP gRPC collector that counts the spans it receives and keeps the counters' latest values, for
+RELIABILITY D7's tests.
 
 ``serving()`` runs one in the test's own process (the span-load processes export to it, and the test has
 nothing else to do); ``CollectorProcess`` runs one in a process of its own, where a test that times calls
@@ -13,14 +14,32 @@ import threading
 from concurrent import futures
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 
+class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """The OTLP metrics service: the latest value of each counter (a sum), by service name and metric name."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, str], int] = {}
+
+    def Export(self, request, context):
+        for resource in request.resource_metrics:
+            attributes = {a.key: a.value.string_value for a in resource.resource.attributes}
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    for point in metric.sum.data_points:
+                        self.sums[(attributes.get("service.name", ""), metric.name)] = point.as_int
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
 class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP trace collector that counts the spans it receives (``spans``)."""
+    """An OTLP collector that counts the spans it receives (``spans``) and keeps the counters' (``metrics``)."""
 
     def __init__(self) -> None:
         self.spans, self._lock = 0, threading.Lock()
+        self.metrics = Metrics()
 
     def Export(self, request, context):
         received = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
@@ -38,6 +57,7 @@ def serving(collector: Collector | None = None):
     """``(collector, endpoint)``: a collector listening on 127.0.0.1 in this process."""
     server, collector = grpc.server(futures.ThreadPoolExecutor(2)), collector or Collector()
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(collector.metrics, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.ingest.config import IngestSettings
 from services.ingest.server import IngestServer
 from services.runtime.db import Database
+from services.runtime.metrics import LIMITS_HELD_LOCALLY, REDIS_BREAKER_OPENED
 from sf.seeding import SeededTenant, device_metadata
 from sfcloud.v1 import ingest_pb2_grpc
 from tests.e2e.provision import create_tenant, send_batches
@@ -149,6 +150,7 @@ async def test_with_redis_dark_ingest_holds_the_plan_rate_itself(faulty, stack, 
     tenant = await create_tenant(
         stack.targets["tenancy"], signer, "Dark quota", series_count=1, plan="starter"
     )
+    held, outages = LIMITS_HELD_LOCALLY.value, REDIS_BREAKER_OPENED.value  # this process's, exported
     faulty.redis.blackhole()
     acks = []
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -157,6 +159,7 @@ async def test_with_redis_dark_ingest_holds_the_plan_rate_itself(faulty, stack, 
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, caught.value.details()
     assert "over the plan's 2,000 points/s (live lane); retry in" in caught.value.details()
     assert len(acks) == 3 and stored_points(admin_conn, tenant.id) == 3 * BATCH
+    assert LIMITS_HELD_LOCALLY.value - held == 4 and REDIS_BREAKER_OPENED.value - outages == 1
 
 
 async def test_resets_of_every_5th_connection_and_of_all_open_ones_fail_no_call(faulty, device, admin_conn):

@@ -1,8 +1,11 @@
-# An OpenTelemetry collector (two replicas) receiving the services' traces over OTLP/gRPC and sending
-# them to AWS X-Ray; the services point at it with OTEL_EXPORTER_OTLP_ENDPOINT (modules/services).
+# An OpenTelemetry collector (two replicas) receiving the services' traces and metrics over OTLP/gRPC and
+# sending the traces to AWS X-Ray and the metrics to CloudWatch (as embedded-metric-format logs in a log
+# group of their own, namespace "sfcloud"); the services point at it with OTEL_EXPORTER_OTLP_ENDPOINT
+# (modules/services).
 
 locals {
-  service_account = "otel-collector"
+  service_account   = "otel-collector"
+  metrics_log_group = "/sfcloud/${var.name}/metrics"
 }
 
 data "aws_iam_policy_document" "pod_identity_assume" {
@@ -28,6 +31,27 @@ resource "aws_iam_role_policy_attachment" "xray" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 }
 
+resource "aws_cloudwatch_log_group" "metrics" {
+  name              = local.metrics_log_group
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+# The EMF exporter writes its log streams into that group only; the group itself is made here.
+data "aws_iam_policy_document" "metrics" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    resources = [aws_cloudwatch_log_group.metrics.arn, "${aws_cloudwatch_log_group.metrics.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "metrics" {
+  name   = "cloudwatch-metrics"
+  role   = aws_iam_role.collector.id
+  policy = data.aws_iam_policy_document.metrics.json
+}
+
 resource "aws_eks_pod_identity_association" "collector" {
   cluster_name    = var.cluster_name
   namespace       = var.namespace
@@ -50,10 +74,14 @@ resource "helm_release" "collector" {
     serviceAccount   = { create = true, name = local.service_account }
     resources        = { requests = { cpu = "200m", memory = "256Mi" }, limits = { memory = "512Mi" } }
     config = {
-      exporters = { awsxray = { region = var.region } }
+      exporters = {
+        awsxray = { region = var.region }
+        awsemf  = { region = var.region, namespace = "sfcloud", log_group_name = local.metrics_log_group }
+      }
       service = {
         pipelines = {
-          traces = { receivers = ["otlp"], processors = ["memory_limiter", "batch"], exporters = ["awsxray"] }
+          traces  = { receivers = ["otlp"], processors = ["memory_limiter", "batch"], exporters = ["awsxray"] }
+          metrics = { receivers = ["otlp"], processors = ["memory_limiter", "batch"], exporters = ["awsemf"] }
         }
       }
     }

@@ -5,7 +5,7 @@ variable "name" {
 
 variable "region" {
   type        = string
-  description = "AWS region X-Ray receives the traces in."
+  description = "AWS region X-Ray and CloudWatch receive the traces and metrics in."
 }
 
 variable "cluster_name" {
@@ -25,6 +25,16 @@ variable "chart_version" {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.chart_version))
     error_message = "chart_version must be exact (x.y.z)."
   }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key the metrics' log group is encrypted with."
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch keeps the metrics' log events."
 }
 
 variable "tags" {

@@ -122,7 +122,7 @@ resource "kubernetes_deployment_v1" "process" {
       spec {
         service_account_name             = kubernetes_service_account_v1.this.metadata[0].name
         automount_service_account_token  = false
-        termination_grace_period_seconds = 45 # > the preStop pause + SF_SHUTDOWN_GRACE_S (10 s)
+        termination_grace_period_seconds = 45 # > the preStop pause + SF_SHUTDOWN_GRACE_S (10 s) + the last trace and metric exports (5 s + 2 s)
         security_context {
           run_as_non_root = true
           run_as_user     = var.uid

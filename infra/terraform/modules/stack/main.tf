@@ -106,13 +106,15 @@ module "secrets" {
 }
 
 module "observability" {
-  source        = "../observability"
-  name          = local.name
-  region        = var.region
-  cluster_name  = module.cluster.name
-  namespace     = module.platform.namespaces.observability
-  chart_version = local.charts.otel_collector
-  tags          = local.tags
+  source             = "../observability"
+  name               = local.name
+  region             = var.region
+  cluster_name       = module.cluster.name
+  namespace          = module.platform.namespaces.observability
+  chart_version      = local.charts.otel_collector
+  kms_key_arn        = module.encryption.key_arn
+  log_retention_days = var.log_retention_days
+  tags               = local.tags
 }
 
 module "exports" {

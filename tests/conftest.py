@@ -23,9 +23,31 @@ from sfcloud.v1 import tenancy_pb2_grpc
 from tests.control_plane import Tenancy
 from tests.mail import inbox, mailing_tenancy  # noqa: F401 (shared fixtures)
 
-# A full collection of the whole heap runs between tests once it has grown by this fraction since the last.
-HEAP_GROWTH = 0.5
-_heap = {"after_full": 0}  # objects frozen after the last full collection
+
+class _SessionHeap:
+    """Collects the session's garbage between tests, never during one (``_collected_between_tests``)."""
+
+    GROWTH = 0.5  # the heap is collected whole once it has grown by this fraction since the last time
+    CHECK_EVERY = 25  # tests: counting the frozen heap walks all of it (40 ms at a million objects)
+
+    def __init__(self) -> None:
+        self.after_full, self.tests = 0, 0  # objects frozen after the last full collection; tests begun
+
+    def before_test(self) -> None:
+        gc.collect()  # the unfrozen part only: what the tests since the last freeze left behind
+        self.tests += 1
+        whole = (
+            self.tests % self.CHECK_EVERY == 1 and gc.get_freeze_count() > (1 + self.GROWTH) * self.after_full
+        )
+        if whole:
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+        if whole:
+            self.after_full = gc.get_freeze_count()
+
+
+_session_heap = _SessionHeap()
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +57,9 @@ def _collected_between_tests():
 
     Why: by the late tests the session holds 1.7 million objects, and a full collection of them stalled this
     process 0.1-1.5 s (measured over a whole `make test`), and with it every call a test was timing: CI
-    charged such a stall to a dead trace collector (RELIABILITY D7). The heap is collected whole again when it
-    has grown by ``HEAP_GROWTH``: objects frozen alive that die in a cycle are only reclaimed then."""
-    gc.collect()  # the unfrozen part only: what the tests since the last freeze left behind
-    if gc.get_freeze_count() > (1 + HEAP_GROWTH) * _heap["after_full"]:
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        _heap["after_full"] = gc.get_freeze_count()
-    else:
-        gc.freeze()
+    charged such a stall to a dead trace collector (RELIABILITY D7). Objects frozen alive that later die in a
+    cycle are reclaimed when the heap is next collected whole."""
+    _session_heap.before_test()
     yield
 
 

@@ -80,17 +80,15 @@ def metric_reader(kind: str) -> MetricReader | None:
     if kind == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        return PeriodicExportingMetricReader(
-            OTLPMetricExporter()
-        )  # the standard OTEL_EXPORTER_OTLP_* variables
+        # the endpoint from the standard OTEL_EXPORTER_OTLP_* variables
+        return PeriodicExportingMetricReader(OTLPMetricExporter())
     return None
 
 
 def meter_provider(service_name: str, reader: MetricReader) -> MeterProvider:
-    """A provider whose reader sees every count of ``COUNTS``; it exports once more when the process exits."""
-    provider = MeterProvider(
-        resource=Resource.create({"service.name": service_name}), metric_readers=[reader]
-    )
+    """A provider whose reader sees every count of ``COUNTS`` (its shutdown is the caller's)."""
+    resource = Resource.create({"service.name": service_name})
+    provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
     meter = provider.get_meter("sfcloud")
     for count in COUNTS:
         meter.create_observable_counter(

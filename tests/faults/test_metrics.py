@@ -24,6 +24,7 @@ from tests.faults.collector import serving
 from tests.faults.processes import ServiceProcess, ingest_env
 from tests.faults.test_blackhole_under_load import send_batch
 from tests.faults.test_collector_outage_serve import dropped_reports
+from tests.gateway.test_live_relay import until
 
 pytestmark = pytest.mark.slow
 
@@ -65,13 +66,6 @@ def test_a_dead_collector_holds_exit_at_most_the_wait_for_the_last_export():
     assert time.monotonic() - started < SHUTDOWN_WAIT_S + 2  # + starting Python and the SDK
 
 
-async def eventually(check, within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not check():
-        assert time.monotonic() < deadline, f"not within {within_s} s"
-        await asyncio.sleep(0.05)
-
-
 async def send(target: str, credential: str, series: str) -> None:
     """BATCHES batches, AT_ONCE on the wire at a time, all acknowledged."""
     base_ns, numbers = time.time_ns() - 3_600 * 10**9, iter(range(BATCHES))
@@ -97,13 +91,13 @@ async def test_ingest_exports_its_counts_with_the_spans_it_dropped(stack, signer
         }
         sums = collector.metrics.sums
         async with ServiceProcess("ingest", env, free_port(), tmp_path) as ingest:
-            await eventually(lambda: all(("ingest", count.name) in sums for count in COUNTS))
+            await until(lambda: all(("ingest", count.name) in sums for count in COUNTS))
             assert {count.name: sums[("ingest", count.name)] for count in COUNTS} == dict.fromkeys(
                 (count.name for count in COUNTS), 0
             )
             tenant = await create_tenant(stack.targets["tenancy"], signer, "Metrics", series_count=1)
             await send(ingest.target, tenant.credential, tenant.series_ids[0])
-            await eventually(lambda: sums[("ingest", SPANS_DROPPED.name)] > 0)
+            await until(lambda: sums[("ingest", SPANS_DROPPED.name)] > 0)
             assert await ingest.terminate() == 0
         logged = sum(report["dropped_spans"] for report in dropped_reports(ingest))
         assert sums[("ingest", SPANS_DROPPED.name)] == logged > 0, sums

@@ -51,8 +51,13 @@ checkov: $(CHECKOV_STAMP) ## Scan infra/terraform and the Dockerfile with checko
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra/terraform --framework terraform
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f Dockerfile --framework dockerfile
 
+# The tests whose figures are timings (marker timed, tests/conftest.py) run alone after the rest, which runs on
+# TEST_WORKERS processes at once, each with its own PostgreSQL, Redis and stack.
+TEST_WORKERS ?= 2
+
 test: setup $(CHECKOV_STAMP) ## Run the test suite against real PostgreSQL, Redis, gRPC and a browser (not the long runs)
-	$(PY) -m pytest -q -m "not long"
+	$(PY) -m pytest -q -m "not long and not timed" -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -m "not long and timed"
 
 test-long: setup ## Run the long tests (marker long): the codec fuzz, the outage test in real time
 	$(PY) -m pytest -m long -q

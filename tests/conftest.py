@@ -23,6 +23,41 @@ from sfcloud.v1 import tenancy_pb2_grpc
 from tests.control_plane import Tenancy
 from tests.mail import inbox, mailing_tenancy  # noqa: F401 (shared fixtures)
 
+TESTS = Path(__file__).parent
+# Tests whose pass figures are latencies, ratios of latencies or real-time bounds. `make test` runs them on
+# their own after the rest has run on two workers at once, so another test's load is never charged to them.
+TIMED = (
+    "alarms/test_end_to_end.py",
+    "analytics/test_tenant_limits.py",
+    "codec/test_fuzz.py",
+    "durability/",
+    "e2e/test_overload.py",
+    "e2e/test_readiness.py",
+    "e2e/test_session_lifetime.py",
+    "edge/test_forwarder.py",
+    "edge/test_mqtt_source.py",
+    "faults/",
+    "gateway/test_cost_bounds.py",
+    "gateway/test_idle_sockets.py",
+    "gateway/test_live_revocation.py",
+    "gateway/test_refusal_cost.py",
+    "ingest/test_admission.py",
+    "ingest/test_stream_limits.py",
+    "isolation/test_noisy_neighbour.py",
+    "security/",
+    "sfclient/test_pacing.py",
+    "soak/",
+    "stack/test_sf_up.py",
+    "support/test_notifications.py",
+    "worker/test_sweep_cost.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(TESTS).as_posix().startswith(TIMED):
+            item.add_marker(pytest.mark.timed)
+
 
 class _SessionHeap:
     """Collects the session's garbage between tests, never during one (``_collected_between_tests``)."""

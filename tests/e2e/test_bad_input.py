@@ -87,7 +87,9 @@ async def test_series_id_that_is_not_a_uuid(stack, tenants):
     assert "series[0].series_id" in error.details()
 
 
-@pytest.mark.parametrize("bad_ts", [-1, 2**63 - 1, NOW_NS + 2 * 86_400 * 10**9])
+@pytest.mark.parametrize(
+    "bad_ts", [-1, 2**63 - 1, NOW_NS + 2 * 86_400 * 10**9], ids=["negative", "int64-max", "two-days-ahead"]
+)
 async def test_timestamp_outside_the_window(stack, tenants, admin_conn, bad_ts):
     a, _ = tenants
     before = stored_points(admin_conn, a.id)

@@ -130,6 +130,7 @@ async def test_one_tenant_is_a_page_of_its_own(ordered, programme):
         keyset.token_after(["Paged 001", "not an id"]),
         keyset.token_after(["\x00", str(uuid.uuid4())]),  # no name holds NUL (PostgreSQL text cannot)
     ],
+    ids=["not-a-token", "another-lists-shape", "the-alarms-key", "not-an-id", "nul-in-name"],
 )
 async def test_a_token_the_report_did_not_give_out_is_refused(ordered, programme, token):
     _, operator = ordered

@@ -11,9 +11,12 @@ from pathlib import Path
 import grpc
 import psycopg
 import pytest
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from services.runtime.metrics import meter_provider
 from services.runtime.telemetry import configure_tracing
 from services.runtime.tokens import TokenSigner
 from sf.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -109,6 +112,15 @@ def spans() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     configure_tracing("sfcloud-tests", SimpleSpanProcessor(exporter))
     return exporter
+
+
+@pytest.fixture(scope="session")
+def metric_reader() -> InMemoryMetricReader:
+    """The test process's meter provider, as `sf serve` installs one, read in memory (it records the calls
+    and requests of the in-process stack from the first test that asks for it)."""
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(meter_provider("sfcloud-tests", reader))
+    return reader
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ capped per tenant (`tenant_streams.py`) and closed when idle (`services/runtime/
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -17,6 +18,7 @@ from services.ingest.errors import MalformedBatch, ShuttingDown
 from services.ingest.service import BACKFILL, LIVE, IngestService
 from services.ingest.storage import BatchKey
 from services.ingest.tenant_streams import TenantStreams
+from services.runtime.metrics import record_batch
 from services.runtime.principal import current_principal
 from services.runtime.streams import until_draining
 from sfcloud.v1 import ingest_pb2, ingest_pb2_grpc
@@ -50,6 +52,7 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
             raws
         ):  # a refused batch ends the stream: its reading ends now, not when collected
             async for wire in raws:
+                arrived = time.perf_counter()
                 batch = received(wire.take())
                 session = session or batch.session
                 if batch.batch_no <= last:
@@ -60,6 +63,7 @@ class IngestHandlers(ingest_pb2_grpc.IngestServiceServicer):
                 last = batch.batch_no
                 key = BatchKey(session, batch.batch_no)
                 outcome = await self._service.ingest(principal, key, batch.entries, batch.blocks, batch.lane)
+                record_batch(batch.lane, time.perf_counter() - arrived, outcome.stored)
                 yield ingest_pb2.IngestResponse(
                     batch_no=batch.batch_no,
                     points_stored=outcome.stored,

@@ -1,17 +1,20 @@
-"""The gRPC server boundary: authenticate every call, translate every error once.
+"""The gRPC server boundary: authenticate every call, translate every error once, measure every call.
 
 One interceptor wraps every handler. Before the handler runs it turns the
 call's metadata into a :class:`Principal` (or refuses the call); afterwards it
 turns a :class:`ServiceError` into a gRPC status with `google.rpc.ErrorInfo`
 and `BadRequest` details, and anything unexpected into INTERNAL with a log
-line holding the trace id, so no traceback ever reaches a client.
+line holding the trace id, so no traceback ever reaches a client. Each call's
+duration and status are recorded as it ends (`services/runtime/metrics.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from typing import Any, Protocol
 
 import grpc
@@ -22,6 +25,7 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 
 from services.runtime.errors import InvalidArgument, ServiceError
+from services.runtime.metrics import record_call
 from services.runtime.principal import Principal, bind_principal
 
 log = logging.getLogger(__name__)
@@ -85,6 +89,22 @@ def _end_with(context: grpc.aio.ServicerContext, status: grpc.Status) -> None:
     context.set_trailing_metadata(status.trailing_metadata)
 
 
+@contextmanager
+def _measured(method: str, context: grpc.aio.ServicerContext) -> Iterator[None]:
+    """Record the call's duration and status as it ends: the status it was given (an abort, or a code set
+    as a stream ends), else how it was ended (its deadline passed, or its caller went), else OK."""
+    started, ended = time.perf_counter(), "OK"
+    try:
+        yield
+    except (asyncio.CancelledError, GeneratorExit):
+        remaining = context.time_remaining()
+        ended = "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+        raise
+    finally:
+        code = context.code()
+        record_call(method, code.name if code is not None else ended, time.perf_counter() - started)
+
+
 class BoundaryInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates the caller and translates errors for every RPC of a server."""
 
@@ -99,22 +119,22 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or details.method.startswith(UNAUTHENTICATED_PREFIXES):
             return handler
-        metadata = tuple(details.invocation_metadata or ())
+        metadata, method = tuple(details.invocation_metadata or ()), details.method
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, metadata),
+                self._unary(handler.unary_unary, metadata, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:  # the request is one message instead of a stream; the wrapper is the same
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(handler.unary_stream, metadata),
+                self._streaming(handler.unary_stream, metadata, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
-                self._streaming(handler.stream_stream, metadata),
+                self._streaming(handler.stream_stream, metadata, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -126,27 +146,31 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
         if principal.tenant_id:
             trace.get_current_span().set_attribute("sf.tenant_id", str(principal.tenant_id))
 
-    def _unary(self, behaviour: Callable, metadata: Sequence) -> Callable:
+    def _unary(self, behaviour: Callable, metadata: Sequence, method: str) -> Callable:
         async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            try:
-                await self._enter(metadata)
-                return await behaviour(request, context)
-            except Exception as exc:  # the one place every error is translated
-                await _abort(context, exc)
+            with _measured(method, context):
+                try:
+                    await self._enter(metadata)
+                    return await behaviour(request, context)
+                except Exception as exc:  # the one place every error is translated
+                    await _abort(context, exc)
 
         return run
 
-    def _streaming(self, behaviour: Callable, metadata: Sequence) -> Callable:
+    def _streaming(self, behaviour: Callable, metadata: Sequence, method: str) -> Callable:
         async def run(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator:
-            try:
-                await self._enter(metadata)
-                async with aclosing(behaviour(requests, context)) as responses:  # closed when the call ends
-                    async for response in responses:
-                        yield response
-            except ServiceError as exc:  # ended without raising: see _end_with
-                _end_with(context, status_for(exc))
-            except Exception as exc:
-                await _abort(context, exc)
+            with _measured(method, context):
+                try:
+                    await self._enter(metadata)
+                    async with aclosing(
+                        behaviour(requests, context)
+                    ) as responses:  # closed when the call ends
+                        async for response in responses:
+                            yield response
+                except ServiceError as exc:  # ended without raising: see _end_with
+                    _end_with(context, status_for(exc))
+                except Exception as exc:
+                    await _abort(context, exc)
 
         return run
 

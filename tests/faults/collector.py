@@ -18,19 +18,28 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 
+def _attributes(key_values) -> dict[str, str]:
+    return {a.key: a.value.string_value for a in key_values}
+
+
 class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-    """The OTLP metrics service: the latest value of each counter (a sum), by service name and metric name."""
+    """The OTLP metrics service, keeping the latest value of each counter (a sum) by service name and metric
+    name, and of each histogram's count by service name, metric name and the point's attributes."""
 
     def __init__(self) -> None:
         self.sums: dict[tuple[str, str], int] = {}
+        self.histograms: dict[tuple[str, str, frozenset[tuple[str, str]]], int] = {}
 
     def Export(self, request, context):
         for resource in request.resource_metrics:
-            attributes = {a.key: a.value.string_value for a in resource.resource.attributes}
+            service = _attributes(resource.resource.attributes).get("service.name", "")
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
                     for point in metric.sum.data_points:
-                        self.sums[(attributes.get("service.name", ""), metric.name)] = point.as_int
+                        self.sums[(service, metric.name)] = point.as_int
+                    for point in metric.histogram.data_points:
+                        key = (service, metric.name, frozenset(_attributes(point.attributes).items()))
+                        self.histograms[key] = point.count
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
 

@@ -1,7 +1,7 @@
 """The counts a process exports as OpenTelemetry metrics (`services/runtime/metrics.py`) reach a real OTLP
 collector: `sf serve ingest` sends its traces to a port nothing listens on and its metrics to a working
 collector, as an operator's would while the trace backend is down, so the spans it drops are seen as a
-metric as well as in its log (RELIABILITY D7).
+metric as well as in its log (RELIABILITY D7), beside the calls it answered.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from sf.seeding import create_tenant
 from sfcloud.v1 import ingest_pb2_grpc
 from tests.faults.collector import serving
 from tests.faults.processes import ServiceProcess, ingest_env
-from tests.faults.test_blackhole_under_load import send_batch
+from tests.faults.test_blackhole_under_load import POINTS, send_batch
 from tests.faults.test_collector_outage_serve import dropped_reports
 from tests.gateway.test_live_relay import until
 
 pytestmark = pytest.mark.slow
 
+GRPC = frozenset({("rpc.system.name", "grpc")})
 EXPORT_MS = 200  # OTEL_METRIC_EXPORT_INTERVAL in the test (60 s by default)
 BATCHES, AT_ONCE = 1_500, 16  # several spans each: well past the 2,048 the queue holds
 EXITING = """
@@ -81,7 +82,8 @@ async def send(target: str, credential: str, series: str) -> None:
 
 async def test_ingest_exports_its_counts_with_the_spans_it_dropped(stack, signer, tmp_path):
     """Every count exported from the start, at 0; spans dropped while the trace collector is unreachable
-    counted in the metric exactly as the log reports them, the last export made on the way out."""
+    counted in the metric exactly as the log reports them, the last export made on the way out; each Ingest
+    call it answered in the call-duration histogram, by method and status, and each batch and its points."""
     with serving() as (collector, endpoint):
         env = ingest_env(stack) | {
             "SF_OTEL_EXPORTER": "otlp",
@@ -101,3 +103,11 @@ async def test_ingest_exports_its_counts_with_the_spans_it_dropped(stack, signer
             assert await ingest.terminate() == 0
         logged = sum(report["dropped_spans"] for report in dropped_reports(ingest))
         assert sums[("ingest", SPANS_DROPPED.name)] == logged > 0, sums
+        ingested = {("rpc.method", "sfcloud.v1.IngestService/Ingest"), ("rpc.response.status_code", "OK")}
+        calls = collector.metrics.histograms[
+            ("ingest", "rpc.server.call.duration", frozenset(ingested) | GRPC)
+        ]
+        assert calls == BATCHES  # each batch its own call
+        live = frozenset({("sfcloud.lane", "live")})
+        assert collector.metrics.histograms[("ingest", "sfcloud.ingest.batch.duration", live)] == BATCHES
+        assert sums[("ingest", "sfcloud.ingest.points.stored")] == BATCHES * POINTS

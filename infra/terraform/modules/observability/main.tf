@@ -1,6 +1,7 @@
 # An OpenTelemetry collector (two replicas) receiving the services' traces and metrics over OTLP/gRPC and
 # sending the traces to AWS X-Ray and the metrics to CloudWatch (as embedded-metric-format logs in a log
-# group of their own, namespace "sfcloud"); the services point at it with OTEL_EXPORTER_OTLP_ENDPOINT
+# group of their own, namespace "sfcloud": the counts, call and request durations of
+# services/runtime/metrics.py); the services point at it with OTEL_EXPORTER_OTLP_ENDPOINT
 # (modules/services).
 
 locals {
@@ -76,7 +77,14 @@ resource "helm_release" "collector" {
     config = {
       exporters = {
         awsxray = { region = var.region }
-        awsemf  = { region = var.region, namespace = "sfcloud", log_group_name = local.metrics_log_group }
+        # Each metric with its own attributes only: CloudWatch bills every name and dimension set, and the
+        # exporter's default rollups would triple the call and request histograms' sets.
+        awsemf = {
+          region                  = var.region
+          namespace               = "sfcloud"
+          log_group_name          = local.metrics_log_group
+          dimension_rollup_option = "NoDimensionRollup"
+        }
       }
       service = {
         pipelines = {

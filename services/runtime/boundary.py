@@ -162,9 +162,8 @@ class BoundaryInterceptor(grpc.aio.ServerInterceptor):
             with _measured(method, context):
                 try:
                     await self._enter(metadata)
-                    async with aclosing(
-                        behaviour(requests, context)
-                    ) as responses:  # closed when the call ends
+                    # closed when the call ends
+                    async with aclosing(behaviour(requests, context)) as responses:
                         async for response in responses:
                             yield response
                 except ServiceError as exc:  # ended without raising: see _end_with

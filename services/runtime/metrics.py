@@ -11,7 +11,7 @@ Each gRPC call's duration and status go into a histogram (`rpc.server.call.durat
 semantic conventions), recorded once a call ends: its rate, errors and latency; ingest records each batch
 it acknowledges too, as a device's call is a stream of many. The gateway's HTTP requests are recorded by
 OpenTelemetry's ASGI middleware (`http.server.duration`). Each of these costs about 8 µs a record while
-metrics are exported, and nothing otherwise.
+metrics are exported, and 0.3 µs otherwise.
 """
 
 from __future__ import annotations
@@ -88,23 +88,22 @@ COUNTS = (SPANS_DROPPED, LIMITS_HELD_LOCALLY, REDIS_BREAKER_OPENED)
 # Seconds: the boundaries OpenTelemetry's semantic conventions advise for RPC and HTTP durations (the SDK's
 # own defaults are for milliseconds and would put every call in the first bucket).
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-# Through the global API: a no-op until `configure_metrics` installs a provider, then recorded by it.
-_CALL_DURATION = metrics.get_meter("sfcloud").create_histogram(
+# Through the global API: no-ops until `configure_metrics` installs a provider, then recorded by it.
+_meter = metrics.get_meter("sfcloud")
+_CALL_DURATION = _meter.create_histogram(
     RPC_SERVER_CALL_DURATION,
     unit="s",
     description="How long each gRPC call this service answered took, by method and status",
     explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
 )
-
-
-_BATCH_DURATION = metrics.get_meter("sfcloud").create_histogram(
+_BATCH_DURATION = _meter.create_histogram(
     "sfcloud.ingest.batch.duration",
     unit="s",
     description="How long each acknowledged batch took from its arrival to its acknowledgement, by lane"
     " (a device's Ingest call is a stream carrying many)",
     explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
 )
-_POINTS_STORED = metrics.get_meter("sfcloud").create_counter(
+_POINTS_STORED = _meter.create_counter(
     "sfcloud.ingest.points.stored",
     unit="{point}",
     description="Points stored, by lane (duplicates not counted)",
